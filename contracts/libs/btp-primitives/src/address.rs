@@ -1,0 +1,226 @@
+//! BTP addresses (`btp://<network>/<account>`), network addresses (`<id>.<type>`) and ICON addresses.
+
+use alloc::{
+    format,
+    string::{String, ToString},
+};
+use core::{fmt, str::FromStr};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressError {
+    /// The text does not start with `btp://`.
+    NotBtp,
+    /// The network part is not `<id>.<type>` of URL-safe characters.
+    InvalidNetwork,
+    /// The account part is empty or not URL-safe (it may hold neither `/` nor `.`).
+    InvalidAccount,
+    /// An ICON address is not `hx`/`cx` followed by 40 hex digits.
+    InvalidIconAddress,
+}
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotBtp => "not a btp:// address",
+            Self::InvalidNetwork => "network must be <id>.<type>",
+            Self::InvalidAccount => "account must be non-empty and URL-safe",
+            Self::InvalidIconAddress => "ICON address must be hx or cx followed by 40 hex digits",
+        })
+    }
+}
+
+fn url_safe(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'~')
+}
+
+/// Checks a network address `<id>.<type>` such as `0x1.icon` or `0x501.pra`.
+pub fn validate_network(net: &str) -> Result<(), AddressError> {
+    match net.split_once('.') {
+        Some((id, ty)) if url_safe(id) && url_safe(ty) => Ok(()),
+        _ => Err(AddressError::InvalidNetwork),
+    }
+}
+
+/// `btp://<network>/<account>`. Equality is exact, as every BMC compares addresses as strings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BtpAddress {
+    text: String,
+    /// Where the account starts in `text`.
+    split: usize,
+}
+
+const SCHEME: &str = "btp://";
+
+impl BtpAddress {
+    pub fn new(net: &str, account: &str) -> Result<Self, AddressError> {
+        validate_network(net)?;
+        if !url_safe(account) {
+            return Err(AddressError::InvalidAccount);
+        }
+        Ok(Self { text: format!("{SCHEME}{net}/{account}"), split: SCHEME.len() + net.len() + 1 })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, AddressError> {
+        let rest = text.strip_prefix(SCHEME).ok_or(AddressError::NotBtp)?;
+        let (net, account) = rest.split_once('/').ok_or(AddressError::InvalidAccount)?;
+        Self::new(net, account)
+    }
+
+    /// The network address, e.g. `0x1.icon`.
+    pub fn network(&self) -> &str {
+        &self.text[SCHEME.len()..self.split - 1]
+    }
+
+    /// The account identifier, e.g. `cx7a0c…`.
+    pub fn account(&self) -> &str {
+        &self.text[self.split..]
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for BtpAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl FromStr for BtpAddress {
+    type Err = AddressError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// A 21-byte ICON address: a type byte (0 = account `hx…`, 1 = contract `cx…`) and a 20-byte id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IconAddress(pub [u8; 21]);
+
+impl IconAddress {
+    pub fn account(id: [u8; 20]) -> Self {
+        Self::with_type(0, id)
+    }
+
+    pub fn contract(id: [u8; 20]) -> Self {
+        Self::with_type(1, id)
+    }
+
+    fn with_type(ty: u8, id: [u8; 20]) -> Self {
+        let mut b = [0u8; 21];
+        b[0] = ty;
+        b[1..].copy_from_slice(&id);
+        Self(b)
+    }
+
+    /// From the 21 bytes of the wire form; the type byte must be 0 or 1.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, AddressError> {
+        let b: [u8; 21] = bytes.try_into().map_err(|_| AddressError::InvalidIconAddress)?;
+        if b[0] > 1 {
+            return Err(AddressError::InvalidIconAddress);
+        }
+        Ok(Self(b))
+    }
+
+    pub fn is_contract(&self) -> bool {
+        self.0[0] == 1
+    }
+
+    pub fn id(&self) -> &[u8] {
+        &self.0[1..]
+    }
+
+    pub fn parse(text: &str) -> Result<Self, AddressError> {
+        let ty = match text.get(..2) {
+            Some("hx") => 0,
+            Some("cx") => 1,
+            _ => return Err(AddressError::InvalidIconAddress),
+        };
+        let digits = text[2..].as_bytes();
+        if digits.len() != 40 {
+            return Err(AddressError::InvalidIconAddress);
+        }
+        let mut id = [0u8; 20];
+        for (i, pair) in digits.chunks_exact(2).enumerate() {
+            id[i] = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+        }
+        Ok(Self::with_type(ty, id))
+    }
+}
+
+fn hex_value(c: u8) -> Result<u8, AddressError> {
+    match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        b'A'..=b'F' => Ok(c - b'A' + 10),
+        _ => Err(AddressError::InvalidIconAddress),
+    }
+}
+
+impl fmt::Display for IconAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_contract() { "cx" } else { "hx" })?;
+        self.id().iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl FromStr for IconAddress {
+    type Err = AddressError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl From<IconAddress> for String {
+    fn from(a: IconAddress) -> String {
+        a.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn btp_address_parts() {
+        let a = BtpAddress::parse("btp://0x3.icon/cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a").unwrap();
+        assert_eq!(a.network(), "0x3.icon");
+        assert_eq!(a.account(), "cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a");
+        assert_eq!(a.to_string(), "btp://0x3.icon/cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a");
+        let b = BtpAddress::new("0x8.pra", "0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104").unwrap();
+        assert_eq!(b.as_str(), "btp://0x8.pra/0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104");
+        assert_eq!("btp://westend.relay/5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY".parse::<BtpAddress>().unwrap().network(), "westend.relay");
+    }
+
+    #[test]
+    fn btp_address_rejects() {
+        assert_eq!(BtpAddress::parse("http://0x1.icon/cx00"), Err(AddressError::NotBtp));
+        assert_eq!(BtpAddress::parse("btp://0x1.icon"), Err(AddressError::InvalidAccount));
+        assert_eq!(BtpAddress::parse("btp://0x1.icon/"), Err(AddressError::InvalidAccount));
+        assert_eq!(BtpAddress::parse("btp://0x1.icon/a/b"), Err(AddressError::InvalidAccount));
+        assert_eq!(BtpAddress::parse("btp://0x1.icon/a.b"), Err(AddressError::InvalidAccount));
+        assert_eq!(BtpAddress::parse("btp://0x1icon/cx00"), Err(AddressError::InvalidNetwork));
+        assert_eq!(BtpAddress::parse("btp://.icon/cx00"), Err(AddressError::InvalidNetwork));
+        assert_eq!(BtpAddress::parse("btp://0x1./cx00"), Err(AddressError::InvalidNetwork));
+        assert_eq!(BtpAddress::parse("btp://0x1.ic.on/cx00"), Err(AddressError::InvalidNetwork));
+        assert_eq!(BtpAddress::parse("btp:///cx00"), Err(AddressError::InvalidNetwork));
+    }
+
+    #[test]
+    fn icon_address_round_trip() {
+        let text = "hxb6b5791be0b5ef67063b3c10b840fb81514db2fd";
+        let a = IconAddress::parse(text).unwrap();
+        assert!(!a.is_contract());
+        assert_eq!(a.to_string(), text);
+        assert_eq!(IconAddress::from_bytes(&a.0).unwrap(), a);
+        let c = IconAddress::parse("cx7A0C2DD9751E592AC4FBD6C70BD5EC574EBF198A").unwrap();
+        assert!(c.is_contract());
+        assert_eq!(c.to_string(), "cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a");
+        for bad in ["", "hx", "ax7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a", "hx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198", "hx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198g", "hxé0c2dd9751e592ac4fbd6c70bd5ec574ebf198"] {
+            assert_eq!(IconAddress::parse(bad), Err(AddressError::InvalidIconAddress), "{bad}");
+        }
+        assert_eq!(IconAddress::from_bytes(&[2; 21]), Err(AddressError::InvalidIconAddress));
+        assert_eq!(IconAddress::from_bytes(&[0; 20]), Err(AddressError::InvalidIconAddress));
+    }
+}

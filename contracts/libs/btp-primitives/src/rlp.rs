@@ -1,0 +1,595 @@
+//! goloop's RLP variant ("RLPn").
+//!
+//! Differences from Ethereum RLP that matter on the wire:
+//! * null is the two bytes `F8 00` (a long-form list header of length 0); it is a third kind of item,
+//!   distinct from the empty byte string `80` and the empty list `C0`;
+//! * integers are the shortest two's-complement big-endian bytes, so 0 is the byte `00` and 128 is `00 80`;
+//! * a byte string may hold a complete encoding ("bytes(X)"), which [`Rlp::nested`] opens.
+//!
+//! Decoding works on borrowed views: nothing is copied or recursed into until asked for, so hostile nesting
+//! cannot exhaust the stack, and every access checks its bounds.
+
+use alloc::{string::String, vec::Vec};
+use core::fmt;
+
+/// Why a byte sequence is not the RLPn item that was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RlpError {
+    /// The input ended before the item did.
+    UnexpectedEnd,
+    /// Bytes follow a complete item where none may.
+    TrailingBytes,
+    /// A single byte below `0x80` was wrapped in a one-byte string header.
+    NonCanonicalSingleByte,
+    /// A length was written in long form although it fits the short form, or with leading zero bytes.
+    NonCanonicalLength,
+    /// A length does not fit the machine's address space.
+    LengthOverflow,
+    /// A byte string was expected; a list or null was found.
+    ExpectedBytes,
+    /// A list was expected; a byte string or null was found.
+    ExpectedList,
+    /// A list has the wrong number of items.
+    ItemCount { expected: usize, found: usize },
+    /// A byte string has the wrong length.
+    ByteLength { expected: usize, found: usize },
+    /// An integer was written as the empty string.
+    EmptyInteger,
+    /// An integer does not fit the requested type.
+    IntegerOverflow,
+    /// A negative integer where only non-negative ones are valid.
+    NegativeInteger,
+    /// A string is not UTF-8.
+    InvalidUtf8,
+}
+
+impl fmt::Display for RlpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnexpectedEnd => f.write_str("input ends inside an item"),
+            Self::TrailingBytes => f.write_str("trailing bytes after the item"),
+            Self::NonCanonicalSingleByte => f.write_str("single byte below 0x80 wrapped in a string header"),
+            Self::NonCanonicalLength => f.write_str("length not in its shortest form"),
+            Self::LengthOverflow => f.write_str("length too large"),
+            Self::ExpectedBytes => f.write_str("expected a byte string"),
+            Self::ExpectedList => f.write_str("expected a list"),
+            Self::ItemCount { expected, found } => write!(f, "expected {expected} list items, found {found}"),
+            Self::ByteLength { expected, found } => write!(f, "expected {expected} bytes, found {found}"),
+            Self::EmptyInteger => f.write_str("integer with no bytes"),
+            Self::IntegerOverflow => f.write_str("integer out of range"),
+            Self::NegativeInteger => f.write_str("negative integer"),
+            Self::InvalidUtf8 => f.write_str("string is not UTF-8"),
+        }
+    }
+}
+
+pub type Result<T> = core::result::Result<T, RlpError>;
+
+/// What an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Bytes,
+    List,
+    Null,
+}
+
+/// A decoded view of one RLPn item inside a borrowed buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rlp<'a> {
+    kind: Kind,
+    payload: &'a [u8],
+    raw: &'a [u8],
+}
+
+fn read_length(bytes: &[u8]) -> Result<usize> {
+    if bytes.first() == Some(&0) {
+        return Err(RlpError::NonCanonicalLength);
+    }
+    if bytes.len() > core::mem::size_of::<usize>() {
+        return Err(RlpError::LengthOverflow);
+    }
+    Ok(bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)))
+}
+
+impl<'a> Rlp<'a> {
+    /// Decodes `input` as exactly one item.
+    pub fn new(input: &'a [u8]) -> Result<Self> {
+        let (item, rest) = Self::split(input)?;
+        if !rest.is_empty() {
+            return Err(RlpError::TrailingBytes);
+        }
+        Ok(item)
+    }
+
+    /// Splits the first item off `input`, returning it and what follows.
+    pub fn split(input: &'a [u8]) -> Result<(Self, &'a [u8])> {
+        let prefix = *input.first().ok_or(RlpError::UnexpectedEnd)?;
+        let (kind, header_len, payload_len) = match prefix {
+            0x00..=0x7f => (Kind::Bytes, 0, 1),
+            0x80..=0xb7 => (Kind::Bytes, 1, usize::from(prefix - 0x80)),
+            0xb8..=0xbf => {
+                let len_of_len = usize::from(prefix - 0xb7);
+                let len = read_length(input.get(1..1 + len_of_len).ok_or(RlpError::UnexpectedEnd)?)?;
+                if len <= 55 {
+                    return Err(RlpError::NonCanonicalLength);
+                }
+                (Kind::Bytes, 1 + len_of_len, len)
+            }
+            0xc0..=0xf7 => (Kind::List, 1, usize::from(prefix - 0xc0)),
+            0xf8..=0xff => {
+                if prefix == 0xf8 && input.get(1) == Some(&0) {
+                    let raw = &input[..2];
+                    return Ok((Rlp { kind: Kind::Null, payload: &raw[2..], raw }, &input[2..]));
+                }
+                let len_of_len = usize::from(prefix - 0xf7);
+                let len = read_length(input.get(1..1 + len_of_len).ok_or(RlpError::UnexpectedEnd)?)?;
+                if len <= 55 {
+                    return Err(RlpError::NonCanonicalLength);
+                }
+                (Kind::List, 1 + len_of_len, len)
+            }
+        };
+        let end = header_len.checked_add(payload_len).ok_or(RlpError::LengthOverflow)?;
+        if end > input.len() {
+            return Err(RlpError::UnexpectedEnd);
+        }
+        let payload = &input[header_len..end];
+        if prefix == 0x81 && payload[0] < 0x80 {
+            return Err(RlpError::NonCanonicalSingleByte);
+        }
+        Ok((Rlp { kind, payload, raw: &input[..end] }, &input[end..]))
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.kind == Kind::Null
+    }
+
+    /// The item's complete encoding, header included.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The content of a byte string.
+    pub fn bytes(&self) -> Result<&'a [u8]> {
+        match self.kind {
+            Kind::Bytes => Ok(self.payload),
+            _ => Err(RlpError::ExpectedBytes),
+        }
+    }
+
+    /// The content of a byte string, or `None` for null.
+    pub fn nullable_bytes(&self) -> Result<Option<&'a [u8]>> {
+        if self.is_null() {
+            Ok(None)
+        } else {
+            self.bytes().map(Some)
+        }
+    }
+
+    /// A byte string of exactly `N` bytes.
+    pub fn array<const N: usize>(&self) -> Result<[u8; N]> {
+        let b = self.bytes()?;
+        b.try_into().map_err(|_| RlpError::ByteLength { expected: N, found: b.len() })
+    }
+
+    /// The item a byte string contains ("bytes(X)").
+    pub fn nested(&self) -> Result<Rlp<'a>> {
+        Rlp::new(self.bytes()?)
+    }
+
+    /// An iterator over a list's items.
+    pub fn iter(&self) -> Result<ListIter<'a>> {
+        match self.kind {
+            Kind::List => Ok(ListIter { rest: self.payload }),
+            _ => Err(RlpError::ExpectedList),
+        }
+    }
+
+    /// A list's items.
+    pub fn items(&self) -> Result<Vec<Rlp<'a>>> {
+        self.iter()?.collect()
+    }
+
+    /// A list's items, or an empty vector for null (goloop writes a nil list as null).
+    pub fn nullable_items(&self) -> Result<Vec<Rlp<'a>>> {
+        if self.is_null() {
+            Ok(Vec::new())
+        } else {
+            self.items()
+        }
+    }
+
+    /// A list of exactly `N` items.
+    pub fn fixed<const N: usize>(&self) -> Result<[Rlp<'a>; N]> {
+        let items = self.items()?;
+        let found = items.len();
+        items.try_into().map_err(|_| RlpError::ItemCount { expected: N, found })
+    }
+
+    /// A list of at least `N` items: the first `N`, then the rest (goloop appends optional fields).
+    pub fn at_least<const N: usize>(&self) -> Result<([Rlp<'a>; N], Vec<Rlp<'a>>)> {
+        let mut items = self.items()?;
+        if items.len() < N {
+            return Err(RlpError::ItemCount { expected: N, found: items.len() });
+        }
+        let rest = items.split_off(N);
+        let head = items.try_into().map_err(|_| RlpError::ItemCount { expected: N, found: 0 })?;
+        Ok((head, rest))
+    }
+
+    /// A string.
+    pub fn str(&self) -> Result<&'a str> {
+        core::str::from_utf8(self.bytes()?).map_err(|_| RlpError::InvalidUtf8)
+    }
+
+    pub fn string(&self) -> Result<String> {
+        self.str().map(String::from)
+    }
+
+    /// A signed integer (two's complement, big-endian; redundant sign bytes are tolerated as goloop does).
+    pub fn i128(&self) -> Result<i128> {
+        let b = self.bytes()?;
+        let first = *b.first().ok_or(RlpError::EmptyInteger)?;
+        let sign = if first & 0x80 != 0 { 0xff } else { 0x00 };
+        let cut = b.len().saturating_sub(16);
+        if b[..cut].iter().any(|x| *x != sign) {
+            return Err(RlpError::IntegerOverflow);
+        }
+        let mut buf = [sign; 16];
+        let tail = &b[cut..];
+        buf[16 - tail.len()..].copy_from_slice(tail);
+        let v = i128::from_be_bytes(buf);
+        // A value taken from 16 bytes must still carry the sign of the whole encoding.
+        if (v < 0) != (sign == 0xff) {
+            return Err(RlpError::IntegerOverflow);
+        }
+        Ok(v)
+    }
+
+    /// A non-negative integer, as written by goloop for unsigned quantities (leading `00` when the top bit is set).
+    pub fn u128(&self) -> Result<u128> {
+        let b = self.bytes()?;
+        let first = *b.first().ok_or(RlpError::EmptyInteger)?;
+        if first & 0x80 != 0 {
+            return Err(RlpError::NegativeInteger);
+        }
+        let start = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+        let digits = &b[start..];
+        if digits.len() > 16 {
+            return Err(RlpError::IntegerOverflow);
+        }
+        let mut buf = [0u8; 16];
+        buf[16 - digits.len()..].copy_from_slice(digits);
+        Ok(u128::from_be_bytes(buf))
+    }
+
+    pub fn u64(&self) -> Result<u64> {
+        u64::try_from(self.u128()?).map_err(|_| RlpError::IntegerOverflow)
+    }
+
+    pub fn i64(&self) -> Result<i64> {
+        i64::try_from(self.i128()?).map_err(|_| RlpError::IntegerOverflow)
+    }
+
+    pub fn u32(&self) -> Result<u32> {
+        u32::try_from(self.u128()?).map_err(|_| RlpError::IntegerOverflow)
+    }
+
+    pub fn i32(&self) -> Result<i32> {
+        i32::try_from(self.i128()?).map_err(|_| RlpError::IntegerOverflow)
+    }
+}
+
+/// Iterates the items of a list; yields an error (and then stops) at the first malformed item.
+#[derive(Debug, Clone)]
+pub struct ListIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for ListIter<'a> {
+    type Item = Result<Rlp<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        match Rlp::split(self.rest) {
+            Ok((item, rest)) => {
+                self.rest = rest;
+                Some(Ok(item))
+            }
+            Err(e) => {
+                self.rest = &[];
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Appends a byte-string or list header for a payload of `len` bytes.
+fn write_header(out: &mut Vec<u8>, short_base: u8, len: usize) {
+    if len <= 55 {
+        // `len <= 55` keeps the sum below 0xf8.
+        out.push(short_base + len as u8);
+    } else {
+        let be = len.to_be_bytes();
+        let skip = be.iter().position(|b| *b != 0).unwrap_or(be.len() - 1);
+        let digits = &be[skip..];
+        out.push(short_base + 55 + digits.len() as u8);
+        out.extend_from_slice(digits);
+    }
+}
+
+/// Appends `data` as a byte string.
+pub fn write_bytes(out: &mut Vec<u8>, data: &[u8]) {
+    if let [b] = data {
+        if *b < 0x80 {
+            out.push(*b);
+            return;
+        }
+    }
+    write_header(out, 0x80, data.len());
+    out.extend_from_slice(data);
+}
+
+/// Appends the null item `F8 00`.
+pub fn write_null(out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0xf8, 0x00]);
+}
+
+/// Appends a list whose items are already encoded in `payload`.
+pub fn write_list(out: &mut Vec<u8>, payload: &[u8]) {
+    write_header(out, 0xc0, payload.len());
+    out.extend_from_slice(payload);
+}
+
+/// The shortest two's-complement bytes of a signed integer (0 → `00`).
+pub fn signed_bytes(v: i128) -> Vec<u8> {
+    let be = v.to_be_bytes();
+    let mut start = 0;
+    while start < 15 {
+        let redundant = (be[start] == 0x00 && be[start + 1] & 0x80 == 0) || (be[start] == 0xff && be[start + 1] & 0x80 != 0);
+        if !redundant {
+            break;
+        }
+        start += 1;
+    }
+    be[start..].to_vec()
+}
+
+/// The bytes goloop writes for a non-negative integer: minimal, with a leading `00` when the top bit is set.
+pub fn unsigned_bytes(v: u128) -> Vec<u8> {
+    let be = v.to_be_bytes();
+    let start = be.iter().position(|b| *b != 0).unwrap_or(15);
+    let mut out = Vec::with_capacity(17);
+    if be[start] & 0x80 != 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(&be[start..]);
+    out
+}
+
+/// Builds one list item by item.
+#[derive(Debug, Default, Clone)]
+pub struct ListBuilder {
+    payload: Vec<u8>,
+}
+
+impl ListBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn bytes(&mut self, data: &[u8]) -> &mut Self {
+        write_bytes(&mut self.payload, data);
+        self
+    }
+
+    pub fn nullable_bytes(&mut self, data: Option<&[u8]>) -> &mut Self {
+        match data {
+            Some(d) => write_bytes(&mut self.payload, d),
+            None => write_null(&mut self.payload),
+        }
+        self
+    }
+
+    pub fn str(&mut self, s: &str) -> &mut Self {
+        self.bytes(s.as_bytes())
+    }
+
+    pub fn int(&mut self, v: i128) -> &mut Self {
+        let b = signed_bytes(v);
+        self.bytes(&b)
+    }
+
+    pub fn uint(&mut self, v: u128) -> &mut Self {
+        let b = unsigned_bytes(v);
+        self.bytes(&b)
+    }
+
+    pub fn null(&mut self) -> &mut Self {
+        write_null(&mut self.payload);
+        self
+    }
+
+    /// Appends an item that is already encoded (a nested list, say).
+    pub fn raw(&mut self, encoded: &[u8]) -> &mut Self {
+        self.payload.extend_from_slice(encoded);
+        self
+    }
+
+    /// The encoding of the list.
+    pub fn finish(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.payload.len() + 9);
+        write_list(&mut out, &self.payload);
+        out
+    }
+}
+
+/// The encoding of a list of strings.
+pub fn string_list<S: AsRef<str>>(items: &[S]) -> Vec<u8> {
+    let mut l = ListBuilder::new();
+    for s in items {
+        l.str(s.as_ref());
+    }
+    l.finish()
+}
+
+/// The encoding of a single integer item.
+pub fn encode_int(v: i128) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_bytes(&mut out, &signed_bytes(v));
+    out
+}
+
+/// The encoding of a single non-negative integer item.
+pub fn encode_uint(v: u128) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_bytes(&mut out, &unsigned_bytes(v));
+    out
+}
+
+/// The encoding of a single byte string.
+pub fn encode_bytes(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_bytes(&mut out, data);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn hex(s: &str) -> Vec<u8> {
+        ::hex::decode(s).unwrap()
+    }
+
+    #[test]
+    fn integers_match_the_spec_appendix() {
+        for (v, h) in [
+            (0i128, "00"),
+            (1, "01"),
+            (127, "7f"),
+            (128, "820080"),
+            (255, "8200ff"),
+            (256, "820100"),
+            (-1, "81ff"),
+            (-2, "81fe"),
+            (-128, "8180"),
+            (-129, "82ff7f"),
+            (1_000_000_000_000_000_000, "880de0b6b3a7640000"),
+        ] {
+            assert_eq!(::hex::encode(encode_int(v)), h, "encode {v}");
+            assert_eq!(Rlp::new(&hex(h)).unwrap().i128().unwrap(), v, "decode {h}");
+            if v >= 0 {
+                assert_eq!(::hex::encode(encode_uint(v as u128)), h, "encode unsigned {v}");
+                assert_eq!(Rlp::new(&hex(h)).unwrap().u128().unwrap(), v as u128);
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_integers_round_trip() {
+        for v in [i128::MIN, i128::MAX, i128::MIN + 1, -(1 << 64), 1 << 64] {
+            assert_eq!(Rlp::new(&encode_int(v)).unwrap().i128().unwrap(), v);
+        }
+        let enc = encode_uint(u128::MAX);
+        assert_eq!(enc.len(), 18, "u128::MAX needs a leading zero byte: 0x91 00 ff..");
+        assert_eq!(Rlp::new(&enc).unwrap().u128().unwrap(), u128::MAX);
+        assert_eq!(Rlp::new(&enc).unwrap().i128(), Err(RlpError::IntegerOverflow));
+    }
+
+    #[test]
+    fn integer_errors_are_precise() {
+        assert_eq!(Rlp::new(&hex("80")).unwrap().i128(), Err(RlpError::EmptyInteger));
+        assert_eq!(Rlp::new(&hex("81ff")).unwrap().u128(), Err(RlpError::NegativeInteger));
+        assert_eq!(Rlp::new(&hex("8201ff")).unwrap().u32().unwrap(), 0x1ff);
+        assert_eq!(Rlp::new(&hex("850100000000")).unwrap().u32(), Err(RlpError::IntegerOverflow));
+        let mut seventeen = vec![0x91, 0x01];
+        seventeen.extend_from_slice(&[0; 16]);
+        assert_eq!(Rlp::new(&seventeen).unwrap().i128(), Err(RlpError::IntegerOverflow));
+        assert_eq!(Rlp::new(&seventeen).unwrap().u128(), Err(RlpError::IntegerOverflow));
+        // Redundant sign extension is read as goloop reads it.
+        assert_eq!(Rlp::new(&hex("830000ff")).unwrap().i128().unwrap(), 255);
+        assert_eq!(Rlp::new(&hex("82ffff")).unwrap().i128().unwrap(), -1);
+    }
+
+    #[test]
+    fn null_is_distinct_from_empty_bytes_and_empty_list() {
+        let null_bytes = hex("f800");
+        let null = Rlp::new(&null_bytes).unwrap();
+        assert!(null.is_null());
+        assert_eq!(null.nullable_bytes().unwrap(), None);
+        assert_eq!(null.bytes(), Err(RlpError::ExpectedBytes));
+        assert_eq!(null.items(), Err(RlpError::ExpectedList));
+        assert!(null.nullable_items().unwrap().is_empty());
+        assert_eq!(Rlp::new(&hex("80")).unwrap().nullable_bytes().unwrap(), Some(&[][..]));
+        assert_eq!(Rlp::new(&hex("c0")).unwrap().items().unwrap(), vec![]);
+        let mut out = Vec::new();
+        write_null(&mut out);
+        assert_eq!(out, hex("f800"));
+    }
+
+    #[test]
+    fn strings_lists_and_nesting() {
+        assert_eq!(encode_bytes(b""), hex("80"));
+        assert_eq!(::hex::encode(ListBuilder::new().int(21).str("Unreachable").finish()), "cd158b556e726561636861626c65");
+        let init = ListBuilder::new().raw(&hex("c0")).finish();
+        assert_eq!(init, hex("c1c0"));
+        let bmc = ListBuilder::new().str("Init").bytes(&init).finish();
+        assert_eq!(::hex::encode(&bmc), "c884496e697482c1c0");
+        let item = Rlp::new(&bmc).unwrap();
+        let [ty, payload] = item.fixed().unwrap();
+        assert_eq!(ty.str().unwrap(), "Init");
+        let inner = payload.nested().unwrap();
+        assert_eq!(inner.items().unwrap().len(), 1);
+        assert_eq!(item.raw(), &bmc[..]);
+    }
+
+    #[test]
+    fn long_forms_round_trip() {
+        for len in [55usize, 56, 255, 256, 70_000] {
+            let data = vec![0xabu8; len];
+            let enc = encode_bytes(&data);
+            assert_eq!(Rlp::new(&enc).unwrap().bytes().unwrap(), &data[..]);
+            let list = ListBuilder::new().bytes(&data).finish();
+            assert_eq!(Rlp::new(&list).unwrap().items().unwrap()[0].bytes().unwrap(), &data[..]);
+        }
+    }
+
+    #[test]
+    fn malformed_input_gets_precise_errors() {
+        assert_eq!(Rlp::new(&[]), Err(RlpError::UnexpectedEnd));
+        assert_eq!(Rlp::new(&hex("8105")), Err(RlpError::NonCanonicalSingleByte));
+        assert_eq!(Rlp::new(&hex("b801ff")), Err(RlpError::NonCanonicalLength));
+        assert_eq!(Rlp::new(&hex("b90038")), Err(RlpError::NonCanonicalLength));
+        assert_eq!(Rlp::new(&hex("f801c0")), Err(RlpError::NonCanonicalLength));
+        assert_eq!(Rlp::new(&hex("b800")), Err(RlpError::NonCanonicalLength));
+        assert_eq!(Rlp::new(&hex("83aabb")), Err(RlpError::UnexpectedEnd));
+        assert_eq!(Rlp::new(&hex("c3")), Err(RlpError::UnexpectedEnd));
+        assert_eq!(Rlp::new(&hex("0102")), Err(RlpError::TrailingBytes));
+        assert_eq!(Rlp::new(&hex("f800ff")), Err(RlpError::TrailingBytes));
+        assert_eq!(Rlp::new(&hex("bfffffffffffffffff")), Err(RlpError::LengthOverflow));
+        assert_eq!(Rlp::new(&hex("bf7fffffffffffffff")), Err(RlpError::UnexpectedEnd));
+        assert_eq!(Rlp::new(&hex("c1c1")).unwrap().items(), Err(RlpError::UnexpectedEnd));
+        assert_eq!(Rlp::new(&hex("c20102")).unwrap().fixed::<3>().err(), Some(RlpError::ItemCount { expected: 3, found: 2 }));
+        assert_eq!(Rlp::new(&hex("82c3a9")).unwrap().str().unwrap(), "é");
+        assert_eq!(Rlp::new(&hex("81ff")).unwrap().str(), Err(RlpError::InvalidUtf8));
+        assert_eq!(Rlp::new(&hex("8101")), Err(RlpError::NonCanonicalSingleByte));
+        assert_eq!(Rlp::new(&hex("820102")).unwrap().array::<3>(), Err(RlpError::ByteLength { expected: 3, found: 2 }));
+    }
+
+    #[test]
+    fn at_least_splits_optional_tail() {
+        let l = ListBuilder::new().int(1).int(2).int(3).finish();
+        let r = Rlp::new(&l).unwrap();
+        let ([a, b], rest) = r.at_least::<2>().unwrap();
+        assert_eq!((a.i64().unwrap(), b.i64().unwrap(), rest.len()), (1, 2, 1));
+        assert!(r.at_least::<4>().is_err());
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs everything this project needs on a fresh Debian 12 machine, idempotently.
+#
+# Contracts are built with Debian's rustc-web 1.85: it targets wasm32-unknown-unknown and ships the std sources
+# that cargo-contract's -Zbuild-std needs, which rustup cannot download here. 1.85 is pinned on purpose:
+# newer compilers may emit bulk-memory instructions that pallet-contracts rejects, and 1.96 breaks
+# cargo-contract 5.0.3 release builds.
+set -euo pipefail
+
+WEB_VERSION="1.85.0+dfsg3-1~deb12u3"
+WEB_PACKAGES=(rustc-web cargo-web rust-web-src libstd-rust-web-dev libstd-rust-web-1.85 rust-web-clippy)
+# lld-19: rustc-web has no rust-lld, and the Wasm linker must match rustc's LLVM 19.
+# wabt: wasm-validate, to prove every contract is WebAssembly MVP only.
+OTHER_PACKAGES=(lld-19 wabt pkg-config libssl-dev protobuf-compiler clang)
+CARGO_CONTRACT_VERSION="5.0.3"
+
+say() { printf '[setup] %s\n' "$*"; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+installed_version() { dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null | awk '$3=="installed"{print $4}'; }
+
+need_apt=0
+for p in "${WEB_PACKAGES[@]}"; do
+  [ "$(installed_version "$p")" = "$WEB_VERSION" ] || need_apt=1
+done
+for p in "${OTHER_PACKAGES[@]}"; do
+  [ -n "$(installed_version "$p")" ] || need_apt=1
+done
+
+if [ "$need_apt" -eq 1 ]; then
+  say "installing Debian packages (rustc-web pinned to $WEB_VERSION, lld-19, wabt, build tools)"
+  $SUDO apt-get update -qq
+  pinned=()
+  for p in "${WEB_PACKAGES[@]}"; do pinned+=("$p=$WEB_VERSION"); done
+  $SUDO apt-mark unhold "${WEB_PACKAGES[@]}" >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --allow-downgrades "${pinned[@]}" "${OTHER_PACKAGES[@]}"
+  $SUDO apt-mark hold "${WEB_PACKAGES[@]}" >/dev/null
+else
+  say "Debian packages present (rustc-web $WEB_VERSION held)"
+fi
+
+command -v rustup >/dev/null || { say "rustup is required (the machine's stable toolchain)"; exit 1; }
+
+if rustup toolchain list | grep -q '^web'; then
+  say "rustup toolchain 'web' already linked"
+else
+  say "linking Debian's rustc-web as rustup toolchain 'web'"
+  rustup toolchain link web /usr
+fi
+rustc +web --version | grep -q '^rustc 1\.85\.' || { say "toolchain 'web' is not rustc 1.85"; exit 1; }
+
+if command -v cargo-contract >/dev/null && cargo-contract --version | grep -q "^cargo-contract-contract $CARGO_CONTRACT_VERSION"; then
+  say "cargo-contract $CARGO_CONTRACT_VERSION present"
+else
+  say "installing cargo-contract $CARGO_CONTRACT_VERSION with stable (about 16 minutes)"
+  cargo +stable install cargo-contract --version "$CARGO_CONTRACT_VERSION" --locked
+fi
+
+say "done"
