@@ -40,9 +40,9 @@ mod bmc {
         /// This BMC's BTP address: `btp://<network>/0x<contract account in hex>`.
         #[ink(message)]
         pub fn btp_address(&self) -> String {
-            let account: &[u8; 32] = self.env().account_id().as_ref();
+            let account = self.env().account_id();
             let mut text = ink::prelude::format!("btp://{}/0x", self.network);
-            for b in account {
+            for b in AsRef::<[u8; 32]>::as_ref(&account) {
                 text.push_str(&ink::prelude::format!("{b:02x}"));
             }
             text

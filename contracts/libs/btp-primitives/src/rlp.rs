@@ -33,8 +33,6 @@ pub enum RlpError {
     ItemCount { expected: usize, found: usize },
     /// A byte string has the wrong length.
     ByteLength { expected: usize, found: usize },
-    /// An integer was written as the empty string.
-    EmptyInteger,
     /// An integer does not fit the requested type.
     IntegerOverflow,
     /// A negative integer where only non-negative ones are valid.
@@ -55,7 +53,6 @@ impl fmt::Display for RlpError {
             Self::ExpectedList => f.write_str("expected a list"),
             Self::ItemCount { expected, found } => write!(f, "expected {expected} list items, found {found}"),
             Self::ByteLength { expected, found } => write!(f, "expected {expected} bytes, found {found}"),
-            Self::EmptyInteger => f.write_str("integer with no bytes"),
             Self::IntegerOverflow => f.write_str("integer out of range"),
             Self::NegativeInteger => f.write_str("negative integer"),
             Self::InvalidUtf8 => f.write_str("string is not UTF-8"),
@@ -230,41 +227,14 @@ impl<'a> Rlp<'a> {
         self.str().map(String::from)
     }
 
-    /// A signed integer (two's complement, big-endian; redundant sign bytes are tolerated as goloop does).
+    /// A signed integer (see [`signed_from_bytes`]).
     pub fn i128(&self) -> Result<i128> {
-        let b = self.bytes()?;
-        let first = *b.first().ok_or(RlpError::EmptyInteger)?;
-        let sign = if first & 0x80 != 0 { 0xff } else { 0x00 };
-        let cut = b.len().saturating_sub(16);
-        if b[..cut].iter().any(|x| *x != sign) {
-            return Err(RlpError::IntegerOverflow);
-        }
-        let mut buf = [sign; 16];
-        let tail = &b[cut..];
-        buf[16 - tail.len()..].copy_from_slice(tail);
-        let v = i128::from_be_bytes(buf);
-        // A value taken from 16 bytes must still carry the sign of the whole encoding.
-        if (v < 0) != (sign == 0xff) {
-            return Err(RlpError::IntegerOverflow);
-        }
-        Ok(v)
+        signed_from_bytes(self.bytes()?)
     }
 
-    /// A non-negative integer, as written by goloop for unsigned quantities (leading `00` when the top bit is set).
+    /// A non-negative integer (see [`unsigned_from_bytes`]).
     pub fn u128(&self) -> Result<u128> {
-        let b = self.bytes()?;
-        let first = *b.first().ok_or(RlpError::EmptyInteger)?;
-        if first & 0x80 != 0 {
-            return Err(RlpError::NegativeInteger);
-        }
-        let start = b.iter().position(|x| *x != 0).unwrap_or(b.len());
-        let digits = &b[start..];
-        if digits.len() > 16 {
-            return Err(RlpError::IntegerOverflow);
-        }
-        let mut buf = [0u8; 16];
-        buf[16 - digits.len()..].copy_from_slice(digits);
-        Ok(u128::from_be_bytes(buf))
+        unsigned_from_bytes(self.bytes()?)
     }
 
     pub fn u64(&self) -> Result<u64> {
@@ -282,6 +252,42 @@ impl<'a> Rlp<'a> {
     pub fn i32(&self) -> Result<i32> {
         i32::try_from(self.i128()?).map_err(|_| RlpError::IntegerOverflow)
     }
+}
+
+/// Reads a signed big-endian two's-complement integer as goloop does: the empty string is 0 and redundant
+/// sign bytes are tolerated.
+pub fn signed_from_bytes(b: &[u8]) -> Result<i128> {
+    let Some(first) = b.first() else { return Ok(0) };
+    let sign = if first & 0x80 != 0 { 0xff } else { 0x00 };
+    let cut = b.len().saturating_sub(16);
+    if b[..cut].iter().any(|x| *x != sign) {
+        return Err(RlpError::IntegerOverflow);
+    }
+    let mut buf = [sign; 16];
+    let tail = &b[cut..];
+    buf[16 - tail.len()..].copy_from_slice(tail);
+    let v = i128::from_be_bytes(buf);
+    // A value taken from the last 16 bytes must still carry the sign of the whole encoding.
+    if (v < 0) != (sign == 0xff) {
+        return Err(RlpError::IntegerOverflow);
+    }
+    Ok(v)
+}
+
+/// Reads a non-negative integer as goloop writes unsigned quantities (a leading `00` when the top bit is set);
+/// the empty string is 0.
+pub fn unsigned_from_bytes(b: &[u8]) -> Result<u128> {
+    if b.first().is_some_and(|f| f & 0x80 != 0) {
+        return Err(RlpError::NegativeInteger);
+    }
+    let start = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+    let digits = &b[start..];
+    if digits.len() > 16 {
+        return Err(RlpError::IntegerOverflow);
+    }
+    let mut buf = [0u8; 16];
+    buf[16 - digits.len()..].copy_from_slice(digits);
+    Ok(u128::from_be_bytes(buf))
 }
 
 /// Iterates the items of a list; yields an error (and then stops) at the first malformed item.
@@ -506,7 +512,9 @@ mod tests {
 
     #[test]
     fn integer_errors_are_precise() {
-        assert_eq!(Rlp::new(&hex("80")).unwrap().i128(), Err(RlpError::EmptyInteger));
+        // goloop's reader takes the empty string as 0 (real vote lists re-serialised by other encoders have it).
+        assert_eq!(Rlp::new(&hex("80")).unwrap().i128(), Ok(0));
+        assert_eq!(Rlp::new(&hex("80")).unwrap().u64(), Ok(0));
         assert_eq!(Rlp::new(&hex("81ff")).unwrap().u128(), Err(RlpError::NegativeInteger));
         assert_eq!(Rlp::new(&hex("8201ff")).unwrap().u32().unwrap(), 0x1ff);
         assert_eq!(Rlp::new(&hex("850100000000")).unwrap().u32(), Err(RlpError::IntegerOverflow));

@@ -1,0 +1,80 @@
+//! secp256k1 public-key recovery and ICON addresses of keys.
+
+use crate::sha3_256;
+use btp_primitives::IconAddress;
+
+/// What the verifier needs from secp256k1. The host implementation is [`HostSecp256k1`]; the BMV contract
+/// implements it with the runtime's `ecdsa_recover`.
+pub trait Secp256k1 {
+    /// The uncompressed public key (X‖Y, 64 bytes) that made the recoverable `signature` (R‖S‖V, V = 0 or 1)
+    /// over `digest`, or `None` when nothing can be recovered.
+    fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 64]>;
+
+    /// The uncompressed form (X‖Y) of a 33-byte compressed public key, or `None` if it is not on the curve.
+    fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]>;
+}
+
+/// ICON's account address of a public key: type byte 0 and the last 20 bytes of SHA3-256(X‖Y).
+pub fn address_of_key(xy: &[u8; 64]) -> IconAddress {
+    let digest = sha3_256(xy);
+    let mut id = [0u8; 20];
+    id.copy_from_slice(&digest[12..]);
+    IconAddress::account(id)
+}
+
+/// The address that signed `digest`, if the signature is 65 bytes and recoverable.
+pub fn recover_address(crypto: &impl Secp256k1, digest: &[u8; 32], signature: &[u8]) -> Option<IconAddress> {
+    let signature: &[u8; 65] = signature.try_into().ok()?;
+    crypto.recover(digest, signature).map(|xy| address_of_key(&xy))
+}
+
+/// libsecp256k1 on the host.
+#[cfg(feature = "host-crypto")]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HostSecp256k1;
+
+#[cfg(feature = "host-crypto")]
+impl Secp256k1 for HostSecp256k1 {
+    fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 64]> {
+        use secp256k1::{
+            ecdsa::{RecoverableSignature, RecoveryId},
+            Message, Secp256k1 as Ctx,
+        };
+        let id = RecoveryId::from_i32(i32::from(signature[64])).ok()?;
+        let sig = RecoverableSignature::from_compact(&signature[..64], id).ok()?;
+        let key = Ctx::verification_only().recover_ecdsa(&Message::from_digest(*digest), &sig).ok()?;
+        let mut xy = [0u8; 64];
+        xy.copy_from_slice(&key.serialize_uncompressed()[1..]);
+        Some(xy)
+    }
+
+    fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]> {
+        let key = secp256k1::PublicKey::from_slice(key).ok()?;
+        let mut xy = [0u8; 64];
+        xy.copy_from_slice(&key.serialize_uncompressed()[1..]);
+        Some(xy)
+    }
+}
+
+#[cfg(all(test, feature = "host-crypto"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_what_was_signed() {
+        let ctx = secp256k1::Secp256k1::new();
+        let (sk, pk) = ctx.generate_keypair(&mut secp256k1::rand::thread_rng());
+        let digest = sha3_256(b"vote");
+        let (id, compact) = ctx.sign_ecdsa_recoverable(&secp256k1::Message::from_digest(digest), &sk).serialize_compact();
+        let mut sig = [0u8; 65];
+        sig[..64].copy_from_slice(&compact);
+        sig[64] = id.to_i32() as u8;
+        let mut xy = [0u8; 64];
+        xy.copy_from_slice(&pk.serialize_uncompressed()[1..]);
+        assert_eq!(recover_address(&HostSecp256k1, &digest, &sig), Some(address_of_key(&xy)));
+        assert_eq!(HostSecp256k1.decompress(&pk.serialize()), Some(xy));
+        assert_eq!(recover_address(&HostSecp256k1, &digest, &sig[..64]), None);
+        sig[64] = 7;
+        assert_eq!(recover_address(&HostSecp256k1, &digest, &sig), None);
+    }
+}

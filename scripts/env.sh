@@ -1,0 +1,5 @@
+# Sourced by the project's scripts: the toolchain and linker every build here uses.
+# cargo-contract and ink_e2e build contracts from temporary directories, where neither rust-toolchain.toml nor a
+# .cargo/config.toml is seen, so both settings travel in the environment.
+export RUSTUP_TOOLCHAIN=web
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19

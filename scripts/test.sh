@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: host unit tests of every crate, release builds of every contract with the MVP check,
+# the ICON vectors through the light client, then the e2e tests on a real pallet-contracts runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+echo "== host unit tests and ink! off-chain tests"
+cargo test --workspace --exclude btp-e2e-tests
+
+echo "== contracts (release) and WebAssembly MVP check"
+bash scripts/build-contracts.sh
+
+echo "== e2e tests (ink_e2e sandbox: pallet-contracts in-process)"
+cargo test -p btp-e2e-tests --features e2e-tests
