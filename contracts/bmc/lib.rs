@@ -2,8 +2,8 @@
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 #[ink::contract]
-mod bmc {
-    use btp_primitives::address::validate_network;
+pub mod bmc {
+    use btp_primitives::address::{hex_account, validate_network};
     use ink::prelude::string::String;
 
     #[derive(Debug, PartialEq, Eq)]
@@ -41,11 +41,7 @@ mod bmc {
         #[ink(message)]
         pub fn btp_address(&self) -> String {
             let account = self.env().account_id();
-            let mut text = ink::prelude::format!("btp://{}/0x", self.network);
-            for b in AsRef::<[u8; 32]>::as_ref(&account) {
-                text.push_str(&ink::prelude::format!("{b:02x}"));
-            }
-            text
+            ink::prelude::format!("btp://{}/{}", self.network, hex_account(account.as_ref()))
         }
 
         /// The account that administers this BMC.

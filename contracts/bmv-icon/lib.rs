@@ -1,46 +1,207 @@
 //! The BTP Message Verifier for messages from ICON.
+//!
+//! A thin shell around the `icon-light-client` crate: it keeps the verifier's state (validator list,
+//! Merkle Tree Accumulator, last block id and height), lets only its BMC submit relay messages, and reports
+//! what changed in events. The verification itself is the light client's, the same code the relay runs.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 #[ink::contract]
-mod bmv_icon {
-    use btp_primitives::address::validate_network;
-    use ink::prelude::string::String;
+pub mod bmv_icon {
+    use icon_light_client::{
+        crypto::Secp256k1, mta::Mta, validators::ValidatorSet, verifier::Verifier, ErrorCode, Hash as IconHash,
+    };
+    use ink::prelude::{string::String, vec::Vec};
 
-    #[derive(Debug, PartialEq, Eq)]
+    /// Why a call failed. The SCALE index of the first fifteen variants is the BMV's local error code
+    /// (absolute BTP code = index + 25), so a BMC can report it without knowing this type.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     pub enum Error {
-        /// The ICON network address is not `<id>.<type>`.
-        InvalidNetwork,
+        Unknown,
+        InvalidMpt,
+        InvalidVotes,
+        InvalidSequence,
+        InvalidBlockUpdate,
+        InvalidBlockProof,
+        InvalidBlockWitness,
+        InvalidSequenceHigher,
+        InvalidBlockUpdateHeightHigher,
+        InvalidBlockUpdateHeightLower,
+        InvalidBlockProofHeightHigher,
+        InvalidBlockWitnessOld,
+        DecodeError,
+        NotAcceptedFromNetwork,
+        NotAcceptedBmc,
+        /// The caller may not do this.
+        Unauthorized,
+        /// A constructor argument is invalid (network address, validator list).
+        InvalidConfiguration,
     }
 
-    /// The BMV was deployed to verify `network` for `bmc`.
+    impl From<ErrorCode> for Error {
+        fn from(code: ErrorCode) -> Self {
+            match code {
+                ErrorCode::Unknown => Self::Unknown,
+                ErrorCode::InvalidMpt => Self::InvalidMpt,
+                ErrorCode::InvalidVotes => Self::InvalidVotes,
+                ErrorCode::InvalidSequence => Self::InvalidSequence,
+                ErrorCode::InvalidBlockUpdate => Self::InvalidBlockUpdate,
+                ErrorCode::InvalidBlockProof => Self::InvalidBlockProof,
+                ErrorCode::InvalidBlockWitness => Self::InvalidBlockWitness,
+                ErrorCode::InvalidSequenceHigher => Self::InvalidSequenceHigher,
+                ErrorCode::InvalidBlockUpdateHeightHigher => Self::InvalidBlockUpdateHeightHigher,
+                ErrorCode::InvalidBlockUpdateHeightLower => Self::InvalidBlockUpdateHeightLower,
+                ErrorCode::InvalidBlockProofHeightHigher => Self::InvalidBlockProofHeightHigher,
+                ErrorCode::InvalidBlockWitnessOld => Self::InvalidBlockWitnessOld,
+                ErrorCode::DecodeError => Self::DecodeError,
+                ErrorCode::NotAcceptedFromNetwork => Self::NotAcceptedFromNetwork,
+                ErrorCode::NotAcceptedBmc => Self::NotAcceptedBmc,
+            }
+        }
+    }
+
+    /// secp256k1 through the runtime: `ecdsa_recover` returns a compressed key, decompressed with k256.
+    struct RuntimeSecp256k1;
+
+    impl Secp256k1 for RuntimeSecp256k1 {
+        fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 64]> {
+            let mut compressed = [0u8; 33];
+            ink::env::ecdsa_recover(signature, digest, &mut compressed).ok()?;
+            self.decompress(&compressed)
+        }
+
+        fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]> {
+            use k256::elliptic_curve::sec1::ToEncodedPoint;
+            let point = k256::PublicKey::from_sec1_bytes(key).ok()?.to_encoded_point(false);
+            point.as_bytes().get(1..65)?.try_into().ok()
+        }
+    }
+
+    /// A relay message was verified: blocks up to `mta_height` are accumulated and `messages` BTP messages
+    /// (from the block at `last_height`) went to the BMC.
     #[ink(event)]
-    pub struct Deployed {
+    pub struct RelayMessageVerified {
+        mta_height: u64,
+        last_height: u64,
+        last_block_id: Option<IconHash>,
+        blocks: u32,
+        messages: u32,
+    }
+
+    /// The block at `height` installed the validator list with hash `hash`.
+    #[ink(event)]
+    pub struct ValidatorsChanged {
+        height: i64,
+        hash: IconHash,
+    }
+
+    /// Ownership moved.
+    #[ink(event)]
+    pub struct OwnershipTransferred {
         #[ink(topic)]
-        bmc: AccountId,
-        network: String,
+        previous: AccountId,
+        #[ink(topic)]
+        owner: AccountId,
     }
 
     #[ink(storage)]
     pub struct BmvIcon {
         owner: AccountId,
         bmc: AccountId,
+        /// The BMC's BTP address as ICON names it: the `_next` of the ICON BMC's `Message` events.
+        bmc_address: String,
         network: String,
+        /// The current validator list, exactly as ICON committed to it.
+        validators: Vec<u8>,
+        /// The accumulator in ICON's BMV layout (see `Mta::encode`).
+        mta: Vec<u8>,
+        last_block_hash: Option<IconHash>,
+        last_height: u64,
     }
 
     impl BmvIcon {
-        /// Deploys a verifier of the ICON network `network` (e.g. `0x1.icon`) serving the BMC `bmc`.
+        /// Deploys a verifier of the ICON network `network` (e.g. `0x1.icon`) for the BMC contract `bmc`,
+        /// whose BTP address on ICON's side is `bmc_address`.
+        ///
+        /// `validators` is the RLP list that votes on block `mta_offset + 1` (ICON's `icx_getDataByHash` of
+        /// header `mta_offset`'s next-validators hash); the accumulator starts empty at `mta_offset`, keeps at
+        /// most `root_size` roots (0 = all) and caches `cache_size` recent block ids. With `last_block_hash`
+        /// (the id of block `mta_offset`) the first update must name it as its parent.
         #[ink(constructor)]
-        pub fn new(bmc: AccountId, network: String) -> Result<Self, Error> {
-            validate_network(&network).map_err(|_| Error::InvalidNetwork)?;
-            Self::env().emit_event(Deployed { bmc, network: network.clone() });
-            Ok(Self { owner: Self::env().caller(), bmc, network })
+        #[allow(clippy::too_many_arguments)]
+        pub fn new(
+            bmc: AccountId,
+            bmc_address: String,
+            network: String,
+            validators: Vec<u8>,
+            mta_offset: u64,
+            root_size: u32,
+            cache_size: u32,
+            allow_newer_witness: bool,
+            last_block_hash: Option<IconHash>,
+        ) -> Result<Self, Error> {
+            btp_primitives::address::validate_network(&network).map_err(|_| Error::InvalidConfiguration)?;
+            btp_primitives::BtpAddress::parse(&bmc_address).map_err(|_| Error::InvalidConfiguration)?;
+            ValidatorSet::decode(&validators, &RuntimeSecp256k1).map_err(|_| Error::InvalidConfiguration)?;
+            let mta = Mta::new(mta_offset, root_size, cache_size, allow_newer_witness).encode();
+            let owner = Self::env().caller();
+            Self::env().emit_event(OwnershipTransferred { previous: owner, owner });
+            Ok(Self { owner, bmc, bmc_address, network, validators, mta, last_block_hash, last_height: mta_offset })
         }
 
-        /// The ICON network this BMV verifies and the BMC it serves.
+        /// Verifies a relay message from the ICON BMC `prev` for the BMC `bmc` (its BTP address), whose link
+        /// has received `seq` messages, and returns the BTP messages it proves, in order. Only the BMC may call.
         #[ink(message)]
-        pub fn network(&self) -> (String, AccountId) {
-            (self.network.clone(), self.bmc)
+        pub fn handle_relay_message(&mut self, bmc: String, prev: String, seq: u128, msg: Vec<u8>) -> Result<Vec<Vec<u8>>, Error> {
+            if self.env().caller() != self.bmc {
+                return Err(Error::Unauthorized);
+            }
+            if bmc != self.bmc_address {
+                return Err(Error::NotAcceptedBmc);
+            }
+            let mut verifier = self.verifier()?;
+            // A failed call reverts, so the light client may work on the state in place.
+            let outcome = verifier.process(&bmc, &prev, seq, &msg, &RuntimeSecp256k1).map_err(|e| Error::from(e.code))?;
+            for (height, hash) in &outcome.validator_changes {
+                self.env().emit_event(ValidatorsChanged { height: *height, hash: *hash });
+            }
+            self.validators = verifier.validators.raw().to_vec();
+            self.mta = verifier.mta.encode();
+            self.last_block_hash = verifier.last_block_hash;
+            self.last_height = verifier.last_height;
+            self.env().emit_event(RelayMessageVerified {
+                mta_height: verifier.mta.height(),
+                last_height: verifier.last_height,
+                last_block_id: verifier.last_block_hash,
+                blocks: u32::try_from(outcome.blocks.len()).unwrap_or(u32::MAX),
+                messages: u32::try_from(outcome.messages.len()).unwrap_or(u32::MAX),
+            });
+            Ok(outcome.messages)
+        }
+
+        /// `(mta height, mta offset, last height)`: where a relay resumes.
+        #[ink(message)]
+        pub fn get_status(&self) -> Result<(u64, u64, u64), Error> {
+            let mta = Mta::decode(&self.mta).map_err(|e| Error::from(e.code))?;
+            Ok((mta.height(), mta.offset(), self.last_height))
+        }
+
+        /// The current validator list (RLP, as ICON committed to it) and its SHA3-256 hash.
+        #[ink(message)]
+        pub fn validators(&self) -> (Vec<u8>, IconHash) {
+            (self.validators.clone(), icon_light_client::sha3_256(&self.validators))
+        }
+
+        /// The accumulator in ICON's BMV layout: `[height, roots, offset, root_size, cache_size, cache, allow_newer_witness]`.
+        #[ink(message)]
+        pub fn mta(&self) -> Vec<u8> {
+            self.mta.clone()
+        }
+
+        /// The ICON network verified, the BMC served and its BTP address.
+        #[ink(message)]
+        pub fn network(&self) -> (String, AccountId, String) {
+            (self.network.clone(), self.bmc, self.bmc_address.clone())
         }
 
         /// The account that administers this BMV.
@@ -48,18 +209,123 @@ mod bmv_icon {
         pub fn owner(&self) -> AccountId {
             self.owner
         }
+
+        /// Hands administration to `owner`. Owner only.
+        #[ink(message)]
+        pub fn transfer_ownership(&mut self, owner: AccountId) -> Result<(), Error> {
+            if self.env().caller() != self.owner {
+                return Err(Error::Unauthorized);
+            }
+            let previous = core::mem::replace(&mut self.owner, owner);
+            self.env().emit_event(OwnershipTransferred { previous, owner });
+            Ok(())
+        }
+
+        fn verifier(&self) -> Result<Verifier, Error> {
+            Ok(Verifier {
+                network: self.network.clone(),
+                validators: ValidatorSet::decode(&self.validators, &RuntimeSecp256k1).map_err(|e| Error::from(e.code))?,
+                mta: Mta::decode(&self.mta).map_err(|e| Error::from(e.code))?,
+                last_block_hash: self.last_block_hash,
+                last_height: self.last_height,
+            })
+        }
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
 
+        const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/icon/");
+
+        fn vector(name: &str) -> serde_json::Value {
+            let text = std::fs::read_to_string(format!("{VECTORS}{name}.json")).expect("vector");
+            serde_json::from_str(&text).expect("json")
+        }
+
+        fn hex_field(v: &serde_json::Value, key: &str) -> Vec<u8> {
+            hex::decode(v[key].as_str().expect(key)).expect("hex")
+        }
+
+        fn text(v: &serde_json::Value, key: &str) -> String {
+            v[key].as_str().expect(key).to_string()
+        }
+
+        /// The BMV in the vector's state, serving the BMC at `bmc` under the vector's BMC address.
+        fn deploy(v: &serde_json::Value, bmc: AccountId) -> BmvIcon {
+            let state = &v["state"];
+            let mta = &state["mta"];
+            BmvIcon::new(
+                bmc,
+                text(&v["input"], "bmc"),
+                text(v, "network"),
+                hex_field(state, "validators"),
+                mta["offset"].as_u64().unwrap(),
+                mta["root_size"].as_u64().unwrap() as u32,
+                mta["cache_size"].as_u64().unwrap() as u32,
+                mta["allow_newer_witness"].as_bool().unwrap_or(false),
+                Some(hex_field(state, "last_block_hash").try_into().unwrap()),
+            )
+            .unwrap()
+        }
+
         #[ink::test]
-        fn keeps_network_and_bmc() {
-            let bmc = AccountId::from([7; 32]);
-            let bmv = BmvIcon::new(bmc, "0x1.icon".into()).unwrap();
-            assert_eq!(bmv.network(), ("0x1.icon".into(), bmc));
-            assert_eq!(BmvIcon::new(bmc, "icon".into()).err(), Some(Error::InvalidNetwork));
+        fn accepts_the_real_icon_message_once() {
+            let accounts = ink::env::test::default_accounts::<ink::env::DefaultEnvironment>();
+            let v = vector("icondao_h21172_scenario4");
+            let mut bmv = deploy(&v, accounts.bob);
+            ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.bob);
+            let input = &v["input"];
+            let (bmc, prev, msg) = (text(input, "bmc"), text(input, "prev"), hex_field(input, "relay_message"));
+            let messages = bmv.handle_relay_message(bmc.clone(), prev.clone(), 0, msg.clone()).unwrap();
+            assert_eq!(messages.iter().map(hex::encode).collect::<Vec<_>>(), vec![v["expect"]["btp_messages"][0].as_str().unwrap().to_string()]);
+            assert_eq!(bmv.get_status(), Ok((21172, 21171, 21172)));
+            assert_eq!(bmv.handle_relay_message(bmc, prev, 1, msg), Err(Error::InvalidBlockUpdateHeightLower));
+        }
+
+        #[ink::test]
+        fn only_the_bmc_may_relay_and_only_for_itself() {
+            let accounts = ink::env::test::default_accounts::<ink::env::DefaultEnvironment>();
+            let v = vector("icondao_h21172_scenario4");
+            let mut bmv = deploy(&v, accounts.bob);
+            let input = &v["input"];
+            let (bmc, prev, msg) = (text(input, "bmc"), text(input, "prev"), hex_field(input, "relay_message"));
+            // Alice is not the BMC.
+            assert_eq!(bmv.handle_relay_message(bmc.clone(), prev.clone(), 0, msg.clone()), Err(Error::Unauthorized));
+            ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.bob);
+            assert_eq!(bmv.handle_relay_message("btp://0x8.pra/0x00".into(), prev, 0, msg.clone()), Err(Error::NotAcceptedBmc));
+            assert_eq!(
+                bmv.handle_relay_message(bmc, "btp://0x9.icon/cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a".into(), 0, msg),
+                Err(Error::NotAcceptedFromNetwork)
+            );
+            assert_eq!(bmv.get_status(), Ok((21171, 21171, 21171)));
+        }
+
+        #[ink::test]
+        fn owner_administers() {
+            let accounts = ink::env::test::default_accounts::<ink::env::DefaultEnvironment>();
+            let mut bmv = deploy(&vector("icondao_h21172_scenario4"), accounts.bob);
+            assert_eq!(bmv.owner(), accounts.alice);
+            ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.bob);
+            assert_eq!(bmv.transfer_ownership(accounts.bob), Err(Error::Unauthorized));
+            ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.alice);
+            assert_eq!(bmv.transfer_ownership(accounts.bob), Ok(()));
+            assert_eq!(bmv.owner(), accounts.bob);
+        }
+
+        #[ink::test]
+        fn constructor_refuses_bad_configuration() {
+            let accounts = ink::env::test::default_accounts::<ink::env::DefaultEnvironment>();
+            let validators = hex_field(&vector("icondao_h21172_scenario4")["state"], "validators");
+            let bmc = String::from("btp://0x8.pra/0x01");
+            let new = |bmc: &str, net: &str, validators: Vec<u8>| BmvIcon::new(accounts.bob, bmc.into(), net.into(), validators, 5, 8, 8, true, None);
+            assert_eq!(new(&bmc, "icon", validators.clone()).err(), Some(Error::InvalidConfiguration));
+            assert_eq!(new("0x8.pra/0x01", "0x3.icon", validators.clone()).err(), Some(Error::InvalidConfiguration));
+            assert_eq!(new(&bmc, "0x3.icon", vec![0xc0]).err(), Some(Error::InvalidConfiguration));
+            let bmv = new(&bmc, "0x3.icon", validators.clone()).unwrap();
+            assert_eq!(bmv.validators(), (validators.clone(), icon_light_client::sha3_256(&validators)));
+            assert_eq!(bmv.get_status(), Ok((5, 5, 5)));
+            assert_eq!(bmv.network(), ("0x3.icon".into(), accounts.bob, bmc));
         }
     }
 }

@@ -2,7 +2,7 @@
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 #[ink::contract]
-mod bsh_nativecoin {
+pub mod bsh_nativecoin {
     use ink::prelude::string::String;
 
     #[derive(Debug, PartialEq, Eq)]

@@ -1,2 +1,83 @@
-//! End-to-end tests of the BTP contracts on a real `pallet-contracts` runtime; see `tests/`.
-//! Run with `cargo test -p btp-e2e-tests --features e2e-tests`.
+//! End-to-end tests of the BTP contracts on a real `pallet-contracts` runtime (`tests/`), and the gas benchmark
+//! (`examples/bmv_gas.rs`). Run with `cargo test -p btp-e2e-tests --features e2e-tests`.
+//!
+//! This library holds what they share: reading the ICON vectors of `../shared/vectors` into contract calls.
+
+pub mod vectors {
+    use serde_json::Value;
+
+    /// Loads `../shared/vectors/icon/<name>.json`.
+    pub fn load(name: &str) -> Value {
+        let path = format!("{}/../../shared/vectors/icon/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    pub fn text(v: &Value, key: &str) -> String {
+        v[key].as_str().unwrap_or_else(|| panic!("missing string {key}")).to_string()
+    }
+
+    pub fn bytes(v: &Value, key: &str) -> Vec<u8> {
+        hex::decode(text(v, key)).unwrap_or_else(|e| panic!("{key}: {e}"))
+    }
+
+    /// A BMV's constructor arguments taken from a vector's `state`.
+    pub struct BmvState {
+        pub network: String,
+        pub validators: Vec<u8>,
+        pub mta_offset: u64,
+        pub root_size: u32,
+        pub cache_size: u32,
+        pub allow_newer_witness: bool,
+        pub last_block_hash: Option<[u8; 32]>,
+    }
+
+    pub fn bmv_state(vector: &Value) -> BmvState {
+        let state = &vector["state"];
+        let mta = &state["mta"];
+        assert!(mta.get("pre_add").is_none(), "a freshly deployed BMV has an empty accumulator");
+        assert_eq!(mta["height"], mta["offset"]);
+        BmvState {
+            // The field may carry a remark after the address.
+            network: text(vector, "network").split_whitespace().next().expect("network").to_string(),
+            validators: bytes(state, "validators"),
+            mta_offset: mta["offset"].as_u64().expect("offset"),
+            root_size: mta["root_size"].as_u64().expect("root_size") as u32,
+            cache_size: mta["cache_size"].as_u64().expect("cache_size") as u32,
+            allow_newer_witness: mta["allow_newer_witness"].as_bool().unwrap_or(false),
+            last_block_hash: state.get("last_block_hash").map(|_| bytes(state, "last_block_hash").try_into().expect("32 bytes")),
+        }
+    }
+
+    /// One `handle_relay_message` call.
+    pub struct Relay {
+        pub bmc: String,
+        pub prev: String,
+        pub seq: u128,
+        pub msg: Vec<u8>,
+    }
+
+    pub fn relay(input: &Value) -> Relay {
+        Relay {
+            bmc: text(input, "bmc"),
+            prev: text(input, "prev"),
+            seq: input["seq"].as_u64().expect("seq").into(),
+            msg: bytes(input, "relay_message"),
+        }
+    }
+
+    /// The error names a reject expectation allows.
+    pub fn allowed_errors(expect: &Value) -> Vec<String> {
+        let mut names = vec![text(expect, "error")];
+        if let Some(alts) = expect["error_alternatives"].as_array() {
+            names.extend(alts.iter().filter_map(Value::as_str).map(String::from));
+        }
+        names
+    }
+
+    /// The ICON name of a BMV error: its SCALE index is the BMV's local error code.
+    pub fn error_name(error: &bmv_icon::bmv_icon::Error) -> String {
+        let index = parity_scale_codec::Encode::encode(error)[0];
+        icon_light_client::ErrorCode::from_local(index).map_or_else(|| format!("{error:?}"), |c| c.name().to_string())
+    }
+}

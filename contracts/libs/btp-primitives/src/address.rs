@@ -41,12 +41,25 @@ pub fn validate_network(net: &str) -> Result<(), AddressError> {
     }
 }
 
+/// The account text this project's parachain contracts use in BTP addresses: `0x` and lowercase hex.
+pub fn hex_account(account: &[u8]) -> String {
+    let mut text = String::with_capacity(account.len().saturating_mul(2).saturating_add(2));
+    text.push_str("0x");
+    for b in account {
+        text.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
+    }
+    text
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// `btp://<network>/<account>`. Equality is exact, as every BMC compares addresses as strings.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BtpAddress {
     text: String,
-    /// Where the account starts in `text`.
-    split: usize,
+    /// Length of the network part, which follows the scheme.
+    net_len: usize,
 }
 
 const SCHEME: &str = "btp://";
@@ -57,7 +70,7 @@ impl BtpAddress {
         if !url_safe(account) {
             return Err(AddressError::InvalidAccount);
         }
-        Ok(Self { text: format!("{SCHEME}{net}/{account}"), split: SCHEME.len() + net.len() + 1 })
+        Ok(Self { text: format!("{SCHEME}{net}/{account}"), net_len: net.len() })
     }
 
     pub fn parse(text: &str) -> Result<Self, AddressError> {
@@ -68,12 +81,12 @@ impl BtpAddress {
 
     /// The network address, e.g. `0x1.icon`.
     pub fn network(&self) -> &str {
-        &self.text[SCHEME.len()..self.split - 1]
+        &self.text[SCHEME.len()..][..self.net_len]
     }
 
     /// The account identifier, e.g. `cx7a0c…`.
     pub fn account(&self) -> &str {
-        &self.text[self.split..]
+        &self.text[SCHEME.len()..][self.net_len..][1..]
     }
 
     pub fn as_str(&self) -> &str {
@@ -150,12 +163,7 @@ impl IconAddress {
 }
 
 fn hex_value(c: u8) -> Result<u8, AddressError> {
-    match c {
-        b'0'..=b'9' => Ok(c - b'0'),
-        b'a'..=b'f' => Ok(c - b'a' + 10),
-        b'A'..=b'F' => Ok(c - b'A' + 10),
-        _ => Err(AddressError::InvalidIconAddress),
-    }
+    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok()).ok_or(AddressError::InvalidIconAddress)
 }
 
 impl fmt::Display for IconAddress {
@@ -205,6 +213,12 @@ mod tests {
         assert_eq!(BtpAddress::parse("btp://0x1./cx00"), Err(AddressError::InvalidNetwork));
         assert_eq!(BtpAddress::parse("btp://0x1.ic.on/cx00"), Err(AddressError::InvalidNetwork));
         assert_eq!(BtpAddress::parse("btp:///cx00"), Err(AddressError::InvalidNetwork));
+    }
+
+    #[test]
+    fn hex_accounts() {
+        assert_eq!(hex_account(&[0x00, 0xab, 0x7f]), "0x00ab7f");
+        assert_eq!(hex_account(&[]), "0x");
     }
 
     #[test]

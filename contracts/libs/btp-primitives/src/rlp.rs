@@ -101,29 +101,30 @@ impl<'a> Rlp<'a> {
     /// Splits the first item off `input`, returning it and what follows.
     pub fn split(input: &'a [u8]) -> Result<(Self, &'a [u8])> {
         let prefix = *input.first().ok_or(RlpError::UnexpectedEnd)?;
+        // Arithmetic on the prefix stays within its match arm's range, so wrapping operations cannot wrap.
         let (kind, header_len, payload_len) = match prefix {
             0x00..=0x7f => (Kind::Bytes, 0, 1),
-            0x80..=0xb7 => (Kind::Bytes, 1, usize::from(prefix - 0x80)),
+            0x80..=0xb7 => (Kind::Bytes, 1, usize::from(prefix.wrapping_sub(0x80))),
             0xb8..=0xbf => {
-                let len_of_len = usize::from(prefix - 0xb7);
-                let len = read_length(input.get(1..1 + len_of_len).ok_or(RlpError::UnexpectedEnd)?)?;
+                let len_of_len = usize::from(prefix.wrapping_sub(0xb7));
+                let len = read_length(input.get(1..=len_of_len).ok_or(RlpError::UnexpectedEnd)?)?;
                 if len <= 55 {
                     return Err(RlpError::NonCanonicalLength);
                 }
-                (Kind::Bytes, 1 + len_of_len, len)
+                (Kind::Bytes, len_of_len.wrapping_add(1), len)
             }
-            0xc0..=0xf7 => (Kind::List, 1, usize::from(prefix - 0xc0)),
+            0xc0..=0xf7 => (Kind::List, 1, usize::from(prefix.wrapping_sub(0xc0))),
             0xf8..=0xff => {
                 if prefix == 0xf8 && input.get(1) == Some(&0) {
                     let raw = &input[..2];
                     return Ok((Rlp { kind: Kind::Null, payload: &raw[2..], raw }, &input[2..]));
                 }
-                let len_of_len = usize::from(prefix - 0xf7);
-                let len = read_length(input.get(1..1 + len_of_len).ok_or(RlpError::UnexpectedEnd)?)?;
+                let len_of_len = usize::from(prefix.wrapping_sub(0xf7));
+                let len = read_length(input.get(1..=len_of_len).ok_or(RlpError::UnexpectedEnd)?)?;
                 if len <= 55 {
                     return Err(RlpError::NonCanonicalLength);
                 }
-                (Kind::List, 1 + len_of_len, len)
+                (Kind::List, len_of_len.wrapping_add(1), len)
             }
         };
         let end = header_len.checked_add(payload_len).ok_or(RlpError::LengthOverflow)?;
@@ -265,7 +266,8 @@ pub fn signed_from_bytes(b: &[u8]) -> Result<i128> {
     }
     let mut buf = [sign; 16];
     let tail = &b[cut..];
-    buf[16 - tail.len()..].copy_from_slice(tail);
+    let at = buf.len().checked_sub(tail.len()).ok_or(RlpError::IntegerOverflow)?;
+    buf[at..].copy_from_slice(tail);
     let v = i128::from_be_bytes(buf);
     // A value taken from the last 16 bytes must still carry the sign of the whole encoding.
     if (v < 0) != (sign == 0xff) {
@@ -286,7 +288,8 @@ pub fn unsigned_from_bytes(b: &[u8]) -> Result<u128> {
         return Err(RlpError::IntegerOverflow);
     }
     let mut buf = [0u8; 16];
-    buf[16 - digits.len()..].copy_from_slice(digits);
+    let at = buf.len().checked_sub(digits.len()).ok_or(RlpError::IntegerOverflow)?;
+    buf[at..].copy_from_slice(digits);
     Ok(u128::from_be_bytes(buf))
 }
 
@@ -318,15 +321,18 @@ impl<'a> Iterator for ListIter<'a> {
 
 /// Appends a byte-string or list header for a payload of `len` bytes.
 fn write_header(out: &mut Vec<u8>, short_base: u8, len: usize) {
-    if len <= 55 {
-        // `len <= 55` keeps the sum below 0xf8.
-        out.push(short_base + len as u8);
-    } else {
-        let be = len.to_be_bytes();
-        let skip = be.iter().position(|b| *b != 0).unwrap_or(be.len() - 1);
-        let digits = &be[skip..];
-        out.push(short_base + 55 + digits.len() as u8);
-        out.extend_from_slice(digits);
+    match u8::try_from(len) {
+        // At most 55: the sum stays below the long-form prefixes.
+        Ok(short) if short <= 55 => out.push(short_base.wrapping_add(short)),
+        _ => {
+            let be = len.to_be_bytes();
+            let skip = be.iter().position(|b| *b != 0).unwrap_or(be.len().saturating_sub(1));
+            let digits = &be[skip..];
+            // At most 8 length bytes: 55 + 8 stays within the prefix range.
+            let len_of_len = u8::try_from(digits.len()).unwrap_or(8);
+            out.push(short_base.wrapping_add(55).wrapping_add(len_of_len));
+            out.extend_from_slice(digits);
+        }
     }
 }
 
@@ -356,14 +362,11 @@ pub fn write_list(out: &mut Vec<u8>, payload: &[u8]) {
 /// The shortest two's-complement bytes of a signed integer (0 → `00`).
 pub fn signed_bytes(v: i128) -> Vec<u8> {
     let be = v.to_be_bytes();
-    let mut start = 0;
-    while start < 15 {
-        let redundant = (be[start] == 0x00 && be[start + 1] & 0x80 == 0) || (be[start] == 0xff && be[start + 1] & 0x80 != 0);
-        if !redundant {
-            break;
-        }
-        start += 1;
-    }
+    // A leading byte is redundant when it only repeats the sign of the next one; at least one byte stays.
+    let start = be
+        .windows(2)
+        .take_while(|w| (w[0] == 0x00 && w[1] & 0x80 == 0) || (w[0] == 0xff && w[1] & 0x80 != 0))
+        .count();
     be[start..].to_vec()
 }
 
@@ -430,7 +433,7 @@ impl ListBuilder {
 
     /// The encoding of the list.
     pub fn finish(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.payload.len() + 9);
+        let mut out = Vec::with_capacity(self.payload.len().saturating_add(9));
         write_list(&mut out, &self.payload);
         out
     }

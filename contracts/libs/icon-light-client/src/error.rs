@@ -23,9 +23,32 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code with local number `code` (0–14), as a BMV's error index carries it.
+    pub fn from_local(code: u8) -> Option<Self> {
+        const ALL: [ErrorCode; 15] = [
+            ErrorCode::Unknown,
+            ErrorCode::InvalidMpt,
+            ErrorCode::InvalidVotes,
+            ErrorCode::InvalidSequence,
+            ErrorCode::InvalidBlockUpdate,
+            ErrorCode::InvalidBlockProof,
+            ErrorCode::InvalidBlockWitness,
+            ErrorCode::InvalidSequenceHigher,
+            ErrorCode::InvalidBlockUpdateHeightHigher,
+            ErrorCode::InvalidBlockUpdateHeightLower,
+            ErrorCode::InvalidBlockProofHeightHigher,
+            ErrorCode::InvalidBlockWitnessOld,
+            ErrorCode::DecodeError,
+            ErrorCode::NotAcceptedFromNetwork,
+            ErrorCode::NotAcceptedBmc,
+        ];
+        ALL.get(usize::from(code)).copied()
+    }
+
     /// The absolute BTP error code (BMV range 25–39) that the BMC reports.
     pub fn btp_code(self) -> u32 {
-        25 + self as u32
+        // Local codes are 0..=14.
+        (self as u32).wrapping_add(25)
     }
 
     /// The Java `BMVException` name, as relays and the test vectors spell it.
@@ -83,5 +106,21 @@ impl<T, E> OrCode<T> for Result<T, E> {
 impl<T> OrCode<T> for Option<T> {
     fn or_code(self, code: ErrorCode, reason: &'static str) -> Result<T, BmvError> {
         self.ok_or(BmvError::new(code, reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_codes_round_trip() {
+        for code in 0u8..15 {
+            let e = ErrorCode::from_local(code).unwrap();
+            assert_eq!(e as u8, code);
+            assert_eq!(e.btp_code(), 25 + u32::from(code));
+        }
+        assert_eq!(ErrorCode::from_local(15), None);
+        assert_eq!(ErrorCode::InvalidMpt.name(), "InvalidMPT");
     }
 }

@@ -37,7 +37,7 @@ fn path(header: &[u8]) -> Result<(bool, alloc::vec::Vec<u8>), BmvError> {
     if flags > 3 {
         return Err(BmvError::new(MPT, "unknown node header flags"));
     }
-    let mut nibbles = alloc::vec::Vec::with_capacity(header.len() * 2);
+    let mut nibbles = alloc::vec::Vec::with_capacity(header.len().saturating_mul(2));
     if flags & 1 == 1 {
         nibbles.push(first & 0x0f);
     } else if first & 0x0f != 0 {
@@ -61,7 +61,7 @@ pub fn prove<'a>(root: &Hash, key: &[u8], proof: &[&'a [u8]]) -> Result<&'a [u8]
         let node = match next {
             Link::Hash(hash) => {
                 let encoded = *proof.get(used).or_code(MPT, "proof ends before the value")?;
-                used += 1;
+                used = used.saturating_add(1);
                 if sha3_256(encoded) != hash {
                     return Err(BmvError::new(MPT, "proof node does not match its hash"));
                 }

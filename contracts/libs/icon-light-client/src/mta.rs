@@ -73,7 +73,7 @@ impl Mta {
                     placed = true;
                     break;
                 }
-                Some(_) if self.root_size > 0 && i + 1 >= self.root_size as usize => {
+                Some(_) if self.root_size > 0 && i >= (self.root_size as usize).saturating_sub(1) => {
                     // Full: the oldest 2^i leaves are dropped and the offset moves past them.
                     self.roots[i] = Some(carry);
                     let dropped = 1u64.checked_shl(i as u32).ok_or(OVERFLOW)?;
@@ -134,7 +134,7 @@ impl Mta {
                         found = Some((i, *root));
                         break;
                     }
-                    rest -= size;
+                    rest = rest.saturating_sub(size);
                 }
             }
             let (depth, root) = found.or_code(WITNESS, "no root holds the block")?;
@@ -144,7 +144,8 @@ impl Mta {
             }
             Ok(())
         } else {
-            let distance = self.height - block_height;
+            // block_height <= self.height was checked above.
+            let distance = self.height.saturating_sub(block_height);
             if distance <= u64::from(self.cache_size) && self.cache.contains(leaf) {
                 Ok(())
             } else {

@@ -78,12 +78,14 @@ impl Verifier {
         crypto: &impl Secp256k1,
     ) -> Result<Outcome, BmvError> {
         let mut next = self.clone();
-        let outcome = next.apply(bmc, prev, seq, msg, crypto)?;
+        let outcome = next.process(bmc, prev, seq, msg, crypto)?;
         *self = next;
         Ok(outcome)
     }
 
-    fn apply(&mut self, bmc: &str, prev: &str, seq: u128, msg: &[u8], crypto: &impl Secp256k1) -> Result<Outcome, BmvError> {
+    /// [`Verifier::handle_relay_message`] without the copy: on error the state is left part-way, for callers
+    /// that discard it then (a contract call that fails is reverted).
+    pub fn process(&mut self, bmc: &str, prev: &str, seq: u128, msg: &[u8], crypto: &impl Secp256k1) -> Result<Outcome, BmvError> {
         let prev = BtpAddress::parse(prev).or_code(ErrorCode::NotAcceptedFromNetwork, "prev is not a BTP address")?;
         if prev.network() != self.network {
             return Err(BmvError::new(ErrorCode::NotAcceptedFromNetwork, "prev is not on the verified network"));
@@ -133,7 +135,7 @@ impl Verifier {
                     return Err(BmvError::new(ErrorCode::InvalidSequence, "message already delivered"));
                 }
                 outcome.messages.push(event.msg.to_vec());
-                next_seq += 1;
+                next_seq = next_seq.checked_add(1).or_code(ErrorCode::Unknown, "sequence overflow")?;
             }
         }
         if !outcome.messages.is_empty() {
@@ -151,7 +153,7 @@ impl Verifier {
         outcome: &mut Outcome,
     ) -> Result<(Option<Hash>, i64), BmvError> {
         let decoded = BlockHeader::decode(header)?;
-        let expected = i128::from(self.mta.height()) + 1;
+        let expected = i128::from(self.mta.height()).saturating_add(1);
         match i128::from(decoded.height) {
             h if h > expected => return Err(BmvError::new(ErrorCode::InvalidBlockUpdateHeightHigher, "block update skips heights")),
             h if h < expected => return Err(BmvError::new(ErrorCode::InvalidBlockUpdateHeightLower, "block already accumulated")),
