@@ -8,8 +8,14 @@ source scripts/env.sh
 echo "== host unit tests and ink! off-chain tests"
 cargo test --workspace --exclude btp-e2e-tests
 
+echo "== ICON vectors through the light client"
+bash scripts/check-vectors.sh ../shared/vectors/icon
+
 echo "== contracts (release) and WebAssembly MVP check"
 bash scripts/build-contracts.sh
 
 echo "== e2e tests (ink_e2e sandbox: pallet-contracts in-process)"
 cargo test -p btp-e2e-tests --features e2e-tests
+
+echo "== benchmark: BMV gas on real ICON data"
+cargo run --quiet -p btp-e2e-tests --features e2e-tests --example bmv_gas
