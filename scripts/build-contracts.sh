@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Builds every contract with `cargo contract build --release`, copies the bundles to target/contracts/ (ink_e2e
-# later overwrites target/ink with debug builds), and proves each .wasm is WebAssembly MVP only: pallet-contracts
-# refuses code with bulk-memory or other post-MVP instructions.
+# Builds every contract with `cargo contract build --release` into target/contracts/ (the artefacts the e2e tests
+# deploy), and proves each .wasm is WebAssembly MVP only: pallet-contracts refuses code with bulk-memory or other
+# post-MVP instructions.
+#
+# ink's static I/O buffer holds a call's input and output; real ICON relay messages reach 64 KB, the default is
+# 16 KiB, so it is raised at compile time. With that variable set, cargo-contract runs `cargo clean` on the
+# target directory whenever the contract has no metadata recording the size yet, so each contract builds in a
+# target directory of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
+export INK_STATIC_BUFFER_SIZE=131072
 out=target/contracts
-mkdir -p "$out"
 status=0
 for manifest in contracts/*/Cargo.toml; do
   dir=$(dirname "$manifest")
@@ -15,8 +20,10 @@ for manifest in contracts/*/Cargo.toml; do
   name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)
   artefact=${name//-/_}
   echo "== cargo contract build --release: $name"
-  cargo contract build --release --quiet --manifest-path "$manifest"
-  cp "target/ink/$artefact/$artefact.contract" "target/ink/$artefact/$artefact.wasm" "target/ink/$artefact/$artefact.json" "$out/"
+  build_dir="target/contract-builds/$artefact"
+  CARGO_TARGET_DIR="$build_dir" cargo contract build --release --quiet --manifest-path "$manifest"
+  mkdir -p "$out"
+  cp "$build_dir/ink/$artefact/$artefact.contract" "$build_dir/ink/$artefact/$artefact.wasm" "$build_dir/ink/$artefact/$artefact.json" "$out/"
   wasm="$out/$artefact.wasm"
   if wasm-validate --disable-bulk-memory --disable-sign-extension --disable-saturating-float-to-int \
        --disable-multi-value --disable-reference-types --disable-simd --disable-mutable-globals "$wasm"; then

@@ -3,9 +3,6 @@
 # .cargo/config.toml is seen, so both settings travel in the environment.
 export RUSTUP_TOOLCHAIN=web
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19
-# ink's static I/O buffer holds a message's input and output; real ICON relay messages reach 64 KB (the default
-# is 16 KiB). It is compiled in, so every build (contracts, host tests, e2e) must see the same value.
-export INK_STATIC_BUFFER_SIZE=131072
 # cargo-contract builds each contract in a temporary workspace that resolves its dependencies afresh (our
 # Cargo.lock is not used there): prefer versions that support the contracts' rust-version (1.85).
 export CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback

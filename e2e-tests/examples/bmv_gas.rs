@@ -2,7 +2,7 @@
 //! `handle_relay_message` uses for real ICON relay messages, beside the work in each (signatures recovered and
 //! SHA3 hashes), and the BMV's Wasm size.
 //!
-//! `cargo run -p btp-e2e-tests --features e2e-tests --example bmv_gas`
+//! `scripts/build-contracts.sh`, then `cargo run -p btp-e2e-tests --features e2e-tests --example bmv_gas`
 
 use bmv_icon::bmv_icon::{BmvIcon, BmvIconRef};
 use btp_e2e_tests::vectors::{self, Relay};
@@ -23,19 +23,11 @@ fn work(msg: &[u8]) -> String {
 }
 
 fn main() {
-    let contracts = ink_e2e::build_root_and_contract_dependencies();
-    for wasm in &contracts {
-        if wasm.to_string_lossy().contains("bmv_icon") {
-            let size = std::fs::metadata(wasm).map(|m| m.len()).unwrap_or(0);
-            println!("bmv_icon.wasm (ink_e2e debug build): {size} bytes");
-        }
+    let contracts = btp_e2e_tests::release_contracts();
+    for wasm in contracts.iter().filter(|w| w.to_string_lossy().contains("bmv_icon")) {
+        println!("BENCH bmv_icon.wasm (release): {} bytes", std::fs::metadata(wasm).map(|m| m.len()).unwrap_or(0));
     }
-    let release = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contracts/bmv_icon.wasm");
-    match std::fs::metadata(release) {
-        Ok(m) => println!("bmv_icon.wasm (release, scripts/build-contracts.sh): {} bytes", m.len()),
-        Err(_) => println!("bmv_icon.wasm (release): not built; run scripts/build-contracts.sh"),
-    }
-    let mut client = ink_e2e::SandboxClient::<_, _, ink_e2e::DefaultSandbox>::new(contracts);
+    let mut client = btp_e2e_tests::Client::new(contracts);
     let runtime = ink_e2e::tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
     runtime.block_on(async {
         let cases: [(&str, Option<usize>); 3] = [
@@ -57,7 +49,7 @@ fn main() {
                 s.allow_newer_witness,
                 s.last_block_hash,
             );
-            let mut bmv = client.instantiate("bmv-icon", &ink_e2e::alice(), &mut ctor).submit().await.expect("instantiate").call_builder::<BmvIcon>();
+            let mut bmv = client.instantiate("bmv_icon", &ink_e2e::alice(), &mut ctor).submit().await.expect("instantiate").call_builder::<BmvIcon>();
             // Earlier steps of a sequence are applied first; the figure is for the named step.
             let steps: Vec<_> = match step {
                 None => vec![v["input"].clone()],

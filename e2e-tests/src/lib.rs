@@ -1,7 +1,37 @@
 //! End-to-end tests of the BTP contracts on a real `pallet-contracts` runtime (`tests/`), and the gas benchmark
-//! (`examples/bmv_gas.rs`). Run with `cargo test -p btp-e2e-tests --features e2e-tests`.
+//! (`examples/bmv_gas.rs`). Run `scripts/build-contracts.sh` first, then
+//! `cargo test -p btp-e2e-tests --features e2e-tests`.
 //!
-//! This library holds what they share: reading the ICON vectors of `../shared/vectors` into contract calls.
+//! The tests deploy the release artefacts of `target/contracts/` (what would be deployed for real) into
+//! ink_e2e's sandbox: `pallet-contracts` in-process, no node. This library holds what they share.
+
+use std::path::PathBuf;
+
+/// The sandbox client the tests use: a real runtime with pallet-contracts and funded dev accounts.
+pub type Client = ink_e2e::SandboxClient<ink::primitives::AccountId, ink::primitives::Hash, ink_e2e::DefaultSandbox>;
+
+/// The release Wasm of every contract, as `scripts/build-contracts.sh` leaves them.
+pub fn release_contracts() -> Vec<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contracts"));
+    ["bmc", "bmv_icon", "bsh_nativecoin"]
+        .iter()
+        .map(|name| {
+            let wasm = dir.join(format!("{name}.wasm"));
+            assert!(wasm.exists(), "{} is missing: run scripts/build-contracts.sh first", wasm.display());
+            wasm
+        })
+        .collect()
+}
+
+/// A fresh runtime with every contract's code available by name (`"bmv_icon"`, …).
+pub fn client() -> Client {
+    Client::new(release_contracts())
+}
+
+/// Runs an async test body to completion.
+pub fn run<F: std::future::Future>(test: F) -> F::Output {
+    ink_e2e::tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(test)
+}
 
 pub mod vectors {
     use serde_json::Value;

@@ -4,29 +4,31 @@
 use bmc::bmc::{Bmc, BmcRef};
 use bmv_icon::bmv_icon::{BmvIcon, BmvIconRef};
 use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef};
-use btp_e2e_tests::vectors;
+use btp_e2e_tests::{client, run, vectors};
 use ink_e2e::ContractsBackend;
 
 type E2EResult<T> = Result<T, Box<dyn std::error::Error>>;
 
-#[ink_e2e::test(backend(runtime_only))]
-async fn all_contracts_instantiate_and_answer<Client: E2EBackend>(mut client: Client) -> E2EResult<()> {
-    let mut bmc_ctor = BmcRef::new("0x501.pra".into());
-    let bmc = client.instantiate("bmc", &ink_e2e::alice(), &mut bmc_ctor).submit().await.expect("instantiate bmc");
-    let bmc_address = client.call(&ink_e2e::alice(), &bmc.call_builder::<Bmc>().btp_address()).dry_run().await?;
-    let expected = btp_primitives::address::hex_account(bmc.account_id.as_ref());
-    assert_eq!(bmc_address.return_value(), format!("btp://0x501.pra/{expected}"));
+#[test]
+fn all_contracts_instantiate_and_answer() -> E2EResult<()> {
+    run(async {
+        let mut client = client();
+        let mut bmc_ctor = BmcRef::new("0x501.pra".into());
+        let bmc = client.instantiate("bmc", &ink_e2e::alice(), &mut bmc_ctor).submit().await.expect("instantiate bmc");
+        let bmc_address = client.call(&ink_e2e::alice(), &bmc.call_builder::<Bmc>().btp_address()).dry_run().await?;
+        let bmc_btp = format!("btp://0x501.pra/{}", btp_primitives::address::hex_account(bmc.account_id.as_ref()));
+        assert_eq!(bmc_address.return_value(), bmc_btp);
 
-    let state = vectors::bmv_state(&vectors::load("icondao_h21172_scenario4"));
-    let bmc_btp = format!("btp://0x501.pra/{expected}");
-    let mut bmv_ctor = BmvIconRef::new(bmc.account_id, bmc_btp.clone(), state.network, state.validators, 21171, 8, 8, true, None);
-    let bmv = client.instantiate("bmv-icon", &ink_e2e::alice(), &mut bmv_ctor).submit().await.expect("instantiate bmv");
-    let network = client.call(&ink_e2e::bob(), &bmv.call_builder::<BmvIcon>().network()).dry_run().await?;
-    assert_eq!(network.return_value(), ("0x3.icon".to_string(), bmc.account_id, bmc_btp));
+        let state = vectors::bmv_state(&vectors::load("icondao_h21172_scenario4"));
+        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, bmc_btp.clone(), state.network, state.validators, 21171, 8, 8, true, None);
+        let bmv = client.instantiate("bmv_icon", &ink_e2e::alice(), &mut bmv_ctor).submit().await.expect("instantiate bmv");
+        let network = client.call(&ink_e2e::bob(), &bmv.call_builder::<BmvIcon>().network()).dry_run().await?;
+        assert_eq!(network.return_value(), ("0x3.icon".to_string(), bmc.account_id, bmc_btp));
 
-    let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, "DOT".into());
-    let bsh = client.instantiate("bsh-nativecoin", &ink_e2e::alice(), &mut bsh_ctor).submit().await.expect("instantiate bsh");
-    let coins = client.call(&ink_e2e::bob(), &bsh.call_builder::<BshNativecoin>().coin_names()).dry_run().await?;
-    assert_eq!(coins.return_value(), vec!["DOT".to_string()]);
-    Ok(())
+        let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, "DOT".into());
+        let bsh = client.instantiate("bsh_nativecoin", &ink_e2e::alice(), &mut bsh_ctor).submit().await.expect("instantiate bsh");
+        let coins = client.call(&ink_e2e::bob(), &bsh.call_builder::<BshNativecoin>().coin_names()).dry_run().await?;
+        assert_eq!(coins.return_value(), vec!["DOT".to_string()]);
+        Ok(())
+    })
 }

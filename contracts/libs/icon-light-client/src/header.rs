@@ -4,7 +4,8 @@ use crate::{
     error::{ErrorCode, OrCode},
     sha3_256, BmvError, Hash,
 };
-use btp_primitives::rlp::Rlp;
+use alloc::vec::Vec;
+use btp_primitives::rlp::{ListBuilder, Rlp};
 
 /// The fields of a v2 header a verifier uses. `id` is SHA3-256 of the exact bytes received, which is the block
 /// id only because goloop hashes its own encoding: re-encoding would break on headers with extension fields.
@@ -19,8 +20,11 @@ pub struct BlockHeader {
     pub next_validators_hash: Option<Hash>,
     pub patch_transactions_hash: Option<Hash>,
     pub normal_transactions_hash: Option<Hash>,
-    pub logs_bloom: alloc::vec::Vec<u8>,
+    pub logs_bloom: Vec<u8>,
     pub result: BlockResult,
+    /// Fields after `Result` (goloop ≥ 1.3: the network-section filter), as received.
+    pub extra: Vec<Vec<u8>>,
+    /// SHA3-256 of the bytes the header was decoded from.
     pub id: Hash,
 }
 
@@ -31,6 +35,8 @@ pub struct BlockResult {
     pub patch_receipt_hash: Option<Hash>,
     /// Root of the normal receipts: what receipt proofs are checked against.
     pub normal_receipt_hash: Option<Hash>,
+    /// Items after the receipt roots (ICON's IISS extension data, BTP data), as received.
+    pub extra: Vec<Vec<u8>>,
 }
 
 const BAD: ErrorCode = ErrorCode::DecodeError;
@@ -51,8 +57,28 @@ impl BlockResult {
         };
         let list = Rlp::new(bytes).or_code(BAD, "header result is not RLP")?;
         // StateHash, PatchReceiptHash, NormalReceiptHash, then optional extension data, flags and BTP data.
-        let ([state, patch, normal], _) = list.at_least::<3>().or_code(BAD, "header result has too few items")?;
-        Ok(Self { state_hash: opt_hash(&state)?, patch_receipt_hash: opt_hash(&patch)?, normal_receipt_hash: opt_hash(&normal)? })
+        let ([state, patch, normal], extra) = list.at_least::<3>().or_code(BAD, "header result has too few items")?;
+        Ok(Self {
+            state_hash: opt_hash(&state)?,
+            patch_receipt_hash: opt_hash(&patch)?,
+            normal_receipt_hash: opt_hash(&normal)?,
+            extra: extra.iter().map(|i| i.raw().to_vec()).collect(),
+        })
+    }
+
+    /// The encoding goloop writes (none of the roots set: no result at all).
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        if self.state_hash.is_none() && self.patch_receipt_hash.is_none() && self.normal_receipt_hash.is_none() && self.extra.is_empty() {
+            return None;
+        }
+        let mut l = ListBuilder::new();
+        for h in [&self.state_hash, &self.patch_receipt_hash, &self.normal_receipt_hash] {
+            l.nullable_bytes(h.as_ref().map(|h| &h[..]));
+        }
+        self.extra.iter().for_each(|e| {
+            l.raw(e);
+        });
+        Some(l.finish())
     }
 }
 
@@ -60,7 +86,7 @@ impl BlockHeader {
     pub fn decode(bytes: &[u8]) -> Result<Self, BmvError> {
         let item = Rlp::new(bytes).or_code(BAD, "header is not RLP")?;
         // goloop ≥ 1.3 may append fields (the network-section filter) after Result.
-        let ([version, height, timestamp, proposer, prev, votes, next_validators, patch_txs, normal_txs, bloom, result], _) =
+        let ([version, height, timestamp, proposer, prev, votes, next_validators, patch_txs, normal_txs, bloom, result], extra) =
             item.at_least::<11>().or_code(BAD, "header has fewer than 11 fields")?;
         let proposer = match proposer.nullable_bytes().or_code(BAD, "proposer is not bytes")? {
             None | Some([]) => None,
@@ -78,7 +104,29 @@ impl BlockHeader {
             normal_transactions_hash: opt_hash(&normal_txs)?,
             logs_bloom: bloom.nullable_bytes().or_code(BAD, "logs bloom is not bytes")?.unwrap_or_default().to_vec(),
             result: BlockResult::decode(&result)?,
+            extra: extra.iter().map(|i| i.raw().to_vec()).collect(),
             id: sha3_256(bytes),
         })
+    }
+
+    /// The bytes goloop writes for this header: absent values are null. `id` is not part of it.
+    pub fn encode(&self) -> Vec<u8> {
+        let hash = |h: &Option<Hash>| h.map(|h| h.to_vec());
+        let mut l = ListBuilder::new();
+        l.int(self.version.into())
+            .int(self.height.into())
+            .int(self.timestamp.into())
+            .nullable_bytes(self.proposer.as_ref().map(|p| &p[..]))
+            .nullable_bytes(hash(&self.prev_id).as_deref())
+            .nullable_bytes(hash(&self.votes_hash).as_deref())
+            .nullable_bytes(hash(&self.next_validators_hash).as_deref())
+            .nullable_bytes(hash(&self.patch_transactions_hash).as_deref())
+            .nullable_bytes(hash(&self.normal_transactions_hash).as_deref())
+            .bytes(&self.logs_bloom)
+            .nullable_bytes(self.result.encode().as_deref());
+        self.extra.iter().for_each(|e| {
+            l.raw(e);
+        });
+        l.finish()
     }
 }

@@ -9,6 +9,7 @@ use crate::{
 };
 use alloc::vec::Vec;
 use btp_primitives::rlp::{ListBuilder, Rlp};
+use core::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mta {
@@ -76,7 +77,7 @@ impl Mta {
                 Some(_) if self.root_size > 0 && i >= (self.root_size as usize).saturating_sub(1) => {
                     // Full: the oldest 2^i leaves are dropped and the offset moves past them.
                     self.roots[i] = Some(carry);
-                    let dropped = 1u64.checked_shl(i as u32).ok_or(OVERFLOW)?;
+                    let dropped = u32::try_from(i).ok().and_then(|i| 1u64.checked_shl(i)).ok_or(OVERFLOW)?;
                     self.offset = self.offset.checked_add(dropped).ok_or(OVERFLOW)?;
                     placed = true;
                     break;
@@ -114,42 +115,46 @@ impl Mta {
             .checked_sub(1)
             .and_then(|h| h.checked_sub(self.offset))
             .or_code(WITNESS, "block is below the accumulator's offset")?;
-        if at == self.height {
-            let root = self.roots.get(witness.len()).copied().flatten().or_code(WITNESS, "witness length names no root")?;
-            if Self::fold(leaf, index, witness) != root {
-                return Err(BmvError::new(WITNESS, "invalid witness"));
-            }
-            Ok(())
-        } else if at > self.height {
-            if !self.allow_newer_witness {
-                return Err(BmvError::new(WITNESS, "newer witness not allowed"));
-            }
-            // Find the root whose subtree holds the leaf: roots are walked oldest (highest index) first.
-            let mut rest = index;
-            let mut found = None;
-            for (i, root) in self.roots.iter().enumerate().rev() {
-                if let Some(root) = root {
-                    let size = 1u64.checked_shl(i as u32).ok_or(OVERFLOW)?;
-                    if rest < size {
-                        found = Some((i, *root));
-                        break;
-                    }
-                    rest = rest.saturating_sub(size);
+        match at.cmp(&self.height) {
+            Ordering::Equal => {
+                let root = self.roots.get(witness.len()).copied().flatten().or_code(WITNESS, "witness length names no root")?;
+                if Self::fold(leaf, index, witness) != root {
+                    return Err(BmvError::new(WITNESS, "invalid witness"));
                 }
-            }
-            let (depth, root) = found.or_code(WITNESS, "no root holds the block")?;
-            let path = witness.get(..depth).or_code(WITNESS, "witness shorter than the subtree")?;
-            if Self::fold(leaf, index, path) != root {
-                return Err(BmvError::new(WITNESS, "invalid witness"));
-            }
-            Ok(())
-        } else {
-            // block_height <= self.height was checked above.
-            let distance = self.height.saturating_sub(block_height);
-            if distance <= u64::from(self.cache_size) && self.cache.contains(leaf) {
                 Ok(())
-            } else {
-                Err(BmvError::new(ErrorCode::InvalidBlockWitnessOld, "witness is older than the accumulator"))
+            }
+            Ordering::Greater => {
+                if !self.allow_newer_witness {
+                    return Err(BmvError::new(WITNESS, "newer witness not allowed"));
+                }
+                // Find the root whose subtree holds the leaf: roots are walked oldest (highest index) first.
+                let mut rest = index;
+                let mut found = None;
+                for (i, root) in self.roots.iter().enumerate().rev() {
+                    if let Some(root) = root {
+                        let size = u32::try_from(i).ok().and_then(|i| 1u64.checked_shl(i)).ok_or(OVERFLOW)?;
+                        if rest < size {
+                            found = Some((i, *root));
+                            break;
+                        }
+                        rest = rest.saturating_sub(size);
+                    }
+                }
+                let (depth, root) = found.or_code(WITNESS, "no root holds the block")?;
+                let path = witness.get(..depth).or_code(WITNESS, "witness shorter than the subtree")?;
+                if Self::fold(leaf, index, path) != root {
+                    return Err(BmvError::new(WITNESS, "invalid witness"));
+                }
+                Ok(())
+            }
+            Ordering::Less => {
+                // block_height <= self.height was checked above.
+                let distance = self.height.saturating_sub(block_height);
+                if distance <= u64::from(self.cache_size) && self.cache.contains(leaf) {
+                    Ok(())
+                } else {
+                    Err(BmvError::new(ErrorCode::InvalidBlockWitnessOld, "witness is older than the accumulator"))
+                }
             }
         }
     }
@@ -204,38 +209,44 @@ impl Mta {
     }
 }
 
+/// The witness a relay builds for leaf `index` of an accumulator holding `leaves` (its first leaf is block
+/// `offset + 1`): the sibling path inside the complete subtree that holds the leaf, leaf to root. `None` when
+/// `index` is not among the leaves.
+pub fn witness(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
+    // The accumulator's subtrees are the binary digits of the leaf count, largest (oldest) first.
+    let mut start = 0usize;
+    let mut remaining = leaves.len();
+    while remaining > 0 {
+        let size = 1usize.checked_shl(usize::BITS.checked_sub(1)?.checked_sub(remaining.leading_zeros())?)?;
+        let end = start.checked_add(size)?;
+        if index < end {
+            let mut level: Vec<Hash> = leaves.get(start..end)?.to_vec();
+            let mut i = index.checked_sub(start)?;
+            let mut path = Vec::new();
+            while level.len() > 1 {
+                path.push(*level.get(i ^ 1)?);
+                level = level.chunks(2).map(|p| sha3_256_pair(&p[0], &p[1])).collect();
+                i /= 2;
+            }
+            return Some(path);
+        }
+        start = end;
+        remaining = remaining.checked_sub(size)?;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sha3_256;
 
-    fn leaf(i: u64) -> Hash {
-        sha3_256(&i.to_be_bytes())
+    fn witness(leaves: &[Hash], index: usize) -> Vec<Hash> {
+        super::witness(leaves, index).expect("leaf")
     }
 
-    /// The full-path witness of leaf `index` among `leaves`, trimmed to the subtree holding it, as the relay
-    /// builds it.
-    fn witness(leaves: &[Hash], index: usize) -> Vec<Hash> {
-        // Split the leaves into the accumulator's complete subtrees, oldest (largest) first.
-        let mut start = 0;
-        let mut n = leaves.len();
-        while n > 0 {
-            let size = 1usize << (usize::BITS - 1 - n.leading_zeros());
-            if index < start + size {
-                let mut level: Vec<Hash> = leaves[start..start + size].to_vec();
-                let mut i = index - start;
-                let mut path = Vec::new();
-                while level.len() > 1 {
-                    path.push(level[i ^ 1]);
-                    level = level.chunks(2).map(|p| sha3_256_pair(&p[0], &p[1])).collect();
-                    i /= 2;
-                }
-                return path;
-            }
-            start += size;
-            n -= size;
-        }
-        unreachable!("index within leaves")
+    fn leaf(i: u64) -> Hash {
+        sha3_256(&i.to_be_bytes())
     }
 
     #[test]

@@ -46,6 +46,26 @@ impl ValidatorSet {
         Ok(Self { addresses, hash: sha3_256(raw), raw: raw.to_vec() })
     }
 
+    /// The list goloop commits to for validators registered by address.
+    pub fn from_addresses(addresses: &[IconAddress]) -> Result<Self, BmvError> {
+        let mut l = btp_primitives::rlp::ListBuilder::new();
+        addresses.iter().for_each(|a| {
+            l.bytes(&a.0);
+        });
+        let raw = l.finish();
+        // Decoding applies the same rules (distinct, non-empty) as a received list; addresses need no curve.
+        struct NoKeys;
+        impl Secp256k1 for NoKeys {
+            fn recover(&self, _: &[u8; 32], _: &[u8; 65]) -> Option<[u8; 64]> {
+                None
+            }
+            fn decompress(&self, _: &[u8; 33]) -> Option<[u8; 64]> {
+                None
+            }
+        }
+        Self::decode(&raw, &NoKeys)
+    }
+
     pub fn addresses(&self) -> &[IconAddress] {
         &self.addresses
     }

@@ -24,6 +24,12 @@ pub struct PartSetId {
     pub hash: Option<Vec<u8>>,
 }
 
+impl PartSetId {
+    fn encode(&self) -> Vec<u8> {
+        ListBuilder::new().uint(self.count.into()).nullable_bytes(self.hash.as_deref()).finish()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VoteItem {
     /// Microseconds; each validator's own clock, part of what it signs.
@@ -70,16 +76,23 @@ impl CommitVotes {
         })
     }
 
+    /// The bytes goloop writes for a commit vote list (BTP 1: round, part-set id, items).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut items = ListBuilder::new();
+        for item in &self.items {
+            items.raw(&ListBuilder::new().int(item.timestamp.into()).bytes(&item.signature).finish());
+        }
+        ListBuilder::new().int(self.round.into()).raw(&self.part_set_id.encode()).raw(&items.finish()).finish()
+    }
+
     /// The bytes a validator signed for `item`: `[height, round, 1, block id, [count, hash], timestamp]`.
     pub fn vote_message(&self, height: i64, block_id: &Hash, item: &VoteItem) -> Vec<u8> {
-        let mut psid = ListBuilder::new();
-        psid.uint(self.part_set_id.count.into()).nullable_bytes(self.part_set_id.hash.as_deref());
         ListBuilder::new()
             .int(height.into())
             .int(self.round.into())
             .int(VOTE_TYPE_PRECOMMIT)
             .bytes(block_id)
-            .raw(&psid.finish())
+            .raw(&self.part_set_id.encode())
             .int(item.timestamp.into())
             .finish()
     }
