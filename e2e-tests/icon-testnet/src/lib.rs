@@ -8,10 +8,14 @@
 //! data in `tests/real_data.rs`, so the stand-in cannot drift into agreeing only with our verifier.
 //! It is test infrastructure: its keys are derived from small seeds and nothing here is for production.
 
+pub mod btp;
 pub mod chain;
 pub mod keys;
 pub mod mpt;
+pub mod node;
 pub mod receipt;
+pub mod server;
+pub mod transaction;
 
 pub use chain::{Block, TestChain};
 pub use keys::Validator;

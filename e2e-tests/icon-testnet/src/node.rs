@@ -1,0 +1,381 @@
+//! What the JSON-RPC server serves: a live node (a [`TestChain`] producing blocks from submitted transactions,
+//! with the ICON-side BTP contracts) or a replay of real recorded ICON blocks.
+
+use crate::{
+    btp::{IconBtp, IconError, ICX},
+    chain::TestChain,
+    mpt::MerkleList,
+    receipt::{EventLog, Receipt},
+    transaction,
+};
+use base64::{engine::general_purpose::URL_SAFE, Engine};
+use btp_primitives::{BtpAddress, IconAddress};
+use icon_light_client::{receipt::EventLog as ProvenLog, relay::RelayMessage, sha3_256, Hash};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// A JSON-RPC error as an ICON node reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+}
+
+impl RpcError {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        Self::new(-32602, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(-31004, message)
+    }
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(-32601, format!("method not found: {method}"))
+    }
+}
+
+pub type RpcResult<T> = Result<T, RpcError>;
+
+/// An event log as the websocket filters see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    pub address: IconAddress,
+    pub indexed: Vec<Vec<u8>>,
+}
+
+/// The data an ICON node serves, whatever produces it.
+pub trait Backend: Send {
+    fn last_height(&self) -> i64;
+    fn header(&self, height: i64) -> Option<Vec<u8>>;
+    fn votes(&self, height: i64) -> Option<Vec<u8>>;
+    fn data_by_hash(&self, hash: &Hash) -> Option<Vec<u8>>;
+    fn height_of(&self, block_id: &Hash) -> Option<i64>;
+    /// Proof nodes of normal receipt `index` of block `height`.
+    fn receipt_proof(&self, height: i64, index: u64) -> Option<Vec<Vec<u8>>>;
+    /// Proof nodes of event `event` of that receipt.
+    fn event_proof(&self, height: i64, index: u64, event: u64) -> Option<Vec<Vec<u8>>>;
+    /// The event logs of each receipt of a block, by receipt index and event index.
+    fn events(&self, height: i64) -> Vec<(u64, Vec<(u64, LoggedEvent)>)>;
+    fn transactions(&self, _height: i64) -> Vec<Value> {
+        Vec::new()
+    }
+    fn send_transaction(&mut self, _params: &Map<String, Value>) -> RpcResult<Hash> {
+        Err(RpcError::method_not_found("icx_sendTransaction (replay serves recorded blocks only)"))
+    }
+    fn transaction_result(&self, _hash: &Hash) -> RpcResult<Value> {
+        Err(RpcError::not_found("no transactions in replay"))
+    }
+    fn balance(&self, _address: &IconAddress) -> RpcResult<u128> {
+        Err(RpcError::method_not_found("icx_getBalance (replay)"))
+    }
+    fn call(&self, _to: &IconAddress, _method: &str, _params: &Map<String, Value>) -> RpcResult<Value> {
+        Err(RpcError::method_not_found("icx_call (replay)"))
+    }
+    /// Produces the next block; false where blocks are not produced (replay).
+    fn produce_block(&mut self) -> bool {
+        false
+    }
+}
+
+fn hex_int(v: u128) -> String {
+    format!("{v:#x}")
+}
+
+fn parse_hex_int(v: Option<&Value>, what: &str) -> RpcResult<u128> {
+    let text = v.and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params(format!("missing {what}")))?;
+    let digits = text.strip_prefix("0x").ok_or_else(|| RpcError::invalid_params(format!("{what} is not 0x-hex")))?;
+    u128::from_str_radix(digits, 16).map_err(|_| RpcError::invalid_params(format!("{what} is not 0x-hex")))
+}
+
+struct TxRecord {
+    json: Value,
+    result: Option<Value>,
+}
+
+/// A node producing blocks: users act through signed transactions, the relay through `handleRelayMessage`.
+pub struct LiveNode {
+    pub chain: TestChain,
+    pub btp: IconBtp,
+    nid: String,
+    pool: Vec<(Hash, IconAddress, Map<String, Value>)>,
+    txs: HashMap<Hash, TxRecord>,
+    block_txs: BTreeMap<i64, Vec<Hash>>,
+    by_hash: HashMap<Hash, Vec<u8>>,
+    ids: HashMap<Hash, i64>,
+}
+
+/// goloop's failure code for a SCORE that reverted.
+const FAILURE_REVERTED: i64 = 32;
+const FAILURE_METHOD_NOT_FOUND: i64 = 3;
+
+impl LiveNode {
+    /// `nid` is the network id transactions must carry (e.g. `0x3` for network `0x3.icon`).
+    pub fn new(chain: TestChain, btp: IconBtp) -> Self {
+        let nid = chain.network().split('.').next().unwrap_or_default().to_string();
+        let mut node = Self { chain, btp, nid, pool: Vec::new(), txs: HashMap::new(), block_txs: BTreeMap::new(), by_hash: HashMap::new(), ids: HashMap::new() };
+        node.index_block(node.chain.offset());
+        node
+    }
+
+    fn index_block(&mut self, height: i64) {
+        let block = self.chain.block(height).expect("produced block").clone();
+        self.by_hash.insert(block.id(), block.header_bytes.clone());
+        self.by_hash.insert(sha3_256(&block.votes), block.votes.clone());
+        self.ids.insert(block.id(), height);
+        let list = block.next_validators.clone().unwrap_or_else(|| self.chain.voters_list());
+        self.by_hash.insert(sha3_256(&list), list);
+    }
+
+    fn apply(&mut self, from: IconAddress, params: &Map<String, Value>) -> Result<(IconAddress, Vec<EventLog>), (IconAddress, i64, String)> {
+        let to_text = params.get("to").and_then(Value::as_str).unwrap_or_default();
+        let to = IconAddress::parse(to_text).map_err(|_| (from, FAILURE_METHOD_NOT_FOUND, "invalid to".to_string()))?;
+        let value = parse_hex_int(params.get("value"), "value").unwrap_or(0);
+        let reverted = |e: IconError| (to, FAILURE_REVERTED, format!("{e:?}"));
+        let data = params.get("data").cloned().unwrap_or(Value::Null);
+        let method = data.get("method").and_then(Value::as_str).unwrap_or_default();
+        let args = data.get("params").cloned().unwrap_or(json!({}));
+        let arg = |name: &str| args.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+        if params.get("dataType").and_then(Value::as_str) != Some("call") {
+            return self.btp.transfer(from, to, value).map(|()| (to, Vec::new())).map_err(reverted);
+        }
+        if to == self.btp.bsh && method == "transferNativeCoin" {
+            let target = BtpAddress::parse(&arg("_to")).map_err(|_| (to, FAILURE_REVERTED, "invalid _to".to_string()))?;
+            return self.btp.transfer_native_coin(from, value, &target).map(|e| (to, e)).map_err(reverted);
+        }
+        if to == self.btp.bsh && method == "reclaim" && arg("_coinName") == ICX {
+            let amount = parse_hex_int(args.get("_value"), "_value").map_err(|e| (to, FAILURE_REVERTED, e.message))?;
+            return self.btp.reclaim(from, amount).map(|()| (to, Vec::new())).map_err(reverted);
+        }
+        if to == self.btp.bmc && method == "handleRelayMessage" {
+            let prev = BtpAddress::parse(&arg("_prev")).map_err(|_| (to, FAILURE_REVERTED, "invalid _prev".to_string()))?;
+            let msg = URL_SAFE.decode(arg("_msg")).map_err(|_| (to, FAILURE_REVERTED, "_msg is not base64url".to_string()))?;
+            return self.btp.handle_relay_message(&prev, &msg).map(|e| (to, e)).map_err(reverted);
+        }
+        Err((to, FAILURE_METHOD_NOT_FOUND, format!("no method {method} at {to}")))
+    }
+}
+
+impl Backend for LiveNode {
+    fn last_height(&self) -> i64 {
+        self.chain.height()
+    }
+    fn header(&self, height: i64) -> Option<Vec<u8>> {
+        self.chain.block(height).map(|b| b.header_bytes.clone())
+    }
+    fn votes(&self, height: i64) -> Option<Vec<u8>> {
+        self.chain.block(height).map(|b| b.votes.clone())
+    }
+    fn data_by_hash(&self, hash: &Hash) -> Option<Vec<u8>> {
+        self.by_hash.get(hash).cloned()
+    }
+    fn height_of(&self, block_id: &Hash) -> Option<i64> {
+        self.ids.get(block_id).copied()
+    }
+    fn receipt_proof(&self, height: i64, index: u64) -> Option<Vec<Vec<u8>>> {
+        let receipts: Vec<Vec<u8>> = self.chain.block(height)?.receipts.iter().map(Receipt::encode).collect();
+        MerkleList::new(&receipts).proof(index)
+    }
+    fn event_proof(&self, height: i64, index: u64, event: u64) -> Option<Vec<Vec<u8>>> {
+        self.chain.block(height)?.receipts.get(usize::try_from(index).ok()?)?.event_list().proof(event)
+    }
+    fn events(&self, height: i64) -> Vec<(u64, Vec<(u64, LoggedEvent)>)> {
+        let Some(block) = self.chain.block(height) else { return Vec::new() };
+        block
+            .receipts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i as u64, r.event_logs.iter().enumerate().map(|(j, e)| (j as u64, LoggedEvent { address: e.address, indexed: e.indexed.clone() })).collect()))
+            .collect()
+    }
+    fn transactions(&self, height: i64) -> Vec<Value> {
+        self.block_txs.get(&height).map(|hs| hs.iter().filter_map(|h| self.txs.get(h)).map(|t| t.json.clone()).collect()).unwrap_or_default()
+    }
+    fn send_transaction(&mut self, params: &Map<String, Value>) -> RpcResult<Hash> {
+        if params.get("version").and_then(Value::as_str) != Some("0x3") {
+            return Err(RpcError::invalid_params("version must be 0x3"));
+        }
+        if params.get("nid").and_then(Value::as_str) != Some(self.nid.as_str()) {
+            return Err(RpcError::invalid_params(format!("nid must be {}", self.nid)));
+        }
+        let from = transaction::verify(params).map_err(|e| RpcError::invalid_params(format!("invalid signature: {e:?}")))?;
+        let hash = transaction::hash(params);
+        if self.txs.contains_key(&hash) {
+            return Err(RpcError::new(-31000, "2000: duplicate transaction"));
+        }
+        let mut json = Value::Object(params.clone());
+        json["txHash"] = format!("0x{}", hex::encode(hash)).into();
+        self.txs.insert(hash, TxRecord { json, result: None });
+        self.pool.push((hash, from, params.clone()));
+        Ok(hash)
+    }
+    fn transaction_result(&self, hash: &Hash) -> RpcResult<Value> {
+        match self.txs.get(hash) {
+            None => Err(RpcError::not_found("no such transaction")),
+            Some(TxRecord { result: None, .. }) => Err(RpcError::new(-31002, "pending")),
+            Some(TxRecord { result: Some(r), .. }) => Ok(r.clone()),
+        }
+    }
+    fn balance(&self, address: &IconAddress) -> RpcResult<u128> {
+        Ok(self.btp.balance(address))
+    }
+    fn call(&self, to: &IconAddress, method: &str, params: &Map<String, Value>) -> RpcResult<Value> {
+        let arg = |name: &str| params.get(name).and_then(Value::as_str).unwrap_or_default();
+        if *to == self.btp.bsh && method == "balanceOf" {
+            let owner = IconAddress::parse(arg("_owner")).map_err(|_| RpcError::invalid_params("_owner"))?;
+            let coin = arg("_coinName");
+            let usable = if coin == ICX { self.btp.balance(&owner) } else { self.btp.wrapped_balance(coin, &owner) };
+            let refundable = if coin == ICX { self.btp.refundable(&owner) } else { 0 };
+            return Ok(json!({"usable": hex_int(usable), "refundable": hex_int(refundable)}));
+        }
+        if *to == self.btp.bmc && method == "getStatus" {
+            let link = BtpAddress::parse(arg("_link")).map_err(|_| RpcError::invalid_params("_link"))?;
+            let status = self.btp.link_status(&link).ok_or_else(|| RpcError::new(-30000 - 18, "NotExistsLink"))?;
+            return Ok(json!({"tx_seq": hex_int(status.tx_seq as u128), "rx_seq": hex_int(status.rx_seq as u128), "cur_height": hex_int(self.chain.height() as u128)}));
+        }
+        Err(RpcError::new(-30000 - FAILURE_METHOD_NOT_FOUND, format!("no method {method} at {to}")))
+    }
+    fn produce_block(&mut self) -> bool {
+        let pool = std::mem::take(&mut self.pool);
+        let mut receipts = Vec::new();
+        let mut outcomes = Vec::new();
+        for (hash, from, params) in pool {
+            let (receipt, failure) = match self.apply(from, &params) {
+                Ok((to, events)) => (Receipt::success(to, events), None),
+                Err((to, code, message)) => (Receipt { status: code, ..Receipt::success(to, Vec::new()) }, Some((code, message))),
+            };
+            outcomes.push((hash, failure, receipt.clone()));
+            receipts.push(receipt);
+        }
+        let block = self.chain.produce(receipts).clone();
+        self.index_block(block.height());
+        for (index, (hash, failure, receipt)) in outcomes.into_iter().enumerate() {
+            let logs: Vec<Value> = receipt
+                .event_logs
+                .iter()
+                .map(|e| {
+                    json!({
+                        "scoreAddress": e.address.to_string(),
+                        "indexed": e.indexed.iter().enumerate().map(|(i, b)| if i == 0 { String::from_utf8_lossy(b).into_owned() } else { format!("0x{}", hex::encode(b)) }).collect::<Vec<_>>(),
+                        "data": e.data.iter().map(|b| format!("0x{}", hex::encode(b))).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let mut result = json!({
+                "status": if failure.is_none() { "0x1" } else { "0x0" },
+                "to": receipt.to.to_string(),
+                "txHash": format!("0x{}", hex::encode(hash)),
+                "txIndex": hex_int(index as u128),
+                "blockHeight": hex_int(block.height() as u128),
+                "blockHash": format!("0x{}", hex::encode(block.id())),
+                "cumulativeStepUsed": hex_int(receipt.cumulative_step_used),
+                "stepUsed": hex_int(receipt.step_used),
+                "stepPrice": hex_int(receipt.step_price),
+                "eventLogs": logs,
+                "logsBloom": "0x",
+            });
+            if let Some((code, message)) = failure {
+                result["failure"] = json!({"code": hex_int(code as u128), "message": message});
+            }
+            if let Some(tx) = self.txs.get_mut(&hash) {
+                tx.result = Some(result);
+            }
+            self.block_txs.entry(block.height()).or_default().push(hash);
+        }
+        true
+    }
+}
+
+/// A recorded block: what real ICON served for it, as far as the vectors hold it.
+#[derive(Debug, Clone, Default)]
+struct RecordedBlock {
+    header: Vec<u8>,
+    votes: Option<Vec<u8>>,
+    receipt_proofs: BTreeMap<u64, Vec<Vec<u8>>>,
+    event_proofs: BTreeMap<(u64, u64), Vec<Vec<u8>>>,
+    events: BTreeMap<u64, Vec<(u64, LoggedEvent)>>,
+}
+
+/// Serves real ICON blocks recorded in relay-message vectors (headers, votes, validator lists, the receipt and
+/// event proofs they carry). Nothing is produced.
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    blocks: BTreeMap<i64, RecordedBlock>,
+    by_hash: HashMap<Hash, Vec<u8>>,
+}
+
+impl Replay {
+    /// Adds the blocks of a relay message as real ICON served them.
+    pub fn add_relay_message(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let message = RelayMessage::decode(bytes).map_err(|e| e.to_string())?;
+        let mut last = None;
+        for update in &message.block_updates {
+            let header = icon_light_client::header::BlockHeader::decode(update.header).map_err(|e| e.to_string())?;
+            self.by_hash.insert(header.id, update.header.to_vec());
+            if let Some(list) = update.next_validators {
+                self.by_hash.insert(sha3_256(list), list.to_vec());
+            }
+            if let Some(votes) = update.votes {
+                self.by_hash.insert(sha3_256(votes), votes.to_vec());
+            }
+            let block = self.blocks.entry(header.height).or_default();
+            block.header = update.header.to_vec();
+            block.votes = update.votes.map(<[u8]>::to_vec);
+            last = Some(header.height);
+        }
+        if let Some(proof) = &message.block_proof {
+            let header = icon_light_client::header::BlockHeader::decode(proof.header).map_err(|e| e.to_string())?;
+            self.by_hash.insert(header.id, proof.header.to_vec());
+            self.blocks.entry(header.height).or_default().header = proof.header.to_vec();
+            last = Some(header.height);
+        }
+        let height = last.ok_or("no blocks")?;
+        let block = self.blocks.entry(height).or_default();
+        for rp in &message.receipt_proofs {
+            block.receipt_proofs.insert(rp.index, rp.proof.iter().map(|n| n.to_vec()).collect());
+            let mut events = Vec::new();
+            for ep in &rp.event_proofs {
+                block.event_proofs.insert((rp.index, ep.index), ep.proof.iter().map(|n| n.to_vec()).collect());
+                // The event is the value of the proof's leaf node.
+                let leaf = ep.proof.last().ok_or("empty event proof")?;
+                let value = btp_primitives::rlp::Rlp::new(leaf).and_then(|r| r.fixed::<2>()).and_then(|[_, v]| v.bytes()).map_err(|e| e.to_string())?;
+                let log = ProvenLog::decode(value).map_err(|e| e.to_string())?;
+                events.push((ep.index, LoggedEvent { address: log.address, indexed: log.indexed.iter().map(|i| i.to_vec()).collect() }));
+            }
+            block.events.insert(rp.index, events);
+        }
+        Ok(())
+    }
+
+    pub fn heights(&self) -> Vec<i64> {
+        self.blocks.keys().copied().collect()
+    }
+}
+
+impl Backend for Replay {
+    fn last_height(&self) -> i64 {
+        self.blocks.keys().next_back().copied().unwrap_or(0)
+    }
+    fn header(&self, height: i64) -> Option<Vec<u8>> {
+        self.blocks.get(&height).map(|b| b.header.clone())
+    }
+    fn votes(&self, height: i64) -> Option<Vec<u8>> {
+        self.blocks.get(&height)?.votes.clone()
+    }
+    fn data_by_hash(&self, hash: &Hash) -> Option<Vec<u8>> {
+        self.by_hash.get(hash).cloned()
+    }
+    fn height_of(&self, block_id: &Hash) -> Option<i64> {
+        self.blocks.iter().find(|(_, b)| sha3_256(&b.header) == *block_id).map(|(h, _)| *h)
+    }
+    fn receipt_proof(&self, height: i64, index: u64) -> Option<Vec<Vec<u8>>> {
+        self.blocks.get(&height)?.receipt_proofs.get(&index).cloned()
+    }
+    fn event_proof(&self, height: i64, index: u64, event: u64) -> Option<Vec<Vec<u8>>> {
+        self.blocks.get(&height)?.event_proofs.get(&(index, event)).cloned()
+    }
+    fn events(&self, height: i64) -> Vec<(u64, Vec<(u64, LoggedEvent)>)> {
+        self.blocks.get(&height).map(|b| b.events.iter().map(|(i, e)| (*i, e.clone())).collect()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,290 @@
+//! ICON JSON-RPC v3 over HTTP (`POST /api/v3` or `/api/v3/<channel>`) and the websocket block monitor
+//! (`/api/v3/<channel>/block`), serving a [`Backend`].
+
+use crate::node::{Backend, LoggedEvent, RpcError, RpcResult};
+use axum::{
+    extract::{
+        ws::{Message, WebSocket, WebSocketUpgrade},
+        State,
+    },
+    response::IntoResponse,
+    routing::{get, post},
+    Json, Router,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use btp_primitives::IconAddress;
+use icon_light_client::{header::BlockHeader, Hash};
+use serde_json::{json, Map, Value};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::{broadcast, Mutex};
+
+/// The backend and the announcement of new blocks.
+pub struct Shared {
+    backend: Mutex<Box<dyn Backend>>,
+    blocks: broadcast::Sender<i64>,
+}
+
+impl Shared {
+    pub fn new(backend: Box<dyn Backend>) -> Arc<Self> {
+        Arc::new(Self { backend: Mutex::new(backend), blocks: broadcast::channel(1024).0 })
+    }
+
+    /// Produces a block now (tests use this instead of, or besides, the interval).
+    pub async fn produce_block(&self) -> Option<i64> {
+        let mut backend = self.backend.lock().await;
+        if !backend.produce_block() {
+            return None;
+        }
+        let height = backend.last_height();
+        let _ = self.blocks.send(height);
+        Some(height)
+    }
+
+    /// Runs `f` on the backend (tests inspect the ICON side this way).
+    pub async fn with<R>(&self, f: impl FnOnce(&mut dyn Backend) -> R) -> R {
+        f(self.backend.lock().await.as_mut())
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v3", post(rpc))
+        .route("/api/v3/:channel", post(rpc))
+        .route("/api/v3/block", get(monitor))
+        .route("/api/v3/:channel/block", get(monitor))
+        .with_state(shared)
+}
+
+/// Serves until the listener fails; produces a block every `interval` when given.
+pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, interval: Option<Duration>) -> std::io::Result<()> {
+    if let Some(interval) = interval {
+        let producer = shared.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                producer.produce_block().await;
+            }
+        });
+    }
+    axum::serve(listener, router(shared)).await
+}
+
+fn param<'a>(params: &'a Value, name: &str) -> RpcResult<&'a str> {
+    params.get(name).and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params(format!("missing {name}")))
+}
+
+fn int_param(params: &Value, name: &str) -> RpcResult<i64> {
+    let text = param(params, name)?;
+    text.strip_prefix("0x")
+        .and_then(|h| i64::from_str_radix(h, 16).ok())
+        .ok_or_else(|| RpcError::invalid_params(format!("{name} is not a 0x-hex integer")))
+}
+
+fn hash_param(params: &Value, name: &str) -> RpcResult<Hash> {
+    let text = param(params, name)?;
+    text.strip_prefix("0x")
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| RpcError::invalid_params(format!("{name} is not a 0x-hex hash")))
+}
+
+fn b64_list(nodes: &[Vec<u8>]) -> Value {
+    nodes.iter().map(|n| Value::from(STANDARD.encode(n))).collect()
+}
+
+fn block_json(backend: &dyn Backend, height: i64) -> RpcResult<Value> {
+    let bytes = backend.header(height).ok_or_else(|| RpcError::not_found(format!("no block at height {height}")))?;
+    let h = BlockHeader::decode(&bytes).map_err(|e| RpcError::new(-31000, e.to_string()))?;
+    let hex_or_empty = |x: Option<Hash>| x.map(hex::encode).unwrap_or_default();
+    Ok(json!({
+        "version": "2.0",
+        "height": h.height,
+        "block_hash": hex::encode(h.id),
+        "prev_block_hash": hex_or_empty(h.prev_id),
+        "merkle_tree_root_hash": hex_or_empty(h.normal_transactions_hash),
+        "time_stamp": h.timestamp,
+        "peer_id": h.proposer.and_then(|p| IconAddress::from_bytes(&p).ok()).map(|p| p.to_string()).unwrap_or_default(),
+        "confirmed_transaction_list": backend.transactions(height),
+        "signature": "",
+    }))
+}
+
+fn dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResult<Value> {
+    let height_of = |backend: &dyn Backend, params: &Value| -> RpcResult<i64> {
+        let hash = hash_param(params, "hash")?;
+        backend.height_of(&hash).ok_or_else(|| RpcError::not_found("no block with that hash"))
+    };
+    match method {
+        "icx_getLastBlock" => block_json(backend, backend.last_height()),
+        "icx_getBlockByHeight" => block_json(backend, int_param(params, "height")?),
+        "icx_getBlockHeaderByHeight" => {
+            let h = int_param(params, "height")?;
+            backend.header(h).map(|b| STANDARD.encode(b).into()).ok_or_else(|| RpcError::not_found(format!("no block at height {h}")))
+        }
+        "icx_getVotesByHeight" => {
+            let h = int_param(params, "height")?;
+            backend.votes(h).map(|b| STANDARD.encode(b).into()).ok_or_else(|| RpcError::not_found(format!("no votes for height {h}")))
+        }
+        "icx_getDataByHash" => {
+            let hash = hash_param(params, "hash")?;
+            backend.data_by_hash(&hash).map(|b| STANDARD.encode(b).into()).ok_or_else(|| RpcError::not_found("no data with that hash"))
+        }
+        "icx_getProofForResult" => {
+            let height = height_of(backend, params)?;
+            let index = int_param(params, "index")?;
+            let proof = u64::try_from(index).ok().and_then(|i| backend.receipt_proof(height, i)).ok_or_else(|| RpcError::not_found("no such receipt"))?;
+            Ok(b64_list(&proof))
+        }
+        "icx_getProofForEvents" => {
+            let height = height_of(backend, params)?;
+            let index = u64::try_from(int_param(params, "index")?).map_err(|_| RpcError::invalid_params("negative index"))?;
+            let events = params.get("events").and_then(Value::as_array).ok_or_else(|| RpcError::invalid_params("missing events"))?;
+            let mut out = vec![b64_list(&backend.receipt_proof(height, index).ok_or_else(|| RpcError::not_found("no such receipt"))?)];
+            for e in events {
+                let event = e
+                    .as_str()
+                    .and_then(|t| t.strip_prefix("0x"))
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| RpcError::invalid_params("events are 0x-hex integers"))?;
+                out.push(b64_list(&backend.event_proof(height, index, event).ok_or_else(|| RpcError::not_found("no such event"))?));
+            }
+            Ok(out.into())
+        }
+        "icx_getTransactionResult" => backend.transaction_result(&hash_param(params, "txHash")?),
+        "icx_sendTransaction" => {
+            let tx = params.as_object().ok_or_else(|| RpcError::invalid_params("params must be an object"))?;
+            backend.send_transaction(tx).map(|h| format!("0x{}", hex::encode(h)).into())
+        }
+        "icx_getBalance" => {
+            let address = IconAddress::parse(param(params, "address")?).map_err(|_| RpcError::invalid_params("invalid address"))?;
+            backend.balance(&address).map(|b| format!("{b:#x}").into())
+        }
+        "icx_call" => {
+            let to = IconAddress::parse(param(params, "to")?).map_err(|_| RpcError::invalid_params("invalid to"))?;
+            let data = params.get("data").ok_or_else(|| RpcError::invalid_params("missing data"))?;
+            let method = param(data, "method")?;
+            let empty = Map::new();
+            let args = data.get("params").and_then(Value::as_object).unwrap_or(&empty);
+            backend.call(&to, method, args)
+        }
+        other => Err(RpcError::method_not_found(other)),
+    }
+}
+
+async fn rpc(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> Json<Value> {
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let result = match (request.get("jsonrpc").and_then(Value::as_str), request.get("method").and_then(Value::as_str)) {
+        (Some("2.0"), Some(method)) => {
+            let params = request.get("params").cloned().unwrap_or(json!({}));
+            let mut backend = shared.backend.lock().await;
+            dispatch(backend.as_mut(), method, &params)
+        }
+        _ => Err(RpcError::new(-32600, "invalid request")),
+    };
+    Json(match result {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}),
+    })
+}
+
+/// One websocket event filter: `{addr?, event, indexed?: [value|null…]}`.
+struct Filter {
+    addr: Option<IconAddress>,
+    event: Vec<u8>,
+    indexed: Vec<Option<String>>,
+}
+
+impl Filter {
+    fn parse(v: &Value) -> Result<Self, String> {
+        let addr = match v.get("addr").and_then(Value::as_str) {
+            Some(a) => Some(IconAddress::parse(a).map_err(|_| "invalid addr")?),
+            None => None,
+        };
+        let event = v.get("event").and_then(Value::as_str).ok_or("missing event")?.as_bytes().to_vec();
+        let indexed = v.get("indexed").and_then(Value::as_array).map(|a| a.iter().map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+        Ok(Self { addr, event, indexed })
+    }
+
+    /// A parameter matches its text (`str`) or its `0x`-hex (`int`, `bytes`, `Address`) form.
+    fn matches(&self, e: &LoggedEvent) -> bool {
+        self.addr.map_or(true, |a| a == e.address)
+            && e.indexed.first() == Some(&self.event)
+            && self.indexed.iter().enumerate().all(|(i, want)| match (want, e.indexed.get(i + 1)) {
+                (None, _) => true,
+                (Some(w), Some(have)) => w.as_bytes() == have.as_slice() || *w == format!("0x{}", hex::encode(have)),
+                (Some(_), None) => false,
+            })
+    }
+}
+
+fn notification(backend: &dyn Backend, height: i64, filters: &[Filter]) -> Option<Value> {
+    let id = icon_light_client::sha3_256(&backend.header(height)?);
+    let mut n = json!({"hash": format!("0x{}", hex::encode(id)), "height": format!("{height:#x}")});
+    if !filters.is_empty() {
+        let receipts = backend.events(height);
+        let (mut indexes, mut events) = (Vec::new(), Vec::new());
+        for f in filters {
+            let matched: Vec<(u64, Vec<u64>)> = receipts
+                .iter()
+                .map(|(i, logs)| (*i, logs.iter().filter(|(_, e)| f.matches(e)).map(|(j, _)| *j).collect::<Vec<_>>()))
+                .filter(|(_, js)| !js.is_empty())
+                .collect();
+            indexes.push(matched.iter().map(|(i, _)| format!("{i:#x}")).collect::<Vec<_>>());
+            events.push(matched.iter().map(|(_, js)| js.iter().map(|j| format!("{j:#x}")).collect::<Vec<_>>()).collect::<Vec<_>>());
+        }
+        n["indexes"] = json!(indexes);
+        n["events"] = json!(events);
+    }
+    Some(n)
+}
+
+async fn monitor(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> impl IntoResponse {
+    ws.on_upgrade(move |socket| block_session(socket, shared))
+}
+
+async fn block_session(mut socket: WebSocket, shared: Arc<Shared>) {
+    let mut blocks = shared.blocks.subscribe();
+    let Some(Ok(Message::Text(text))) = socket.recv().await else { return };
+    let request: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let start = int_param(&request, "height");
+    let filters: Result<Vec<Filter>, String> = request.get("eventFilters").and_then(Value::as_array).map_or(Ok(Vec::new()), |fs| fs.iter().map(Filter::parse).collect());
+    let (mut next, filters) = match (start, filters) {
+        (Ok(h), Ok(f)) => (h, f),
+        (Err(e), _) => {
+            let _ = socket.send(Message::Text(json!({"code": e.code, "message": e.message}).to_string())).await;
+            return;
+        }
+        (_, Err(e)) => {
+            let _ = socket.send(Message::Text(json!({"code": -32602, "message": e}).to_string())).await;
+            return;
+        }
+    };
+    if socket.send(Message::Text(json!({"code": 0}).to_string())).await.is_err() {
+        return;
+    }
+    loop {
+        let pending: Vec<Value> = {
+            let backend = shared.backend.lock().await;
+            let last = backend.last_height();
+            let mut out = Vec::new();
+            while next <= last {
+                if let Some(n) = notification(backend.as_ref(), next, &filters) {
+                    out.push(n);
+                }
+                next += 1;
+            }
+            out
+        };
+        for n in pending {
+            if socket.send(Message::Text(n.to_string())).await.is_err() {
+                return;
+            }
+        }
+        tokio::select! {
+            new = blocks.recv() => if let Err(broadcast::error::RecvError::Closed) = new { return },
+            incoming = socket.recv() => if !matches!(incoming, Some(Ok(_))) { return },
+        }
+    }
+}
