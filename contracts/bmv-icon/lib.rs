@@ -61,13 +61,23 @@ pub mod bmv_icon {
     }
 
     /// secp256k1 through the runtime: `ecdsa_recover` returns a compressed key, decompressed with k256.
-    struct RuntimeSecp256k1;
+    /// Decompression in Wasm costs more than everything else a vote needs, and the same few validators sign
+    /// every block of a relay message, so each distinct key is decompressed once per call.
+    #[derive(Default)]
+    struct RuntimeSecp256k1 {
+        keys: core::cell::RefCell<Vec<([u8; 33], [u8; 64])>>,
+    }
 
     impl Secp256k1 for RuntimeSecp256k1 {
         fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 64]> {
             let mut compressed = [0u8; 33];
             ink::env::ecdsa_recover(signature, digest, &mut compressed).ok()?;
-            self.decompress(&compressed)
+            if let Some((_, xy)) = self.keys.borrow().iter().find(|(k, _)| *k == compressed) {
+                return Some(*xy);
+            }
+            let xy = self.decompress(&compressed)?;
+            self.keys.borrow_mut().push((compressed, xy));
+            Some(xy)
         }
 
         fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]> {
@@ -142,7 +152,7 @@ pub mod bmv_icon {
         ) -> Result<Self, Error> {
             btp_primitives::address::validate_network(&network).map_err(|_| Error::InvalidConfiguration)?;
             btp_primitives::BtpAddress::parse(&bmc_address).map_err(|_| Error::InvalidConfiguration)?;
-            ValidatorSet::decode(&validators, &RuntimeSecp256k1).map_err(|_| Error::InvalidConfiguration)?;
+            ValidatorSet::decode(&validators, &RuntimeSecp256k1::default()).map_err(|_| Error::InvalidConfiguration)?;
             let mta = Mta::new(mta_offset, root_size, cache_size, allow_newer_witness).encode();
             let owner = Self::env().caller();
             Self::env().emit_event(OwnershipTransferred { previous: owner, owner });
@@ -161,7 +171,7 @@ pub mod bmv_icon {
             }
             let mut verifier = self.verifier()?;
             // A failed call reverts, so the light client may work on the state in place.
-            let outcome = verifier.process(&bmc, &prev, seq, &msg, &RuntimeSecp256k1).map_err(|e| Error::from(e.code))?;
+            let outcome = verifier.process(&bmc, &prev, seq, &msg, &RuntimeSecp256k1::default()).map_err(|e| Error::from(e.code))?;
             for (height, hash) in &outcome.validator_changes {
                 self.env().emit_event(ValidatorsChanged { height: *height, hash: *hash });
             }
@@ -224,7 +234,7 @@ pub mod bmv_icon {
         fn verifier(&self) -> Result<Verifier, Error> {
             Ok(Verifier {
                 network: self.network.clone(),
-                validators: ValidatorSet::decode(&self.validators, &RuntimeSecp256k1).map_err(|e| Error::from(e.code))?,
+                validators: ValidatorSet::decode(&self.validators, &RuntimeSecp256k1::default()).map_err(|e| Error::from(e.code))?,
                 mta: Mta::decode(&self.mta).map_err(|e| Error::from(e.code))?,
                 last_block_hash: self.last_block_hash,
                 last_height: self.last_height,

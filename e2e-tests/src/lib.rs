@@ -8,7 +8,79 @@
 use std::path::PathBuf;
 
 /// The sandbox client the tests use: a real runtime with pallet-contracts and funded dev accounts.
-pub type Client = ink_e2e::SandboxClient<ink::primitives::AccountId, ink::primitives::Hash, ink_e2e::DefaultSandbox>;
+pub type Client = ink_e2e::SandboxClient<ink::primitives::AccountId, ink::primitives::Hash, ParachainSandbox>;
+
+/// ink_e2e's default runtime, with a parachain's gas budget for a call instead of the sandbox's 0.1 s: the
+/// normal-class share of a parachain block (0.5 s × 75 % of ref_time, a 5 MiB proof). Real relay messages of
+/// 200 ICON blocks need about 0.16 s; a test limit below what a parachain allows would refuse them.
+#[derive(Default)]
+#[repr(transparent)]
+pub struct ParachainSandbox(ink_e2e::DefaultSandbox);
+
+mod sandbox {
+    use super::ParachainSandbox;
+    use ink_e2e::DefaultSandbox;
+    use ink_sandbox::{frame_support::sp_runtime::traits::Dispatchable, frame_system, Sandbox, Snapshot, Weight};
+
+    type Runtime = <DefaultSandbox as Sandbox>::Runtime;
+
+    impl ParachainSandbox {
+        fn wrap(inner: &mut DefaultSandbox) -> &mut Self {
+            // SAFETY: `ParachainSandbox` is `repr(transparent)` over `DefaultSandbox`, so both have one layout.
+            unsafe { &mut *(inner as *mut DefaultSandbox).cast::<Self>() }
+        }
+    }
+
+    impl Sandbox for ParachainSandbox {
+        type Runtime = Runtime;
+
+        fn execute_with<T>(&mut self, execute: impl FnOnce() -> T) -> T {
+            self.0.execute_with(execute)
+        }
+
+        fn dry_run<T>(&mut self, action: impl FnOnce(&mut Self) -> T) -> T {
+            self.0.dry_run(|inner| action(Self::wrap(inner)))
+        }
+
+        fn register_extension<E: core::any::Any + ink_sandbox::Extension>(&mut self, ext: E) {
+            self.0.register_extension(ext)
+        }
+
+        fn initialize_block(height: frame_system::pallet_prelude::BlockNumberFor<Runtime>, parent_hash: <Runtime as frame_system::Config>::Hash) {
+            DefaultSandbox::initialize_block(height, parent_hash)
+        }
+
+        fn finalize_block(height: frame_system::pallet_prelude::BlockNumberFor<Runtime>) -> <Runtime as frame_system::Config>::Hash {
+            DefaultSandbox::finalize_block(height)
+        }
+
+        fn default_actor() -> ink_sandbox::AccountIdFor<Runtime> {
+            DefaultSandbox::default_actor()
+        }
+
+        fn default_gas_limit() -> Weight {
+            Weight::from_parts(375_000_000_000, 5 * 1024 * 1024)
+        }
+
+        fn get_metadata() -> ink_sandbox::RuntimeMetadataPrefixed {
+            DefaultSandbox::get_metadata()
+        }
+
+        fn convert_account_to_origin(
+            account: ink_sandbox::AccountIdFor<Runtime>,
+        ) -> <<Runtime as frame_system::Config>::RuntimeCall as Dispatchable>::RuntimeOrigin {
+            DefaultSandbox::convert_account_to_origin(account)
+        }
+
+        fn take_snapshot(&mut self) -> Snapshot {
+            self.0.take_snapshot()
+        }
+
+        fn restore_snapshot(&mut self, snapshot: Snapshot) {
+            self.0.restore_snapshot(snapshot)
+        }
+    }
+}
 
 /// The release Wasm of every contract, as `scripts/build-contracts.sh` leaves them.
 pub fn release_contracts() -> Vec<PathBuf> {

@@ -83,6 +83,26 @@ pub fn sign(params: &mut Map<String, Value>, key: &Validator) {
     params.insert("signature".into(), STANDARD.encode(signature).into());
 }
 
+/// A signed v3 transaction from `signer` to `to` on network `nid` (e.g. `0x3`), with an optional ICX `value`
+/// (in loop) and an optional SCORE call `{method, params}`: what an ICON wallet sends with `icx_sendTransaction`.
+pub fn build(signer: &Validator, nid: &str, to: &IconAddress, value: Option<u128>, call: Option<Value>, timestamp_us: u64) -> Value {
+    let mut params = Map::new();
+    params.insert("version".into(), "0x3".into());
+    params.insert("to".into(), to.to_string().into());
+    params.insert("stepLimit".into(), "0x1000000".into());
+    params.insert("timestamp".into(), format!("{timestamp_us:#x}").into());
+    params.insert("nid".into(), nid.into());
+    if let Some(v) = value {
+        params.insert("value".into(), format!("{v:#x}").into());
+    }
+    if let Some(call) = call {
+        params.insert("dataType".into(), "call".into());
+        params.insert("data".into(), call);
+    }
+    sign(&mut params, signer);
+    Value::Object(params)
+}
+
 /// What the node checks: the signature recovers to the address in `from`. Returns the sender.
 pub fn verify(params: &Map<String, Value>) -> Result<IconAddress, TxError> {
     let from = params.get("from").and_then(Value::as_str).ok_or(TxError::MissingField("from"))?;

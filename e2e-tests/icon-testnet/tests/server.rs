@@ -98,17 +98,7 @@ fn live() -> (Arc<Shared>, IconBtp, Validator) {
 }
 
 fn tx(signer: &Validator, to: &IconAddress, value: Option<u128>, data: Option<Value>) -> Value {
-    let mut params = json!({"version": "0x3", "to": to.to_string(), "stepLimit": "0x1000000", "timestamp": "0x5e2e3f4c5d6e7", "nid": "0x3", "nonce": "0x1"});
-    if let Some(v) = value {
-        params["value"] = format!("{v:#x}").into();
-    }
-    if let Some(d) = data {
-        params["dataType"] = "call".into();
-        params["data"] = d;
-    }
-    let mut map = params.as_object().unwrap().clone();
-    transaction::sign(&mut map, signer);
-    Value::Object(map)
+    transaction::build(signer, "0x3", to, value, data, 0x5e2e3f4c5d6e7)
 }
 
 #[tokio::test]
