@@ -50,7 +50,7 @@ else
 fi
 rustc +web --version | grep -q '^rustc 1\.85\.' || { say "toolchain 'web' is not rustc 1.85"; exit 1; }
 
-if command -v cargo-contract >/dev/null && cargo-contract --version | grep -q "^cargo-contract-contract $CARGO_CONTRACT_VERSION"; then
+if command -v cargo-contract >/dev/null && cargo-contract --version | grep -q "^cargo-contract $CARGO_CONTRACT_VERSION-"; then
   say "cargo-contract $CARGO_CONTRACT_VERSION present"
 else
   say "installing cargo-contract $CARGO_CONTRACT_VERSION with stable (about 16 minutes)"

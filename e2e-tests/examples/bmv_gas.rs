@@ -4,10 +4,9 @@
 //!
 //! `scripts/build-contracts.sh`, then `cargo run -p btp-e2e-tests --features e2e-tests --example bmv_gas`
 
-use bmv_icon::bmv_icon::{BmvIcon, BmvIconRef};
 use btp_e2e_tests::vectors::{self, Relay};
 use icon_light_client::{relay::RelayMessage, votes::CommitVotes};
-use ink_e2e::{AccountKeyring, ContractsBackend};
+use ink_e2e::ContractsBackend;
 
 /// What a message makes the BMV do, counted on the host from the message itself.
 fn work(msg: &[u8]) -> String {
@@ -37,19 +36,8 @@ fn main() {
         ];
         for (name, step) in cases {
             let v = vectors::load(name);
-            let s = vectors::bmv_state(&v);
-            let mut ctor = BmvIconRef::new(
-                ink_e2e::account_id(AccountKeyring::Alice),
-                vectors::text(if step.is_some() { &v["steps"][0]["input"] } else { &v["input"] }, "bmc"),
-                s.network,
-                s.validators,
-                s.mta_offset,
-                s.root_size,
-                s.cache_size,
-                s.allow_newer_witness,
-                s.last_block_hash,
-            );
-            let mut bmv = client.instantiate("bmv_icon", &ink_e2e::alice(), &mut ctor).submit().await.expect("instantiate").call_builder::<BmvIcon>();
+            let bmc_address = vectors::text(if step.is_some() { &v["steps"][0]["input"] } else { &v["input"] }, "bmc");
+            let mut bmv = btp_e2e_tests::deploy_bmv(&mut client, &v, bmc_address).await;
             // Earlier steps of a sequence are applied first; the figure is for the named step.
             let steps: Vec<_> = match step {
                 None => vec![v["input"].clone()],

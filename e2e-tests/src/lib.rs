@@ -100,6 +100,32 @@ pub fn client() -> Client {
     Client::new(release_contracts())
 }
 
+/// The BMV's call builder, as `instantiate` returns it.
+pub type BmvCalls = <bmv_icon::bmv_icon::BmvIcon as ink::codegen::ContractCallBuilder>::Type;
+
+/// Deploys the BMV in a vector's state for the BMC at `bmc_address`; Alice plays that BMC.
+pub async fn deploy_bmv(client: &mut Client, vector: &serde_json::Value, bmc_address: String) -> BmvCalls {
+    use ink_e2e::ContractsBackend;
+    let s = vectors::bmv_state(vector);
+    let mut ctor = bmv_icon::bmv_icon::BmvIconRef::new(
+        ink_e2e::account_id(ink_e2e::AccountKeyring::Alice),
+        bmc_address,
+        s.network,
+        s.validators,
+        s.mta_offset,
+        s.root_size,
+        s.cache_size,
+        s.allow_newer_witness,
+        s.last_block_hash,
+    );
+    client
+        .instantiate("bmv_icon", &ink_e2e::alice(), &mut ctor)
+        .submit()
+        .await
+        .expect("instantiate bmv")
+        .call_builder::<bmv_icon::bmv_icon::BmvIcon>()
+}
+
 /// Runs an async test body to completion.
 pub fn run<F: std::future::Future>(test: F) -> F::Output {
     ink_e2e::tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(test)

@@ -2,34 +2,14 @@
 //! Wasm, `ecdsa_recover` as the runtime's host function, k256 decompression in Wasm.
 #![cfg(feature = "e2e-tests")]
 
-use bmv_icon::bmv_icon::{BmvIcon, BmvIconRef};
 use btp_e2e_tests::{
-    client, run,
+    client, deploy_bmv, run,
     vectors::{self, Relay},
 };
 use btp_primitives::BtpMessage;
-use ink_e2e::{AccountKeyring, ContractsBackend};
+use ink_e2e::ContractsBackend;
 
 type E2EResult<T> = Result<T, Box<dyn std::error::Error>>;
-
-/// Deploys the BMV in `vector`'s state; Alice plays its BMC.
-macro_rules! deploy_bmv {
-    ($client:expr, $vector:expr, $bmc_address:expr) => {{
-        let s = vectors::bmv_state($vector);
-        let mut ctor = BmvIconRef::new(
-            ink_e2e::account_id(AccountKeyring::Alice),
-            $bmc_address,
-            s.network,
-            s.validators,
-            s.mta_offset,
-            s.root_size,
-            s.cache_size,
-            s.allow_newer_witness,
-            s.last_block_hash,
-        );
-        $client.instantiate("bmv_icon", &ink_e2e::alice(), &mut ctor).submit().await.expect("instantiate bmv").call_builder::<BmvIcon>()
-    }};
-}
 
 #[test]
 fn real_icon_block_delivers_its_btp_message() -> E2EResult<()> {
@@ -37,7 +17,7 @@ fn real_icon_block_delivers_its_btp_message() -> E2EResult<()> {
         let mut client = client();
         let v = vectors::load("icondao_h21172_scenario4");
         let Relay { bmc, prev, seq, msg } = vectors::relay(&v["input"]);
-        let mut bmv = deploy_bmv!(client, &v, bmc.clone());
+        let mut bmv = deploy_bmv(&mut client, &v, bmc.clone()).await;
 
         let result = client.call(&ink_e2e::alice(), &bmv.handle_relay_message(bmc.clone(), prev.clone(), seq, msg.clone())).submit().await?;
         let messages = result.return_value().expect("accepted");
@@ -74,7 +54,7 @@ fn tampered_icon_data_is_rejected_with_icons_codes() -> E2EResult<()> {
         ] {
             let v = vectors::load(name);
             let Relay { bmc, prev, seq, msg } = vectors::relay(&v["input"]);
-            let mut bmv = deploy_bmv!(client, &v, bmc.clone());
+            let mut bmv = deploy_bmv(&mut client, &v, bmc.clone()).await;
             let result = client.call(&ink_e2e::alice(), &bmv.handle_relay_message(bmc, prev, seq, msg)).dry_run().await?.return_value();
             let error = vectors::error_name(&result.expect_err(name));
             let allowed = vectors::allowed_errors(&v["expect"]);
@@ -92,7 +72,7 @@ fn a_relay_sequence_moves_the_accumulator_step_by_step() -> E2EResult<()> {
         let mut client = client();
         let v = vectors::load("hugobyte_0x995745_derived_split_sequence");
         let steps = v["steps"].as_array().expect("steps");
-        let mut bmv = deploy_bmv!(client, &v, vectors::text(&steps[0]["input"], "bmc"));
+        let mut bmv = deploy_bmv(&mut client, &v, vectors::text(&steps[0]["input"], "bmc")).await;
         for (i, step) in steps.iter().enumerate() {
             let Relay { bmc, prev, seq, msg } = vectors::relay(&step["input"]);
             let call = bmv.handle_relay_message(bmc, prev, seq, msg);
