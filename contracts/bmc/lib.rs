@@ -1,6 +1,11 @@
 //! The parachain's BTP Message Center.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
+extern crate alloc;
+
+#[path = "routing.rs"]
+pub mod routing;
+
 #[ink::contract]
 pub mod bmc {
     use btp_primitives::address::{hex_account, validate_network};
