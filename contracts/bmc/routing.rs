@@ -51,15 +51,24 @@ impl Link {
     }
 }
 
-/// The link a message to network `net` leaves on, in ICON's order: an explicit route to a BMC of that network,
-/// a link to that network, then a link whose peer announced a BMC of that network.
-pub fn resolve_next<'a>(routes: &'a [(BtpAddress, BtpAddress)], links: &'a [Link], net: &str) -> Option<&'a BtpAddress> {
+/// A resolved route: the link a message leaves on and the BMC it is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop<'a> {
+    pub next: &'a BtpAddress,
+    pub dst: &'a BtpAddress,
+}
+
+/// Where a message to network `net` goes, in ICON's order: an explicit route (`(destination BMC, link)`), a
+/// link to that network, then a link whose peer announced a BMC of that network.
+pub fn resolve<'a>(routes: &'a [(BtpAddress, BtpAddress)], links: &'a [Link], net: &str) -> Option<Hop<'a>> {
     routes
         .iter()
         .find(|(dst, _)| dst.network() == net)
-        .map(|(_, link)| link)
-        .or_else(|| links.iter().find(|l| l.peer.network() == net).map(|l| &l.peer))
-        .or_else(|| links.iter().find(|l| l.reachable.iter().any(|r| r.network() == net)).map(|l| &l.peer))
+        .map(|(dst, next)| Hop { next, dst })
+        .or_else(|| links.iter().find(|l| l.peer.network() == net).map(|l| Hop { next: &l.peer, dst: &l.peer }))
+        .or_else(|| {
+            links.iter().find_map(|l| l.reachable.iter().find(|r| r.network() == net).map(|dst| Hop { next: &l.peer, dst }))
+        })
 }
 
 /// What the BMC does with one message a BMV returned for the link `prev`.
@@ -80,8 +89,8 @@ pub enum Disposition {
 pub fn classify(own: &BtpAddress, prev: &BtpAddress, routes: &[(BtpAddress, BtpAddress)], links: &[Link], bytes: &[u8]) -> Disposition {
     let Ok(message) = BtpMessage::decode(bytes) else { return Disposition::Undecodable };
     if message.dst != *own {
-        return match resolve_next(routes, links, message.dst.network()) {
-            Some(next) => Disposition::Forward { next: next.clone(), message },
+        return match resolve(routes, links, message.dst.network()) {
+            Some(hop) => Disposition::Forward { next: hop.next.clone(), message },
             None => {
                 let error = ErrorMessage::new(code::UNREACHABLE, "Unreachable");
                 Disposition::Reject { message, error }
@@ -129,10 +138,12 @@ mod tests {
     fn next_hop_follows_icons_order() {
         let links = links();
         let routes = vec![(addr("btp://0x5.eth/0x99"), addr(ICON))];
-        assert_eq!(resolve_next(&routes, &links, "0x5.eth"), Some(&addr(ICON)), "an explicit route wins");
-        assert_eq!(resolve_next(&[], &links, "0x5.eth"), Some(&addr(ETH)), "then a direct link");
-        assert_eq!(resolve_next(&[], &links, "0x7.hmny"), Some(&addr(ICON)), "then what a peer can reach");
-        assert_eq!(resolve_next(&[], &links, "0x9.bsc"), None);
+        let hop = |next: &str, dst: &str| (addr(next), addr(dst));
+        let found = |r: Option<Hop<'_>>| r.map(|h| (h.next.clone(), h.dst.clone()));
+        assert_eq!(found(resolve(&routes, &links, "0x5.eth")), Some(hop(ICON, "btp://0x5.eth/0x99")), "an explicit route wins");
+        assert_eq!(found(resolve(&[], &links, "0x5.eth")), Some(hop(ETH, ETH)), "then a direct link");
+        assert_eq!(found(resolve(&[], &links, "0x7.hmny")), Some(hop(ICON, "btp://0x7.hmny/0x03")), "then what a peer can reach");
+        assert_eq!(found(resolve(&[], &links, "0x9.bsc")), None);
     }
 
     #[test]
