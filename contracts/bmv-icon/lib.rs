@@ -8,8 +8,10 @@
 #[ink::contract]
 pub mod bmv_icon {
     use icon_light_client::{
-        crypto::Secp256k1, mta::Mta, validators::ValidatorSet, verifier::Verifier, ErrorCode, Hash as IconHash,
+        crypto::{address_of_key, Secp256k1},
+        mta::Mta, validators::ValidatorSet, verifier::Verifier, ErrorCode, Hash as IconHash,
     };
+    use btp_primitives::IconAddress;
     use ink::prelude::{string::String, vec::Vec};
 
     /// Why a call failed. The SCALE index of the first fifteen variants is the BMV's local error code
@@ -61,23 +63,34 @@ pub mod bmv_icon {
     }
 
     /// secp256k1 through the runtime: `ecdsa_recover` returns a compressed key, decompressed with k256.
-    /// Decompression in Wasm costs more than everything else a vote needs, and the same few validators sign
-    /// every block of a relay message, so each distinct key is decompressed once per call.
+    /// Decompressing and hashing a key in Wasm cost more than the rest of a vote, and the same few validators
+    /// sign every block of a relay message, so each distinct key's address is worked out once per call.
     #[derive(Default)]
     struct RuntimeSecp256k1 {
-        keys: core::cell::RefCell<Vec<([u8; 33], [u8; 64])>>,
+        addresses: core::cell::RefCell<Vec<([u8; 33], IconAddress)>>,
+    }
+
+    impl RuntimeSecp256k1 {
+        fn recover_compressed(digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 33]> {
+            let mut compressed = [0u8; 33];
+            ink::env::ecdsa_recover(signature, digest, &mut compressed).ok()?;
+            Some(compressed)
+        }
     }
 
     impl Secp256k1 for RuntimeSecp256k1 {
         fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 64]> {
-            let mut compressed = [0u8; 33];
-            ink::env::ecdsa_recover(signature, digest, &mut compressed).ok()?;
-            if let Some((_, xy)) = self.keys.borrow().iter().find(|(k, _)| *k == compressed) {
-                return Some(*xy);
+            self.decompress(&Self::recover_compressed(digest, signature)?)
+        }
+
+        fn recover_address(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<IconAddress> {
+            let compressed = Self::recover_compressed(digest, signature)?;
+            if let Some((_, address)) = self.addresses.borrow().iter().find(|(k, _)| *k == compressed) {
+                return Some(*address);
             }
-            let xy = self.decompress(&compressed)?;
-            self.keys.borrow_mut().push((compressed, xy));
-            Some(xy)
+            let address = address_of_key(&self.decompress(&compressed)?);
+            self.addresses.borrow_mut().push((compressed, address));
+            Some(address)
         }
 
         fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]> {

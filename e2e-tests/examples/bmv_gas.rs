@@ -15,7 +15,7 @@ fn work(msg: &[u8]) -> String {
     let mpt_nodes: usize = m.receipt_proofs.iter().map(|r| r.proof.len() + r.event_proofs.iter().map(|e| e.proof.len()).sum::<usize>()).sum();
     let headers = m.block_updates.len() + usize::from(m.block_proof.is_some());
     format!(
-        "{} bytes, {headers} headers, {votes} signatures; SHA3: {headers} block ids + {votes} vote digests + {votes} key hashes + {mpt_nodes} MPT nodes + ~{} MTA nodes",
+        "{} bytes, {headers} headers, {votes} signatures; SHA3: {headers} block ids + {votes} vote digests + {mpt_nodes} MPT nodes + ~{} MTA nodes + 1 key hash per distinct signer",
         msg.len(),
         m.block_updates.len()
     )

@@ -12,6 +12,12 @@ pub trait Secp256k1 {
 
     /// The uncompressed form (X‖Y) of a 33-byte compressed public key, or `None` if it is not on the curve.
     fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]>;
+
+    /// The ICON address whose key made `signature` over `digest`. Implementations may remember addresses of
+    /// keys seen before: the same validators sign every block.
+    fn recover_address(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<IconAddress> {
+        self.recover(digest, signature).map(|xy| address_of_key(&xy))
+    }
 }
 
 /// ICON's account address of a public key: type byte 0 and the last 20 bytes of SHA3-256(X‖Y).
@@ -25,7 +31,7 @@ pub fn address_of_key(xy: &[u8; 64]) -> IconAddress {
 /// The address that signed `digest`, if the signature is 65 bytes and recoverable.
 pub fn recover_address(crypto: &impl Secp256k1, digest: &[u8; 32], signature: &[u8]) -> Option<IconAddress> {
     let signature: &[u8; 65] = signature.try_into().ok()?;
-    crypto.recover(digest, signature).map(|xy| address_of_key(&xy))
+    crypto.recover_address(digest, signature)
 }
 
 /// libsecp256k1 on the host.

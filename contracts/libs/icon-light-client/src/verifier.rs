@@ -40,17 +40,15 @@ pub struct Outcome {
     pub validator_changes: Vec<(i64, Hash)>,
 }
 
-/// Checks a header and its votes against `validators`; returns the decoded header and the signers.
+/// Checks that `votes` of `validators` commit `header`; returns the signers.
 pub fn verify_block_update(
-    header: &[u8],
+    header: &BlockHeader,
     votes: Option<&[u8]>,
     validators: &ValidatorSet,
     crypto: &impl Secp256k1,
-) -> Result<(BlockHeader, Vec<IconAddress>), BmvError> {
-    let header = BlockHeader::decode(header)?;
+) -> Result<Vec<IconAddress>, BmvError> {
     let votes = votes.or_code(ErrorCode::InvalidBlockUpdate, "block update has no votes")?;
-    let signers = CommitVotes::decode(votes)?.verify(header.height, &header.id, validators, crypto)?;
-    Ok((header, signers))
+    CommitVotes::decode(votes)?.verify(header.height, &header.id, validators, crypto)
 }
 
 /// The verifier's state: what an ICON BMV stores.
@@ -152,19 +150,19 @@ impl Verifier {
         crypto: &impl Secp256k1,
         outcome: &mut Outcome,
     ) -> Result<(Option<Hash>, i64), BmvError> {
-        let decoded = BlockHeader::decode(header)?;
+        let header = BlockHeader::decode(header)?;
         let expected = i128::from(self.mta.height()).saturating_add(1);
-        match i128::from(decoded.height) {
+        match i128::from(header.height) {
             h if h > expected => return Err(BmvError::new(ErrorCode::InvalidBlockUpdateHeightHigher, "block update skips heights")),
             h if h < expected => return Err(BmvError::new(ErrorCode::InvalidBlockUpdateHeightLower, "block already accumulated")),
             _ => {}
         }
         if let Some(last) = self.last_block_hash {
-            if decoded.prev_id != Some(last) {
+            if header.prev_id != Some(last) {
                 return Err(BmvError::new(ErrorCode::InvalidBlockUpdate, "header does not follow the last block"));
             }
         }
-        let (header, signers) = verify_block_update(header, votes, &self.validators, crypto)?;
+        let signers = verify_block_update(&header, votes, &self.validators, crypto)?;
         let next_hash = header.next_validators_hash.or_code(ErrorCode::InvalidBlockUpdate, "header has no next-validators hash")?;
         if &next_hash != self.validators.hash() {
             let list = next_validators.or_code(ErrorCode::InvalidBlockUpdate, "next validators missing")?;
