@@ -12,7 +12,7 @@ pub type Client = ink_e2e::SandboxClient<ink::primitives::AccountId, ink::primit
 
 /// ink_e2e's default runtime, with a parachain's gas budget for a call instead of the sandbox's 0.1 s: the
 /// normal-class share of a parachain block (0.5 s × 75 % of ref_time, a 5 MiB proof). Real relay messages of
-/// 200 ICON blocks need about 0.16 s; a test limit below what a parachain allows would refuse them.
+/// 200 ICON blocks need about 0.11 s; a test limit below what a parachain allows would refuse them.
 #[derive(Default)]
 #[repr(transparent)]
 pub struct ParachainSandbox(ink_e2e::DefaultSandbox);
