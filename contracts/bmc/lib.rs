@@ -1,4 +1,8 @@
 //! The parachain's BTP Message Center.
+//!
+//! State, access control and events; the rules live in [`routing`], plain Rust that unit tests reach directly.
+//! Services (BSH contracts) call `send_message`; the BMC emits `Message { next, seq, msg }` events that the relay
+//! carries to the next BMC. Links, routes, relays, verifiers and services are configured by the owners.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 extern crate alloc;
@@ -8,57 +12,570 @@ pub mod routing;
 
 #[ink::contract]
 pub mod bmc {
-    use btp_primitives::address::{hex_account, validate_network};
-    use ink::prelude::string::String;
+    use crate::routing::{self, Link};
+    use btp_primitives::{
+        address::{hex_account, validate_network},
+        bmc::{BmcMessage, BMC_SERVICE},
+        BtpAddress, BtpMessage,
+    };
+    use ink::prelude::{string::String, vec::Vec};
 
     #[derive(Debug, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     pub enum Error {
-        /// The network address is not `<id>.<type>`.
+        /// The caller may not do this.
+        Unauthorized,
+        /// A network address is not `<id>.<type>`.
         InvalidNetwork,
+        /// A BTP address is malformed.
+        InvalidAddress,
+        /// Services send messages with `sn > 0`.
+        InvalidSn,
+        /// The last owner cannot be removed.
+        LastOwner,
+        AlreadyExistsOwner,
+        NotExistsOwner,
+        AlreadyExistsBmv,
+        NotExistsBmv,
+        AlreadyExistsBsh,
+        NotExistsBsh,
+        /// `bmc` names the BMC's own internal service.
+        ReservedService,
+        AlreadyExistsLink,
+        NotExistsLink,
+        /// A route still leaves on this link.
+        LinkInUse,
+        AlreadyExistsRoute,
+        NotExistsRoute,
+        AlreadyExistsBmr,
+        NotExistsBmr,
+        /// No route, link or announced BMC reaches the destination network.
+        Unreachable,
+        /// A sequence number would overflow.
+        Overflow,
+        /// The link's BMV could not be asked for its status.
+        VerifierUnavailable,
     }
 
-    /// The BMC was deployed for `network` by `owner`.
+    pub type Result<T> = core::result::Result<T, Error>;
+
+    /// A relay allowed to submit relay messages on a link, with what it delivered.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct Relay {
+        pub account: AccountId,
+        pub block_count: u64,
+        pub msg_count: u64,
+    }
+
+    /// A link as stored: the peer BMC, its sequence numbers, what it can reach, its relays.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct LinkState {
+        pub peer: String,
+        pub rx_seq: u64,
+        pub tx_seq: u64,
+        pub reachable: Vec<String>,
+        pub relays: Vec<Relay>,
+    }
+
+    /// What a relay resumes from: `get_status(link)`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    pub struct LinkStatus {
+        pub rx_seq: u64,
+        pub tx_seq: u64,
+        /// The link's BMV: (accumulator height, offset, last height with messages).
+        pub verifier: (u64, u64, u64),
+        pub relays: Vec<Relay>,
+        pub cur_height: u32,
+    }
+
+    /// A BTP message for the BMC `next`, the `seq`-th on that link; `msg` is its RLP encoding.
     #[ink(event)]
-    pub struct Deployed {
+    pub struct Message {
         #[ink(topic)]
-        owner: AccountId,
-        network: String,
+        next: String,
+        seq: u64,
+        msg: Vec<u8>,
+    }
+
+    /// Configuration changed: `what` (owner, verifier, service, link, route, relay) `key` was added or removed.
+    #[ink(event)]
+    pub struct ConfigurationChanged {
+        what: String,
+        key: String,
+        added: bool,
     }
 
     #[ink(storage)]
     pub struct Bmc {
-        owner: AccountId,
         network: String,
+        address: String,
+        owners: Vec<AccountId>,
+        verifiers: Vec<(String, AccountId)>,
+        services: Vec<(String, AccountId)>,
+        links: Vec<LinkState>,
+        /// (destination BMC, link it leaves on)
+        routes: Vec<(String, String)>,
+    }
+
+    fn parse(text: &str) -> Result<BtpAddress> {
+        BtpAddress::parse(text).map_err(|_| Error::InvalidAddress)
     }
 
     impl Bmc {
         /// Deploys the BMC of the parachain network `network` (e.g. `0x501.pra`); the caller becomes owner.
         #[ink(constructor)]
-        pub fn new(network: String) -> Result<Self, Error> {
+        pub fn new(network: String) -> Result<Self> {
             validate_network(&network).map_err(|_| Error::InvalidNetwork)?;
             let owner = Self::env().caller();
-            Self::env().emit_event(Deployed { owner, network: network.clone() });
-            Ok(Self { owner, network })
+            let address = ink::prelude::format!("btp://{network}/{}", hex_account(Self::env().account_id().as_ref()));
+            let bmc = Self { network, address, owners: ink::prelude::vec![owner], verifiers: Vec::new(), services: Vec::new(), links: Vec::new(), routes: Vec::new() };
+            bmc.changed("owner", hex_account(owner.as_ref()), true);
+            Ok(bmc)
         }
 
         /// This BMC's BTP address: `btp://<network>/0x<contract account in hex>`.
         #[ink(message)]
         pub fn btp_address(&self) -> String {
-            let account = self.env().account_id();
-            ink::prelude::format!("btp://{}/{}", self.network, hex_account(account.as_ref()))
+            self.address.clone()
         }
 
-        /// The account that administers this BMC.
+        /// The accounts that administer this BMC.
         #[ink(message)]
-        pub fn owner(&self) -> AccountId {
-            self.owner
+        pub fn owners(&self) -> Vec<AccountId> {
+            self.owners.clone()
+        }
+
+        /// Adds an owner. Owner only.
+        #[ink(message)]
+        pub fn add_owner(&mut self, owner: AccountId) -> Result<()> {
+            self.only_owner()?;
+            if self.owners.contains(&owner) {
+                return Err(Error::AlreadyExistsOwner);
+            }
+            self.owners.push(owner);
+            self.changed("owner", hex_account(owner.as_ref()), true);
+            Ok(())
+        }
+
+        /// Removes an owner; the last one stays. Owner only.
+        #[ink(message)]
+        pub fn remove_owner(&mut self, owner: AccountId) -> Result<()> {
+            self.only_owner()?;
+            let at = self.owners.iter().position(|o| *o == owner).ok_or(Error::NotExistsOwner)?;
+            if self.owners.len() == 1 {
+                return Err(Error::LastOwner);
+            }
+            self.owners.swap_remove(at);
+            self.changed("owner", hex_account(owner.as_ref()), false);
+            Ok(())
+        }
+
+        /// The BMV contracts, by the network they verify.
+        #[ink(message)]
+        pub fn verifiers(&self) -> Vec<(String, AccountId)> {
+            self.verifiers.clone()
+        }
+
+        /// Registers the BMV `bmv` for messages from `network`. Owner only.
+        #[ink(message)]
+        pub fn add_verifier(&mut self, network: String, bmv: AccountId) -> Result<()> {
+            self.only_owner()?;
+            validate_network(&network).map_err(|_| Error::InvalidNetwork)?;
+            if self.verifiers.iter().any(|(n, _)| *n == network) {
+                return Err(Error::AlreadyExistsBmv);
+            }
+            self.changed("verifier", network.clone(), true);
+            self.verifiers.push((network, bmv));
+            Ok(())
+        }
+
+        /// Removes the BMV of `network`. Owner only.
+        #[ink(message)]
+        pub fn remove_verifier(&mut self, network: String) -> Result<()> {
+            self.only_owner()?;
+            let at = self.verifiers.iter().position(|(n, _)| *n == network).ok_or(Error::NotExistsBmv)?;
+            self.verifiers.swap_remove(at);
+            self.changed("verifier", network, false);
+            Ok(())
+        }
+
+        /// The services (BSH contracts) by name.
+        #[ink(message)]
+        pub fn services(&self) -> Vec<(String, AccountId)> {
+            self.services.clone()
+        }
+
+        /// Registers the service `name` at `bsh`. Owner only; `bmc` is reserved.
+        #[ink(message)]
+        pub fn add_service(&mut self, name: String, bsh: AccountId) -> Result<()> {
+            self.only_owner()?;
+            if name == BMC_SERVICE || name.is_empty() {
+                return Err(Error::ReservedService);
+            }
+            if self.services.iter().any(|(n, _)| *n == name) {
+                return Err(Error::AlreadyExistsBsh);
+            }
+            self.changed("service", name.clone(), true);
+            self.services.push((name, bsh));
+            Ok(())
+        }
+
+        /// Removes the service `name`. Owner only.
+        #[ink(message)]
+        pub fn remove_service(&mut self, name: String) -> Result<()> {
+            self.only_owner()?;
+            let at = self.services.iter().position(|(n, _)| *n == name).ok_or(Error::NotExistsBsh)?;
+            self.services.swap_remove(at);
+            self.changed("service", name, false);
+            Ok(())
+        }
+
+        /// The links: peers with their sequence numbers, reachable BMCs and relays.
+        #[ink(message)]
+        pub fn links(&self) -> Vec<LinkState> {
+            self.links.clone()
+        }
+
+        /// Connects the BMC `link`, whose network needs a BMV. The new peer is told the links that exist
+        /// (`Init`); every existing peer is told of the new one (`Link`). Owner only.
+        #[ink(message)]
+        pub fn add_link(&mut self, link: String) -> Result<()> {
+            self.only_owner()?;
+            let peer = parse(&link)?;
+            if !self.verifiers.iter().any(|(n, _)| n == peer.network()) {
+                return Err(Error::NotExistsBmv);
+            }
+            if self.links.iter().any(|l| l.peer == link) {
+                return Err(Error::AlreadyExistsLink);
+            }
+            let existing: Vec<BtpAddress> = self.links.iter().filter_map(|l| BtpAddress::parse(&l.peer).ok()).collect();
+            self.links.push(LinkState { peer: link.clone(), rx_seq: 0, tx_seq: 0, reachable: Vec::new(), relays: Vec::new() });
+            self.changed("link", link.clone(), true);
+            self.send_internal(&peer, &BmcMessage::Init { links: existing.clone() })?;
+            for other in existing {
+                self.send_internal(&other, &BmcMessage::Link { link: peer.clone() })?;
+            }
+            Ok(())
+        }
+
+        /// Disconnects `link`, telling the remaining peers (`Unlink`). Refused while a route uses it. Owner only.
+        #[ink(message)]
+        pub fn remove_link(&mut self, link: String) -> Result<()> {
+            self.only_owner()?;
+            let at = self.links.iter().position(|l| l.peer == link).ok_or(Error::NotExistsLink)?;
+            if self.routes.iter().any(|(_, via)| *via == link) {
+                return Err(Error::LinkInUse);
+            }
+            self.links.remove(at);
+            self.changed("link", link.clone(), false);
+            let gone = parse(&link)?;
+            let remaining: Vec<BtpAddress> = self.links.iter().filter_map(|l| BtpAddress::parse(&l.peer).ok()).collect();
+            for other in remaining {
+                self.send_internal(&other, &BmcMessage::Unlink { link: gone.clone() })?;
+            }
+            Ok(())
+        }
+
+        /// Explicit routes: (destination BMC, link).
+        #[ink(message)]
+        pub fn routes(&self) -> Vec<(String, String)> {
+            self.routes.clone()
+        }
+
+        /// Sends messages for the BMC `dst` (and its network) out on `link`. Owner only.
+        #[ink(message)]
+        pub fn add_route(&mut self, dst: String, link: String) -> Result<()> {
+            self.only_owner()?;
+            parse(&dst)?;
+            if !self.links.iter().any(|l| l.peer == link) {
+                return Err(Error::NotExistsLink);
+            }
+            if self.routes.iter().any(|(d, _)| *d == dst) {
+                return Err(Error::AlreadyExistsRoute);
+            }
+            self.changed("route", dst.clone(), true);
+            self.routes.push((dst, link));
+            Ok(())
+        }
+
+        /// Removes the route to `dst`. Owner only.
+        #[ink(message)]
+        pub fn remove_route(&mut self, dst: String) -> Result<()> {
+            self.only_owner()?;
+            let at = self.routes.iter().position(|(d, _)| *d == dst).ok_or(Error::NotExistsRoute)?;
+            self.routes.remove(at);
+            self.changed("route", dst, false);
+            Ok(())
+        }
+
+        /// Allows `relay` to submit relay messages for `link`. Owner only.
+        #[ink(message)]
+        pub fn add_relay(&mut self, link: String, relay: AccountId) -> Result<()> {
+            self.only_owner()?;
+            let state = self.link_mut(&link)?;
+            if state.relays.iter().any(|r| r.account == relay) {
+                return Err(Error::AlreadyExistsBmr);
+            }
+            state.relays.push(Relay { account: relay, block_count: 0, msg_count: 0 });
+            self.changed("relay", ink::prelude::format!("{link} {}", hex_account(relay.as_ref())), true);
+            Ok(())
+        }
+
+        /// Withdraws `relay` from `link`. Owner only.
+        #[ink(message)]
+        pub fn remove_relay(&mut self, link: String, relay: AccountId) -> Result<()> {
+            self.only_owner()?;
+            let state = self.link_mut(&link)?;
+            let at = state.relays.iter().position(|r| r.account == relay).ok_or(Error::NotExistsBmr)?;
+            state.relays.remove(at);
+            self.changed("relay", ink::prelude::format!("{link} {}", hex_account(relay.as_ref())), false);
+            Ok(())
+        }
+
+        /// Sends `msg` of service `svc` with serial number `sn` (> 0) to network `to`. Only the service's BSH.
+        #[ink(message)]
+        pub fn send_message(&mut self, to: String, svc: String, sn: u64, msg: Vec<u8>) -> Result<()> {
+            let bsh = self.services.iter().find(|(n, _)| *n == svc).map(|(_, a)| *a).ok_or(Error::NotExistsBsh)?;
+            if self.env().caller() != bsh {
+                return Err(Error::Unauthorized);
+            }
+            if sn == 0 {
+                return Err(Error::InvalidSn);
+            }
+            let (next, dst) = {
+                let (routes, links) = self.routing_view();
+                let hop = routing::resolve(&routes, &links, &to).ok_or(Error::Unreachable)?;
+                (hop.next.clone(), hop.dst.clone())
+            };
+            let message = BtpMessage { src: parse(&self.address)?, dst, svc, sn: sn.into(), payload: msg };
+            self.emit(&next, message.encode())
+        }
+
+        /// Where a relay of `link` resumes: sequence numbers, the BMV's status, relays, the current block.
+        #[ink(message)]
+        pub fn get_status(&self, link: String) -> Result<LinkStatus> {
+            let state = self.links.iter().find(|l| l.peer == link).ok_or(Error::NotExistsLink)?;
+            let peer = parse(&link)?;
+            let bmv = self.verifiers.iter().find(|(n, _)| n == peer.network()).map(|(_, a)| *a).ok_or(Error::NotExistsBmv)?;
+            use ink::env::call::{build_call, ExecutionInput, Selector};
+            let verifier = build_call::<ink::env::DefaultEnvironment>()
+                .call(bmv)
+                .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("get_status"))))
+                .returns::<core::result::Result<(u64, u64, u64), u8>>()
+                .try_invoke()
+                .map_err(|_| Error::VerifierUnavailable)?
+                .map_err(|_| Error::VerifierUnavailable)?
+                .map_err(|_| Error::VerifierUnavailable)?;
+            Ok(LinkStatus { rx_seq: state.rx_seq, tx_seq: state.tx_seq, verifier, relays: state.relays.clone(), cur_height: self.env().block_number() })
+        }
+
+        fn only_owner(&self) -> Result<()> {
+            if self.owners.contains(&self.env().caller()) {
+                Ok(())
+            } else {
+                Err(Error::Unauthorized)
+            }
+        }
+
+        fn link_mut(&mut self, link: &str) -> Result<&mut LinkState> {
+            self.links.iter_mut().find(|l| l.peer == link).ok_or(Error::NotExistsLink)
+        }
+
+        fn changed(&self, what: &str, key: String, added: bool) {
+            self.env().emit_event(ConfigurationChanged { what: what.into(), key, added });
+        }
+
+        /// Links and routes in the form the routing rules take.
+        fn routing_view(&self) -> (Vec<(BtpAddress, BtpAddress)>, Vec<Link>) {
+            let routes = self.routes.iter().filter_map(|(d, l)| Some((BtpAddress::parse(d).ok()?, BtpAddress::parse(l).ok()?))).collect();
+            let links = self
+                .links
+                .iter()
+                .filter_map(|l| {
+                    let mut link = Link::new(BtpAddress::parse(&l.peer).ok()?);
+                    link.reachable = l.reachable.iter().filter_map(|r| BtpAddress::parse(r).ok()).collect();
+                    Some(link)
+                })
+                .collect();
+            (routes, links)
+        }
+
+        fn send_internal(&mut self, peer: &BtpAddress, message: &BmcMessage) -> Result<()> {
+            let msg = BtpMessage { src: parse(&self.address)?, dst: peer.clone(), svc: BMC_SERVICE.into(), sn: 0, payload: message.encode() };
+            self.emit(peer, msg.encode())
+        }
+
+        /// Emits `msg` as the next message on the link to `next`.
+        fn emit(&mut self, next: &BtpAddress, msg: Vec<u8>) -> Result<()> {
+            let state = self.link_mut(next.as_str())?;
+            state.tx_seq = state.tx_seq.checked_add(1).ok_or(Error::Overflow)?;
+            let seq = state.tx_seq;
+            self.env().emit_event(Message { next: next.as_str().into(), seq, msg });
+            Ok(())
         }
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
+        use btp_primitives::rlp::Rlp;
+        use ink::env::{test, DefaultEnvironment as Env};
+
+        const ICON: &str = "btp://0x3.icon/cx0000000000000000000000000000000000000001";
+        const ETH: &str = "btp://0x5.eth/0x0000000000000000000000000000000000000002";
+
+        fn accounts() -> test::DefaultAccounts<Env> {
+            test::default_accounts::<Env>()
+        }
+
+        fn as_caller(account: AccountId) {
+            test::set_caller::<Env>(account);
+        }
+
+        /// Alice's BMC with BMVs for ICON and Ethereum networks.
+        fn deploy() -> Bmc {
+            as_caller(accounts().alice);
+            let mut bmc = Bmc::new("0x501.pra".into()).unwrap();
+            bmc.add_verifier("0x3.icon".into(), accounts().django).unwrap();
+            bmc.add_verifier("0x5.eth".into(), accounts().eve).unwrap();
+            bmc
+        }
+
+        /// The `Message` events so far (two topics: the signature and `next`), as (next, seq, BTP message).
+        fn sent() -> Vec<(String, u64, BtpMessage)> {
+            test::recorded_events()
+                .filter(|e| e.topics.len() == 2)
+                .map(|e| {
+                    let (next, seq, msg): (String, u64, Vec<u8>) = ink::scale::Decode::decode(&mut &e.data[..]).unwrap();
+                    (next, seq, BtpMessage::decode(&msg).unwrap())
+                })
+                .collect()
+        }
+
+        #[ink::test]
+        fn owners_are_managed_by_owners_and_never_all_removed() {
+            let a = accounts();
+            let mut bmc = deploy();
+            assert_eq!(bmc.remove_owner(a.alice), Err(Error::LastOwner));
+            assert_eq!(bmc.add_owner(a.bob), Ok(()));
+            assert_eq!(bmc.add_owner(a.bob), Err(Error::AlreadyExistsOwner));
+            as_caller(a.charlie);
+            assert_eq!(bmc.add_owner(a.charlie), Err(Error::Unauthorized));
+            assert_eq!(bmc.remove_owner(a.alice), Err(Error::Unauthorized));
+            as_caller(a.bob);
+            assert_eq!(bmc.remove_owner(a.alice), Ok(()));
+            assert_eq!(bmc.remove_owner(a.alice), Err(Error::NotExistsOwner));
+            assert_eq!(bmc.owners(), vec![a.bob]);
+        }
+
+        #[ink::test]
+        fn verifiers_and_services_are_configured_by_owners() {
+            let a = accounts();
+            let mut bmc = deploy();
+            assert_eq!(bmc.add_verifier("0x3.icon".into(), a.bob), Err(Error::AlreadyExistsBmv));
+            assert_eq!(bmc.add_verifier("icon".into(), a.bob), Err(Error::InvalidNetwork));
+            assert_eq!(bmc.add_service("bmc".into(), a.bob), Err(Error::ReservedService));
+            assert_eq!(bmc.add_service("nativecoin".into(), a.bob), Ok(()));
+            assert_eq!(bmc.add_service("nativecoin".into(), a.bob), Err(Error::AlreadyExistsBsh));
+            as_caller(a.charlie);
+            assert_eq!(bmc.add_verifier("0x9.bsc".into(), a.bob), Err(Error::Unauthorized));
+            assert_eq!(bmc.add_service("x".into(), a.bob), Err(Error::Unauthorized));
+            assert_eq!(bmc.remove_service("nativecoin".into()), Err(Error::Unauthorized));
+            assert_eq!(bmc.remove_verifier("0x3.icon".into()), Err(Error::Unauthorized));
+            as_caller(a.alice);
+            assert_eq!(bmc.remove_service("nativecoin".into()), Ok(()));
+            assert_eq!(bmc.remove_service("nativecoin".into()), Err(Error::NotExistsBsh));
+            assert_eq!(bmc.remove_verifier("0x5.eth".into()), Ok(()));
+            assert_eq!(bmc.remove_verifier("0x5.eth".into()), Err(Error::NotExistsBmv));
+            assert_eq!(bmc.verifiers(), vec![("0x3.icon".into(), a.django)]);
+        }
+
+        #[ink::test]
+        fn links_announce_themselves_to_every_peer() {
+            let mut bmc = deploy();
+            assert_eq!(bmc.add_link("btp://0x9.bsc/0x01".into()), Err(Error::NotExistsBmv));
+            assert_eq!(bmc.add_link("0x3.icon/cx01".into()), Err(Error::InvalidAddress));
+            bmc.add_link(ICON.into()).unwrap();
+            assert_eq!(bmc.add_link(ICON.into()), Err(Error::AlreadyExistsLink));
+            bmc.add_link(ETH.into()).unwrap();
+            let own = BtpAddress::parse(&bmc.btp_address()).unwrap();
+            let icon = BtpAddress::parse(ICON).unwrap();
+            let eth = BtpAddress::parse(ETH).unwrap();
+            let internal = |dst: &BtpAddress, m: BmcMessage| BtpMessage { src: own.clone(), dst: dst.clone(), svc: "bmc".into(), sn: 0, payload: m.encode() };
+            assert_eq!(
+                sent(),
+                vec![
+                    (ICON.to_string(), 1, internal(&icon, BmcMessage::Init { links: vec![] })),
+                    (ETH.to_string(), 1, internal(&eth, BmcMessage::Init { links: vec![icon.clone()] })),
+                    (ICON.to_string(), 2, internal(&icon, BmcMessage::Link { link: eth.clone() })),
+                ]
+            );
+            bmc.add_route("btp://0x7.hmny/0x03".into(), ETH.into()).unwrap();
+            assert_eq!(bmc.remove_link(ETH.into()), Err(Error::LinkInUse));
+            bmc.remove_route("btp://0x7.hmny/0x03".into()).unwrap();
+            bmc.remove_link(ETH.into()).unwrap();
+            assert_eq!(sent().last().unwrap(), &(ICON.to_string(), 3, internal(&icon, BmcMessage::Unlink { link: eth })));
+            assert_eq!(bmc.remove_link(ETH.into()), Err(Error::NotExistsLink));
+            assert_eq!(bmc.links().len(), 1);
+            as_caller(accounts().charlie);
+            assert_eq!(bmc.add_link(ETH.into()), Err(Error::Unauthorized));
+            assert_eq!(bmc.remove_link(ICON.into()), Err(Error::Unauthorized));
+        }
+
+        #[ink::test]
+        fn routes_and_relays_need_an_existing_link() {
+            let a = accounts();
+            let mut bmc = deploy();
+            assert_eq!(bmc.add_route("btp://0x7.hmny/0x03".into(), ICON.into()), Err(Error::NotExistsLink));
+            assert_eq!(bmc.add_relay(ICON.into(), a.bob), Err(Error::NotExistsLink));
+            bmc.add_link(ICON.into()).unwrap();
+            bmc.add_route("btp://0x7.hmny/0x03".into(), ICON.into()).unwrap();
+            assert_eq!(bmc.add_route("btp://0x7.hmny/0x03".into(), ICON.into()), Err(Error::AlreadyExistsRoute));
+            assert_eq!(bmc.add_route("nonsense".into(), ICON.into()), Err(Error::InvalidAddress));
+            assert_eq!(bmc.remove_route("btp://0x7.hmny/0x04".into()), Err(Error::NotExistsRoute));
+            bmc.add_relay(ICON.into(), a.bob).unwrap();
+            assert_eq!(bmc.add_relay(ICON.into(), a.bob), Err(Error::AlreadyExistsBmr));
+            assert_eq!(bmc.links()[0].relays, vec![Relay { account: a.bob, block_count: 0, msg_count: 0 }]);
+            assert_eq!(bmc.remove_relay(ICON.into(), a.charlie), Err(Error::NotExistsBmr));
+            as_caller(a.charlie);
+            assert_eq!(bmc.add_relay(ICON.into(), a.charlie), Err(Error::Unauthorized));
+            assert_eq!(bmc.remove_relay(ICON.into(), a.bob), Err(Error::Unauthorized));
+            assert_eq!(bmc.add_route("btp://0x7.hmny/0x05".into(), ICON.into()), Err(Error::Unauthorized));
+            as_caller(a.alice);
+            bmc.remove_relay(ICON.into(), a.bob).unwrap();
+            assert!(bmc.links()[0].relays.is_empty());
+            assert_eq!(bmc.get_status(ETH.into()), Err(Error::NotExistsLink));
+        }
+
+        #[ink::test]
+        fn services_send_to_the_final_bmc_over_the_next_link() {
+            let a = accounts();
+            let mut bmc = deploy();
+            bmc.add_link(ICON.into()).unwrap();
+            bmc.add_service("nativecoin".into(), a.bob).unwrap();
+            bmc.add_route("btp://0x7.hmny/0x03".into(), ICON.into()).unwrap();
+            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7]), Err(Error::Unauthorized));
+            as_caller(a.bob);
+            assert_eq!(bmc.send_message("0x3.icon".into(), "other".into(), 1, vec![7]), Err(Error::NotExistsBsh));
+            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 0, vec![7]), Err(Error::InvalidSn));
+            assert_eq!(bmc.send_message("0x9.bsc".into(), "nativecoin".into(), 1, vec![7]), Err(Error::Unreachable));
+            bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7]).unwrap();
+            bmc.send_message("0x7.hmny".into(), "nativecoin".into(), 2, vec![8]).unwrap();
+            let out = sent();
+            let (next, seq, m) = &out[out.len() - 2];
+            assert_eq!((next.as_str(), *seq, m.dst.as_str(), m.sn, m.payload.clone()), (ICON, 2, ICON, 1, vec![7]));
+            let (next, seq, m) = &out[out.len() - 1];
+            assert_eq!((next.as_str(), *seq, m.dst.as_str(), m.sn), (ICON, 3, "btp://0x7.hmny/0x03", 2));
+            assert_eq!(m.src.as_str(), bmc.btp_address());
+            assert_eq!(bmc.links()[0].tx_seq, 3);
+            // What the relay carries is the RLP BTP message ICON's BMV reads.
+            assert!(Rlp::new(&m.encode()).unwrap().items().is_ok());
+        }
 
         #[ink::test]
         fn address_names_network_and_contract() {
@@ -66,7 +583,7 @@ pub mod bmc {
             let addr = bmc.btp_address();
             assert!(addr.starts_with("btp://0x501.pra/0x"), "{addr}");
             assert_eq!(addr.len(), "btp://0x501.pra/0x".len() + 64);
-            assert!(btp_primitives::BtpAddress::parse(&addr).is_ok());
+            assert!(BtpAddress::parse(&addr).is_ok());
             assert_eq!(Bmc::new("nodot".into()).err(), Some(Error::InvalidNetwork));
         }
     }

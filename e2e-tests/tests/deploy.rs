@@ -25,6 +25,14 @@ fn all_contracts_instantiate_and_answer() -> E2EResult<()> {
         let network = client.call(&ink_e2e::bob(), &bmv.call_builder::<BmvIcon>().network()).dry_run().await?;
         assert_eq!(network.return_value(), ("0x3.icon".to_string(), bmc.account_id, bmc_btp));
 
+        // The BMC reports its link with the BMV's status, asked across contracts.
+        let icon = "btp://0x3.icon/cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a".to_string();
+        let mut bmc_calls = bmc.call_builder::<Bmc>();
+        client.call(&ink_e2e::alice(), &bmc_calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await?.return_value().expect("verifier");
+        client.call(&ink_e2e::alice(), &bmc_calls.add_link(icon.clone())).submit().await?.return_value().expect("link");
+        let status = client.call(&ink_e2e::bob(), &bmc_calls.get_status(icon)).dry_run().await?.return_value().expect("status");
+        assert_eq!((status.rx_seq, status.tx_seq, status.verifier), (0, 1, (21171, 21171, 21171)), "tx_seq 1: the Init message");
+
         let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, "DOT".into());
         let bsh = client.instantiate("bsh_nativecoin", &ink_e2e::alice(), &mut bsh_ctor).submit().await.expect("instantiate bsh");
         let coins = client.call(&ink_e2e::bob(), &bsh.call_builder::<BshNativecoin>().coin_names()).dry_run().await?;
