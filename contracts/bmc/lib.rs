@@ -122,6 +122,21 @@ pub mod bmc {
         routes: Vec<(String, String)>,
     }
 
+    /// Adds `key → value` to a registry (verifiers, services) where keys are unique.
+    fn register(registry: &mut Vec<(String, AccountId)>, key: String, value: AccountId, exists: Error) -> Result<()> {
+        if registry.iter().any(|(k, _)| *k == key) {
+            return Err(exists);
+        }
+        registry.push((key, value));
+        Ok(())
+    }
+
+    fn unregister(registry: &mut Vec<(String, AccountId)>, key: &str, missing: Error) -> Result<()> {
+        let at = registry.iter().position(|(k, _)| k == key).ok_or(missing)?;
+        registry.swap_remove(at);
+        Ok(())
+    }
+
     fn parse(text: &str) -> Result<BtpAddress> {
         BtpAddress::parse(text).map_err(|_| Error::InvalidAddress)
     }
@@ -186,11 +201,8 @@ pub mod bmc {
         pub fn add_verifier(&mut self, network: String, bmv: AccountId) -> Result<()> {
             self.only_owner()?;
             validate_network(&network).map_err(|_| Error::InvalidNetwork)?;
-            if self.verifiers.iter().any(|(n, _)| *n == network) {
-                return Err(Error::AlreadyExistsBmv);
-            }
-            self.changed("verifier", network.clone(), true);
-            self.verifiers.push((network, bmv));
+            register(&mut self.verifiers, network.clone(), bmv, Error::AlreadyExistsBmv)?;
+            self.changed("verifier", network, true);
             Ok(())
         }
 
@@ -198,8 +210,7 @@ pub mod bmc {
         #[ink(message)]
         pub fn remove_verifier(&mut self, network: String) -> Result<()> {
             self.only_owner()?;
-            let at = self.verifiers.iter().position(|(n, _)| *n == network).ok_or(Error::NotExistsBmv)?;
-            self.verifiers.swap_remove(at);
+            unregister(&mut self.verifiers, &network, Error::NotExistsBmv)?;
             self.changed("verifier", network, false);
             Ok(())
         }
@@ -217,11 +228,8 @@ pub mod bmc {
             if name == BMC_SERVICE || name.is_empty() {
                 return Err(Error::ReservedService);
             }
-            if self.services.iter().any(|(n, _)| *n == name) {
-                return Err(Error::AlreadyExistsBsh);
-            }
-            self.changed("service", name.clone(), true);
-            self.services.push((name, bsh));
+            register(&mut self.services, name.clone(), bsh, Error::AlreadyExistsBsh)?;
+            self.changed("service", name, true);
             Ok(())
         }
 
@@ -229,8 +237,7 @@ pub mod bmc {
         #[ink(message)]
         pub fn remove_service(&mut self, name: String) -> Result<()> {
             self.only_owner()?;
-            let at = self.services.iter().position(|(n, _)| *n == name).ok_or(Error::NotExistsBsh)?;
-            self.services.swap_remove(at);
+            unregister(&mut self.services, &name, Error::NotExistsBsh)?;
             self.changed("service", name, false);
             Ok(())
         }
