@@ -12,11 +12,11 @@ pub mod routing;
 
 #[ink::contract]
 pub mod bmc {
-    use crate::routing::{self, Link};
+    use crate::routing::{self, Disposition, Link};
     use btp_primitives::{
         address::{hex_account, validate_network},
         bmc::{BmcMessage, BMC_SERVICE},
-        BtpAddress, BtpMessage,
+        BtpAddress, BtpMessage, ErrorMessage,
     };
     use ink::prelude::{string::String, vec::Vec};
 
@@ -53,8 +53,10 @@ pub mod bmc {
         Unreachable,
         /// A sequence number would overflow.
         Overflow,
-        /// The link's BMV could not be asked for its status.
+        /// The link's BMV could not be called.
         VerifierUnavailable,
+        /// The link's BMV refused the relay message; the BTP error code (25–39) it reported.
+        Verifier(u32),
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -100,6 +102,18 @@ pub mod bmc {
         next: String,
         seq: u64,
         msg: Vec<u8>,
+    }
+
+    /// A relay message from `prev` was verified: `messages` BTP messages, of which `undecodable` were not BTP
+    /// messages (skipped, still counted in `rx_seq`) and `refused` got error replies.
+    #[ink(event)]
+    pub struct RelayMessageHandled {
+        #[ink(topic)]
+        prev: String,
+        rx_seq: u64,
+        messages: u32,
+        undecodable: u32,
+        refused: u32,
     }
 
     /// Configuration changed: `what` (owner, verifier, service, link, route, relay) `key` was added or removed.
@@ -363,22 +377,130 @@ pub mod bmc {
             self.emit(&next, message.encode())
         }
 
+        /// Takes a relay message from a relay of the link `prev`: the link's BMV verifies it (its refusal reverts
+        /// with the BMV's code), `rx_seq` advances by the messages it proves, and each message is handled: the
+        /// BMC's own messages update what the peer can reach, messages for other BMCs go out on their next link,
+        /// and what cannot be delivered gets an error reply on `prev`. One bad message never reverts the others.
+        #[ink(message)]
+        pub fn handle_relay_message(&mut self, prev: String, msg: Vec<u8>) -> Result<()> {
+            let peer = parse(&prev)?;
+            let caller = self.env().caller();
+            let link = self.links.iter().find(|l| l.peer == prev).ok_or(Error::NotExistsLink)?;
+            if !link.relays.iter().any(|r| r.account == caller) {
+                return Err(Error::Unauthorized);
+            }
+            let rx_seq = link.rx_seq;
+            let bmv = self.verifiers.iter().find(|(n, _)| n == peer.network()).map(|(_, a)| *a).ok_or(Error::NotExistsBmv)?;
+            let before = Self::verifier_status(bmv)?;
+            use ink::env::call::{build_call, ExecutionInput, Selector};
+            let messages = build_call::<ink::env::DefaultEnvironment>()
+                .call(bmv)
+                .exec_input(
+                    ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_relay_message")))
+                        .push_arg(&self.address)
+                        .push_arg(&prev)
+                        .push_arg(u128::from(rx_seq))
+                        .push_arg(&msg),
+                )
+                .returns::<core::result::Result<Vec<Vec<u8>>, u8>>()
+                .try_invoke()
+                .map_err(|_| Error::VerifierUnavailable)?
+                .map_err(|_| Error::VerifierUnavailable)?
+                // The BMV's error index is its local code; BMV codes start at 25.
+                .map_err(|code| Error::Verifier(u32::from(code).saturating_add(25)))?;
+            let after = Self::verifier_status(bmv)?;
+            let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
+            let state = self.link_mut(&prev)?;
+            state.rx_seq = state.rx_seq.checked_add(count).ok_or(Error::Overflow)?;
+            let new_rx = state.rx_seq;
+            if let Some(relay) = state.relays.iter_mut().find(|r| r.account == caller) {
+                relay.block_count = relay.block_count.saturating_add(after.0.saturating_sub(before.0));
+                relay.msg_count = relay.msg_count.saturating_add(count);
+            }
+            let own = parse(&self.address)?;
+            let (mut undecodable, mut refused) = (0u32, 0u32);
+            for bytes in &messages {
+                let disposition = {
+                    let (routes, links) = self.routing_view();
+                    routing::classify(&own, &peer, &routes, &links, bytes)
+                };
+                match disposition {
+                    Disposition::Undecodable => undecodable = undecodable.saturating_add(1),
+                    Disposition::Internal(message) => self.handle_internal(&prev, &message),
+                    Disposition::Forward { next, message } => self.emit(&next, message.encode())?,
+                    Disposition::Reject { message, error } => {
+                        refused = refused.saturating_add(1);
+                        self.reply(&own, &peer, &message, &error)?;
+                    }
+                    Disposition::Deliver(message) => {
+                        // Services are not dispatched yet: a message for one gets NotExistsBSH back.
+                        refused = refused.saturating_add(1);
+                        let error = ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH");
+                        self.reply(&own, &peer, &message, &error)?;
+                    }
+                }
+            }
+            self.env().emit_event(RelayMessageHandled {
+                prev,
+                rx_seq: new_rx,
+                messages: u32::try_from(messages.len()).unwrap_or(u32::MAX),
+                undecodable,
+                refused,
+            });
+            Ok(())
+        }
+
         /// Where a relay of `link` resumes: sequence numbers, the BMV's status, relays, the current block.
         #[ink(message)]
         pub fn get_status(&self, link: String) -> Result<LinkStatus> {
             let state = self.links.iter().find(|l| l.peer == link).ok_or(Error::NotExistsLink)?;
             let peer = parse(&link)?;
             let bmv = self.verifiers.iter().find(|(n, _)| n == peer.network()).map(|(_, a)| *a).ok_or(Error::NotExistsBmv)?;
+            let verifier = Self::verifier_status(bmv)?;
+            Ok(LinkStatus { rx_seq: state.rx_seq, tx_seq: state.tx_seq, verifier, relays: state.relays.clone(), cur_height: self.env().block_number() })
+        }
+
+        /// The BMV's `(height, offset, last_height)`.
+        fn verifier_status(bmv: AccountId) -> Result<(u64, u64, u64)> {
             use ink::env::call::{build_call, ExecutionInput, Selector};
-            let verifier = build_call::<ink::env::DefaultEnvironment>()
+            build_call::<ink::env::DefaultEnvironment>()
                 .call(bmv)
                 .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("get_status"))))
                 .returns::<core::result::Result<(u64, u64, u64), u8>>()
                 .try_invoke()
                 .map_err(|_| Error::VerifierUnavailable)?
                 .map_err(|_| Error::VerifierUnavailable)?
-                .map_err(|_| Error::VerifierUnavailable)?;
-            Ok(LinkStatus { rx_seq: state.rx_seq, tx_seq: state.tx_seq, verifier, relays: state.relays.clone(), cur_height: self.env().block_number() })
+                .map_err(|_| Error::VerifierUnavailable)
+        }
+
+        /// The BMC-internal messages of the peer of `prev`: what it can reach. Unknown types are ignored.
+        fn handle_internal(&mut self, prev: &str, message: &BtpMessage) {
+            let Ok(internal) = BmcMessage::decode(&message.payload) else { return };
+            let Ok(state) = self.link_mut(prev) else { return };
+            match internal {
+                BmcMessage::Init { links } => {
+                    for l in links {
+                        if !state.reachable.iter().any(|r| *r == l.as_str()) {
+                            state.reachable.push(l.as_str().into());
+                        }
+                    }
+                }
+                BmcMessage::Link { link } => {
+                    if !state.reachable.iter().any(|r| *r == link.as_str()) {
+                        state.reachable.push(link.as_str().into());
+                    }
+                }
+                BmcMessage::Unlink { link } => state.reachable.retain(|r| *r != link.as_str()),
+                BmcMessage::FeeGathering { .. } => {}
+            }
+        }
+
+        /// The error reply to `message`, on the link it arrived on, if it asked for one.
+        fn reply(&mut self, own: &BtpAddress, prev: &BtpAddress, message: &BtpMessage, error: &ErrorMessage) -> Result<()> {
+            match routing::error_reply(own, message, error) {
+                Some(reply) => self.emit(prev, reply.encode()),
+                None => Ok(()),
+            }
         }
 
         fn only_owner(&self) -> Result<()> {
@@ -582,6 +704,20 @@ pub mod bmc {
             assert_eq!(bmc.links()[0].tx_seq, 3);
             // What the relay carries is the RLP BTP message ICON's BMV reads.
             assert!(Rlp::new(&m.encode()).unwrap().items().is_ok());
+        }
+
+        #[ink::test]
+        fn relay_messages_come_only_from_a_link_s_relays() {
+            let a = accounts();
+            let mut bmc = deploy();
+            assert_eq!(bmc.handle_relay_message(ICON.into(), vec![0xc0]), Err(Error::NotExistsLink));
+            assert_eq!(bmc.handle_relay_message("nonsense".into(), vec![0xc0]), Err(Error::InvalidAddress));
+            bmc.add_link(ICON.into()).unwrap();
+            bmc.add_relay(ICON.into(), a.bob).unwrap();
+            assert_eq!(bmc.handle_relay_message(ICON.into(), vec![0xc0]), Err(Error::Unauthorized), "an owner is not a relay");
+            bmc.remove_verifier("0x3.icon".into()).unwrap();
+            as_caller(a.bob);
+            assert_eq!(bmc.handle_relay_message(ICON.into(), vec![0xc0]), Err(Error::NotExistsBmv));
         }
 
         #[ink::test]
