@@ -53,6 +53,8 @@ pub mod bmc {
         Unreachable,
         /// A sequence number would overflow.
         Overflow,
+        /// Only the next message expected on a link can be dropped.
+        InvalidSeq,
         /// The link's BMV could not be called.
         VerifierUnavailable,
         /// The link's BMV refused the relay message; the BTP error code (25–39) it reported.
@@ -450,6 +452,27 @@ pub mod bmc {
             Ok(())
         }
 
+        /// The way out of a stuck link: skips message `seq` (the next one expected on `link`, which can never be
+        /// delivered) and sends the error reply its source BMC `src` needs to refund message `sn` of `svc`.
+        /// Owner only.
+        #[ink(message)]
+        pub fn drop_message(&mut self, link: String, seq: u64, src: String, svc: String, sn: u64) -> Result<()> {
+            self.only_owner()?;
+            let peer = parse(&link)?;
+            let source = parse(&src)?;
+            let state = self.link_mut(&link)?;
+            if Some(seq) != state.rx_seq.checked_add(1) {
+                return Err(Error::InvalidSeq);
+            }
+            state.rx_seq = seq;
+            let own = parse(&self.address)?;
+            let dropped = BtpMessage { src: source, dst: own.clone(), svc, sn: sn.into(), payload: Vec::new() };
+            let error = ErrorMessage::new(routing::code::UNKNOWN, "dropped");
+            self.reply(&own, &peer, &dropped, &error)?;
+            self.env().emit_event(RelayMessageHandled { prev: link, rx_seq: seq, messages: 1, undecodable: 0, refused: 1 });
+            Ok(())
+        }
+
         /// Where a relay of `link` resumes: sequence numbers, the BMV's status, relays, the current block.
         #[ink(message)]
         pub fn get_status(&self, link: String) -> Result<LinkStatus> {
@@ -575,10 +598,11 @@ pub mod bmc {
             bmc
         }
 
-        /// The `Message` events so far (two topics: the signature and `next`), as (next, seq, BTP message).
+        /// The `Message` events so far, as (next, seq, BTP message).
         fn sent() -> Vec<(String, u64, BtpMessage)> {
+            let signature = <Message as ink::env::Event>::SIGNATURE_TOPIC.expect("events have a signature topic");
             test::recorded_events()
-                .filter(|e| e.topics.len() == 2)
+                .filter(|e| e.topics.first().map(Vec::as_slice) == Some(&signature[..]))
                 .map(|e| {
                     let (next, seq, msg): (String, u64, Vec<u8>) = ink::scale::Decode::decode(&mut &e.data[..]).unwrap();
                     (next, seq, BtpMessage::decode(&msg).unwrap())
@@ -718,6 +742,22 @@ pub mod bmc {
             bmc.remove_verifier("0x3.icon".into()).unwrap();
             as_caller(a.bob);
             assert_eq!(bmc.handle_relay_message(ICON.into(), vec![0xc0]), Err(Error::NotExistsBmv));
+        }
+
+        #[ink::test]
+        fn owners_drop_the_next_message_with_an_error_reply_to_its_source() {
+            let mut bmc = deploy();
+            bmc.add_link(ICON.into()).unwrap();
+            assert_eq!(bmc.drop_message(ICON.into(), 2, ICON.into(), "nativecoin".into(), 5), Err(Error::InvalidSeq));
+            as_caller(accounts().charlie);
+            assert_eq!(bmc.drop_message(ICON.into(), 1, ICON.into(), "nativecoin".into(), 5), Err(Error::Unauthorized));
+            as_caller(accounts().alice);
+            bmc.drop_message(ICON.into(), 1, ICON.into(), "nativecoin".into(), 5).unwrap();
+            assert_eq!(bmc.links()[0].rx_seq, 1);
+            let (next, seq, reply) = sent().pop().unwrap();
+            assert_eq!((next.as_str(), seq, reply.dst.as_str(), reply.svc.as_str(), reply.sn), (ICON, 2, ICON, "nativecoin", -5));
+            assert_eq!(ErrorMessage::decode(&reply.payload).unwrap().code, routing::code::UNKNOWN);
+            assert_eq!(bmc.drop_message(ICON.into(), 1, ICON.into(), "nativecoin".into(), 5), Err(Error::InvalidSeq));
         }
 
         #[ink::test]
