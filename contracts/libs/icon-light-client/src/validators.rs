@@ -35,13 +35,19 @@ impl ValidatorSet {
                 }
                 _ => return Err(BmvError::new(BAD, "validator is neither an address nor a public key")),
             };
-            if addresses.contains(&address) {
-                return Err(BmvError::new(BAD, "validator listed twice"));
-            }
             addresses.push(address);
         }
+        Self::from_parts(addresses, raw)
+    }
+
+    /// The rules every set obeys, received or built: distinct members, at least one.
+    fn from_parts(addresses: Vec<IconAddress>, raw: &[u8]) -> Result<Self, BmvError> {
+        const BAD: ErrorCode = ErrorCode::DecodeError;
         if addresses.is_empty() {
             return Err(BmvError::new(BAD, "validator set is empty"));
+        }
+        if addresses.iter().enumerate().any(|(i, a)| addresses[..i].contains(a)) {
+            return Err(BmvError::new(BAD, "validator listed twice"));
         }
         Ok(Self { addresses, hash: sha3_256(raw), raw: raw.to_vec() })
     }
@@ -52,18 +58,7 @@ impl ValidatorSet {
         addresses.iter().for_each(|a| {
             l.bytes(&a.0);
         });
-        let raw = l.finish();
-        // Decoding applies the same rules (distinct, non-empty) as a received list; addresses need no curve.
-        struct NoKeys;
-        impl Secp256k1 for NoKeys {
-            fn recover(&self, _: &[u8; 32], _: &[u8; 65]) -> Option<[u8; 64]> {
-                None
-            }
-            fn decompress(&self, _: &[u8; 33]) -> Option<[u8; 64]> {
-                None
-            }
-        }
-        Self::decode(&raw, &NoKeys)
+        Self::from_parts(addresses.to_vec(), &l.finish())
     }
 
     pub fn addresses(&self) -> &[IconAddress] {
