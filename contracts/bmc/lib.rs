@@ -270,9 +270,7 @@ pub mod bmc {
         pub fn add_link(&mut self, link: String) -> Result<()> {
             self.only_owner()?;
             let peer = parse(&link)?;
-            if !self.verifiers.iter().any(|(n, _)| n == peer.network()) {
-                return Err(Error::NotExistsBmv);
-            }
+            self.verifier_for(peer.network())?;
             if self.links.iter().any(|l| l.peer == link) {
                 return Err(Error::AlreadyExistsLink);
             }
@@ -392,7 +390,7 @@ pub mod bmc {
                 return Err(Error::Unauthorized);
             }
             let rx_seq = link.rx_seq;
-            let bmv = self.verifiers.iter().find(|(n, _)| n == peer.network()).map(|(_, a)| *a).ok_or(Error::NotExistsBmv)?;
+            let bmv = self.verifier_for(peer.network())?;
             let before = Self::verifier_status(bmv)?;
             use ink::env::call::{build_call, ExecutionInput, Selector};
             let messages = build_call::<ink::env::DefaultEnvironment>()
@@ -478,9 +476,14 @@ pub mod bmc {
         pub fn get_status(&self, link: String) -> Result<LinkStatus> {
             let state = self.links.iter().find(|l| l.peer == link).ok_or(Error::NotExistsLink)?;
             let peer = parse(&link)?;
-            let bmv = self.verifiers.iter().find(|(n, _)| n == peer.network()).map(|(_, a)| *a).ok_or(Error::NotExistsBmv)?;
+            let bmv = self.verifier_for(peer.network())?;
             let verifier = Self::verifier_status(bmv)?;
             Ok(LinkStatus { rx_seq: state.rx_seq, tx_seq: state.tx_seq, verifier, relays: state.relays.clone(), cur_height: self.env().block_number() })
+        }
+
+        /// The BMV verifying messages from `network`.
+        fn verifier_for(&self, network: &str) -> Result<AccountId> {
+            self.verifiers.iter().find(|(n, _)| n == network).map(|(_, a)| *a).ok_or(Error::NotExistsBmv)
         }
 
         /// The BMV's `(height, offset, last_height)`.
