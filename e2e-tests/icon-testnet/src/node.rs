@@ -83,10 +83,14 @@ fn hex_int(v: u128) -> String {
     format!("{v:#x}")
 }
 
+/// An ICON `T_INT`: `0x` and hex digits.
+pub(crate) fn hex_number(text: &str) -> Option<u128> {
+    u128::from_str_radix(text.strip_prefix("0x")?, 16).ok()
+}
+
 fn parse_hex_int(v: Option<&Value>, what: &str) -> RpcResult<u128> {
     let text = v.and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params(format!("missing {what}")))?;
-    let digits = text.strip_prefix("0x").ok_or_else(|| RpcError::invalid_params(format!("{what} is not 0x-hex")))?;
-    u128::from_str_radix(digits, 16).map_err(|_| RpcError::invalid_params(format!("{what} is not 0x-hex")))
+    hex_number(text).ok_or_else(|| RpcError::invalid_params(format!("{what} is not 0x-hex")))
 }
 
 struct TxRecord {

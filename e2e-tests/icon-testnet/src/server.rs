@@ -1,7 +1,7 @@
 //! ICON JSON-RPC v3 over HTTP (`POST /api/v3` or `/api/v3/<channel>`) and the websocket block monitor
 //! (`/api/v3/<channel>/block`), serving a [`Backend`].
 
-use crate::node::{Backend, LoggedEvent, RpcError, RpcResult};
+use crate::node::{hex_number, Backend, LoggedEvent, RpcError, RpcResult};
 use axum::{
     extract::{
         ws::{Message, WebSocket, WebSocketUpgrade},
@@ -77,9 +77,7 @@ fn param<'a>(params: &'a Value, name: &str) -> RpcResult<&'a str> {
 
 fn int_param(params: &Value, name: &str) -> RpcResult<i64> {
     let text = param(params, name)?;
-    text.strip_prefix("0x")
-        .and_then(|h| i64::from_str_radix(h, 16).ok())
-        .ok_or_else(|| RpcError::invalid_params(format!("{name} is not a 0x-hex integer")))
+    hex_number(text).and_then(|v| i64::try_from(v).ok()).ok_or_else(|| RpcError::invalid_params(format!("{name} is not a 0x-hex integer")))
 }
 
 fn hash_param(params: &Value, name: &str) -> RpcResult<Hash> {
@@ -145,8 +143,8 @@ fn dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResul
             for e in events {
                 let event = e
                     .as_str()
-                    .and_then(|t| t.strip_prefix("0x"))
-                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .and_then(hex_number)
+                    .and_then(|v| u64::try_from(v).ok())
                     .ok_or_else(|| RpcError::invalid_params("events are 0x-hex integers"))?;
                 out.push(b64_list(&backend.event_proof(height, index, event).ok_or_else(|| RpcError::not_found("no such event"))?));
             }
