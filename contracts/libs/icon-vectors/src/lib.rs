@@ -152,7 +152,8 @@ fn expect_decoded_messages(expect: &mut Expect<'_>, messages: &[Vec<u8>]) -> Che
     Ok(())
 }
 
-fn verifier_from_state(vector: &Value) -> Check<Verifier> {
+/// The verifier in a vector's `state` (accumulator `height` is before `pre_add`, whose leaves are then added).
+pub fn verifier_from_state(vector: &Value) -> Check<Verifier> {
     let state = vector.get("state").ok_or("missing state")?;
     let validators = ValidatorSet::decode(&hex_of(state, "validators")?, &HostSecp256k1).map_err(|e| format!("state validators: {e}"))?;
     let m = state.get("mta").ok_or("missing state.mta")?;
