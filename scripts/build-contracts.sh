@@ -14,7 +14,7 @@ source scripts/env.sh
 export INK_STATIC_BUFFER_SIZE=131072
 out=target/contracts
 status=0
-for manifest in contracts/*/Cargo.toml; do
+for manifest in contracts/*/Cargo.toml e2e-tests/test-service/Cargo.toml; do
   dir=$(dirname "$manifest")
   [ "$(basename "$dir")" = libs ] && continue
   name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)

@@ -3,6 +3,20 @@
 //! State, access control and events; the rules live in [`routing`], plain Rust that unit tests reach directly.
 //! Services (BSH contracts) call `send_message`; the BMC emits `Message { next, seq, msg }` events that the relay
 //! carries to the next BMC. Links, routes, relays, verifiers and services are configured by the owners.
+//!
+//! # The service interface
+//! A service (BSH) contract registered with `add_service` has these messages, which the BMC calls by name:
+//! * `handle_btp_message(src: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<(), E>`: a message of the
+//!   service from the network `src`;
+//! * `handle_btp_error(src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<(), E>`: the BMC
+//!   `src` (a BTP address) reports that the service's message `sn` failed with `code`;
+//! * `handle_fee_gathering(fa: String, svc: String) -> Result<(), E>`: send the accumulated fees to the fee
+//!   aggregator `fa` (a BTP address).
+//!
+//! `E` is a field-less enum whose SCALE index is the service's local BTP code: a refusal of message `sn` becomes
+//! the error reply `40 + index` (capped at 54), a trap becomes 40. A service may call `send_message` while it
+//! handles a message (a response, say): the BMC writes its state before calling a service and reads it back
+//! afterwards, so nothing the service causes is lost or overwritten.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 extern crate alloc;
@@ -12,13 +26,18 @@ pub mod routing;
 
 #[ink::contract]
 pub mod bmc {
-    use crate::routing::{self, Disposition, Link};
+    use crate::routing::{self, Disposition, Link, ServiceFailure};
     use btp_primitives::{
         address::{hex_account, validate_network},
         bmc::{BmcMessage, BMC_SERVICE},
         BtpAddress, BtpMessage, ErrorMessage,
     };
-    use ink::prelude::{string::String, vec::Vec};
+    use ink::{
+        env::call::{build_call, ExecutionInput, Selector},
+        prelude::{string::String, vec::Vec},
+    };
+
+    pub use crate::routing::Rotation;
 
     #[derive(Debug, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -59,6 +78,8 @@ pub mod bmc {
         VerifierUnavailable,
         /// The link's BMV refused the relay message; the BTP error code (25–39) it reported.
         Verifier(u32),
+        /// No fee aggregator is set.
+        NoFeeAggregator,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -83,6 +104,7 @@ pub mod bmc {
         pub tx_seq: u64,
         pub reachable: Vec<String>,
         pub relays: Vec<Relay>,
+        pub rotation: Rotation,
     }
 
     /// What a relay resumes from: `get_status(link)`.
@@ -94,6 +116,9 @@ pub mod bmc {
         /// The link's BMV: (accumulator height, offset, last height with messages).
         pub verifier: (u64, u64, u64),
         pub relays: Vec<Relay>,
+        /// The rotation parameters and state; `rotate_term` 0 means any relay of the link may submit.
+        pub rotation: Rotation,
+        pub rotate_term: u64,
         pub cur_height: u32,
     }
 
@@ -118,6 +143,44 @@ pub mod bmc {
         refused: u32,
     }
 
+    /// An error reply for the service `svc`'s message `sn` (`code`, `msg`) could not be handed to the service:
+    /// `failure` is the BMC or service code of why. Error replies are never answered, so this is their record.
+    #[ink(event)]
+    pub struct ErrorOnBtpError {
+        #[ink(topic)]
+        svc: String,
+        sn: u128,
+        code: u32,
+        msg: String,
+        failure: u32,
+    }
+
+    /// Fee gathering ran: every service was asked to send its fees to `fee_aggregator`; `failed` lists the
+    /// services that could not (their fees stay with them).
+    #[ink(event)]
+    pub struct FeeGathering {
+        fee_aggregator: String,
+        services: Vec<String>,
+        failed: Vec<String>,
+    }
+
+    /// The fee aggregator or the gathering term changed; gathering next runs at block `next` (0: never).
+    #[ink(event)]
+    pub struct FeeGatheringChanged {
+        fee_aggregator: Option<String>,
+        term: u32,
+        next: u32,
+    }
+
+    /// The relay rotation of `link` was reconfigured; `rotate_term` 0 turns it off.
+    #[ink(event)]
+    pub struct LinkRotationChanged {
+        #[ink(topic)]
+        link: String,
+        rotation: Rotation,
+        rotate_term: u64,
+    }
+
     /// Configuration changed: `what` (owner, verifier, service, link, route, relay) `key` was added or removed.
     #[ink(event)]
     pub struct ConfigurationChanged {
@@ -136,6 +199,10 @@ pub mod bmc {
         links: Vec<LinkState>,
         /// (destination BMC, link it leaves on)
         routes: Vec<(String, String)>,
+        fee_aggregator: Option<String>,
+        /// Blocks between fee gatherings; 0 gathers only when an owner asks.
+        fee_gathering_term: u32,
+        fee_gathering_next: u32,
     }
 
     /// Adds `key → value` to a registry (verifiers, services) where keys are unique.
@@ -164,7 +231,7 @@ pub mod bmc {
             validate_network(&network).map_err(|_| Error::InvalidNetwork)?;
             let owner = Self::env().caller();
             let address = ink::prelude::format!("btp://{network}/{}", hex_account(Self::env().account_id().as_ref()));
-            let bmc = Self { network, address, owners: ink::prelude::vec![owner], verifiers: Vec::new(), services: Vec::new(), links: Vec::new(), routes: Vec::new() };
+            let bmc = Self { network, address, owners: ink::prelude::vec![owner], verifiers: Vec::new(), services: Vec::new(), links: Vec::new(), routes: Vec::new(), fee_aggregator: None, fee_gathering_term: 0, fee_gathering_next: 0 };
             bmc.changed("owner", hex_account(owner.as_ref()), true);
             Ok(bmc)
         }
@@ -275,7 +342,7 @@ pub mod bmc {
                 return Err(Error::AlreadyExistsLink);
             }
             let existing: Vec<BtpAddress> = self.links.iter().filter_map(|l| BtpAddress::parse(&l.peer).ok()).collect();
-            self.links.push(LinkState { peer: link.clone(), rx_seq: 0, tx_seq: 0, reachable: Vec::new(), relays: Vec::new() });
+            self.links.push(LinkState { peer: link.clone(), rx_seq: 0, tx_seq: 0, reachable: Vec::new(), relays: Vec::new(), rotation: Rotation::default() });
             self.changed("link", link.clone(), true);
             self.send_internal(&peer, &BmcMessage::Init { links: existing.clone() })?;
             for other in existing {
@@ -360,20 +427,18 @@ pub mod bmc {
 
         /// Sends `msg` of service `svc` with serial number `sn` (> 0) to network `to`. Only the service's BSH.
         #[ink(message)]
-        pub fn send_message(&mut self, to: String, svc: String, sn: u64, msg: Vec<u8>) -> Result<()> {
+        pub fn send_message(&mut self, to: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<()> {
             let bsh = self.services.iter().find(|(n, _)| *n == svc).map(|(_, a)| *a).ok_or(Error::NotExistsBsh)?;
             if self.env().caller() != bsh {
                 return Err(Error::Unauthorized);
             }
-            if sn == 0 {
-                return Err(Error::InvalidSn);
-            }
+            let sn = i128::try_from(sn).ok().filter(|sn| *sn > 0).ok_or(Error::InvalidSn)?;
             let (next, dst) = {
                 let (routes, links) = self.routing_view();
                 let hop = routing::resolve(&routes, &links, &to).ok_or(Error::Unreachable)?;
                 (hop.next.clone(), hop.dst.clone())
             };
-            let message = BtpMessage { src: parse(&self.address)?, dst, svc, sn: sn.into(), payload: msg };
+            let message = BtpMessage { src: parse(&self.address)?, dst, svc, sn, payload: msg };
             self.emit(&next, message.encode())
         }
 
@@ -392,7 +457,6 @@ pub mod bmc {
             let rx_seq = link.rx_seq;
             let bmv = self.verifier_for(peer.network())?;
             let before = Self::verifier_status(bmv)?;
-            use ink::env::call::{build_call, ExecutionInput, Selector};
             let messages = build_call::<ink::env::DefaultEnvironment>()
                 .call(bmv)
                 .exec_input(
@@ -410,7 +474,13 @@ pub mod bmc {
                 .map_err(|code| Error::Verifier(u32::from(code).saturating_add(25)))?;
             let after = Self::verifier_status(bmv)?;
             let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
+            let now = u64::from(self.env().block_number());
             let state = self.link_mut(&prev)?;
+            if let Some(turn) = state.rotation.rotate(now, after.2, count > 0, state.relays.len()) {
+                if state.relays.get(turn).map(|r| r.account) != Some(caller) {
+                    return Err(Error::Unauthorized);
+                }
+            }
             state.rx_seq = state.rx_seq.checked_add(count).ok_or(Error::Overflow)?;
             let new_rx = state.rx_seq;
             if let Some(relay) = state.relays.iter_mut().find(|r| r.account == caller) {
@@ -426,19 +496,23 @@ pub mod bmc {
                 };
                 match disposition {
                     Disposition::Undecodable => undecodable = undecodable.saturating_add(1),
-                    Disposition::Internal(message) => self.handle_internal(&prev, &message),
+                    Disposition::Internal(message) => self.handle_internal(&peer, &message),
                     Disposition::Forward { next, message } => self.emit(&next, message.encode())?,
                     Disposition::Reject { message, error } => {
                         refused = refused.saturating_add(1);
                         self.reply(&own, &peer, &message, &error)?;
                     }
                     Disposition::Deliver(message) => {
-                        // Services are not dispatched yet: a message for one gets NotExistsBSH back.
-                        refused = refused.saturating_add(1);
-                        let error = ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH");
-                        self.reply(&own, &peer, &message, &error)?;
+                        if let Err(error) = self.deliver(&message) {
+                            refused = refused.saturating_add(1);
+                            self.reply(&own, &peer, &message, &error)?;
+                        }
                     }
                 }
+            }
+            let now = self.env().block_number();
+            if self.fee_gathering_term > 0 && self.fee_gathering_next <= now && !self.services.is_empty() && self.fee_aggregator.is_some() {
+                self.gather_fees_now()?;
             }
             self.env().emit_event(RelayMessageHandled {
                 prev,
@@ -478,7 +552,149 @@ pub mod bmc {
             let peer = parse(&link)?;
             let bmv = self.verifier_for(peer.network())?;
             let verifier = Self::verifier_status(bmv)?;
-            Ok(LinkStatus { rx_seq: state.rx_seq, tx_seq: state.tx_seq, verifier, relays: state.relays.clone(), cur_height: self.env().block_number() })
+            Ok(LinkStatus {
+                rx_seq: state.rx_seq,
+                tx_seq: state.tx_seq,
+                verifier,
+                relays: state.relays.clone(),
+                rotation: state.rotation.clone(),
+                rotate_term: state.rotation.rotate_term(),
+                cur_height: self.env().block_number(),
+            })
+        }
+
+        /// Configures relay rotation on `link` (spec §2.12): block intervals of this chain and the peer chain in
+        /// ms, peer blocks per turn, local blocks of lateness before a turn is skipped (0: never). Any zero among
+        /// the first three turns rotation off. Owner only.
+        #[ink(message)]
+        pub fn set_link_rotation(&mut self, link: String, block_interval_src: u64, block_interval_dst: u64, max_aggregation: u64, delay_limit: u64) -> Result<()> {
+            self.only_owner()?;
+            let peer = parse(&link)?;
+            let (height, _, _) = Self::verifier_status(self.verifier_for(peer.network())?)?;
+            let now = u64::from(self.env().block_number());
+            let state = self.link_mut(&link)?;
+            state.rotation.configure(block_interval_src, block_interval_dst, max_aggregation, delay_limit, now, height);
+            let rotation = state.rotation.clone();
+            self.env().emit_event(LinkRotationChanged { link, rotate_term: rotation.rotate_term(), rotation });
+            Ok(())
+        }
+
+        /// Where fee gathering sends the services' fees (a BTP address), and the term in blocks (0: only when an
+        /// owner calls `gather_fees`).
+        #[ink(message)]
+        pub fn fee_gathering(&self) -> (Option<String>, u32, u32) {
+            (self.fee_aggregator.clone(), self.fee_gathering_term, self.fee_gathering_next)
+        }
+
+        /// Sets the fee aggregator (a BTP address, `None` to stop gathering) and the term in blocks; the first
+        /// gathering runs one term from now. Owner only.
+        #[ink(message)]
+        pub fn set_fee_gathering(&mut self, fee_aggregator: Option<String>, term: u32) -> Result<()> {
+            self.only_owner()?;
+            if let Some(fa) = &fee_aggregator {
+                parse(fa)?;
+            }
+            self.fee_aggregator = fee_aggregator;
+            self.fee_gathering_term = term;
+            self.fee_gathering_next = if term > 0 { self.env().block_number().saturating_add(term) } else { 0 };
+            self.env().emit_event(FeeGatheringChanged { fee_aggregator: self.fee_aggregator.clone(), term, next: self.fee_gathering_next });
+            Ok(())
+        }
+
+        /// Gathers fees now: every service sends its fees to the aggregator; when the aggregator is on this
+        /// network, every peer BMC is asked (`FeeGathering`) to have its services send theirs too. Owner only.
+        #[ink(message)]
+        pub fn gather_fees(&mut self) -> Result<()> {
+            self.only_owner()?;
+            self.gather_fees_now()
+        }
+
+        fn gather_fees_now(&mut self) -> Result<()> {
+            let fa = self.fee_aggregator.clone().ok_or(Error::NoFeeAggregator)?;
+            let aggregator = parse(&fa)?;
+            let services = self.services.clone();
+            let names: Vec<String> = services.iter().map(|(svc, _)| svc.clone()).collect();
+            self.ask_for_fees(&fa, services);
+            if aggregator.network() == self.network {
+                let peers: Vec<BtpAddress> = self.links.iter().filter_map(|l| BtpAddress::parse(&l.peer).ok()).collect();
+                for peer in peers {
+                    self.send_internal(&peer, &BmcMessage::FeeGathering { fee_aggregator: aggregator.clone(), services: names.clone() })?;
+                }
+            }
+            if self.fee_gathering_term > 0 {
+                self.fee_gathering_next = self.env().block_number().saturating_add(self.fee_gathering_term);
+            }
+            Ok(())
+        }
+
+        /// Asks each of `services` to send its fees to `fa`. A service that cannot pay out now keeps its fees for
+        /// the next gathering; the event names it.
+        fn ask_for_fees(&mut self, fa: &str, services: Vec<(String, AccountId)>) {
+            let mut failed = Vec::new();
+            for (svc, bsh) in &services {
+                let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_fee_gathering"))).push_arg(fa).push_arg(svc);
+                if self.call_service(*bsh, input).is_err() {
+                    failed.push(svc.clone());
+                }
+            }
+            let services = services.into_iter().map(|(svc, _)| svc).collect();
+            self.env().emit_event(FeeGathering { fee_aggregator: fa.into(), services, failed });
+        }
+
+        /// Hands a message addressed to this BMC to its service; `Err` is the error reply a failed `sn >= 0`
+        /// message gets. A failed error report (`sn < 0`) is recorded in `ErrorOnBtpError`, never answered.
+        fn deliver(&mut self, message: &BtpMessage) -> core::result::Result<(), ErrorMessage> {
+            let bsh = self.services.iter().find(|(n, _)| *n == message.svc).map(|(_, a)| *a);
+            if message.sn >= 0 {
+                let bsh = bsh.ok_or_else(|| ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH"))?;
+                let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_btp_message")))
+                    .push_arg(message.src.network())
+                    .push_arg(&message.svc)
+                    .push_arg(message.sn.unsigned_abs())
+                    .push_arg(&message.payload);
+                return self.call_service(bsh, input).map_err(ServiceFailure::error_message);
+            }
+            let sn = message.sn.unsigned_abs();
+            // A garbled report still means the message failed: the service hears of it with the Unknown code
+            // so that it can refund, rather than keep the value locked forever.
+            let report = ErrorMessage::decode(&message.payload).unwrap_or_else(|_| ErrorMessage::new(routing::code::UNKNOWN, ""));
+            let failure = match bsh {
+                None => Some(routing::code::NOT_EXISTS_BSH),
+                Some(bsh) => {
+                    let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_btp_error")))
+                        .push_arg(message.src.as_str())
+                        .push_arg(&message.svc)
+                        .push_arg(sn)
+                        .push_arg(report.code)
+                        .push_arg(&report.message);
+                    self.call_service(bsh, input).err().map(ServiceFailure::code)
+                }
+            };
+            if let Some(failure) = failure {
+                self.env().emit_event(ErrorOnBtpError { svc: message.svc.clone(), sn, code: report.code, msg: report.message, failure });
+            }
+            Ok(())
+        }
+
+        /// Calls a service, which may call back into this BMC (`send_message`): the state is written before the
+        /// call and read back after it, so that what the service caused is kept and nothing is written twice.
+        fn call_service<Args: ink::scale::Encode>(&mut self, bsh: AccountId, input: ExecutionInput<Args>) -> core::result::Result<(), ServiceFailure> {
+            let key = <Self as ink::storage::traits::StorageKey>::KEY;
+            ink::env::set_contract_storage(&key, self);
+            let outcome = build_call::<ink::env::DefaultEnvironment>()
+                .call(bsh)
+                .call_flags(ink::env::CallFlags::ALLOW_REENTRY)
+                .exec_input(input)
+                .returns::<core::result::Result<(), u8>>()
+                .try_invoke();
+            if let Ok(Some(fresh)) = ink::env::get_contract_storage::<_, Self>(&key) {
+                *self = fresh;
+            }
+            match outcome {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(local))) => Err(ServiceFailure::Refused(local)),
+                _ => Err(ServiceFailure::Failed),
+            }
         }
 
         /// The BMV verifying messages from `network`.
@@ -488,7 +704,6 @@ pub mod bmc {
 
         /// The BMV's `(height, offset, last_height)`.
         fn verifier_status(bmv: AccountId) -> Result<(u64, u64, u64)> {
-            use ink::env::call::{build_call, ExecutionInput, Selector};
             build_call::<ink::env::DefaultEnvironment>()
                 .call(bmv)
                 .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("get_status"))))
@@ -499,10 +714,18 @@ pub mod bmc {
                 .map_err(|_| Error::VerifierUnavailable)
         }
 
-        /// The BMC-internal messages of the peer of `prev`: what it can reach. Unknown types are ignored.
-        fn handle_internal(&mut self, prev: &str, message: &BtpMessage) {
+        /// The BMC-internal messages of the peer `prev`: what it can reach, and fee gathering for an aggregator
+        /// on its network. Unknown types are ignored.
+        fn handle_internal(&mut self, prev: &BtpAddress, message: &BtpMessage) {
             let Ok(internal) = BmcMessage::decode(&message.payload) else { return };
-            let Ok(state) = self.link_mut(prev) else { return };
+            if let BmcMessage::FeeGathering { fee_aggregator, services } = &internal {
+                if routing::accepts_fee_gathering(prev, fee_aggregator) {
+                    let asked = self.services.iter().filter(|(n, _)| services.contains(n)).cloned().collect();
+                    self.ask_for_fees(fee_aggregator.as_str(), asked);
+                }
+                return;
+            }
+            let Ok(state) = self.link_mut(prev.as_str()) else { return };
             match internal {
                 BmcMessage::Init { links } => {
                     for l in links {
@@ -761,6 +984,35 @@ pub mod bmc {
             assert_eq!((next.as_str(), seq, reply.dst.as_str(), reply.svc.as_str(), reply.sn), (ICON, 2, ICON, "nativecoin", -5));
             assert_eq!(ErrorMessage::decode(&reply.payload).unwrap().code, routing::code::UNKNOWN);
             assert_eq!(bmc.drop_message(ICON.into(), 1, ICON.into(), "nativecoin".into(), 5), Err(Error::InvalidSeq));
+        }
+
+        #[ink::test]
+        fn fee_gathering_is_configured_by_owners_and_asks_every_peer() {
+            let mut bmc = deploy();
+            assert_eq!(bmc.gather_fees(), Err(Error::NoFeeAggregator));
+            assert_eq!(bmc.set_fee_gathering(Some("nonsense".into()), 10), Err(Error::InvalidAddress));
+            as_caller(accounts().charlie);
+            assert_eq!(bmc.set_fee_gathering(None, 10), Err(Error::Unauthorized));
+            assert_eq!(bmc.gather_fees(), Err(Error::Unauthorized));
+            assert_eq!(bmc.set_link_rotation(ICON.into(), 12_000, 2_000, 10, 3), Err(Error::Unauthorized));
+            as_caller(accounts().alice);
+            bmc.add_link(ICON.into()).unwrap();
+            bmc.add_link(ETH.into()).unwrap();
+            let fa = "btp://0x501.pra/0x00000000000000000000000000000000000000000000000000000000000000fa";
+            test::set_block_number::<Env>(5);
+            bmc.set_fee_gathering(Some(fa.into()), 10).unwrap();
+            assert_eq!(bmc.fee_gathering(), (Some(fa.into()), 10, 15));
+            let before = sent().len();
+            bmc.gather_fees().unwrap();
+            let asked: Vec<_> = sent()[before..].iter().map(|(next, _, m)| (next.clone(), BmcMessage::decode(&m.payload).unwrap())).collect();
+            let request = BmcMessage::FeeGathering { fee_aggregator: BtpAddress::parse(fa).unwrap(), services: vec![] };
+            assert_eq!(asked, vec![(ICON.to_string(), request.clone()), (ETH.to_string(), request)]);
+            // An aggregator elsewhere gathers only this BMC's services' fees: peers are not asked.
+            bmc.set_fee_gathering(Some(ICON.into()), 0).unwrap();
+            assert_eq!(bmc.fee_gathering(), (Some(ICON.into()), 0, 0));
+            let before = sent().len();
+            bmc.gather_fees().unwrap();
+            assert_eq!(sent().len(), before);
         }
 
         #[ink::test]

@@ -35,11 +35,18 @@ mod sandbox {
         type Runtime = Runtime;
 
         fn execute_with<T>(&mut self, execute: impl FnOnce() -> T) -> T {
-            self.0.execute_with(execute)
+            self.0.execute_with(|| {
+                let out = execute();
+                crate::events::collect::<Runtime>();
+                out
+            })
         }
 
         fn dry_run<T>(&mut self, action: impl FnOnce(&mut Self) -> T) -> T {
-            self.0.dry_run(|inner| action(Self::wrap(inner)))
+            crate::events::DRY_RUN.with(|d| d.set(true));
+            let out = self.0.dry_run(|inner| action(Self::wrap(inner)));
+            crate::events::DRY_RUN.with(|d| d.set(false));
+            out
         }
 
         fn register_extension<E: core::any::Any + ink_sandbox::Extension>(&mut self, ext: E) {
@@ -82,10 +89,68 @@ mod sandbox {
     }
 }
 
+/// The events contracts emitted in submitted calls (ink_e2e's sandbox client does not return them). Each test
+/// runs its runtime on one thread, so the log is per thread.
+pub mod events {
+    use ink_sandbox::{frame_system, pallet_contracts};
+    use std::cell::{Cell, RefCell};
+
+    /// An event a contract emitted: its topics (the first is the event's signature) and SCALE data.
+    #[derive(Debug, Clone)]
+    pub struct Emitted {
+        pub contract: [u8; 32],
+        pub topics: Vec<[u8; 32]>,
+        pub data: Vec<u8>,
+    }
+
+    thread_local! {
+        static LOG: RefCell<Vec<Emitted>> = const { RefCell::new(Vec::new()) };
+        pub(crate) static DRY_RUN: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Moves the runtime's `ContractEmitted` events into the log (not those of dry runs, which are rolled back).
+    pub(crate) fn collect<R>()
+    where
+        R: frame_system::Config<Hash = ink_sandbox::H256, AccountId = ink_sandbox::AccountId32> + pallet_contracts::Config,
+        <R as frame_system::Config>::RuntimeEvent: TryInto<pallet_contracts::Event<R>>,
+    {
+        if DRY_RUN.with(Cell::get) {
+            return;
+        }
+        let records = frame_system::Pallet::<R>::read_events_no_consensus();
+        let emitted: Vec<Emitted> = records
+            .filter_map(|record| {
+                let topics = record.topics.iter().map(|t| t.0).collect();
+                match (*record).event.clone().try_into() {
+                    Ok(pallet_contracts::Event::ContractEmitted { contract, data }) => Some(Emitted { contract: contract.into(), topics, data }),
+                    _ => None,
+                }
+            })
+            .collect();
+        frame_system::Pallet::<R>::reset_events();
+        LOG.with(|log| log.borrow_mut().extend(emitted));
+    }
+
+    /// Takes the events emitted since the last call.
+    pub fn take() -> Vec<Emitted> {
+        LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
+    }
+
+    /// The data of `contract`'s events of type `E` among `events`.
+    pub fn of<E: ink::env::Event>(events: &[Emitted], contract: &ink::primitives::AccountId) -> Vec<Vec<u8>> {
+        let signature = E::SIGNATURE_TOPIC.expect("events have a signature topic");
+        events
+            .iter()
+            .filter(|e| e.contract == *AsRef::<[u8; 32]>::as_ref(contract) && e.topics.first() == Some(&signature))
+            .map(|e| e.data.clone())
+            .collect()
+    }
+}
+
 /// The release Wasm of every contract, as `scripts/build-contracts.sh` leaves them.
 pub fn release_contracts() -> Vec<PathBuf> {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contracts"));
-    ["bmc", "bmv_icon", "bsh_nativecoin"]
+    ["bmc", "bmv_icon", "bsh_nativecoin", "test_service"]
         .iter()
         .map(|name| {
             let wasm = dir.join(format!("{name}.wasm"));
