@@ -24,6 +24,28 @@ extern crate alloc;
 #[path = "routing.rs"]
 pub mod routing;
 
+/// What a service calls on its BMC, for service contracts that build on this crate (`ink-as-dependency`).
+pub mod client {
+    use crate::bmc::Error;
+    use ink::{
+        env::call::{build_call, ExecutionInput, Selector},
+        primitives::AccountId,
+    };
+
+    /// Has the BMC at `bmc` send `msg` as message `sn` of `svc` to network `to`. `Err(None)`: the BMC could not
+    /// be called at all.
+    pub fn send_message(bmc: AccountId, to: &str, svc: &str, sn: u128, msg: &[u8]) -> Result<(), Option<Error>> {
+        build_call::<ink::env::DefaultEnvironment>()
+            .call(bmc)
+            .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("send_message"))).push_arg(to).push_arg(svc).push_arg(sn).push_arg(msg))
+            .returns::<Result<(), Error>>()
+            .try_invoke()
+            .map_err(|_| None)?
+            .map_err(|_| None)?
+            .map_err(Some)
+    }
+}
+
 #[ink::contract]
 pub mod bmc {
     use crate::routing::{self, Disposition, Link, ServiceFailure};

@@ -266,7 +266,7 @@ mod tests {
 
     const NATIVE: &str = "DOT";
     const ICX: &str = "ICX";
-    const CUSTODY: AccountId = AccountId::new([0xee; 32]);
+    const CUSTODY: AccountId = AccountId([0xee; 32]);
 
     fn user(i: u8) -> AccountId {
         AccountId::from([i; 32])
@@ -280,8 +280,8 @@ mod tests {
     fn fees_are_ratio_plus_fixed_and_must_leave_something() {
         let rule = FeeRule { ratio: 100, fixed: 5 };
         assert_eq!(rule.fee(1_000), Some(15));
-        assert_eq!(rule.fee(15), None, "nothing would cross");
-        assert_eq!(rule.fee(16), Some(5));
+        assert_eq!(rule.fee(5), None, "nothing would cross");
+        assert_eq!(rule.fee(6), Some(5));
         assert_eq!(FeeRule { ratio: 9_999, fixed: 0 }.fee(u128::MAX), Some(u128::MAX / 10_000 * 9_999 + (u128::MAX % 10_000) * 9_999 / 10_000));
         assert_eq!(FeeRule { ratio: 0, fixed: u128::MAX }.fee(u128::MAX), None);
         assert!(!FeeRule { ratio: 10_000, fixed: 0 }.is_valid());

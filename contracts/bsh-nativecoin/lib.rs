@@ -1,65 +1,1027 @@
-//! The native-coin BTP service handler.
+//! The native-coin BTP service (`nativecoin`): users send the parachain's native coin and wrapped foreign coins
+//! (ICX first) to other chains, and receive them back; a fee per coin stays here for the fee aggregator.
+//!
+//! The wrapped coins are an ERC1155-style multi-token kept by this contract itself, not by a separate token
+//! contract: minting and burning are then internal, so "only the BSH mints" holds by construction and no
+//! cross-contract authority can be misconfigured; a wrapped coin in flight moves into the service's own balance
+//! without any allowance (the Java IRC2 BSH's reclaim needed one it never had). A foreign coin's token id is the
+//! Keccak-256 of its name (as the Solidity ERC1155 BSH), the native coin's is 0.
+//!
+//! The bookkeeping is plain Rust in [`ledger`]; this contract adds storage, access control, the BMC calls and
+//! events. Choices where the Java and Solidity services differ (spec `bmc-bsh.md` §6, §7):
+//! * fee = value × ratio / 10 000 + fixed fee, per coin; the value must exceed it;
+//! * a failed transfer refunds its whole value, fee included (pull: `reclaim`);
+//! * an incoming request that cannot be carried out (bad account, unknown coin, zero value, paused, not enough
+//!   native coin sent out before) gets an error response and changes nothing; only a message that is not a
+//!   native-coin message at all is refused (the BMC then sends a BTP error);
+//! * an `UNKNOWN_TYPE` answer fails the request (refund) instead of leaving it locked forever;
+//! * native coin is released only up to what went out over the bridge, so a compromised peer cannot pay out
+//!   coins other users have locked or may reclaim;
+//! * a response or error for an unknown `sn` is ignored (Java), never reverted: reverting would send a BTP error
+//!   back for a response, which the peer would take for the failure of its own request with that number;
+//! * minting to a contract does not call into it (the relay's transaction must not run foreign code);
+//!   `safe_transfer_from` does ask a receiving contract.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
+
+extern crate alloc;
+
+#[path = "ledger.rs"]
+pub mod ledger;
 
 #[ink::contract]
 pub mod bsh_nativecoin {
-    use ink::prelude::string::String;
+    use crate::ledger::{self, AssetTransfer, Books, FeeRule, Key, LedgerError, Pending, Store, TokenId};
+    use btp_primitives::{
+        address::hex_account,
+        nativecoin::{Asset, ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK, SERVICE},
+        message::MessageError,
+        BtpAddress,
+    };
+    use ink::{
+        env::call::{build_call, ExecutionInput, Selector},
+        prelude::{format, string::String, vec, vec::Vec},
+        storage::Mapping,
+    };
 
-    #[derive(Debug, PartialEq, Eq)]
+    /// The SCALE index of each error is the service's local BTP code: the BMC reports a refused message as
+    /// 40 + index.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     pub enum Error {
-        /// A coin name must be non-empty.
+        Unknown,
+        /// The caller may not do this.
+        Unauthorized,
+        /// A message for another service.
+        InvalidService,
+        /// Not a native-coin service message.
+        InvalidMessage,
+        /// Transfers are paused.
+        Paused,
+        /// A BTP address or account is malformed, or names this network.
+        InvalidAddress,
+        /// A coin name is empty or taken.
         InvalidCoinName,
+        NotExistsCoin,
+        /// A fee ratio of 100 % or more.
+        InvalidFee,
+        /// The value is zero or does not exceed the fee.
+        InvalidAmount,
+        /// Coins and values differ in number, or nothing to send.
+        InvalidLengths,
+        /// Not enough balance, refundable amount or backing.
+        Insufficient,
+        Overflow,
+        /// The BMC refused to send.
+        Bmc,
+        /// Paying out native coin failed.
+        TransferFailed,
+        /// The receiving contract did not accept the tokens.
+        TransferRejected,
+        /// The caller is neither the owner of the tokens nor approved by them.
+        NotApproved,
+        AlreadyExistsOwner,
+        NotExistsOwner,
+        /// The last owner cannot be removed.
+        LastOwner,
     }
 
-    /// The service was deployed for `bmc` with the parachain's native coin `native_coin`.
+    pub type Result<T> = core::result::Result<T, Error>;
+
+    impl From<LedgerError> for Error {
+        fn from(e: LedgerError) -> Self {
+            match e {
+                LedgerError::Insufficient => Error::Insufficient,
+                LedgerError::Overflow => Error::Overflow,
+            }
+        }
+    }
+
+    /// A coin this service moves.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct Coin {
+        pub name: String,
+        pub symbol: String,
+        pub decimals: u8,
+        pub id: TokenId,
+        pub fee: FeeRule,
+        /// ERC1155 metadata URI.
+        pub uri: String,
+    }
+
+    /// An account's standing in one coin: `usable` wrapped tokens (`None` for the native coin, whose balance the
+    /// chain keeps), value `locked` in transfers under way, value `refundable` from failed ones.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    pub struct CoinBalance {
+        pub usable: Option<u128>,
+        pub locked: u128,
+        pub refundable: u128,
+    }
+
+    /// A transfer left: request `sn` from `from` to the BTP address `to`.
     #[ink(event)]
-    pub struct Deployed {
+    pub struct TransferStart {
         #[ink(topic)]
-        bmc: AccountId,
-        native_coin: String,
+        from: AccountId,
+        to: String,
+        sn: u128,
+        assets: Vec<AssetTransfer>,
+    }
+
+    /// Request `sn` of `from` ended with `code` (0: done; otherwise its value is refundable).
+    #[ink(event)]
+    pub struct TransferEnd {
+        #[ink(topic)]
+        from: AccountId,
+        sn: u128,
+        code: u32,
+        msg: String,
+    }
+
+    /// A transfer request `sn` arrived from `src`: `code` 0 carried out, 1 refused (nothing changed).
+    #[ink(event)]
+    pub struct TransferReceived {
+        src: String,
+        from: String,
+        to: String,
+        sn: u128,
+        assets: Vec<(String, u128)>,
+        code: u32,
+        msg: String,
+    }
+
+    /// The peer did not understand our message `sn`; the request failed.
+    #[ink(event)]
+    pub struct UnknownResponse {
+        from: String,
+        sn: u128,
+    }
+
+    #[ink(event)]
+    pub struct Reclaimed {
+        #[ink(topic)]
+        owner: AccountId,
+        coin: String,
+        value: u128,
+    }
+
+    /// Fees left for the aggregator: paid here, or as transfer request `sn`.
+    #[ink(event)]
+    pub struct FeesGathered {
+        fee_aggregator: String,
+        fees: Vec<(String, u128)>,
+        sn: Option<u128>,
+    }
+
+    #[ink(event)]
+    pub struct CoinRegistered {
+        name: String,
+        symbol: String,
+        decimals: u8,
+        id: TokenId,
+    }
+
+    #[ink(event)]
+    pub struct FeeChanged {
+        coin: String,
+        ratio: u32,
+        fixed: u128,
+    }
+
+    #[ink(event)]
+    pub struct PauseChanged {
+        paused: bool,
+    }
+
+    #[ink(event)]
+    pub struct OwnerChanged {
+        owner: AccountId,
+        added: bool,
+    }
+
+    /// ERC1155: `value` of token `id` moved from `from` to `to` (`None`: minted / burned).
+    #[ink(event)]
+    pub struct TransferSingle {
+        #[ink(topic)]
+        operator: AccountId,
+        #[ink(topic)]
+        from: Option<AccountId>,
+        #[ink(topic)]
+        to: Option<AccountId>,
+        id: TokenId,
+        value: u128,
+    }
+
+    #[ink(event)]
+    pub struct TransferBatch {
+        #[ink(topic)]
+        operator: AccountId,
+        #[ink(topic)]
+        from: Option<AccountId>,
+        #[ink(topic)]
+        to: Option<AccountId>,
+        ids: Vec<TokenId>,
+        values: Vec<u128>,
+    }
+
+    #[ink(event)]
+    pub struct ApprovalForAll {
+        #[ink(topic)]
+        owner: AccountId,
+        #[ink(topic)]
+        operator: AccountId,
+        approved: bool,
+    }
+
+    #[ink(event)]
+    pub struct Uri {
+        value: String,
+        #[ink(topic)]
+        id: TokenId,
+    }
+
+    impl<K: ink::storage::traits::StorageKey> Store for Mapping<Key, u128, K> {
+        fn get(&self, key: &Key) -> u128 {
+            Mapping::get(self, key).unwrap_or(0)
+        }
+
+        fn set(&mut self, key: &Key, value: u128) {
+            if value == 0 {
+                self.remove(key);
+            } else {
+                self.insert(key, &value);
+            }
+        }
     }
 
     #[ink(storage)]
     pub struct BshNativecoin {
-        owner: AccountId,
+        owners: Vec<AccountId>,
         bmc: AccountId,
-        native_coin: String,
+        /// This parachain's BTP network, e.g. `0x501.pra`.
+        network: String,
+        native: String,
+        /// The native coin first, then the registered wrapped coins.
+        coins: Vec<Coin>,
+        books: Mapping<Key, u128>,
+        pending: Mapping<u128, Pending>,
+        /// The last request's serial number.
+        sn: u128,
+        approvals: Mapping<(AccountId, AccountId), ()>,
+        paused: bool,
     }
 
     impl BshNativecoin {
-        /// Deploys the service for the BMC `bmc`; `native_coin` names the parachain's own coin on the wire.
+        /// The service for the BMC `bmc` of the network `network`; `native_coin` names the parachain's coin on the
+        /// wire, with its fee. The caller becomes owner.
         #[ink(constructor)]
-        pub fn new(bmc: AccountId, native_coin: String) -> Result<Self, Error> {
+        pub fn new(bmc: AccountId, network: String, native_coin: String, fee_ratio: u32, fixed_fee: u128) -> Result<Self> {
+            btp_primitives::address::validate_network(&network).map_err(|_| Error::InvalidAddress)?;
             if native_coin.is_empty() {
                 return Err(Error::InvalidCoinName);
             }
-            Self::env().emit_event(Deployed { bmc, native_coin: native_coin.clone() });
-            Ok(Self { owner: Self::env().caller(), bmc, native_coin })
+            let fee = FeeRule { ratio: fee_ratio, fixed: fixed_fee };
+            if !fee.is_valid() {
+                return Err(Error::InvalidFee);
+            }
+            let owner = Self::env().caller();
+            let native = Coin { name: native_coin.clone(), symbol: native_coin.clone(), decimals: 0, id: ledger::NATIVE_ID, fee, uri: String::new() };
+            Self::env().emit_event(OwnerChanged { owner, added: true });
+            Ok(Self {
+                owners: vec![owner],
+                bmc,
+                network,
+                native: native_coin,
+                coins: vec![native],
+                books: Mapping::new(),
+                pending: Mapping::new(),
+                sn: 0,
+                approvals: Mapping::new(),
+                paused: false,
+            })
         }
 
-        /// The names of the coins this service moves; the native coin comes first.
+        // ---- administration -------------------------------------------------------------------------------
+
+        /// The accounts that administer this service.
         #[ink(message)]
-        pub fn coin_names(&self) -> ink::prelude::vec::Vec<String> {
-            ink::prelude::vec![self.native_coin.clone()]
+        pub fn owners(&self) -> Vec<AccountId> {
+            self.owners.clone()
         }
 
-        /// The account that administers this service.
+        /// Adds an owner. Owner only.
         #[ink(message)]
-        pub fn owner(&self) -> AccountId {
-            self.owner
+        pub fn add_owner(&mut self, owner: AccountId) -> Result<()> {
+            self.only_owner()?;
+            if self.owners.contains(&owner) {
+                return Err(Error::AlreadyExistsOwner);
+            }
+            self.owners.push(owner);
+            self.env().emit_event(OwnerChanged { owner, added: true });
+            Ok(())
+        }
+
+        /// Removes an owner; the last one stays. Owner only.
+        #[ink(message)]
+        pub fn remove_owner(&mut self, owner: AccountId) -> Result<()> {
+            self.only_owner()?;
+            let at = self.owners.iter().position(|o| *o == owner).ok_or(Error::NotExistsOwner)?;
+            if self.owners.len() == 1 {
+                return Err(Error::LastOwner);
+            }
+            self.owners.swap_remove(at);
+            self.env().emit_event(OwnerChanged { owner, added: false });
+            Ok(())
+        }
+
+        /// Registers the foreign coin `name` as a wrapped token with its fee. Owner only.
+        #[ink(message)]
+        pub fn register(&mut self, name: String, symbol: String, decimals: u8, fee_ratio: u32, fixed_fee: u128) -> Result<()> {
+            self.only_owner()?;
+            if name.is_empty() || self.coin(&name).is_some() {
+                return Err(Error::InvalidCoinName);
+            }
+            let fee = FeeRule { ratio: fee_ratio, fixed: fixed_fee };
+            if !fee.is_valid() {
+                return Err(Error::InvalidFee);
+            }
+            let id = ledger::token_id(&name);
+            self.coins.push(Coin { name: name.clone(), symbol: symbol.clone(), decimals, id, fee, uri: String::new() });
+            self.env().emit_event(CoinRegistered { name, symbol, decimals, id });
+            Ok(())
+        }
+
+        /// Sets a coin's fee: `value × ratio / 10 000 + fixed`, ratio below 10 000. Owner only.
+        #[ink(message)]
+        pub fn set_fee(&mut self, coin: String, ratio: u32, fixed: u128) -> Result<()> {
+            self.only_owner()?;
+            let fee = FeeRule { ratio, fixed };
+            if !fee.is_valid() {
+                return Err(Error::InvalidFee);
+            }
+            self.coins.iter_mut().find(|c| c.name == coin).ok_or(Error::NotExistsCoin)?.fee = fee;
+            self.env().emit_event(FeeChanged { coin, ratio, fixed });
+            Ok(())
+        }
+
+        /// Sets a wrapped coin's ERC1155 metadata URI. Owner only.
+        #[ink(message)]
+        pub fn set_uri(&mut self, coin: String, uri: String) -> Result<()> {
+            self.only_owner()?;
+            let native = self.native.clone();
+            let entry = self.coins.iter_mut().find(|c| c.name == coin && c.name != native).ok_or(Error::NotExistsCoin)?;
+            entry.uri = uri.clone();
+            let id = entry.id;
+            self.env().emit_event(Uri { value: uri, id });
+            Ok(())
+        }
+
+        /// Stops (or resumes) transfers both ways; responses to requests already sent are still handled, so
+        /// nothing stays locked. Owner only.
+        #[ink(message)]
+        pub fn set_paused(&mut self, paused: bool) -> Result<()> {
+            self.only_owner()?;
+            self.paused = paused;
+            self.env().emit_event(PauseChanged { paused });
+            Ok(())
+        }
+
+        // ---- queries --------------------------------------------------------------------------------------
+
+        #[ink(message)]
+        pub fn is_paused(&self) -> bool {
+            self.paused
+        }
+
+        /// The coins' names; the native coin comes first.
+        #[ink(message)]
+        pub fn coin_names(&self) -> Vec<String> {
+            self.coins.iter().map(|c| c.name.clone()).collect()
+        }
+
+        /// A coin's symbol, decimals, token id, fee and URI.
+        #[ink(message)]
+        pub fn coin_info(&self, name: String) -> Option<Coin> {
+            self.coin(&name).cloned()
+        }
+
+        /// The token id of a coin (0 for the native coin).
+        #[ink(message)]
+        pub fn coin_id(&self, name: String) -> Option<TokenId> {
+            self.coin(&name).map(|c| c.id)
+        }
+
+        /// The fee of sending `value` of `coin`.
+        #[ink(message)]
+        pub fn fee_of(&self, coin: String, value: u128) -> Result<u128> {
+            self.coin(&coin).ok_or(Error::NotExistsCoin)?.fee.fee(value).ok_or(Error::InvalidAmount)
+        }
+
+        /// `owner`'s usable, locked and refundable amounts of `coin`.
+        #[ink(message)]
+        pub fn coin_balance_of(&self, owner: AccountId, coin: String) -> Result<CoinBalance> {
+            let info = self.coin(&coin).ok_or(Error::NotExistsCoin)?;
+            let usable = (coin != self.native).then(|| self.amount(&Key::Balance(owner, info.id)));
+            Ok(CoinBalance {
+                usable,
+                locked: self.amount(&Key::Locked(owner, coin.clone())),
+                refundable: self.amount(&Key::Refundable(owner, coin)),
+            })
+        }
+
+        /// Fees waiting for the aggregator, per coin.
+        #[ink(message)]
+        pub fn accumulated_fees(&self) -> Vec<(String, u128)> {
+            self.coins.iter().map(|c| (c.name.clone(), self.amount(&Key::Fees(c.name.clone())))).collect()
+        }
+
+        /// A coin's value on the other side: the wrapped supply, or the native coin held as backing.
+        #[ink(message)]
+        pub fn outstanding(&self, coin: String) -> u128 {
+            self.amount(&Key::Outstanding(coin))
+        }
+
+        /// The request `sn` if it still waits for its response.
+        #[ink(message)]
+        pub fn pending_request(&self, sn: u128) -> Option<Pending> {
+            self.pending.get(sn)
+        }
+
+        /// The serial number of the last request sent.
+        #[ink(message)]
+        pub fn last_sn(&self) -> u128 {
+            self.sn
+        }
+
+        // ---- ERC1155 --------------------------------------------------------------------------------------
+
+        /// ERC1155: `owner`'s balance of token `id`.
+        #[ink(message)]
+        pub fn balance_of(&self, owner: AccountId, id: TokenId) -> u128 {
+            self.amount(&Key::Balance(owner, id))
+        }
+
+        /// ERC1155: balances of `owners[i]` in `ids[i]`.
+        #[ink(message)]
+        pub fn balance_of_batch(&self, owners: Vec<AccountId>, ids: Vec<TokenId>) -> Result<Vec<u128>> {
+            if owners.len() != ids.len() {
+                return Err(Error::InvalidLengths);
+            }
+            Ok(owners.into_iter().zip(ids).map(|(o, id)| self.balance_of(o, id)).collect())
+        }
+
+        /// ERC1155: lets `operator` move all of the caller's tokens (or stops it).
+        #[ink(message)]
+        pub fn set_approval_for_all(&mut self, operator: AccountId, approved: bool) -> Result<()> {
+            let owner = self.env().caller();
+            if operator == owner {
+                return Err(Error::NotApproved);
+            }
+            if approved {
+                self.approvals.insert((owner, operator), &());
+            } else {
+                self.approvals.remove((owner, operator));
+            }
+            self.env().emit_event(ApprovalForAll { owner, operator, approved });
+            Ok(())
+        }
+
+        #[ink(message)]
+        pub fn is_approved_for_all(&self, owner: AccountId, operator: AccountId) -> bool {
+            self.approvals.contains((owner, operator))
+        }
+
+        /// ERC1155: moves `value` of token `id` from `from` to `to`; the caller is `from` or approved by it. A
+        /// receiving contract must answer `on_erc1155_received` with that message's selector.
+        #[ink(message)]
+        pub fn safe_transfer_from(&mut self, from: AccountId, to: AccountId, id: TokenId, value: u128, data: Vec<u8>) -> Result<()> {
+            self.safe_batch(from, to, vec![id], vec![value], data, false)
+        }
+
+        /// ERC1155: moves several tokens at once; a receiving contract must answer `on_erc1155_batch_received`.
+        #[ink(message)]
+        pub fn safe_batch_transfer_from(&mut self, from: AccountId, to: AccountId, ids: Vec<TokenId>, values: Vec<u128>, data: Vec<u8>) -> Result<()> {
+            self.safe_batch(from, to, ids, values, data, true)
+        }
+
+        /// ERC1155 metadata: the URI of token `id`.
+        #[ink(message)]
+        pub fn uri(&self, id: TokenId) -> Option<String> {
+            self.coins.iter().skip(1).find(|c| c.id == id).map(|c| c.uri.clone())
+        }
+
+        // ---- transfers out --------------------------------------------------------------------------------
+
+        /// Sends the attached native coin, less its fee, to the BTP address `to`. Returns the request's sn.
+        #[ink(message, payable)]
+        pub fn transfer_native_coin(&mut self, to: String) -> Result<u128> {
+            let value = self.env().transferred_value();
+            let native = self.native.clone();
+            self.transfer_out(to, vec![(native, value)])
+        }
+
+        /// Sends `value` of the wrapped coin `coin`, less its fee, to the BTP address `to`.
+        #[ink(message)]
+        pub fn transfer(&mut self, coin: String, value: u128, to: String) -> Result<u128> {
+            if coin == self.native {
+                return Err(Error::NotExistsCoin);
+            }
+            self.transfer_out(to, vec![(coin, value)])
+        }
+
+        /// Sends several wrapped coins, and the attached native coin if any, in one request.
+        #[ink(message, payable)]
+        pub fn transfer_batch(&mut self, coins: Vec<String>, values: Vec<u128>, to: String) -> Result<u128> {
+            if coins.len() != values.len() || coins.iter().any(|c| *c == self.native) {
+                return Err(Error::InvalidLengths);
+            }
+            let mut assets: Vec<(String, u128)> = coins.into_iter().zip(values).collect();
+            let attached = self.env().transferred_value();
+            if attached > 0 {
+                assets.push((self.native.clone(), attached));
+            }
+            self.transfer_out(to, assets)
+        }
+
+        /// Pays out the caller's refundable `value` of `coin`.
+        #[ink(message)]
+        pub fn reclaim(&mut self, coin: String, value: u128) -> Result<()> {
+            if value == 0 {
+                return Err(Error::InvalidAmount);
+            }
+            let owner = self.env().caller();
+            self.coin(&coin).ok_or(Error::NotExistsCoin)?;
+            self.books().reclaim(owner, &coin, value)?;
+            if coin == self.native {
+                self.env().transfer(owner, value).map_err(|_| Error::TransferFailed)?;
+            } else {
+                let id = ledger::token_id(&coin);
+                self.env().emit_event(TransferSingle { operator: owner, from: Some(self.env().account_id()), to: Some(owner), id, value });
+            }
+            self.env().emit_event(Reclaimed { owner, coin, value });
+            Ok(())
+        }
+
+        // ---- the BMC's calls ------------------------------------------------------------------------------
+
+        /// A native-coin message from the network `src`: a transfer request (carried out or refused, answered
+        /// either way) or the response to one of ours. BMC only.
+        #[ink(message)]
+        pub fn handle_btp_message(&mut self, src: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<()> {
+            self.only_bmc(&svc)?;
+            let message = match ServiceMessage::decode(&msg) {
+                Ok(message) => message,
+                Err(MessageError::UnknownServiceType(_)) => {
+                    let answer = ServiceMessage::UnknownTypeResponse(TransferResponse { code: RC_ERR, message: "UNKNOWN_TYPE".into() });
+                    return self.send(&src, sn, &answer.encode());
+                }
+                Err(_) => return Err(Error::InvalidMessage),
+            };
+            match message {
+                ServiceMessage::TransferRequest(request) => {
+                    // A request that passes the checks is carried out; one that fails after them reverts the
+                    // whole call, so the BMC answers with a BTP error instead.
+                    let (code, text) = match self.check_request(&request) {
+                        Ok((to, native_total)) => {
+                            self.carry_out(&request, to, native_total)?;
+                            (RC_OK, String::from("Transfer Success"))
+                        }
+                        Err(e) => (RC_ERR, format!("{e:?}")),
+                    };
+                    let assets = request.assets.iter().map(|a| (a.coin_name.clone(), a.value)).collect();
+                    self.env().emit_event(TransferReceived { src: src.clone(), from: request.from, to: request.to, sn, assets, code, msg: text.clone() });
+                    let answer = ServiceMessage::Response(TransferResponse { code, message: text });
+                    self.send(&src, sn, &answer.encode())
+                }
+                ServiceMessage::Response(response) => self.complete(sn, response.code == RC_OK, response.code, response.message),
+                ServiceMessage::UnknownTypeResponse(response) => {
+                    self.env().emit_event(UnknownResponse { from: src, sn });
+                    self.complete(sn, false, response.code.max(RC_ERR), response.message)
+                }
+            }
+        }
+
+        /// The BMC `src` reports that our request `sn` failed with `code`: its value becomes refundable. BMC only.
+        #[ink(message)]
+        pub fn handle_btp_error(&mut self, _src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<()> {
+            self.only_bmc(&svc)?;
+            self.complete(sn, false, code.max(RC_ERR), msg)
+        }
+
+        /// Sends the accumulated fees to the aggregator `fa` (a BTP address): paid out here when it is on this
+        /// network, otherwise as a fee-free transfer request whose failure puts the fees back. BMC only.
+        #[ink(message)]
+        pub fn handle_fee_gathering(&mut self, fa: String, svc: String) -> Result<()> {
+            self.only_bmc(&svc)?;
+            let aggregator = BtpAddress::parse(&fa).map_err(|_| Error::InvalidAddress)?;
+            let coins = self.coin_names();
+            let fees = self.books().take_fees(&coins);
+            if fees.is_empty() {
+                return Ok(());
+            }
+            let sn = if aggregator.network() == self.network {
+                let to = ledger::parse_account(aggregator.account()).ok_or(Error::InvalidAddress)?;
+                self.books().pay_fees_locally(to, &fees)?;
+                for (coin, fee) in &fees {
+                    if *coin == self.native {
+                        self.env().transfer(to, *fee).map_err(|_| Error::TransferFailed)?;
+                    } else {
+                        let custody = self.env().account_id();
+                        self.env().emit_event(TransferSingle { operator: custody, from: Some(custody), to: Some(to), id: ledger::token_id(coin), value: *fee });
+                    }
+                }
+                None
+            } else {
+                let assets = fees.iter().map(|(coin, fee)| AssetTransfer { coin: coin.clone(), amount: *fee, fee: 0 }).collect();
+                Some(self.request(self.env().account_id(), &aggregator, assets)?)
+            };
+            self.env().emit_event(FeesGathered { fee_aggregator: fa, fees, sn });
+            Ok(())
+        }
+
+        // ---- internals ------------------------------------------------------------------------------------
+
+        fn amount(&self, key: &Key) -> u128 {
+            Store::get(&self.books, key)
+        }
+
+        fn coin(&self, name: &str) -> Option<&Coin> {
+            self.coins.iter().find(|c| c.name == name)
+        }
+
+        fn books(&mut self) -> Books<'_, impl Store + '_> {
+            let custody = self.env().account_id();
+            Books { store: &mut self.books, native: &self.native, custody }
+        }
+
+        fn only_owner(&self) -> Result<()> {
+            if self.owners.contains(&self.env().caller()) {
+                Ok(())
+            } else {
+                Err(Error::Unauthorized)
+            }
+        }
+
+        fn only_bmc(&self, svc: &str) -> Result<()> {
+            if self.env().caller() != self.bmc {
+                return Err(Error::Unauthorized);
+            }
+            if svc != SERVICE {
+                return Err(Error::InvalidService);
+            }
+            Ok(())
+        }
+
+        /// Checks and charges `(coin, value)` pairs from the caller, then sends them.
+        fn transfer_out(&mut self, to: String, assets: Vec<(String, u128)>) -> Result<u128> {
+            if self.paused {
+                return Err(Error::Paused);
+            }
+            if assets.is_empty() {
+                return Err(Error::InvalidLengths);
+            }
+            let to = BtpAddress::parse(&to).map_err(|_| Error::InvalidAddress)?;
+            let mut charged = Vec::new();
+            for (coin, value) in assets {
+                let fee = self.coin(&coin).ok_or(Error::NotExistsCoin)?.fee.fee(value).ok_or(Error::InvalidAmount)?;
+                let amount = value.checked_sub(fee).ok_or(Error::InvalidAmount)?;
+                charged.push(AssetTransfer { coin, amount, fee });
+            }
+            let from = self.env().caller();
+            self.request(from, &to, charged)
+        }
+
+        /// Locks `assets` of `from` and sends the transfer request to `to`.
+        fn request(&mut self, from: AccountId, to: &BtpAddress, assets: Vec<AssetTransfer>) -> Result<u128> {
+            if to.network() == self.network {
+                return Err(Error::InvalidAddress);
+            }
+            self.books().lock(from, &assets)?;
+            let custody = self.env().account_id();
+            if from != custody {
+                for asset in assets.iter().filter(|a| a.coin != self.native) {
+                    self.env().emit_event(TransferSingle { operator: from, from: Some(from), to: Some(custody), id: ledger::token_id(&asset.coin), value: asset.value()? });
+                }
+            }
+            self.sn = self.sn.checked_add(1).ok_or(Error::Overflow)?;
+            let sn = self.sn;
+            let request = TransferRequest {
+                from: hex_account(from.as_ref()),
+                to: to.account().into(),
+                assets: assets.iter().map(|a| Asset { coin_name: a.coin.clone(), value: a.amount }).collect(),
+            };
+            self.pending.insert(sn, &Pending { from, to: to.as_str().into(), assets: assets.clone() });
+            self.send(to.network(), sn, &ServiceMessage::TransferRequest(request).encode())?;
+            self.env().emit_event(TransferStart { from, to: to.as_str().into(), sn, assets });
+            Ok(sn)
+        }
+
+        /// Checks an incoming transfer request without changing anything: the recipient and the native coin it
+        /// releases.
+        fn check_request(&self, request: &TransferRequest) -> Result<(AccountId, u128)> {
+            if self.paused {
+                return Err(Error::Paused);
+            }
+            let to = ledger::parse_account(&request.to).ok_or(Error::InvalidAddress)?;
+            if request.assets.is_empty() {
+                return Err(Error::InvalidLengths);
+            }
+            let mut native_total: u128 = 0;
+            for asset in &request.assets {
+                if asset.value == 0 {
+                    return Err(Error::InvalidAmount);
+                }
+                let coin = self.coin(&asset.coin_name).ok_or(Error::NotExistsCoin)?;
+                if coin.name == self.native {
+                    native_total = native_total.checked_add(asset.value).ok_or(Error::Overflow)?;
+                } else {
+                    let balance = self.amount(&Key::Balance(to, coin.id));
+                    let supply = self.amount(&Key::Outstanding(coin.name.clone()));
+                    balance.checked_add(asset.value).zip(supply.checked_add(asset.value)).ok_or(Error::Overflow)?;
+                }
+            }
+            if native_total > self.amount(&Key::Outstanding(self.native.clone())) {
+                return Err(Error::Insufficient);
+            }
+            Ok((to, native_total))
+        }
+
+        /// Carries out a checked request: the native coin (the only step that can fail outside these books) is
+        /// paid first.
+        fn carry_out(&mut self, request: &TransferRequest, to: AccountId, native_total: u128) -> Result<()> {
+            if native_total > 0 {
+                self.env().transfer(to, native_total).map_err(|_| Error::TransferFailed)?;
+                self.books().release_native(native_total)?;
+            }
+            let operator = self.env().caller();
+            let wrapped: Vec<&Asset> = request.assets.iter().filter(|a| a.coin_name != self.native).collect();
+            for asset in wrapped {
+                self.books().mint(to, &asset.coin_name, asset.value)?;
+                self.env().emit_event(TransferSingle { operator, from: None, to: Some(to), id: ledger::token_id(&asset.coin_name), value: asset.value });
+            }
+            Ok(())
+        }
+
+        /// The end of our request `sn`: settled as `success` or refunded. An unknown `sn` is ignored.
+        fn complete(&mut self, sn: u128, success: bool, code: u32, msg: String) -> Result<()> {
+            let Some(pending) = self.pending.take(sn) else { return Ok(()) };
+            self.books().settle(&pending, success)?;
+            if success {
+                let custody = self.env().account_id();
+                for asset in pending.assets.iter().filter(|a| a.coin != self.native) {
+                    self.env().emit_event(TransferSingle { operator: custody, from: Some(custody), to: None, id: ledger::token_id(&asset.coin), value: asset.amount });
+                }
+            }
+            self.env().emit_event(TransferEnd { from: pending.from, sn, code, msg });
+            Ok(())
+        }
+
+        fn send(&self, to_network: &str, sn: u128, msg: &[u8]) -> Result<()> {
+            bmc::client::send_message(self.bmc, to_network, SERVICE, sn, msg).map_err(|_| Error::Bmc)
+        }
+
+        fn safe_batch(&mut self, from: AccountId, to: AccountId, ids: Vec<TokenId>, values: Vec<u128>, data: Vec<u8>, batch: bool) -> Result<()> {
+            let operator = self.env().caller();
+            if operator != from && !self.is_approved_for_all(from, operator) {
+                return Err(Error::NotApproved);
+            }
+            if ids.len() != values.len() || ids.is_empty() {
+                return Err(Error::InvalidLengths);
+            }
+            for (id, value) in ids.iter().zip(&values) {
+                self.books().move_tokens(from, to, *id, *value)?;
+            }
+            if self.env().is_contract(&to) {
+                let accepted = if batch {
+                    self.ask_receiver(to, ink::selector_bytes!("on_erc1155_batch_received"), (operator, from, ids.clone(), values.clone(), data))
+                } else {
+                    self.ask_receiver(to, ink::selector_bytes!("on_erc1155_received"), (operator, from, ids[0], values[0], data))
+                };
+                if !accepted {
+                    return Err(Error::TransferRejected);
+                }
+            }
+            if batch {
+                self.env().emit_event(TransferBatch { operator, from: Some(from), to: Some(to), ids, values });
+            } else {
+                self.env().emit_event(TransferSingle { operator, from: Some(from), to: Some(to), id: ids[0], value: values[0] });
+            }
+            Ok(())
+        }
+
+        /// Whether the contract `to` accepts tokens: it answers the hook `selector` with that selector.
+        fn ask_receiver<Args: ink::scale::Encode>(&self, to: AccountId, selector: [u8; 4], args: Args) -> bool {
+            build_call::<ink::env::DefaultEnvironment>()
+                .call(to)
+                .exec_input(ExecutionInput::new(Selector::new(selector)).push_arg(args))
+                .returns::<[u8; 4]>()
+                .try_invoke()
+                .map(|answer| matches!(answer, Ok(s) if s == selector))
+                .unwrap_or(false)
         }
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
+        use ink::env::{test, DefaultEnvironment as Env};
+
+        const ICON_BOB: &str = "btp://0x3.icon/hx0000000000000000000000000000000000000b0b";
+
+        fn accounts() -> test::DefaultAccounts<Env> {
+            test::default_accounts::<Env>()
+        }
+
+        fn as_caller(account: AccountId) {
+            test::set_caller::<Env>(account);
+        }
+
+        /// Alice's service for the BMC Django, DOT at 1 % + 10, ICX at 0.1 % + 1.
+        fn deploy() -> BshNativecoin {
+            as_caller(accounts().alice);
+            let mut bsh = BshNativecoin::new(accounts().django, "0x501.pra".into(), "DOT".into(), 100, 10).unwrap();
+            bsh.register("ICX".into(), "ICX".into(), 18, 10, 1).unwrap();
+            bsh
+        }
+
+        fn icx() -> TokenId {
+            ledger::token_id("ICX")
+        }
 
         #[ink::test]
-        fn names_the_native_coin() {
-            let bsh = BshNativecoin::new(AccountId::from([1; 32]), "DOT".into()).unwrap();
-            assert_eq!(bsh.coin_names(), ink::prelude::vec![String::from("DOT")]);
-            assert_eq!(BshNativecoin::new(AccountId::from([1; 32]), String::new()).err(), Some(Error::InvalidCoinName));
+        fn deployment_and_coins_are_validated() {
+            let a = accounts();
+            assert_eq!(BshNativecoin::new(a.django, "nodot".into(), "DOT".into(), 0, 0).err(), Some(Error::InvalidAddress));
+            assert_eq!(BshNativecoin::new(a.django, "0x501.pra".into(), String::new(), 0, 0).err(), Some(Error::InvalidCoinName));
+            assert_eq!(BshNativecoin::new(a.django, "0x501.pra".into(), "DOT".into(), 10_000, 0).err(), Some(Error::InvalidFee));
+            let mut bsh = deploy();
+            assert_eq!(bsh.coin_names(), vec![String::from("DOT"), String::from("ICX")]);
+            assert_eq!(bsh.coin_id("DOT".into()), Some(ledger::NATIVE_ID));
+            assert_eq!(bsh.coin_id("ICX".into()), Some(icx()));
+            assert_eq!(bsh.register("DOT".into(), "DOT".into(), 10, 0, 0), Err(Error::InvalidCoinName), "the native coin");
+            assert_eq!(bsh.register("ICX".into(), "ICX".into(), 18, 0, 0), Err(Error::InvalidCoinName), "twice");
+            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 10_000, 0), Err(Error::InvalidFee));
+            assert_eq!(bsh.fee_of("ICX".into(), 1_000), Ok(2));
+            assert_eq!(bsh.fee_of("DOT".into(), 10), Err(Error::InvalidAmount));
+            bsh.set_fee("ICX".into(), 0, 5).unwrap();
+            assert_eq!(bsh.coin_info("ICX".into()).unwrap().fee, FeeRule { ratio: 0, fixed: 5 });
+            assert_eq!(bsh.set_fee("BTC".into(), 0, 5), Err(Error::NotExistsCoin));
+            bsh.set_uri("ICX".into(), "ipfs://icx".into()).unwrap();
+            assert_eq!(bsh.uri(icx()), Some("ipfs://icx".into()));
+            assert_eq!(bsh.set_uri("DOT".into(), "x".into()), Err(Error::NotExistsCoin), "the native coin is no token");
+        }
+
+        #[ink::test]
+        fn strangers_administer_nothing() {
+            let a = accounts();
+            let mut bsh = deploy();
+            as_caller(a.charlie);
+            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 0, 0), Err(Error::Unauthorized));
+            assert_eq!(bsh.set_fee("ICX".into(), 0, 0), Err(Error::Unauthorized));
+            assert_eq!(bsh.set_uri("ICX".into(), "x".into()), Err(Error::Unauthorized));
+            assert_eq!(bsh.set_paused(true), Err(Error::Unauthorized));
+            assert_eq!(bsh.add_owner(a.charlie), Err(Error::Unauthorized));
+            assert_eq!(bsh.remove_owner(a.alice), Err(Error::Unauthorized));
+            as_caller(a.alice);
+            assert_eq!(bsh.remove_owner(a.alice), Err(Error::LastOwner));
+            bsh.add_owner(a.bob).unwrap();
+            assert_eq!(bsh.add_owner(a.bob), Err(Error::AlreadyExistsOwner));
+            bsh.remove_owner(a.alice).unwrap();
+            as_caller(a.bob);
+            assert_eq!(bsh.remove_owner(a.alice), Err(Error::NotExistsOwner));
+            assert_eq!(bsh.owners(), vec![a.bob]);
+        }
+
+        #[ink::test]
+        fn only_the_bmc_speaks_for_the_service() {
+            let a = accounts();
+            let mut bsh = deploy();
+            let response = ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode();
+            as_caller(a.charlie);
+            assert_eq!(bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 1, response.clone()), Err(Error::Unauthorized));
+            assert_eq!(bsh.handle_btp_error(ICON_BOB.into(), "nativecoin".into(), 1, 40, String::new()), Err(Error::Unauthorized));
+            assert_eq!(bsh.handle_fee_gathering(ICON_BOB.into(), "nativecoin".into()), Err(Error::Unauthorized));
+            as_caller(a.django);
+            assert_eq!(bsh.handle_btp_message("0x3.icon".into(), "other".into(), 1, response.clone()), Err(Error::InvalidService));
+            assert_eq!(bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 1, vec![0xc0]), Err(Error::InvalidMessage));
+            assert_eq!(bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 1, response), Ok(()), "an unknown sn is ignored");
+            assert_eq!(bsh.handle_fee_gathering("nonsense".into(), "nativecoin".into()), Err(Error::InvalidAddress));
+        }
+
+        #[ink::test]
+        fn outgoing_transfers_are_checked_before_anything_moves() {
+            let a = accounts();
+            let mut bsh = deploy();
+            as_caller(a.bob);
+            test::set_value_transferred::<Env>(10);
+            assert_eq!(bsh.transfer_native_coin(ICON_BOB.into()), Err(Error::InvalidAmount), "the fee would take it all");
+            test::set_value_transferred::<Env>(1_000);
+            assert_eq!(bsh.transfer_native_coin("0x3.icon/hx01".into()), Err(Error::InvalidAddress));
+            assert_eq!(bsh.transfer_native_coin("btp://0x501.pra/0x01".into()), Err(Error::InvalidAddress), "not to this network");
+            test::set_value_transferred::<Env>(0);
+            assert_eq!(bsh.transfer("DOT".into(), 100, ICON_BOB.into()), Err(Error::NotExistsCoin), "native coin is sent as value");
+            assert_eq!(bsh.transfer("BTC".into(), 100, ICON_BOB.into()), Err(Error::NotExistsCoin));
+            assert_eq!(bsh.transfer("ICX".into(), 100, ICON_BOB.into()), Err(Error::Insufficient), "Bob holds no ICX");
+            assert_eq!(bsh.transfer_batch(vec!["ICX".into()], vec![], ICON_BOB.into()), Err(Error::InvalidLengths));
+            assert_eq!(bsh.transfer_batch(vec![], vec![], ICON_BOB.into()), Err(Error::InvalidLengths));
+            as_caller(a.alice);
+            bsh.set_paused(true).unwrap();
+            as_caller(a.bob);
+            assert_eq!(bsh.transfer("ICX".into(), 100, ICON_BOB.into()), Err(Error::Paused));
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()), Ok(CoinBalance { usable: Some(0), locked: 0, refundable: 0 }));
+        }
+
+        #[ink::test]
+        fn a_failed_request_becomes_refundable_with_its_fee_and_is_reclaimed() {
+            let a = accounts();
+            let mut bsh = deploy();
+            // Bob's 100 ICX request (99 + 1 fee) and 1 000 DOT request (980 + 20) are under way.
+            bsh.books().mint(a.bob, "ICX", 100).unwrap();
+            let assets = vec![AssetTransfer { coin: "ICX".into(), amount: 99, fee: 1 }, AssetTransfer { coin: "DOT".into(), amount: 980, fee: 20 }];
+            bsh.books().lock(a.bob, &assets).unwrap();
+            bsh.pending.insert(7, &Pending { from: a.bob, to: ICON_BOB.into(), assets });
+            test::set_account_balance::<Env>(test::callee::<Env>(), 1_000_000);
+            as_caller(a.django);
+            bsh.handle_btp_error("btp://0x3.icon/cx01".into(), "nativecoin".into(), 7, 42, "refused".into()).unwrap();
+            assert_eq!(bsh.pending_request(7), None);
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()), Ok(CoinBalance { usable: Some(0), locked: 0, refundable: 100 }));
+            assert_eq!(bsh.coin_balance_of(a.bob, "DOT".into()), Ok(CoinBalance { usable: None, locked: 0, refundable: 1_000 }));
+            assert_eq!(bsh.accumulated_fees(), vec![(String::from("DOT"), 0), (String::from("ICX"), 0)]);
+            as_caller(a.bob);
+            assert_eq!(bsh.reclaim("ICX".into(), 0), Err(Error::InvalidAmount));
+            assert_eq!(bsh.reclaim("ICX".into(), 101), Err(Error::Insufficient));
+            bsh.reclaim("ICX".into(), 100).unwrap();
+            assert_eq!(bsh.balance_of(a.bob, icx()), 100);
+            let before = test::get_account_balance::<Env>(a.bob).unwrap();
+            bsh.reclaim("DOT".into(), 1_000).unwrap();
+            assert_eq!(test::get_account_balance::<Env>(a.bob).unwrap(), before + 1_000);
+            assert_eq!(bsh.coin_balance_of(a.bob, "DOT".into()).unwrap().refundable, 0);
+        }
+
+        #[ink::test]
+        fn a_successful_request_burns_the_wrapped_amount_and_keeps_the_fee() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", 100).unwrap();
+            let assets = vec![AssetTransfer { coin: "ICX".into(), amount: 49, fee: 1 }];
+            bsh.books().lock(a.bob, &assets).unwrap();
+            bsh.pending.insert(3, &Pending { from: a.bob, to: ICON_BOB.into(), assets });
+            as_caller(a.django);
+            let ok = ServiceMessage::Response(TransferResponse { code: RC_OK, message: "Transfer Success".into() }).encode();
+            bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 3, ok.clone()).unwrap();
+            assert_eq!(bsh.balance_of(a.bob, icx()), 50);
+            assert_eq!(bsh.outstanding("ICX".into()), 51, "49 burned");
+            assert_eq!(bsh.accumulated_fees()[1], (String::from("ICX"), 1));
+            bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 3, ok).unwrap();
+            assert_eq!(bsh.outstanding("ICX".into()), 51, "a second response changes nothing");
+        }
+
+        #[ink::test]
+        fn fees_for_an_aggregator_here_are_paid_out_here() {
+            let a = accounts();
+            let mut bsh = deploy();
+            let custody = test::callee::<Env>();
+            test::set_account_balance::<Env>(custody, 1_000_000);
+            bsh.books().mint(custody, "ICX", 5).unwrap();
+            bsh.books().add(&Key::Fees("ICX".into()), 5).unwrap();
+            bsh.books().add(&Key::Fees("DOT".into()), 30).unwrap();
+            let fa = ink::prelude::format!("btp://0x501.pra/{}", hex_account(a.frank.as_ref()));
+            let before = test::get_account_balance::<Env>(a.frank).unwrap();
+            as_caller(a.django);
+            bsh.handle_fee_gathering(fa, "nativecoin".into()).unwrap();
+            assert_eq!(bsh.balance_of(a.frank, icx()), 5);
+            assert_eq!(test::get_account_balance::<Env>(a.frank).unwrap(), before + 30);
+            assert_eq!(bsh.accumulated_fees(), vec![(String::from("DOT"), 0), (String::from("ICX"), 0)]);
+            let fa = "btp://0x501.pra/hx01".to_string();
+            bsh.books().add(&Key::Fees("DOT".into()), 30).unwrap();
+            assert_eq!(bsh.handle_fee_gathering(fa, "nativecoin".into()), Err(Error::InvalidAddress), "not an account here");
+        }
+
+        #[ink::test]
+        fn wrapped_coins_move_like_erc1155_tokens() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", 100).unwrap();
+            as_caller(a.charlie);
+            assert_eq!(bsh.safe_transfer_from(a.bob, a.charlie, icx(), 10, vec![]), Err(Error::NotApproved));
+            as_caller(a.bob);
+            assert_eq!(bsh.set_approval_for_all(a.bob, true), Err(Error::NotApproved));
+            bsh.set_approval_for_all(a.charlie, true).unwrap();
+            assert!(bsh.is_approved_for_all(a.bob, a.charlie));
+            as_caller(a.charlie);
+            bsh.safe_transfer_from(a.bob, a.eve, icx(), 10, vec![]).unwrap();
+            assert_eq!(bsh.safe_transfer_from(a.bob, a.eve, icx(), 91, vec![]), Err(Error::Insufficient));
+            bsh.safe_batch_transfer_from(a.bob, a.eve, vec![icx(), icx()], vec![5, 5], vec![]).unwrap();
+            assert_eq!(bsh.safe_batch_transfer_from(a.bob, a.eve, vec![icx()], vec![], vec![]), Err(Error::InvalidLengths));
+            assert_eq!(bsh.balance_of_batch(vec![a.bob, a.eve], vec![icx(), icx()]), Ok(vec![80, 20]));
+            assert_eq!(bsh.balance_of_batch(vec![a.bob], vec![]), Err(Error::InvalidLengths));
+            as_caller(a.bob);
+            bsh.set_approval_for_all(a.charlie, false).unwrap();
+            as_caller(a.charlie);
+            assert_eq!(bsh.safe_transfer_from(a.bob, a.eve, icx(), 1, vec![]), Err(Error::NotApproved));
+            assert_eq!(test::recorded_events().count(), 6, "owner, coin, 2 approvals, 2 transfers");
         }
     }
 }

@@ -6,11 +6,7 @@
 
 #[ink::contract]
 pub mod test_service {
-    use bmc::bmc::Error as BmcError;
-    use ink::{
-        env::call::{build_call, ExecutionInput, Selector},
-        prelude::{string::String, vec::Vec},
-    };
+    use ink::prelude::{string::String, vec::Vec};
 
     /// The SCALE index is the local BTP code the BMC reports (40 + index).
     #[derive(Debug, PartialEq, Eq)]
@@ -110,20 +106,7 @@ pub mod test_service {
         }
 
         fn send_message(&self, to: &str, svc: &str, sn: u128, msg: &[u8]) -> Result<(), Error> {
-            build_call::<ink::env::DefaultEnvironment>()
-                .call(self.bmc)
-                .exec_input(
-                    ExecutionInput::new(Selector::new(ink::selector_bytes!("send_message")))
-                        .push_arg(to)
-                        .push_arg(svc)
-                        .push_arg(sn)
-                        .push_arg(msg),
-                )
-                .returns::<Result<(), BmcError>>()
-                .try_invoke()
-                .map_err(|_| Error::Bmc)?
-                .map_err(|_| Error::Bmc)?
-                .map_err(|_| Error::Bmc)
+            bmc::client::send_message(self.bmc, to, svc, sn, msg).map_err(|_| Error::Bmc)
         }
     }
 
