@@ -33,7 +33,7 @@ fn all_contracts_instantiate_and_answer() -> E2EResult<()> {
         let status = client.call(&ink_e2e::bob(), &bmc_calls.get_status(icon)).dry_run().await?.return_value().expect("status");
         assert_eq!((status.rx_seq, status.tx_seq, status.verifier), (0, 1, (21171, 21171, 21171)), "tx_seq 1: the Init message");
 
-        let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, "DOT".into());
+        let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, "0x501.pra".into(), "DOT".into(), 10, 0);
         let bsh = client.instantiate("bsh_nativecoin", &ink_e2e::alice(), &mut bsh_ctor).submit().await.expect("instantiate bsh");
         let coins = client.call(&ink_e2e::bob(), &bsh.call_builder::<BshNativecoin>().coin_names()).dry_run().await?;
         assert_eq!(coins.return_value(), vec!["DOT".to_string()]);

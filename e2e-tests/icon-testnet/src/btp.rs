@@ -221,6 +221,10 @@ impl IconBtp {
     }
 
     fn handle_btp_message(&mut self, prev: &BtpAddress, message: &BtpMessage) -> Vec<EventLog> {
+        // The peer BMC's own messages (Init, Link, …) tell ICON's BMC about routes this stand-in does not keep.
+        if message.svc == btp_primitives::bmc::BMC_SERVICE && message.src == *prev {
+            return Vec::new();
+        }
         if message.svc != SERVICE || message.dst != self.bmc_address() {
             let error = ErrorMessage::new(16, "NotExistsBSH or not for this BMC");
             return vec![self.send(prev, &message.svc, message.sn.saturating_neg(), error.encode())];

@@ -1,0 +1,333 @@
+//! The native-coin service end to end: BMC + BMV + BSH on pallet-contracts, the ICON test chain as ICON (its
+//! validators sign every block, its BMC and native-coin service model ICON's), and the relay's two jobs done in
+//! the open: ICON blocks with their BMC messages go to the parachain BMC as relay messages the BMV verifies, and
+//! the parachain BMC's `Message` events go back to ICON's BMC.
+#![cfg(feature = "e2e-tests")]
+
+use bmc::bmc::{Bmc, BmcRef, Message};
+use bmv_icon::bmv_icon::BmvIconRef;
+use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, CoinBalance};
+use btp_e2e_tests::{client, events, run, Client};
+use btp_primitives::{
+    address::hex_account,
+    nativecoin::{ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK},
+    BtpAddress, BtpMessage, IconAddress,
+};
+use icon_testnet::{
+    btp::{parachain_relay_message, IconBtp},
+    chain::ReceiptRef,
+    receipt::{EventLog, Receipt},
+    TestChain, Validator,
+};
+use ink::primitives::AccountId;
+use ink_e2e::{AccountKeyring, ChainBackend, ContractsBackend};
+
+type E2EResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+const ICX: u128 = 1_000_000_000_000_000_000;
+/// The parachain's coin has 10 decimals.
+const DOT: u128 = 10_000_000_000;
+const PARA: &str = "0x501.pra";
+
+type BmcCalls = <Bmc as ink::codegen::ContractCallBuilder>::Type;
+type BshCalls = <BshNativecoin as ink::codegen::ContractCallBuilder>::Type;
+
+/// Both chains and the relay between them.
+struct Bridge {
+    client: Client,
+    bmc: AccountId,
+    bmc_calls: BmcCalls,
+    bsh_calls: BshCalls,
+    chain: TestChain,
+    icon: IconBtp,
+    para_bmc: BtpAddress,
+    icon_link: String,
+    /// The parachain BMC's messages toward ICON not relayed yet: (seq, RLP BTP message).
+    outbox: Vec<(u64, Vec<u8>)>,
+}
+
+fn bob() -> AccountId {
+    ink_e2e::account_id(AccountKeyring::Bob)
+}
+
+/// Bob's parachain account as a BTP address.
+fn para_bob() -> BtpAddress {
+    BtpAddress::parse(&format!("btp://{PARA}/{}", hex_account(bob().as_ref()))).unwrap()
+}
+
+fn icon_bob() -> IconAddress {
+    IconAddress::parse("hx00000000000000000000000000000000000000b0").unwrap()
+}
+
+impl Bridge {
+    /// ICON charges 1 ICX a transfer (the seed's fee); the parachain charges 0.1 % + 0.01 DOT of its coin and
+    /// 0.1 ICX of wrapped ICX.
+    async fn new() -> Self {
+        let mut client = client();
+        let alice = ink_e2e::alice();
+        let bmc = client.instantiate("bmc", &alice, &mut BmcRef::new(PARA.into())).submit().await.expect("instantiate bmc");
+        let bmc_calls = bmc.call_builder::<Bmc>();
+        let para_bmc = BtpAddress::parse(&format!("btp://{PARA}/{}", hex_account(bmc.account_id.as_ref()))).unwrap();
+
+        let chain = TestChain::new("0x3.icon", Validator::set(1, 4), 100);
+        let icon_bmc = IconAddress::parse("cx00000000000000000000000000000000000000b1").unwrap();
+        let mut icon = IconBtp::new("0x3.icon", icon_bmc, IconAddress::parse("cx00000000000000000000000000000000000000b2").unwrap(), 0, ICX);
+        icon.add_link(para_bmc.clone());
+        icon.mint(icon_bob(), 1_000 * ICX);
+        let icon_link = icon.bmc_address().as_str().to_string();
+
+        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
+        let bmv = client.instantiate("bmv_icon", &alice, &mut bmv_ctor).submit().await.expect("instantiate bmv");
+        let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, PARA.into(), "DOT".into(), 10, DOT / 100);
+        let bsh = client.instantiate("bsh_nativecoin", &alice, &mut bsh_ctor).submit().await.expect("instantiate bsh");
+        let bsh_calls = bsh.call_builder::<BshNativecoin>();
+
+        let mut bridge = Self { client, bmc: bmc.account_id, bmc_calls, bsh_calls, chain, icon, para_bmc, icon_link, outbox: Vec::new() };
+        let relay = ink_e2e::account_id(AccountKeyring::Ferdie);
+        let c = &mut bridge.client;
+        c.call(&alice, &bridge.bsh_calls.register("ICX".into(), "ICX".into(), 18, 0, ICX / 10)).submit().await.unwrap().return_value().expect("register ICX");
+        c.call(&alice, &bridge.bmc_calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await.unwrap().return_value().expect("verifier");
+        c.call(&alice, &bridge.bmc_calls.add_service("nativecoin".into(), bsh.account_id)).submit().await.unwrap().return_value().expect("service");
+        c.call(&alice, &bridge.bmc_calls.add_link(bridge.icon_link.clone())).submit().await.unwrap().return_value().expect("link");
+        c.call(&alice, &bridge.bmc_calls.add_relay(bridge.icon_link.clone(), relay)).submit().await.unwrap().return_value().expect("relay");
+        bridge.collect();
+        bridge
+    }
+
+    /// Moves the parachain BMC's new messages on the ICON link into the outbox.
+    fn collect(&mut self) {
+        for data in events::of::<Message>(&events::take(), &self.bmc) {
+            let (next, seq, msg): (String, u64, Vec<u8>) = parity_scale_codec::Decode::decode(&mut &data[..]).expect("Message event");
+            assert_eq!(next, self.icon_link, "only the ICON link exists");
+            self.outbox.push((seq, msg));
+        }
+    }
+
+    /// The BTP messages waiting to go to ICON.
+    fn outgoing(&self) -> Vec<BtpMessage> {
+        self.outbox.iter().map(|(_, m)| BtpMessage::decode(m).expect("a BTP message")).collect()
+    }
+
+    /// ICON produces a block with `events` in one transaction; the relay submits it with the BMC messages among
+    /// them, signed by ICON's validators, to the parachain BMC.
+    async fn relay_to_parachain(&mut self, events: Vec<EventLog>) {
+        let messages: Vec<u64> = (0..).zip(&events).filter(|(_, e)| e.address == self.icon.bmc).map(|(i, _)| i).collect();
+        self.chain.produce(vec![Receipt::success(self.icon.bsh, events)]);
+        let height = self.chain.height();
+        let msg = self.chain.relay_message(height, height, &[ReceiptRef { index: 0, events: messages }]);
+        let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
+        self.client.call(&ink_e2e::ferdie(), &call).submit().await.expect("submit").return_value().expect("the parachain BMC took the relay message");
+        self.collect();
+    }
+
+    /// The relay carries the outbox to ICON's BMC; what ICON emits in answer is returned.
+    fn relay_to_icon(&mut self) -> Vec<EventLog> {
+        let messages: Vec<(i128, Vec<u8>)> = self.outbox.drain(..).map(|(seq, m)| (i128::from(seq), m)).collect();
+        self.icon.handle_relay_message(&self.para_bmc, &parachain_relay_message(&messages)).expect("ICON's BMC took the relay message")
+    }
+
+    async fn balance(&mut self, owner: AccountId, coin: &str) -> CoinBalance {
+        let call = self.bsh_calls.coin_balance_of(owner, coin.into());
+        self.client.call(&ink_e2e::alice(), &call).dry_run().await.expect("dry run").return_value().expect("a known coin")
+    }
+
+    async fn outstanding(&mut self, coin: &str) -> u128 {
+        self.client.call(&ink_e2e::alice(), &self.bsh_calls.outstanding(coin.into())).dry_run().await.expect("dry run").return_value()
+    }
+
+    async fn fees(&mut self) -> Vec<(String, u128)> {
+        self.client.call(&ink_e2e::alice(), &self.bsh_calls.accumulated_fees()).dry_run().await.expect("dry run").return_value()
+    }
+
+    /// The seed's story up to the response reaching ICON: Bob's 100 ICX on ICON become 99 wrapped ICX here.
+    async fn seed(&mut self) {
+        let to = para_bob();
+        let events = self.icon.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("Bob's transfer on ICON");
+        self.relay_to_parachain(events).await;
+        let answer = self.relay_to_icon();
+        assert_eq!(self.icon.holdings(), (0, 99 * ICX, ICX), "ICON: 99 ICX locked behind the wrapped ICX, 1 ICX fee");
+        assert!(answer.iter().any(|e| e.address == self.icon.bsh), "ICON's service ended the transfer");
+    }
+}
+
+fn response(message: &BtpMessage) -> TransferResponse {
+    match ServiceMessage::decode(&message.payload).expect("a native-coin message") {
+        ServiceMessage::Response(r) => r,
+        other => panic!("not a response: {other:?}"),
+    }
+}
+
+#[test]
+fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        let icx_id = bsh_nativecoin::ledger::token_id("ICX");
+
+        // On ICON: Bob sends 100 ICX to his parachain account; ICON's service keeps 1 ICX as fee, 99 travel.
+        let to = para_bob();
+        let events = bridge.icon.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("Bob's transfer on ICON");
+        assert_eq!(bridge.icon.balance(&icon_bob()), 900 * ICX);
+        assert_eq!(bridge.icon.holdings(), (100 * ICX, 0, 0), "the whole value waits for the answer");
+
+        // The relay brings ICON's block to the parachain BMC; the BMV verifies the validators' votes and the
+        // receipt proof, the BMC hands the request to the BSH, which mints.
+        bridge.relay_to_parachain(events).await;
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
+        let balance = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.balance_of(bob(), icx_id)).dry_run().await?.return_value();
+        assert_eq!(balance, 99 * ICX, "99 wrapped ICX in Bob's parachain account");
+        assert_eq!(bridge.outstanding("ICX").await, 99 * ICX);
+
+        // The parachain BMC emitted the OK response toward ICON (after its Init to ICON).
+        let out = bridge.outgoing();
+        let ok = out.last().expect("the response");
+        assert_eq!((ok.src.clone(), ok.dst.clone(), ok.svc.as_str(), ok.sn), (bridge.para_bmc.clone(), bridge.icon.bmc_address(), "nativecoin", 1));
+        assert_eq!(response(ok), TransferResponse { code: RC_OK, message: "Transfer Success".into() });
+
+        // Relayed to ICON, it settles Bob's transfer there.
+        bridge.relay_to_icon();
+        assert_eq!(bridge.icon.holdings(), (0, 99 * ICX, ICX));
+        assert_eq!(bridge.icon.pending(1), None);
+        Ok(())
+    })
+}
+
+#[test]
+fn bob_sends_50_wrapped_icx_back_with_a_fee_burned_on_ok() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        bridge.seed().await;
+        let to = format!("btp://0x3.icon/{}", icon_bob());
+        let sn = bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.transfer("ICX".into(), 50 * ICX, to)).submit().await?.return_value().expect("transfer");
+        assert_eq!(sn, 1);
+        bridge.collect();
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(49 * ICX), locked: 50 * ICX, refundable: 0 });
+        let request = bridge.outgoing().pop().expect("the request");
+        let ServiceMessage::TransferRequest(TransferRequest { to, assets, .. }) = ServiceMessage::decode(&request.payload).unwrap() else { panic!("a request") };
+        assert_eq!((to, assets[0].value), (icon_bob().to_string(), 50 * ICX - ICX / 10), "0.1 ICX fee stays on the parachain");
+
+        let answer = bridge.relay_to_icon();
+        assert_eq!(bridge.icon.balance(&icon_bob()), 900 * ICX + 49 * ICX + 9 * ICX / 10, "ICON released 49.9 ICX to Bob");
+        bridge.relay_to_parachain(answer).await;
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(49 * ICX), locked: 0, refundable: 0 });
+        assert_eq!(bridge.outstanding("ICX").await, 99 * ICX - (50 * ICX - ICX / 10), "49.9 wrapped ICX burned");
+        assert_eq!(bridge.icon.holdings().1, bridge.outstanding("ICX").await, "ICON's lock still backs every wrapped ICX");
+        assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), ICX / 10)]);
+        let pending = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.pending_request(1)).dry_run().await?.return_value();
+        assert_eq!(pending, None);
+        Ok(())
+    })
+}
+
+#[test]
+fn the_parachain_coin_travels_to_icon_and_comes_back() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        let to = format!("btp://0x3.icon/{}", icon_bob());
+        let before = bridge.client.free_balance(bob()).await?;
+        let call = bridge.bsh_calls.transfer_native_coin(to.clone());
+        bridge.client.call(&ink_e2e::bob(), &call).value(100 * DOT).submit().await?.return_value().expect("transfer");
+        bridge.collect();
+        assert!(bridge.client.free_balance(bob()).await? <= before - 100 * DOT);
+        assert_eq!(bridge.balance(bob(), "DOT").await, CoinBalance { usable: None, locked: 100 * DOT, refundable: 0 });
+        let fee = 100 * DOT / 1_000 + DOT / 100;
+        let answer = bridge.relay_to_icon();
+        assert_eq!(bridge.icon.wrapped_balance("DOT", &icon_bob()), 100 * DOT - fee, "wrapped DOT on ICON");
+        bridge.relay_to_parachain(answer).await;
+        assert_eq!(bridge.balance(bob(), "DOT").await, CoinBalance { usable: None, locked: 0, refundable: 0 });
+        assert_eq!(bridge.outstanding("DOT").await, 100 * DOT - fee, "held here as backing");
+        assert_eq!(bridge.fees().await[0], ("DOT".into(), fee));
+
+        // Back: ICON sends 30 DOT to Bob's parachain account; the BSH pays them out of the backing.
+                let request = ServiceMessage::TransferRequest(TransferRequest {
+            from: icon_bob().to_string(),
+            to: para_bob().account().into(),
+            assets: vec![btp_primitives::nativecoin::Asset { coin_name: "DOT".into(), value: 30 * DOT }],
+        });
+        let message = BtpMessage { src: bridge.icon.bmc_address(), dst: bridge.para_bmc.clone(), svc: "nativecoin".into(), sn: 9, payload: request.encode() };
+        let seq = bridge.icon.link_status(&bridge.para_bmc).unwrap().tx_seq + 1;
+        let event = EventLog::bmc_message(bridge.icon.bmc, bridge.para_bmc.as_str(), seq, message.encode());
+        let before = bridge.client.free_balance(bob()).await?;
+        bridge.relay_to_parachain(vec![event]).await;
+        assert_eq!(bridge.client.free_balance(bob()).await?, before + 30 * DOT);
+        assert_eq!(bridge.outstanding("DOT").await, 70 * DOT - fee);
+        assert_eq!(response(bridge.outgoing().last().unwrap()).code, RC_OK);
+        Ok(())
+    })
+}
+
+#[test]
+fn a_failing_incoming_request_is_answered_with_an_error_and_mints_nothing() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        // Bob on ICON gets his parachain account wrong: not a 32-byte account.
+        let to = BtpAddress::parse(&format!("btp://{PARA}/0x0b0b")).unwrap();
+        let events = bridge.icon.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("transfer on ICON");
+        bridge.relay_to_parachain(events).await;
+        let refusal = bridge.outgoing().pop().expect("the response");
+        assert_eq!(response(&refusal), TransferResponse { code: RC_ERR, message: "InvalidAddress".into() });
+        assert_eq!(bridge.outstanding("ICX").await, 0, "nothing minted");
+        let status = bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
+        assert_eq!(status.rx_seq, 1, "the message was delivered and answered, not refused by the BMC");
+
+        // ICON makes the whole 100 ICX refundable, and Bob reclaims it.
+        bridge.relay_to_icon();
+        assert_eq!(bridge.icon.refundable(&icon_bob()), 100 * ICX);
+        bridge.icon.reclaim(icon_bob(), 100 * ICX).expect("reclaim on ICON");
+        assert_eq!(bridge.icon.balance(&icon_bob()), 1_000 * ICX);
+        Ok(())
+    })
+}
+
+#[test]
+fn a_refused_outgoing_transfer_is_refunded_in_full_and_reclaimed() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        bridge.seed().await;
+        // ICON refuses: the recipient is not an ICON address.
+        let call = bridge.bsh_calls.transfer("ICX".into(), 20 * ICX, "btp://0x3.icon/0xnotanaddress".into());
+        bridge.client.call(&ink_e2e::bob(), &call).submit().await?.return_value().expect("transfer");
+        bridge.collect();
+        let answer = bridge.relay_to_icon();
+        bridge.relay_to_parachain(answer).await;
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(79 * ICX), locked: 0, refundable: 20 * ICX }, "fee included");
+        assert_eq!(bridge.fees().await[1], ("ICX".into(), 0));
+        let too_much = bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.reclaim("ICX".into(), 21 * ICX)).dry_run().await?.return_value();
+        assert_eq!(too_much, Err(bsh_nativecoin::bsh_nativecoin::Error::Insufficient));
+        bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.reclaim("ICX".into(), 20 * ICX)).submit().await?.return_value().expect("reclaim");
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
+        assert_eq!(bridge.outstanding("ICX").await, 99 * ICX, "nothing burned");
+        Ok(())
+    })
+}
+
+#[test]
+fn fees_are_gathered_to_an_aggregator_on_icon() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        bridge.seed().await;
+        let to = format!("btp://0x3.icon/{}", icon_bob());
+        bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.transfer("ICX".into(), 10 * ICX, to.clone())).submit().await?.return_value().expect("ICX");
+        let call = bridge.bsh_calls.transfer_native_coin(to);
+        bridge.client.call(&ink_e2e::bob(), &call).value(100 * DOT).submit().await?.return_value().expect("DOT");
+        bridge.collect();
+        let answer = bridge.relay_to_icon();
+        bridge.relay_to_parachain(answer).await;
+        let dot_fee = 100 * DOT / 1_000 + DOT / 100;
+        assert_eq!(bridge.fees().await, vec![("DOT".into(), dot_fee), ("ICX".into(), ICX / 10)]);
+
+        // Each term's gathering, asked for now by the owner: the BSH sends its fees to the aggregator, fee-free.
+        let fa = IconAddress::parse("hx00000000000000000000000000000000000000fa").unwrap();
+        let alice = ink_e2e::alice();
+        bridge.client.call(&alice, &bridge.bmc_calls.set_fee_gathering(Some(format!("btp://0x3.icon/{fa}")), 100)).submit().await?.return_value().expect("aggregator");
+        bridge.client.call(&alice, &bridge.bmc_calls.gather_fees()).submit().await?.return_value().expect("gather");
+        bridge.collect();
+        assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), 0)]);
+        let answer = bridge.relay_to_icon();
+        assert_eq!(bridge.icon.wrapped_balance("DOT", &fa), dot_fee);
+        assert_eq!(bridge.icon.balance(&fa), ICX / 10);
+        bridge.relay_to_parachain(answer).await;
+        assert_eq!(bridge.outstanding("ICX").await, 99 * ICX - 10 * ICX, "the gathered wrapped ICX is burned: ICON paid it out");
+        assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), 0)]);
+        Ok(())
+    })
+}
