@@ -987,6 +987,11 @@ pub mod bmc {
             bmc.add_link(ICON.into()).unwrap();
             bmc.add_relay(ICON.into(), a.bob).unwrap();
             assert_eq!(bmc.handle_relay_message(ICON.into(), vec![0xc0]), Err(Error::Unauthorized), "an owner is not a relay");
+            bmc.add_link(ETH.into()).unwrap();
+            bmc.add_relay(ETH.into(), a.charlie).unwrap();
+            as_caller(a.charlie);
+            assert_eq!(bmc.handle_relay_message(ICON.into(), vec![0xc0]), Err(Error::Unauthorized), "a relay of another link");
+            as_caller(a.alice);
             bmc.remove_verifier("0x3.icon".into()).unwrap();
             as_caller(a.bob);
             assert_eq!(bmc.handle_relay_message(ICON.into(), vec![0xc0]), Err(Error::NotExistsBmv));
