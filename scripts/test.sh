@@ -17,5 +17,6 @@ bash scripts/build-contracts.sh
 echo "== e2e tests (ink_e2e sandbox: pallet-contracts in-process)"
 cargo test -p btp-e2e-tests --features e2e-tests
 
-echo "== benchmark: BMV gas on real ICON data"
+echo "== benchmarks: BMV gas on real ICON data; the bridge's calls"
 cargo run --quiet -p btp-e2e-tests --features e2e-tests --example bmv_gas
+cargo run --quiet -p btp-e2e-tests --features e2e-tests --example bridge_gas

@@ -1,7 +1,9 @@
 //! A BTP service for the BMC's end-to-end tests. It implements the service interface the BMC calls
 //! (`handle_btp_message`, `handle_btp_error`, `handle_fee_gathering`) and records every call, so a test can see
 //! exactly what the BMC delivered. A message whose payload is `refuse` is refused; one starting with `reply:` is
-//! answered through the BMC while the BMC is still handling the relay message, as a real service answers.
+//! answered through the BMC while the BMC is still handling the relay message, as a real service answers. It also
+//! accepts single ERC1155-style token transfers (`on_erc1155_received`) but not batches, so a test can see a token
+//! contract ask.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 #[ink::contract]
@@ -29,6 +31,8 @@ pub mod test_service {
         Message { src: String, svc: String, sn: u128, msg: Vec<u8> },
         Error { src: String, svc: String, sn: u128, code: u32, msg: String },
         FeeGathering { fa: String, svc: String },
+        /// Tokens a token contract moved to this contract.
+        Tokens { operator: AccountId, from: AccountId, id: [u8; 32], value: u128 },
     }
 
     /// The BMC delivered `call`.
@@ -90,6 +94,14 @@ pub mod test_service {
             self.only_bmc()?;
             self.record(Received::FeeGathering { fa, svc });
             Ok(())
+        }
+
+        /// ERC1155 receiver hook: accepts by answering with this message's selector.
+        #[ink(message)]
+        pub fn on_erc1155_received(&mut self, operator: AccountId, from: AccountId, id: [u8; 32], value: u128, data: Vec<u8>) -> [u8; 4] {
+            let _ = data;
+            self.record(Received::Tokens { operator, from, id, value });
+            ink::selector_bytes!("on_erc1155_received")
         }
 
         fn only_bmc(&self) -> Result<(), Error> {

@@ -4,151 +4,19 @@
 //! the parachain BMC's `Message` events go back to ICON's BMC.
 #![cfg(feature = "e2e-tests")]
 
-use bmc::bmc::{Bmc, BmcRef, Message};
-use bmv_icon::bmv_icon::BmvIconRef;
-use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, CoinBalance};
-use btp_e2e_tests::{client, events, run, Client};
+use bsh_nativecoin::bsh_nativecoin::{CoinBalance, Error as BshError};
+use btp_e2e_tests::{
+    bridge::{bob, icon_bob, para_bob, Bridge, DOT, ICX, PARA},
+    run,
+};
 use btp_primitives::{
-    address::hex_account,
     nativecoin::{ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK},
     BtpAddress, BtpMessage, IconAddress,
 };
-use icon_testnet::{
-    btp::{parachain_relay_message, IconBtp},
-    chain::ReceiptRef,
-    receipt::{EventLog, Receipt},
-    TestChain, Validator,
-};
-use ink::primitives::AccountId;
-use ink_e2e::{AccountKeyring, ChainBackend, ContractsBackend};
+use icon_testnet::receipt::EventLog;
+use ink_e2e::{ChainBackend, ContractsBackend};
 
 type E2EResult<T> = Result<T, Box<dyn std::error::Error>>;
-
-const ICX: u128 = 1_000_000_000_000_000_000;
-/// The parachain's coin has 10 decimals.
-const DOT: u128 = 10_000_000_000;
-const PARA: &str = "0x501.pra";
-
-type BmcCalls = <Bmc as ink::codegen::ContractCallBuilder>::Type;
-type BshCalls = <BshNativecoin as ink::codegen::ContractCallBuilder>::Type;
-
-/// Both chains and the relay between them.
-struct Bridge {
-    client: Client,
-    bmc: AccountId,
-    bmc_calls: BmcCalls,
-    bsh_calls: BshCalls,
-    chain: TestChain,
-    icon: IconBtp,
-    para_bmc: BtpAddress,
-    icon_link: String,
-    /// The parachain BMC's messages toward ICON not relayed yet: (seq, RLP BTP message).
-    outbox: Vec<(u64, Vec<u8>)>,
-}
-
-fn bob() -> AccountId {
-    ink_e2e::account_id(AccountKeyring::Bob)
-}
-
-/// Bob's parachain account as a BTP address.
-fn para_bob() -> BtpAddress {
-    BtpAddress::parse(&format!("btp://{PARA}/{}", hex_account(bob().as_ref()))).unwrap()
-}
-
-fn icon_bob() -> IconAddress {
-    IconAddress::parse("hx00000000000000000000000000000000000000b0").unwrap()
-}
-
-impl Bridge {
-    /// ICON charges 1 ICX a transfer (the seed's fee); the parachain charges 0.1 % + 0.01 DOT of its coin and
-    /// 0.1 ICX of wrapped ICX.
-    async fn new() -> Self {
-        let mut client = client();
-        let alice = ink_e2e::alice();
-        let bmc = client.instantiate("bmc", &alice, &mut BmcRef::new(PARA.into())).submit().await.expect("instantiate bmc");
-        let bmc_calls = bmc.call_builder::<Bmc>();
-        let para_bmc = BtpAddress::parse(&format!("btp://{PARA}/{}", hex_account(bmc.account_id.as_ref()))).unwrap();
-
-        let chain = TestChain::new("0x3.icon", Validator::set(1, 4), 100);
-        let icon_bmc = IconAddress::parse("cx00000000000000000000000000000000000000b1").unwrap();
-        let mut icon = IconBtp::new("0x3.icon", icon_bmc, IconAddress::parse("cx00000000000000000000000000000000000000b2").unwrap(), 0, ICX);
-        icon.add_link(para_bmc.clone());
-        icon.mint(icon_bob(), 1_000 * ICX);
-        let icon_link = icon.bmc_address().as_str().to_string();
-
-        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
-        let bmv = client.instantiate("bmv_icon", &alice, &mut bmv_ctor).submit().await.expect("instantiate bmv");
-        let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, PARA.into(), "DOT".into(), 10, DOT / 100);
-        let bsh = client.instantiate("bsh_nativecoin", &alice, &mut bsh_ctor).submit().await.expect("instantiate bsh");
-        let bsh_calls = bsh.call_builder::<BshNativecoin>();
-
-        let mut bridge = Self { client, bmc: bmc.account_id, bmc_calls, bsh_calls, chain, icon, para_bmc, icon_link, outbox: Vec::new() };
-        let relay = ink_e2e::account_id(AccountKeyring::Ferdie);
-        let c = &mut bridge.client;
-        c.call(&alice, &bridge.bsh_calls.register("ICX".into(), "ICX".into(), 18, 0, ICX / 10)).submit().await.unwrap().return_value().expect("register ICX");
-        c.call(&alice, &bridge.bmc_calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await.unwrap().return_value().expect("verifier");
-        c.call(&alice, &bridge.bmc_calls.add_service("nativecoin".into(), bsh.account_id)).submit().await.unwrap().return_value().expect("service");
-        c.call(&alice, &bridge.bmc_calls.add_link(bridge.icon_link.clone())).submit().await.unwrap().return_value().expect("link");
-        c.call(&alice, &bridge.bmc_calls.add_relay(bridge.icon_link.clone(), relay)).submit().await.unwrap().return_value().expect("relay");
-        bridge.collect();
-        bridge
-    }
-
-    /// Moves the parachain BMC's new messages on the ICON link into the outbox.
-    fn collect(&mut self) {
-        for data in events::of::<Message>(&events::take(), &self.bmc) {
-            let (next, seq, msg): (String, u64, Vec<u8>) = parity_scale_codec::Decode::decode(&mut &data[..]).expect("Message event");
-            assert_eq!(next, self.icon_link, "only the ICON link exists");
-            self.outbox.push((seq, msg));
-        }
-    }
-
-    /// The BTP messages waiting to go to ICON.
-    fn outgoing(&self) -> Vec<BtpMessage> {
-        self.outbox.iter().map(|(_, m)| BtpMessage::decode(m).expect("a BTP message")).collect()
-    }
-
-    /// ICON produces a block with `events` in one transaction; the relay submits it with the BMC messages among
-    /// them, signed by ICON's validators, to the parachain BMC.
-    async fn relay_to_parachain(&mut self, events: Vec<EventLog>) {
-        let messages: Vec<u64> = (0..).zip(&events).filter(|(_, e)| e.address == self.icon.bmc).map(|(i, _)| i).collect();
-        self.chain.produce(vec![Receipt::success(self.icon.bsh, events)]);
-        let height = self.chain.height();
-        let msg = self.chain.relay_message(height, height, &[ReceiptRef { index: 0, events: messages }]);
-        let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
-        self.client.call(&ink_e2e::ferdie(), &call).submit().await.expect("submit").return_value().expect("the parachain BMC took the relay message");
-        self.collect();
-    }
-
-    /// The relay carries the outbox to ICON's BMC; what ICON emits in answer is returned.
-    fn relay_to_icon(&mut self) -> Vec<EventLog> {
-        let messages: Vec<(i128, Vec<u8>)> = self.outbox.drain(..).map(|(seq, m)| (i128::from(seq), m)).collect();
-        self.icon.handle_relay_message(&self.para_bmc, &parachain_relay_message(&messages)).expect("ICON's BMC took the relay message")
-    }
-
-    async fn balance(&mut self, owner: AccountId, coin: &str) -> CoinBalance {
-        let call = self.bsh_calls.coin_balance_of(owner, coin.into());
-        self.client.call(&ink_e2e::alice(), &call).dry_run().await.expect("dry run").return_value().expect("a known coin")
-    }
-
-    async fn outstanding(&mut self, coin: &str) -> u128 {
-        self.client.call(&ink_e2e::alice(), &self.bsh_calls.outstanding(coin.into())).dry_run().await.expect("dry run").return_value()
-    }
-
-    async fn fees(&mut self) -> Vec<(String, u128)> {
-        self.client.call(&ink_e2e::alice(), &self.bsh_calls.accumulated_fees()).dry_run().await.expect("dry run").return_value()
-    }
-
-    /// The seed's story up to the response reaching ICON: Bob's 100 ICX on ICON become 99 wrapped ICX here.
-    async fn seed(&mut self) {
-        let to = para_bob();
-        let events = self.icon.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("Bob's transfer on ICON");
-        self.relay_to_parachain(events).await;
-        let answer = self.relay_to_icon();
-        assert_eq!(self.icon.holdings(), (0, 99 * ICX, ICX), "ICON: 99 ICX locked behind the wrapped ICX, 1 ICX fee");
-        assert!(answer.iter().any(|e| e.address == self.icon.bsh), "ICON's service ended the transfer");
-    }
-}
 
 fn response(message: &BtpMessage) -> TransferResponse {
     match ServiceMessage::decode(&message.payload).expect("a native-coin message") {
@@ -292,7 +160,7 @@ fn a_refused_outgoing_transfer_is_refunded_in_full_and_reclaimed() -> E2EResult<
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(79 * ICX), locked: 0, refundable: 20 * ICX }, "fee included");
         assert_eq!(bridge.fees().await[1], ("ICX".into(), 0));
         let too_much = bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.reclaim("ICX".into(), 21 * ICX)).dry_run().await?.return_value();
-        assert_eq!(too_much, Err(bsh_nativecoin::bsh_nativecoin::Error::Insufficient));
+        assert_eq!(too_much, Err(BshError::Insufficient));
         bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.reclaim("ICX".into(), 20 * ICX)).submit().await?.return_value().expect("reclaim");
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
         assert_eq!(bridge.outstanding("ICX").await, 99 * ICX, "nothing burned");
@@ -328,6 +196,33 @@ fn fees_are_gathered_to_an_aggregator_on_icon() -> E2EResult<()> {
         bridge.relay_to_parachain(answer).await;
         assert_eq!(bridge.outstanding("ICX").await, 99 * ICX - 10 * ICX, "the gathered wrapped ICX is burned: ICON paid it out");
         assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), 0)]);
+        Ok(())
+    })
+}
+
+#[test]
+fn wrapped_coins_go_to_a_contract_only_if_it_accepts_them() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        bridge.seed().await;
+        let icx = bsh_nativecoin::ledger::token_id("ICX");
+        let mut ctor = test_service::test_service::TestServiceRef::new(bridge.bmc);
+        let receiver = bridge.client.instantiate("test_service", &ink_e2e::alice(), &mut ctor).submit().await.expect("instantiate receiver");
+        let call = bridge.bsh_calls.safe_transfer_from(bob(), receiver.account_id, icx, 5 * ICX, vec![]);
+        bridge.client.call(&ink_e2e::bob(), &call).submit().await?.return_value().expect("accepted");
+        let seen = bridge.client.call(&ink_e2e::alice(), &receiver.call_builder::<test_service::test_service::TestService>().received()).dry_run().await?.return_value();
+        assert_eq!(seen, vec![test_service::test_service::Received::Tokens { operator: bob(), from: bob(), id: icx, value: 5 * ICX }]);
+        let balances = bridge.bsh_calls.balance_of_batch(vec![bob(), receiver.account_id], vec![icx, icx]);
+        assert_eq!(bridge.client.call(&ink_e2e::alice(), &balances).dry_run().await?.return_value(), Ok(vec![94 * ICX, 5 * ICX]));
+
+        // The receiver has no batch hook, and the BMC no hook at all: both transfers are refused, nothing moves.
+        let batch = bridge.bsh_calls.safe_batch_transfer_from(bob(), receiver.account_id, vec![icx], vec![ICX], vec![]);
+        assert_eq!(bridge.client.call(&ink_e2e::bob(), &batch).dry_run().await?.return_value(), Err(BshError::TransferRejected));
+        let to_bmc = bridge.bsh_calls.safe_transfer_from(bob(), bridge.bmc, icx, ICX, vec![]);
+        assert_eq!(bridge.client.call(&ink_e2e::bob(), &to_bmc).dry_run().await?.return_value(), Err(BshError::TransferRejected));
+        let to_person = bridge.bsh_calls.safe_transfer_from(bob(), ink_e2e::account_id(ink_e2e::AccountKeyring::Eve), icx, ICX, vec![]);
+        bridge.client.call(&ink_e2e::bob(), &to_person).submit().await?.return_value().expect("an account needs no hook");
+        assert_eq!(bridge.balance(bob(), "ICX").await.usable, Some(93 * ICX));
         Ok(())
     })
 }

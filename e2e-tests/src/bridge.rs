@@ -1,0 +1,147 @@
+//! Both chains and the relay between them, for the native-coin e2e tests and the bridge gas benchmark: BMC, BMV
+//! and native-coin BSH deployed on the sandbox runtime, the ICON test chain and its BMC and service as ICON, and
+//! the relay's two jobs done in the open.
+
+use crate::{client, events, Client};
+use bmc::bmc::{Bmc, BmcRef, Message};
+use bmv_icon::bmv_icon::BmvIconRef;
+use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, CoinBalance};
+use btp_primitives::{address::hex_account, BtpAddress, BtpMessage, IconAddress};
+use icon_testnet::{
+    btp::{parachain_relay_message, IconBtp},
+    chain::ReceiptRef,
+    receipt::{EventLog, Receipt},
+    TestChain, Validator,
+};
+use ink::primitives::AccountId;
+use ink_e2e::{AccountKeyring, ContractsBackend};
+
+pub const ICX: u128 = 1_000_000_000_000_000_000;
+/// The parachain's coin has 10 decimals.
+pub const DOT: u128 = 10_000_000_000;
+pub const PARA: &str = "0x501.pra";
+
+pub type BmcCalls = <Bmc as ink::codegen::ContractCallBuilder>::Type;
+pub type BshCalls = <BshNativecoin as ink::codegen::ContractCallBuilder>::Type;
+
+/// Both chains and the relay between them.
+pub struct Bridge {
+    pub client: Client,
+    pub bmc: AccountId,
+    pub bmc_calls: BmcCalls,
+    pub bsh: AccountId,
+    pub bsh_calls: BshCalls,
+    pub chain: TestChain,
+    pub icon: IconBtp,
+    pub para_bmc: BtpAddress,
+    pub icon_link: String,
+    /// The parachain BMC's messages toward ICON not relayed yet: (seq, RLP BTP message).
+    pub outbox: Vec<(u64, Vec<u8>)>,
+}
+
+pub fn bob() -> AccountId {
+    ink_e2e::account_id(AccountKeyring::Bob)
+}
+
+/// Bob's parachain account as a BTP address.
+pub fn para_bob() -> BtpAddress {
+    BtpAddress::parse(&format!("btp://{PARA}/{}", hex_account(bob().as_ref()))).unwrap()
+}
+
+pub fn icon_bob() -> IconAddress {
+    IconAddress::parse("hx00000000000000000000000000000000000000b0").unwrap()
+}
+
+impl Bridge {
+    /// ICON charges 1 ICX a transfer (the seed's fee); the parachain charges 0.1 % + 0.01 DOT of its coin and
+    /// 0.1 ICX of wrapped ICX.
+    pub async fn new() -> Self {
+        let mut client = client();
+        let alice = ink_e2e::alice();
+        let bmc = client.instantiate("bmc", &alice, &mut BmcRef::new(PARA.into())).submit().await.expect("instantiate bmc");
+        let bmc_calls = bmc.call_builder::<Bmc>();
+        let para_bmc = BtpAddress::parse(&format!("btp://{PARA}/{}", hex_account(bmc.account_id.as_ref()))).unwrap();
+
+        let chain = TestChain::new("0x3.icon", Validator::set(1, 4), 100);
+        let icon_bmc = IconAddress::parse("cx00000000000000000000000000000000000000b1").unwrap();
+        let mut icon = IconBtp::new("0x3.icon", icon_bmc, IconAddress::parse("cx00000000000000000000000000000000000000b2").unwrap(), 0, ICX);
+        icon.add_link(para_bmc.clone());
+        icon.mint(icon_bob(), 1_000 * ICX);
+        let icon_link = icon.bmc_address().as_str().to_string();
+
+        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
+        let bmv = client.instantiate("bmv_icon", &alice, &mut bmv_ctor).submit().await.expect("instantiate bmv");
+        let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, PARA.into(), "DOT".into(), 10, DOT / 100);
+        let bsh = client.instantiate("bsh_nativecoin", &alice, &mut bsh_ctor).submit().await.expect("instantiate bsh");
+        let bsh_calls = bsh.call_builder::<BshNativecoin>();
+
+        let mut bridge = Self { client, bmc: bmc.account_id, bmc_calls, bsh: bsh.account_id, bsh_calls, chain, icon, para_bmc, icon_link, outbox: Vec::new() };
+        let relay = ink_e2e::account_id(AccountKeyring::Ferdie);
+        let c = &mut bridge.client;
+        c.call(&alice, &bridge.bsh_calls.register("ICX".into(), "ICX".into(), 18, 0, ICX / 10)).submit().await.unwrap().return_value().expect("register ICX");
+        c.call(&alice, &bridge.bmc_calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await.unwrap().return_value().expect("verifier");
+        c.call(&alice, &bridge.bmc_calls.add_service("nativecoin".into(), bsh.account_id)).submit().await.unwrap().return_value().expect("service");
+        c.call(&alice, &bridge.bmc_calls.add_link(bridge.icon_link.clone())).submit().await.unwrap().return_value().expect("link");
+        c.call(&alice, &bridge.bmc_calls.add_relay(bridge.icon_link.clone(), relay)).submit().await.unwrap().return_value().expect("relay");
+        bridge.collect();
+        bridge
+    }
+
+    /// Moves the parachain BMC's new messages on the ICON link into the outbox.
+    pub fn collect(&mut self) {
+        for data in events::of::<Message>(&events::take(), &self.bmc) {
+            let (next, seq, msg): (String, u64, Vec<u8>) = parity_scale_codec::Decode::decode(&mut &data[..]).expect("Message event");
+            assert_eq!(next, self.icon_link, "only the ICON link exists");
+            self.outbox.push((seq, msg));
+        }
+    }
+
+    /// The BTP messages waiting to go to ICON.
+    pub fn outgoing(&self) -> Vec<BtpMessage> {
+        self.outbox.iter().map(|(_, m)| BtpMessage::decode(m).expect("a BTP message")).collect()
+    }
+
+    /// ICON produces a block with `events` in one transaction; the relay submits it with the BMC messages among
+    /// them, signed by ICON's validators, to the parachain BMC. Returns the call's weight: (ref_time, proof_size).
+    pub async fn relay_to_parachain(&mut self, events: Vec<EventLog>) -> (u64, u64) {
+        let messages: Vec<u64> = (0..).zip(&events).filter(|(_, e)| e.address == self.icon.bmc).map(|(i, _)| i).collect();
+        self.chain.produce(vec![Receipt::success(self.icon.bsh, events)]);
+        let height = self.chain.height();
+        let msg = self.chain.relay_message(height, height, &[ReceiptRef { index: 0, events: messages }]);
+        let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
+        let result = self.client.call(&ink_e2e::ferdie(), &call).submit().await.expect("submit");
+        let gas = result.dry_run.exec_result.gas_consumed;
+        result.return_value().expect("the parachain BMC took the relay message");
+        self.collect();
+        (gas.ref_time(), gas.proof_size())
+    }
+
+    /// The relay carries the outbox to ICON's BMC; what ICON emits in answer is returned.
+    pub fn relay_to_icon(&mut self) -> Vec<EventLog> {
+        let messages: Vec<(i128, Vec<u8>)> = self.outbox.drain(..).map(|(seq, m)| (i128::from(seq), m)).collect();
+        self.icon.handle_relay_message(&self.para_bmc, &parachain_relay_message(&messages)).expect("ICON's BMC took the relay message")
+    }
+
+    pub async fn balance(&mut self, owner: AccountId, coin: &str) -> CoinBalance {
+        let call = self.bsh_calls.coin_balance_of(owner, coin.into());
+        self.client.call(&ink_e2e::alice(), &call).dry_run().await.expect("dry run").return_value().expect("a known coin")
+    }
+
+    pub async fn outstanding(&mut self, coin: &str) -> u128 {
+        self.client.call(&ink_e2e::alice(), &self.bsh_calls.outstanding(coin.into())).dry_run().await.expect("dry run").return_value()
+    }
+
+    pub async fn fees(&mut self) -> Vec<(String, u128)> {
+        self.client.call(&ink_e2e::alice(), &self.bsh_calls.accumulated_fees()).dry_run().await.expect("dry run").return_value()
+    }
+
+    /// The seed's story up to the response reaching ICON: Bob's 100 ICX on ICON become 99 wrapped ICX here.
+    pub async fn seed(&mut self) {
+        let to = para_bob();
+        let events = self.icon.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("Bob's transfer on ICON");
+        self.relay_to_parachain(events).await;
+        let answer = self.relay_to_icon();
+        assert_eq!(self.icon.holdings(), (0, 99 * ICX, ICX), "ICON: 99 ICX locked behind the wrapped ICX, 1 ICX fee");
+        assert!(answer.iter().any(|e| e.address == self.icon.bsh), "ICON's service ended the transfer");
+    }
+}
