@@ -315,10 +315,7 @@ pub mod bsh_nativecoin {
         #[ink(message)]
         pub fn add_owner(&mut self, owner: AccountId) -> Result<()> {
             self.only_owner()?;
-            if self.owners.contains(&owner) {
-                return Err(Error::AlreadyExistsOwner);
-            }
-            self.owners.push(owner);
+            btp_primitives::owners::add(&mut self.owners, owner, Error::AlreadyExistsOwner)?;
             self.env().emit_event(OwnerChanged { owner, added: true });
             Ok(())
         }
@@ -327,11 +324,7 @@ pub mod bsh_nativecoin {
         #[ink(message)]
         pub fn remove_owner(&mut self, owner: AccountId) -> Result<()> {
             self.only_owner()?;
-            let at = self.owners.iter().position(|o| *o == owner).ok_or(Error::NotExistsOwner)?;
-            if self.owners.len() == 1 {
-                return Err(Error::LastOwner);
-            }
-            self.owners.swap_remove(at);
+            btp_primitives::owners::remove(&mut self.owners, &owner, Error::NotExistsOwner, Error::LastOwner)?;
             self.env().emit_event(OwnerChanged { owner, added: false });
             Ok(())
         }

@@ -15,6 +15,7 @@ pub mod address;
 pub mod bmc;
 pub mod message;
 pub mod nativecoin;
+pub mod owners;
 pub mod rlp;
 
 pub use address::{AddressError, BtpAddress, IconAddress};
