@@ -957,6 +957,7 @@ pub mod bmc {
             as_caller(a.bob);
             assert_eq!(bmc.send_message("0x3.icon".into(), "other".into(), 1, vec![7]), Err(Error::NotExistsBsh));
             assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 0, vec![7]), Err(Error::InvalidSn));
+            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), u128::MAX, vec![7]), Err(Error::InvalidSn), "beyond BTP's signed sn");
             assert_eq!(bmc.send_message("0x9.bsc".into(), "nativecoin".into(), 1, vec![7]), Err(Error::Unreachable));
             bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7]).unwrap();
             bmc.send_message("0x7.hmny".into(), "nativecoin".into(), 2, vec![8]).unwrap();

@@ -5,7 +5,9 @@
 //! contract: minting and burning are then internal, so "only the BSH mints" holds by construction and no
 //! cross-contract authority can be misconfigured; a wrapped coin in flight moves into the service's own balance
 //! without any allowance (the Java IRC2 BSH's reclaim needed one it never had). A foreign coin's token id is the
-//! Keccak-256 of its name (as the Solidity ERC1155 BSH), the native coin's is 0.
+//! Keccak-256 of its name (as the Solidity ERC1155 BSH), the native coin's is 0. `balance_of(owner, id)` is
+//! ERC1155's, by token id; `coin_balance_of(owner, coin)` gives an account's usable, locked and refundable amounts
+//! by coin name, as the BTP services' `balanceOf` does.
 //!
 //! The bookkeeping is plain Rust in [`ledger`]; this contract adds storage, access control, the BMC calls and
 //! events. Choices where the Java and Solidity services differ (spec `bmc-bsh.md` §6, §7):

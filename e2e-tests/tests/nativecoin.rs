@@ -40,6 +40,8 @@ fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
         // The relay brings ICON's block to the parachain BMC; the BMV verifies the validators' votes and the
         // receipt proof, the BMC hands the request to the BSH, which mints.
         bridge.relay_to_parachain(events).await;
+        let status = bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
+        assert_eq!((status.rx_seq, status.verifier), (1, (101, 100, 101)), "the BMV accepted ICON block 101 and its one message");
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
         let balance = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.balance_of(bob(), icx_id)).dry_run().await?.return_value();
         assert_eq!(balance, 99 * ICX, "99 wrapped ICX in Bob's parachain account");
