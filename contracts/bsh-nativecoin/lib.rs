@@ -719,7 +719,8 @@ pub mod bsh_nativecoin {
             if self.paused {
                 return Err(Error::Paused);
             }
-            let to = ledger::parse_account(&request.to).ok_or(Error::InvalidAddress)?;
+            // Coins in the service's own account are only those in flight or fees: none may arrive there.
+            let to = ledger::parse_account(&request.to).filter(|to| *to != self.env().account_id()).ok_or(Error::InvalidAddress)?;
             if request.assets.is_empty() {
                 return Err(Error::InvalidLengths);
             }
@@ -784,6 +785,9 @@ pub mod bsh_nativecoin {
             }
             if ids.len() != values.len() || ids.is_empty() {
                 return Err(Error::InvalidLengths);
+            }
+            if to == self.env().account_id() {
+                return Err(Error::InvalidAddress);
             }
             for (id, value) in ids.iter().zip(&values) {
                 self.books().move_tokens(from, to, *id, *value)?;
@@ -906,6 +910,30 @@ pub mod bsh_nativecoin {
         }
 
         #[ink::test]
+        fn incoming_requests_are_checked_before_anything_changes() {
+            let a = accounts();
+            let mut bsh = deploy();
+            let request = |to: &AccountId, coin: &str, value: u128| TransferRequest {
+                from: "hx0000000000000000000000000000000000000b0b".into(),
+                to: hex_account(to.as_ref()),
+                assets: vec![Asset { coin_name: coin.into(), value }],
+            };
+            assert_eq!(bsh.check_request(&request(&a.bob, "ICX", 5)), Ok((a.bob, 0)));
+            assert_eq!(bsh.check_request(&request(&test::callee::<Env>(), "ICX", 5)), Err(Error::InvalidAddress));
+            assert_eq!(bsh.check_request(&TransferRequest { to: "0x0b0b".into(), ..request(&a.bob, "ICX", 5) }), Err(Error::InvalidAddress));
+            assert_eq!(bsh.check_request(&TransferRequest { assets: vec![], ..request(&a.bob, "ICX", 5) }), Err(Error::InvalidLengths));
+            assert_eq!(bsh.check_request(&request(&a.bob, "BTC", 5)), Err(Error::NotExistsCoin));
+            assert_eq!(bsh.check_request(&request(&a.bob, "ICX", 0)), Err(Error::InvalidAmount));
+            assert_eq!(bsh.check_request(&request(&a.bob, "DOT", 5)), Err(Error::Insufficient), "no DOT went out to come back");
+            bsh.books().add(&Key::Outstanding("DOT".into()), 5).unwrap();
+            assert_eq!(bsh.check_request(&request(&a.bob, "DOT", 5)), Ok((a.bob, 5)));
+            bsh.books().add(&Key::Outstanding("ICX".into()), u128::MAX).unwrap();
+            assert_eq!(bsh.check_request(&request(&a.bob, "ICX", 1)), Err(Error::Overflow));
+            bsh.set_paused(true).unwrap();
+            assert_eq!(bsh.check_request(&request(&a.bob, "DOT", 5)), Err(Error::Paused));
+        }
+
+        #[ink::test]
         fn outgoing_transfers_are_checked_before_anything_moves() {
             let a = accounts();
             let mut bsh = deploy();
@@ -1012,6 +1040,7 @@ pub mod bsh_nativecoin {
             assert_eq!(bsh.safe_batch_transfer_from(a.bob, a.eve, vec![icx()], vec![], vec![]), Err(Error::InvalidLengths));
             assert_eq!(bsh.balance_of_batch(vec![a.bob, a.eve], vec![icx(), icx()]), Ok(vec![80, 20]));
             assert_eq!(bsh.balance_of_batch(vec![a.bob], vec![]), Err(Error::InvalidLengths));
+            assert_eq!(bsh.safe_transfer_from(a.bob, test::callee::<Env>(), icx(), 1, vec![]), Err(Error::InvalidAddress), "tokens held by the service are in flight or fees");
             as_caller(a.bob);
             bsh.set_approval_for_all(a.charlie, false).unwrap();
             as_caller(a.charlie);
