@@ -344,9 +344,9 @@ mod tests {
         SendIcx(u8, u128),
         /// The peer answers the n-th oldest pending request.
         Answer(usize, bool),
-        /// The peer sends ICX (it locked it) or native coin back to a user.
+        /// The peer sends ICX (it locked it) to a user, or native coin back (paid out by the contract).
         ReceiveIcx(u8, u128),
-        ReceiveNative(u8, u128),
+        ReceiveNative(u128),
         Reclaim(u8, bool, u128),
         /// Users trade wrapped ICX.
         Trade(u8, u8, u128),
@@ -362,7 +362,7 @@ mod tests {
             (u.clone(), v.clone()).prop_map(|(a, v)| Step::SendIcx(a, v)),
             (0usize..8, any::<bool>()).prop_map(|(n, ok)| Step::Answer(n, ok)),
             (u.clone(), v.clone()).prop_map(|(a, v)| Step::ReceiveIcx(a, v)),
-            (u.clone(), v.clone()).prop_map(|(a, v)| Step::ReceiveNative(a, v)),
+            v.clone().prop_map(Step::ReceiveNative),
             (u.clone(), any::<bool>(), v.clone()).prop_map(|(a, n, v)| Step::Reclaim(a, n, v)),
             (u.clone(), u, v).prop_map(|(a, b, v)| Step::Trade(a, b, v)),
             any::<bool>().prop_map(Step::GatherFees),
@@ -421,7 +421,7 @@ mod tests {
                 b.mint(user(who), ICX, value).unwrap();
                 world.peer_icx_locked += value;
             }
-            Step::ReceiveNative(who, value) => {
+            Step::ReceiveNative(value) => {
                 if value <= world.peer_native_wrapped {
                     b.release_native(value).unwrap();
                     world.peer_native_wrapped -= value;
@@ -429,7 +429,6 @@ mod tests {
                 } else {
                     assert_eq!(b.release_native(value), Err(LedgerError::Insufficient));
                 }
-                let _ = who;
             }
             Step::Reclaim(who, native, value) => {
                 let coin = if native { NATIVE } else { ICX };
