@@ -229,11 +229,16 @@ pub mod bmc {
 
     /// Adds `key → value` to a registry (verifiers, services) where keys are unique.
     fn register(registry: &mut Vec<(String, AccountId)>, key: String, value: AccountId, exists: Error) -> Result<()> {
-        if registry.iter().any(|(k, _)| *k == key) {
+        if lookup(registry, &key).is_some() {
             return Err(exists);
         }
         registry.push((key, value));
         Ok(())
+    }
+
+    /// The contract registered under `key`.
+    fn lookup(registry: &[(String, AccountId)], key: &str) -> Option<AccountId> {
+        registry.iter().find(|(k, _)| k == key).map(|(_, a)| *a)
     }
 
     fn unregister(registry: &mut Vec<(String, AccountId)>, key: &str, missing: Error) -> Result<()> {
@@ -443,7 +448,7 @@ pub mod bmc {
         /// Sends `msg` of service `svc` with serial number `sn` (> 0) to network `to`. Only the service's BSH.
         #[ink(message)]
         pub fn send_message(&mut self, to: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<()> {
-            let bsh = self.services.iter().find(|(n, _)| *n == svc).map(|(_, a)| *a).ok_or(Error::NotExistsBsh)?;
+            let bsh = lookup(&self.services, &svc).ok_or(Error::NotExistsBsh)?;
             if self.env().caller() != bsh {
                 return Err(Error::Unauthorized);
             }
@@ -489,9 +494,9 @@ pub mod bmc {
                 .map_err(|code| Error::Verifier(u32::from(code).saturating_add(25)))?;
             let after = Self::verifier_status(bmv)?;
             let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
-            let now = u64::from(self.env().block_number());
+            let now = self.env().block_number();
             let state = self.link_mut(&prev)?;
-            if let Some(turn) = state.rotation.rotate(now, after.2, count > 0, state.relays.len()) {
+            if let Some(turn) = state.rotation.rotate(u64::from(now), after.2, count > 0, state.relays.len()) {
                 if state.relays.get(turn).map(|r| r.account) != Some(caller) {
                     return Err(Error::Unauthorized);
                 }
@@ -525,7 +530,6 @@ pub mod bmc {
                     }
                 }
             }
-            let now = self.env().block_number();
             if self.fee_gathering_term > 0 && self.fee_gathering_next <= now && !self.services.is_empty() && self.fee_aggregator.is_some() {
                 self.gather_fees_now()?;
             }
@@ -659,7 +663,7 @@ pub mod bmc {
         /// Hands a message addressed to this BMC to its service; `Err` is the error reply a failed `sn >= 0`
         /// message gets. A failed error report (`sn < 0`) is recorded in `ErrorOnBtpError`, never answered.
         fn deliver(&mut self, message: &BtpMessage) -> core::result::Result<(), ErrorMessage> {
-            let bsh = self.services.iter().find(|(n, _)| *n == message.svc).map(|(_, a)| *a);
+            let bsh = lookup(&self.services, &message.svc);
             if message.sn >= 0 {
                 let bsh = bsh.ok_or_else(|| ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH"))?;
                 let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_btp_message")))
@@ -714,7 +718,7 @@ pub mod bmc {
 
         /// The BMV verifying messages from `network`.
         fn verifier_for(&self, network: &str) -> Result<AccountId> {
-            self.verifiers.iter().find(|(n, _)| n == network).map(|(_, a)| *a).ok_or(Error::NotExistsBmv)
+            lookup(&self.verifiers, network).ok_or(Error::NotExistsBmv)
         }
 
         /// The BMV's `(height, offset, last_height)`.

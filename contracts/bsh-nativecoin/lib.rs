@@ -411,7 +411,7 @@ pub mod bsh_nativecoin {
         /// The fee of sending `value` of `coin`.
         #[ink(message)]
         pub fn fee_of(&self, coin: String, value: u128) -> Result<u128> {
-            self.coin(&coin).ok_or(Error::NotExistsCoin)?.fee.fee(value).ok_or(Error::InvalidAmount)
+            self.fee(&coin, value)
         }
 
         /// `owner`'s usable, locked and refundable amounts of `coin`.
@@ -646,6 +646,11 @@ pub mod bsh_nativecoin {
             self.coins.iter().find(|c| c.name == name)
         }
 
+        /// The fee of sending `value` of `coin`; the value must exceed it.
+        fn fee(&self, coin: &str, value: u128) -> Result<u128> {
+            self.coin(coin).ok_or(Error::NotExistsCoin)?.fee.fee(value).ok_or(Error::InvalidAmount)
+        }
+
         fn books(&mut self) -> Books<'_, impl Store + '_> {
             let custody = self.env().account_id();
             Books { store: &mut self.books, native: &self.native, custody }
@@ -680,7 +685,7 @@ pub mod bsh_nativecoin {
             let to = BtpAddress::parse(&to).map_err(|_| Error::InvalidAddress)?;
             let mut charged = Vec::new();
             for (coin, value) in assets {
-                let fee = self.coin(&coin).ok_or(Error::NotExistsCoin)?.fee.fee(value).ok_or(Error::InvalidAmount)?;
+                let fee = self.fee(&coin, value)?;
                 let amount = value.checked_sub(fee).ok_or(Error::InvalidAmount)?;
                 charged.push(AssetTransfer { coin, amount, fee });
             }

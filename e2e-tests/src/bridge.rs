@@ -3,7 +3,7 @@
 //! the relay's two jobs done in the open.
 
 use crate::{client, events, Client};
-use bmc::bmc::{Bmc, BmcRef, Message};
+use bmc::bmc::{Bmc, BmcRef};
 use bmv_icon::bmv_icon::BmvIconRef;
 use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, CoinBalance};
 use btp_primitives::{address::hex_account, BtpAddress, BtpMessage, IconAddress};
@@ -89,8 +89,7 @@ impl Bridge {
 
     /// Moves the parachain BMC's new messages on the ICON link into the outbox.
     pub fn collect(&mut self) {
-        for data in events::of::<Message>(&events::take(), &self.bmc) {
-            let (next, seq, msg): (String, u64, Vec<u8>) = parity_scale_codec::Decode::decode(&mut &data[..]).expect("Message event");
+        for (next, seq, msg) in events::bmc_messages(&events::take(), &self.bmc) {
             assert_eq!(next, self.icon_link, "only the ICON link exists");
             self.outbox.push((seq, msg));
         }

@@ -138,6 +138,14 @@ pub mod events {
         LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
     }
 
+    /// The BMC `bmc`'s `Message` events among `events`: (next BMC, seq, RLP BTP message).
+    pub fn bmc_messages(events: &[Emitted], bmc: &ink::primitives::AccountId) -> Vec<(String, u64, Vec<u8>)> {
+        of::<bmc::bmc::Message>(events, bmc)
+            .into_iter()
+            .map(|data| parity_scale_codec::Decode::decode(&mut &data[..]).expect("a BMC Message event"))
+            .collect()
+    }
+
     /// The data of `contract`'s events of type `E` among `events`.
     pub fn of<E: ink::env::Event>(events: &[Emitted], contract: &ink::primitives::AccountId) -> Vec<Vec<u8>> {
         let signature = E::SIGNATURE_TOPIC.expect("events have a signature topic");

@@ -4,7 +4,7 @@
 //! gathering, relay rotation, and `get_status` after each step.
 #![cfg(feature = "e2e-tests")]
 
-use bmc::bmc::{Bmc, BmcRef, Message};
+use bmc::bmc::{Bmc, BmcRef};
 use bmv_icon::bmv_icon::BmvIconRef;
 use btp_e2e_tests::{client, events, run};
 use btp_primitives::{address::hex_account, BtpAddress, BtpMessage, ErrorMessage, IconAddress};
@@ -22,13 +22,7 @@ const ETH: &str = "btp://0x5.eth/0x0000000000000000000000000000000000000005";
 
 /// The BMC's `Message` events among `emitted`, as (next, seq, BTP message).
 fn sent(emitted: &[events::Emitted], bmc: &ink::primitives::AccountId) -> Vec<(String, u64, BtpMessage)> {
-    events::of::<Message>(emitted, bmc)
-        .into_iter()
-        .map(|data| {
-            let (next, seq, msg): (String, u64, Vec<u8>) = parity_scale_codec::Decode::decode(&mut &data[..]).expect("Message event");
-            (next, seq, BtpMessage::decode(&msg).expect("a BTP message"))
-        })
-        .collect()
+    events::bmc_messages(emitted, bmc).into_iter().map(|(next, seq, msg)| (next, seq, BtpMessage::decode(&msg).expect("a BTP message"))).collect()
 }
 
 #[test]
