@@ -11,7 +11,7 @@ WEB_VERSION="1.85.0+dfsg3-1~deb12u3"
 WEB_PACKAGES=(rustc-web cargo-web rust-web-src libstd-rust-web-dev libstd-rust-web-1.85 rust-web-clippy)
 # lld-19: rustc-web has no rust-lld, and the Wasm linker must match rustc's LLVM 19.
 # wabt: wasm-validate, to prove every contract is WebAssembly MVP only.
-OTHER_PACKAGES=(lld-19 wabt pkg-config libssl-dev protobuf-compiler clang)
+OTHER_PACKAGES=(lld-19 wabt pkg-config libssl-dev protobuf-compiler clang zstd)
 CARGO_CONTRACT_VERSION="5.0.3"
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -50,8 +50,31 @@ else
 fi
 rustc +web --version | grep -q '^rustc 1\.85\.' || { say "toolchain 'web' is not rustc 1.85"; exit 1; }
 
+# Prebuilt copies in ../shared/cache/ (see its README) save the long builds; each is used only when its checksum
+# matches and it reports the expected version, else the tool is built from crates.io.
+CACHE_DIR="${BTP_TOOL_CACHE:-$(cd "$(dirname "$0")/.." && pwd)/../shared/cache}"
+BIN_DIR="${CARGO_HOME:-$HOME/.cargo}/bin"
+
+# install_cached NAME FILE VERSION_PREFIX: unpack FILE from the cache as $BIN_DIR/NAME if it is valid.
+install_cached() {
+  local name=$1 file=$2 want=$3 sums="$CACHE_DIR/SHA256SUMS"
+  [ -f "$CACHE_DIR/$file" ] && [ -f "$sums" ] && command -v zstd >/dev/null || return 1
+  (cd "$CACHE_DIR" && grep -E "  $file\$" SHA256SUMS | sha256sum --check --status -) || {
+    say "cached $file does not match its checksum: not used"; return 1; }
+  mkdir -p "$BIN_DIR"
+  zstd -q -d -f "$CACHE_DIR/$file" -o "$BIN_DIR/$name.part" && chmod +x "$BIN_DIR/$name.part"
+  if "$BIN_DIR/$name.part" --version 2>/dev/null | grep -q "^$want"; then
+    mv -f "$BIN_DIR/$name.part" "$BIN_DIR/$name"
+    say "$name installed from the cache ($file)"
+  else
+    rm -f "$BIN_DIR/$name.part"; say "cached $file does not run as $want: not used"; return 1
+  fi
+}
+
 if command -v cargo-contract >/dev/null && cargo-contract --version | grep -q "^cargo-contract $CARGO_CONTRACT_VERSION-"; then
   say "cargo-contract $CARGO_CONTRACT_VERSION present"
+elif install_cached cargo-contract "cargo-contract-$CARGO_CONTRACT_VERSION-x86_64-linux-gnu.zst" "cargo-contract $CARGO_CONTRACT_VERSION-"; then
+  :
 else
   say "installing cargo-contract $CARGO_CONTRACT_VERSION with stable (about 16 minutes)"
   cargo +stable install cargo-contract --version "$CARGO_CONTRACT_VERSION" --locked

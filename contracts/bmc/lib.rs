@@ -11,12 +11,18 @@
 //! * `handle_btp_error(src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<(), E>`: the BMC
 //!   `src` (a BTP address) reports that the service's message `sn` failed with `code`;
 //! * `handle_fee_gathering(fa: String, svc: String) -> Result<(), E>`: send the accumulated fees to the fee
-//!   aggregator `fa` (a BTP address).
+//!   aggregator `fa` (a BTP address);
+//! * `pending_requests(network: String) -> u64`: how many of the service's requests to `network` still wait
+//!   for an answer (a link or service with any is not removed).
 //!
 //! `E` is a field-less enum whose SCALE index is the service's local BTP code: a refusal of message `sn` becomes
-//! the error reply `40 + index` (capped at 54), a trap becomes 40. A service may call `send_message` while it
-//! handles a message (a response, say): the BMC writes its state before calling a service and reads it back
-//! afterwards, so nothing the service causes is lost or overwritten.
+//! the error reply `40 + index` (capped at 54), a trap becomes 40. A service numbers its own requests from
+//! `btp_primitives::message::REQUEST_SN_BASE` (2^64): a message for this chain at or above it answers one of them,
+//! and an answer that cannot be delivered gets no error reply (`AnswerUndelivered` records it). A service may call
+//! `send_message` while it handles a message (a response, say): the BMC writes its state before calling a service
+//! and reads it back afterwards, so nothing the service causes is lost or overwritten. Each service call gets at
+//! most the owner-set gas limit and always leaves the BMC a reserve, so a service that loops or runs out of gas
+//! fails alone.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 extern crate alloc;
@@ -48,7 +54,7 @@ pub mod client {
 
 #[ink::contract]
 pub mod bmc {
-    use crate::routing::{self, Disposition, Link, ServiceFailure};
+    use crate::routing::{self, Disposition, View};
     use btp_primitives::{
         address::{hex_account, validate_network},
         bmc::{BmcMessage, BMC_SERVICE},
@@ -57,16 +63,17 @@ pub mod bmc {
     use ink::{
         env::call::{build_call, ExecutionInput, Selector},
         prelude::{string::String, vec::Vec},
+        storage::Mapping,
     };
 
-    pub use crate::routing::Rotation;
+    pub use crate::routing::{LinkState, Relay, Rotation, ServiceFailure};
 
     #[derive(Debug, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     pub enum Error {
         /// The caller may not do this.
         Unauthorized,
-        /// A network address is not `<id>.<type>`.
+        /// A network address is not `<id>.<type>`, or names this BMC's own network where another is needed.
         InvalidNetwork,
         /// A BTP address is malformed.
         InvalidAddress,
@@ -82,6 +89,7 @@ pub mod bmc {
         NotExistsBsh,
         /// `bmc` names the BMC's own internal service.
         ReservedService,
+        /// A link to that BMC, or to another BMC of its network, exists.
         AlreadyExistsLink,
         NotExistsLink,
         /// A route still leaves on this link.
@@ -94,7 +102,7 @@ pub mod bmc {
         Unreachable,
         /// A sequence number would overflow.
         Overflow,
-        /// Only the next message expected on a link can be dropped.
+        /// A drop is scheduled only for a message not yet received, and once.
         InvalidSeq,
         /// The link's BMV could not be called.
         VerifierUnavailable,
@@ -102,32 +110,21 @@ pub mod bmc {
         Verifier(u32),
         /// No fee aggregator is set.
         NoFeeAggregator,
+        /// Service names are ASCII letters and digits.
+        InvalidServiceName,
+        /// A service still waits for answers to requests that leave on this link, or at all.
+        PendingRequests,
+        /// The relay message carries a message for a paused service: nothing was taken, retry once it resumes.
+        ServicePaused,
+        /// The message would not fit in an event (pallet-contracts' payload limit).
+        MessageTooLarge,
+        /// Fees may not go to this BMC or to a service's own account: they would vanish from the books.
+        InvalidFeeAggregator,
+        /// No drop is scheduled for that message.
+        NotScheduled,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
-
-    /// A relay allowed to submit relay messages on a link, with what it delivered.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
-    pub struct Relay {
-        pub account: AccountId,
-        pub block_count: u64,
-        pub msg_count: u64,
-    }
-
-    /// A link as stored: the peer BMC, its sequence numbers, what it can reach, its relays.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
-    pub struct LinkState {
-        pub peer: String,
-        pub rx_seq: u64,
-        pub tx_seq: u64,
-        pub reachable: Vec<String>,
-        pub relays: Vec<Relay>,
-        pub rotation: Rotation,
-    }
 
     /// What a relay resumes from: `get_status(link)`.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +141,25 @@ pub mod bmc {
         pub cur_height: u32,
     }
 
+    /// The gas a service call may use at most (`ref_time`, `proof_size`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct GasLimit {
+        pub ref_time: u64,
+        pub proof_size: u64,
+    }
+
+    /// A delivered transfer takes about 8 G ref_time and 150 KB of proof (`examples/bridge_gas.rs`): the default
+    /// leaves a service room for several times that.
+    pub const DEFAULT_SERVICE_GAS: GasLimit = GasLimit { ref_time: 40_000_000_000, proof_size: 512 * 1024 };
+
+    /// What the BMC keeps back from a service call: enough to record the failure, send its error reply and go on.
+    pub const SERVICE_GAS_RESERVE: u64 = 5_000_000_000;
+
+    /// pallet-contracts refuses event data (and storage values) over 16 KiB: a `Message` event must fit.
+    pub const MAX_EVENT_LEN: usize = 16 * 1024;
+
     /// A BTP message for the BMC `next`, the `seq`-th on that link; `msg` is its RLP encoding.
     #[ink(event)]
     pub struct Message {
@@ -154,7 +170,8 @@ pub mod bmc {
     }
 
     /// A relay message from `prev` was verified: `messages` BTP messages, of which `undecodable` were not BTP
-    /// messages (skipped, still counted in `rx_seq`) and `refused` got error replies.
+    /// messages (skipped, still counted in `rx_seq`), `refused` were refused or failed and `dropped` were
+    /// dropped as scheduled.
     #[ink(event)]
     pub struct RelayMessageHandled {
         #[ink(topic)]
@@ -163,6 +180,36 @@ pub mod bmc {
         messages: u32,
         undecodable: u32,
         refused: u32,
+        dropped: u32,
+    }
+
+    /// Message `seq` of `prev` was dropped as an owner scheduled: not delivered; `msg` is what the BMV verified
+    /// (its source got the error reply when it asked for one).
+    #[ink(event)]
+    pub struct MessageDropped {
+        #[ink(topic)]
+        prev: String,
+        seq: u64,
+        msg: Vec<u8>,
+    }
+
+    /// An owner scheduled (or cancelled) dropping message `seq` of `link`.
+    #[ink(event)]
+    pub struct DropScheduled {
+        #[ink(topic)]
+        link: String,
+        seq: u64,
+        scheduled: bool,
+    }
+
+    /// An answer to our own request `sn` of `svc` could not be delivered (`code`): no error reply goes back, as
+    /// the peer has nothing to undo; the service's owner settles the request.
+    #[ink(event)]
+    pub struct AnswerUndelivered {
+        #[ink(topic)]
+        svc: String,
+        sn: u128,
+        code: u32,
     }
 
     /// An error reply for the service `svc`'s message `sn` (`code`, `msg`) could not be handed to the service:
@@ -175,6 +222,16 @@ pub mod bmc {
         code: u32,
         msg: String,
         failure: u32,
+    }
+
+    /// What the peer of `link` can reach changed; `ignored` announced BMCs did not fit the list.
+    #[ink(event)]
+    pub struct ReachableChanged {
+        #[ink(topic)]
+        link: String,
+        added: Vec<String>,
+        removed: Vec<String>,
+        ignored: u32,
     }
 
     /// Fee gathering ran: every service was asked to send its fees to `fee_aggregator`; `failed` lists the
@@ -194,6 +251,14 @@ pub mod bmc {
         next: u32,
     }
 
+    /// The aggregator the peer of `link` may ask fees to be sent to (`None`: its `FeeGathering` is ignored).
+    #[ink(event)]
+    pub struct LinkFeeAggregatorChanged {
+        #[ink(topic)]
+        link: String,
+        fee_aggregator: Option<String>,
+    }
+
     /// The relay rotation of `link` was reconfigured; `rotate_term` 0 turns it off.
     #[ink(event)]
     pub struct LinkRotationChanged {
@@ -201,6 +266,19 @@ pub mod bmc {
         link: String,
         rotation: Rotation,
         rotate_term: u64,
+    }
+
+    /// The service `svc` was paused or resumed.
+    #[ink(event)]
+    pub struct ServicePauseChanged {
+        svc: String,
+        paused: bool,
+    }
+
+    /// The gas limit of service calls changed.
+    #[ink(event)]
+    pub struct ServiceGasChanged {
+        limit: GasLimit,
     }
 
     /// Configuration changed: `what` (owner, verifier, service, link, route, relay) `key` was added or removed.
@@ -211,15 +289,24 @@ pub mod bmc {
         added: bool,
     }
 
+    /// Registries and links live in `Mapping`s: a call decodes what it touches, and no value grows with the
+    /// number of links or services past pallet-contracts' 16 KiB limit. The lists beside them hold only keys.
     #[ink(storage)]
     pub struct Bmc {
         network: String,
         address: String,
         owners: Vec<AccountId>,
-        verifiers: Vec<(String, AccountId)>,
-        services: Vec<(String, AccountId)>,
-        links: Vec<LinkState>,
-        /// (destination BMC, link it leaves on)
+        verifiers: Mapping<String, AccountId>,
+        verifier_networks: Vec<String>,
+        services: Mapping<String, AccountId>,
+        service_names: Vec<String>,
+        paused_services: Vec<String>,
+        service_gas: GasLimit,
+        /// Every link ever added, by its peer's canonical address; removal only disconnects it.
+        links: Mapping<String, LinkState>,
+        /// The connected links' keys.
+        connected: Vec<String>,
+        /// (destination BMC, link it leaves on), canonical.
         routes: Vec<(String, String)>,
         fee_aggregator: Option<String>,
         /// Blocks between fee gatherings; 0 gathers only when an owner asks.
@@ -227,28 +314,13 @@ pub mod bmc {
         fee_gathering_next: u32,
     }
 
-    /// Adds `key → value` to a registry (verifiers, services) where keys are unique.
-    fn register(registry: &mut Vec<(String, AccountId)>, key: String, value: AccountId, exists: Error) -> Result<()> {
-        if lookup(registry, &key).is_some() {
-            return Err(exists);
-        }
-        registry.push((key, value));
-        Ok(())
-    }
-
-    /// The contract registered under `key`.
-    fn lookup(registry: &[(String, AccountId)], key: &str) -> Option<AccountId> {
-        registry.iter().find(|(k, _)| k == key).map(|(_, a)| *a)
-    }
-
-    fn unregister(registry: &mut Vec<(String, AccountId)>, key: &str, missing: Error) -> Result<()> {
-        let at = registry.iter().position(|(k, _)| k == key).ok_or(missing)?;
-        registry.swap_remove(at);
-        Ok(())
-    }
-
     fn parse(text: &str) -> Result<BtpAddress> {
         BtpAddress::parse(text).map_err(|_| Error::InvalidAddress)
+    }
+
+    /// ICON's BMC takes only names of ASCII letters and digits.
+    fn valid_service_name(name: &str) -> bool {
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric())
     }
 
     impl Bmc {
@@ -257,8 +329,24 @@ pub mod bmc {
         pub fn new(network: String) -> Result<Self> {
             validate_network(&network).map_err(|_| Error::InvalidNetwork)?;
             let owner = Self::env().caller();
-            let address = ink::prelude::format!("btp://{network}/{}", hex_account(Self::env().account_id().as_ref()));
-            let bmc = Self { network, address, owners: ink::prelude::vec![owner], verifiers: Vec::new(), services: Vec::new(), links: Vec::new(), routes: Vec::new(), fee_aggregator: None, fee_gathering_term: 0, fee_gathering_next: 0 };
+            let address = parse(&ink::prelude::format!("btp://{network}/{}", hex_account(Self::env().account_id().as_ref())))?;
+            let bmc = Self {
+                network: address.network().into(),
+                address: address.canonical().into(),
+                owners: ink::prelude::vec![owner],
+                verifiers: Mapping::new(),
+                verifier_networks: Vec::new(),
+                services: Mapping::new(),
+                service_names: Vec::new(),
+                paused_services: Vec::new(),
+                service_gas: DEFAULT_SERVICE_GAS,
+                links: Mapping::new(),
+                connected: Vec::new(),
+                routes: Vec::new(),
+                fee_aggregator: None,
+                fee_gathering_term: 0,
+                fee_gathering_next: 0,
+            };
             bmc.changed("owner", hex_account(owner.as_ref()), true);
             Ok(bmc)
         }
@@ -296,15 +384,22 @@ pub mod bmc {
         /// The BMV contracts, by the network they verify.
         #[ink(message)]
         pub fn verifiers(&self) -> Vec<(String, AccountId)> {
-            self.verifiers.clone()
+            self.verifier_networks.iter().filter_map(|n| Some((n.clone(), self.verifiers.get(n)?))).collect()
         }
 
-        /// Registers the BMV `bmv` for messages from `network`. Owner only.
+        /// Registers the BMV `bmv` for messages from `network`, which is not this BMC's own. Owner only.
         #[ink(message)]
         pub fn add_verifier(&mut self, network: String, bmv: AccountId) -> Result<()> {
             self.only_owner()?;
-            validate_network(&network).map_err(|_| Error::InvalidNetwork)?;
-            register(&mut self.verifiers, network.clone(), bmv, Error::AlreadyExistsBmv)?;
+            let network = Self::network_of(&network)?;
+            if network == self.network {
+                return Err(Error::InvalidNetwork);
+            }
+            if self.verifiers.contains(&network) {
+                return Err(Error::AlreadyExistsBmv);
+            }
+            self.verifiers.insert(&network, &bmv);
+            self.verifier_networks.push(network.clone());
             self.changed("verifier", network, true);
             Ok(())
         }
@@ -313,7 +408,10 @@ pub mod bmc {
         #[ink(message)]
         pub fn remove_verifier(&mut self, network: String) -> Result<()> {
             self.only_owner()?;
-            unregister(&mut self.verifiers, &network, Error::NotExistsBmv)?;
+            let network = Self::network_of(&network)?;
+            let at = self.verifier_networks.iter().position(|n| *n == network).ok_or(Error::NotExistsBmv)?;
+            self.verifier_networks.swap_remove(at);
+            self.verifiers.remove(&network);
             self.changed("verifier", network, false);
             Ok(())
         }
@@ -321,70 +419,158 @@ pub mod bmc {
         /// The services (BSH contracts) by name.
         #[ink(message)]
         pub fn services(&self) -> Vec<(String, AccountId)> {
-            self.services.clone()
+            self.service_names.iter().filter_map(|n| Some((n.clone(), self.services.get(n)?))).collect()
         }
 
-        /// Registers the service `name` at `bsh`. Owner only; `bmc` is reserved.
+        /// Registers the service `name` (ASCII letters and digits; `bmc` is reserved) at `bsh`. Owner only.
         #[ink(message)]
         pub fn add_service(&mut self, name: String, bsh: AccountId) -> Result<()> {
             self.only_owner()?;
-            if name == BMC_SERVICE || name.is_empty() {
+            if name == BMC_SERVICE {
                 return Err(Error::ReservedService);
             }
-            register(&mut self.services, name.clone(), bsh, Error::AlreadyExistsBsh)?;
+            if !valid_service_name(&name) {
+                return Err(Error::InvalidServiceName);
+            }
+            if self.services.contains(&name) {
+                return Err(Error::AlreadyExistsBsh);
+            }
+            self.services.insert(&name, &bsh);
+            self.service_names.push(name.clone());
             self.changed("service", name, true);
             Ok(())
         }
 
-        /// Removes the service `name`. Owner only.
+        /// Removes the service `name`, refused while it waits for answers to any of its requests: to upgrade a
+        /// service, pause it instead (`set_service_paused`). Owner only.
         #[ink(message)]
         pub fn remove_service(&mut self, name: String) -> Result<()> {
             self.only_owner()?;
-            unregister(&mut self.services, &name, Error::NotExistsBsh)?;
+            let bsh = self.services.get(&name).ok_or(Error::NotExistsBsh)?;
+            let view = self.routing_view()?;
+            let networks: Vec<String> = view.links.iter().flat_map(|l| view.networks_via(&l.peer)).collect();
+            if Self::pending_requests(bsh, &networks) > 0 {
+                return Err(Error::PendingRequests);
+            }
+            self.service_names.retain(|n| *n != name);
+            self.paused_services.retain(|n| *n != name);
+            self.services.remove(&name);
             self.changed("service", name, false);
             Ok(())
         }
 
-        /// The links: peers with their sequence numbers, reachable BMCs and relays.
+        /// Pauses (or resumes) delivery to the service `name`, for an upgrade: while it is paused, a relay
+        /// message that carries a message for it is refused whole (`ServicePaused`), so its messages wait on the
+        /// peer chain instead of failing. Owner only.
         #[ink(message)]
-        pub fn links(&self) -> Vec<LinkState> {
-            self.links.clone()
+        pub fn set_service_paused(&mut self, name: String, paused: bool) -> Result<()> {
+            self.only_owner()?;
+            if !self.services.contains(&name) {
+                return Err(Error::NotExistsBsh);
+            }
+            self.paused_services.retain(|n| *n != name);
+            if paused {
+                self.paused_services.push(name.clone());
+            }
+            self.env().emit_event(ServicePauseChanged { svc: name, paused });
+            Ok(())
         }
 
-        /// Connects the BMC `link`, whose network needs a BMV. The new peer is told the links that exist
-        /// (`Init`); every existing peer is told of the new one (`Link`). Owner only.
+        /// The paused services.
+        #[ink(message)]
+        pub fn paused_services(&self) -> Vec<String> {
+            self.paused_services.clone()
+        }
+
+        /// The gas a service call may use at most.
+        #[ink(message)]
+        pub fn service_gas(&self) -> GasLimit {
+            self.service_gas
+        }
+
+        /// Sets the gas a service call may use at most (both parts above 0). Owner only.
+        #[ink(message)]
+        pub fn set_service_gas(&mut self, limit: GasLimit) -> Result<()> {
+            self.only_owner()?;
+            if limit.ref_time == 0 || limit.proof_size == 0 {
+                return Err(Error::Overflow);
+            }
+            self.service_gas = limit;
+            self.env().emit_event(ServiceGasChanged { limit });
+            Ok(())
+        }
+
+        /// The connected links: peers with their sequence numbers, reachable BMCs and relays.
+        #[ink(message)]
+        pub fn links(&self) -> Vec<LinkState> {
+            self.connected.iter().filter_map(|k| self.links.get(k)).collect()
+        }
+
+        /// The link to `peer` as stored, also after it was removed (its sequence numbers stay).
+        #[ink(message)]
+        pub fn link(&self, peer: String) -> Option<LinkState> {
+            self.links.get(parse(&peer).ok()?.canonical())
+        }
+
+        /// Connects the BMC `link`, whose network needs a BMV; at most one link per network. A link added again
+        /// resumes the sequence numbers it had (and what its peer announced): its old messages are never taken
+        /// twice. The new peer is told the links that exist (`Init`); every existing peer is told of the new one
+        /// (`Link`). Owner only.
         #[ink(message)]
         pub fn add_link(&mut self, link: String) -> Result<()> {
             self.only_owner()?;
             let peer = parse(&link)?;
+            if peer.network() == self.network {
+                return Err(Error::InvalidNetwork);
+            }
             self.verifier_for(peer.network())?;
-            if self.links.iter().any(|l| l.peer == link) {
+            let existing = self.routing_view()?.links;
+            if existing.iter().any(|l| l.peer.network() == peer.network()) {
                 return Err(Error::AlreadyExistsLink);
             }
-            let existing: Vec<BtpAddress> = self.links.iter().filter_map(|l| BtpAddress::parse(&l.peer).ok()).collect();
-            self.links.push(LinkState { peer: link.clone(), rx_seq: 0, tx_seq: 0, reachable: Vec::new(), relays: Vec::new(), rotation: Rotation::default() });
-            self.changed("link", link.clone(), true);
-            self.send_internal(&peer, &BmcMessage::Init { links: existing.clone() })?;
-            for other in existing {
+            let key = String::from(peer.canonical());
+            let state = match self.links.get(&key) {
+                Some(mut old) => {
+                    old.connected = true;
+                    old
+                }
+                None => LinkState::new(key.clone()),
+            };
+            self.links.insert(&key, &state);
+            self.connected.push(key.clone());
+            self.changed("link", key, true);
+            let peers: Vec<BtpAddress> = existing.into_iter().map(|l| l.peer).collect();
+            self.send_internal(&peer, &BmcMessage::Init { links: peers.clone() })?;
+            for other in peers {
                 self.send_internal(&other, &BmcMessage::Link { link: peer.clone() })?;
             }
             Ok(())
         }
 
-        /// Disconnects `link`, telling the remaining peers (`Unlink`). Refused while a route uses it. Owner only.
+        /// Disconnects `link`, telling the remaining peers (`Unlink`). Refused while a route uses it or a service
+        /// waits for answers to requests that leave on it. Its sequence numbers are kept for when it is added
+        /// again; its relays are withdrawn. Owner only.
         #[ink(message)]
         pub fn remove_link(&mut self, link: String) -> Result<()> {
             self.only_owner()?;
-            let at = self.links.iter().position(|l| l.peer == link).ok_or(Error::NotExistsLink)?;
-            if self.routes.iter().any(|(_, via)| *via == link) {
+            let gone = parse(&link)?;
+            let key = String::from(gone.canonical());
+            let mut state = self.connected_link(&key)?;
+            if self.routes.iter().any(|(_, via)| *via == key) {
                 return Err(Error::LinkInUse);
             }
-            self.links.remove(at);
-            self.changed("link", link.clone(), false);
-            let gone = parse(&link)?;
-            let remaining: Vec<BtpAddress> = self.links.iter().filter_map(|l| BtpAddress::parse(&l.peer).ok()).collect();
-            for other in remaining {
-                self.send_internal(&other, &BmcMessage::Unlink { link: gone.clone() })?;
+            let networks = self.routing_view()?.networks_via(&gone);
+            for svc in &self.service_names {
+                if self.services.get(svc).is_some_and(|bsh| Self::pending_requests(bsh, &networks) > 0) {
+                    return Err(Error::PendingRequests);
+                }
+            }
+            state.disconnect();
+            self.links.insert(&key, &state);
+            self.connected.retain(|k| *k != key);
+            self.changed("link", key, false);
+            for other in self.routing_view()?.links {
+                self.send_internal(&other.peer, &BmcMessage::Unlink { link: gone.clone() })?;
             }
             Ok(())
         }
@@ -395,14 +581,17 @@ pub mod bmc {
             self.routes.clone()
         }
 
-        /// Sends messages for the BMC `dst` (and its network) out on `link`. Owner only.
+        /// Sends messages for the BMC `dst` (and its network, not this one) out on `link`. Owner only.
         #[ink(message)]
         pub fn add_route(&mut self, dst: String, link: String) -> Result<()> {
             self.only_owner()?;
-            parse(&dst)?;
-            if !self.links.iter().any(|l| l.peer == link) {
-                return Err(Error::NotExistsLink);
+            let dst = parse(&dst)?;
+            if dst.network() == self.network {
+                return Err(Error::InvalidNetwork);
             }
+            let link = String::from(parse(&link)?.canonical());
+            self.connected_link(&link)?;
+            let dst = String::from(dst.canonical());
             if self.routes.iter().any(|(d, _)| *d == dst) {
                 return Err(Error::AlreadyExistsRoute);
             }
@@ -415,6 +604,7 @@ pub mod bmc {
         #[ink(message)]
         pub fn remove_route(&mut self, dst: String) -> Result<()> {
             self.only_owner()?;
+            let dst = String::from(parse(&dst)?.canonical());
             let at = self.routes.iter().position(|(d, _)| *d == dst).ok_or(Error::NotExistsRoute)?;
             self.routes.remove(at);
             self.changed("route", dst, false);
@@ -425,11 +615,13 @@ pub mod bmc {
         #[ink(message)]
         pub fn add_relay(&mut self, link: String, relay: AccountId) -> Result<()> {
             self.only_owner()?;
-            let state = self.link_mut(&link)?;
-            if state.relays.iter().any(|r| r.account == relay) {
-                return Err(Error::AlreadyExistsBmr);
-            }
-            state.relays.push(Relay { account: relay, block_count: 0, msg_count: 0 });
+            self.update_link(&link, |state| {
+                if state.relays.iter().any(|r| r.account == relay) {
+                    return Err(Error::AlreadyExistsBmr);
+                }
+                state.relays.push(Relay { account: relay, block_count: 0, msg_count: 0 });
+                Ok(())
+            })?;
             self.changed("relay", ink::prelude::format!("{link} {}", hex_account(relay.as_ref())), true);
             Ok(())
         }
@@ -438,43 +630,84 @@ pub mod bmc {
         #[ink(message)]
         pub fn remove_relay(&mut self, link: String, relay: AccountId) -> Result<()> {
             self.only_owner()?;
-            let state = self.link_mut(&link)?;
-            let at = state.relays.iter().position(|r| r.account == relay).ok_or(Error::NotExistsBmr)?;
-            state.relays.remove(at);
+            self.update_link(&link, |state| {
+                let at = state.relays.iter().position(|r| r.account == relay).ok_or(Error::NotExistsBmr)?;
+                state.relays.remove(at);
+                Ok(())
+            })?;
             self.changed("relay", ink::prelude::format!("{link} {}", hex_account(relay.as_ref())), false);
+            Ok(())
+        }
+
+        /// Sets the one fee aggregator (a BTP address) the peer of `link` may ask this chain's fees to be sent to
+        /// with `FeeGathering`; `None` ignores its requests. Owner only.
+        #[ink(message)]
+        pub fn set_link_fee_aggregator(&mut self, link: String, fee_aggregator: Option<String>) -> Result<()> {
+            self.only_owner()?;
+            let fee_aggregator = fee_aggregator.map(|fa| self.valid_fee_aggregator(&fa)).transpose()?;
+            self.update_link(&link, |state| {
+                state.fee_aggregator = fee_aggregator.clone();
+                Ok(())
+            })?;
+            self.env().emit_event(LinkFeeAggregatorChanged { link, fee_aggregator });
+            Ok(())
+        }
+
+        /// Schedules message `seq` of `link` (not received yet) to be dropped when a relay brings it: the BMV
+        /// still verifies it, the BMC then does not deliver it and sends its source the error reply built from
+        /// the verified message. The way past a message that can never be delivered. Owner only.
+        #[ink(message)]
+        pub fn schedule_drop(&mut self, link: String, seq: u64) -> Result<()> {
+            self.only_owner()?;
+            self.update_link(&link, |state| {
+                if seq <= state.rx_seq || state.drops.contains(&seq) {
+                    return Err(Error::InvalidSeq);
+                }
+                state.drops.push(seq);
+                Ok(())
+            })?;
+            self.env().emit_event(DropScheduled { link, seq, scheduled: true });
+            Ok(())
+        }
+
+        /// Cancels a scheduled drop. Owner only.
+        #[ink(message)]
+        pub fn cancel_drop(&mut self, link: String, seq: u64) -> Result<()> {
+            self.only_owner()?;
+            self.update_link(&link, |state| if state.take_drop(seq) { Ok(()) } else { Err(Error::NotScheduled) })?;
+            self.env().emit_event(DropScheduled { link, seq, scheduled: false });
             Ok(())
         }
 
         /// Sends `msg` of service `svc` with serial number `sn` (> 0) to network `to`. Only the service's BSH.
         #[ink(message)]
         pub fn send_message(&mut self, to: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<()> {
-            let bsh = lookup(&self.services, &svc).ok_or(Error::NotExistsBsh)?;
+            let bsh = self.services.get(&svc).ok_or(Error::NotExistsBsh)?;
             if self.env().caller() != bsh {
                 return Err(Error::Unauthorized);
             }
             let sn = i128::try_from(sn).ok().filter(|sn| *sn > 0).ok_or(Error::InvalidSn)?;
-            let (next, dst) = {
-                let (routes, links) = self.routing_view();
-                let hop = routing::resolve(&routes, &links, &to).ok_or(Error::Unreachable)?;
-                (hop.next.clone(), hop.dst.clone())
-            };
-            let message = BtpMessage { src: parse(&self.address)?, dst, svc, sn, payload: msg };
-            self.emit(&next, message.encode())
+            let view = self.routing_view()?;
+            let hop = view.resolve(&to).ok_or(Error::Unreachable)?;
+            let message = BtpMessage { src: view.own.clone(), dst: hop.dst.clone(), svc, sn, payload: msg };
+            self.emit(hop.next, message.encode())
         }
 
         /// Takes a relay message from a relay of the link `prev`: the link's BMV verifies it (its refusal reverts
         /// with the BMV's code), `rx_seq` advances by the messages it proves, and each message is handled: the
         /// BMC's own messages update what the peer can reach, messages for other BMCs go out on their next link,
-        /// and what cannot be delivered gets an error reply on `prev`. One bad message never reverts the others.
+        /// messages an owner scheduled are dropped, and what cannot be delivered gets an error reply on `prev`.
+        /// One bad message never reverts the others; a message for a paused service refuses the whole relay
+        /// message (`ServicePaused`).
         #[ink(message)]
         pub fn handle_relay_message(&mut self, prev: String, msg: Vec<u8>) -> Result<()> {
             let peer = parse(&prev)?;
+            let key = String::from(peer.canonical());
             let caller = self.env().caller();
-            let link = self.links.iter().find(|l| l.peer == prev).ok_or(Error::NotExistsLink)?;
-            if !link.relays.iter().any(|r| r.account == caller) {
+            let mut state = self.connected_link(&key)?;
+            if !state.relays.iter().any(|r| r.account == caller) {
                 return Err(Error::Unauthorized);
             }
-            let rx_seq = link.rx_seq;
             let bmv = self.verifier_for(peer.network())?;
             let before = Self::verifier_status(bmv)?;
             let messages = build_call::<ink::env::DefaultEnvironment>()
@@ -482,8 +715,8 @@ pub mod bmc {
                 .exec_input(
                     ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_relay_message")))
                         .push_arg(&self.address)
-                        .push_arg(&prev)
-                        .push_arg(u128::from(rx_seq))
+                        .push_arg(&key)
+                        .push_arg(u128::from(state.rx_seq))
                         .push_arg(&msg),
                 )
                 .returns::<core::result::Result<Vec<Vec<u8>>, u8>>()
@@ -495,89 +728,90 @@ pub mod bmc {
             let after = Self::verifier_status(bmv)?;
             let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
             let now = self.env().block_number();
-            let state = self.link_mut(&prev)?;
             if let Some(turn) = state.rotation.rotate(u64::from(now), after.2, count > 0, state.relays.len()) {
                 if state.relays.get(turn).map(|r| r.account) != Some(caller) {
                     return Err(Error::Unauthorized);
                 }
             }
+            let first = state.rx_seq.checked_add(1).ok_or(Error::Overflow)?;
             state.rx_seq = state.rx_seq.checked_add(count).ok_or(Error::Overflow)?;
-            let new_rx = state.rx_seq;
+            let drops: Vec<bool> = (first..=state.rx_seq).map(|seq| state.take_drop(seq)).collect();
             if let Some(relay) = state.relays.iter_mut().find(|r| r.account == caller) {
                 relay.block_count = relay.block_count.saturating_add(after.0.saturating_sub(before.0));
                 relay.msg_count = relay.msg_count.saturating_add(count);
             }
-            let own = parse(&self.address)?;
-            let (mut undecodable, mut refused) = (0u32, 0u32);
-            for bytes in &messages {
-                let disposition = {
-                    let (routes, links) = self.routing_view();
-                    routing::classify(&own, &peer, &routes, &links, bytes)
-                };
+            let rx_seq = state.rx_seq;
+            // Written before any message is handled: a service answering from inside its delivery emits on this
+            // link, and the sequence it takes must follow what is stored here.
+            self.links.insert(&key, &state);
+            let mut view = self.routing_view()?;
+            let dispositions: Vec<Disposition> = messages.iter().zip(&drops).map(|(bytes, drop)| view.classify(&peer, bytes, *drop)).collect();
+            if dispositions.iter().any(|d| matches!(d, Disposition::Deliver(m) if self.paused_services.contains(&m.svc))) {
+                return Err(Error::ServicePaused);
+            }
+            let (mut undecodable, mut refused, mut dropped) = (0u32, 0u32, 0u32);
+            for ((disposition, bytes), seq) in dispositions.into_iter().zip(&messages).zip(first..) {
                 match disposition {
                     Disposition::Undecodable => undecodable = undecodable.saturating_add(1),
-                    Disposition::Internal(message) => self.handle_internal(&peer, &message),
-                    Disposition::Forward { next, message } => self.emit(&next, message.encode())?,
+                    Disposition::Internal(message) => {
+                        if self.handle_internal(&key, &message) {
+                            view = self.routing_view()?;
+                        }
+                    }
+                    Disposition::Forward { next, message } => {
+                        if let Err(error) = self.emit(&next, message.encode()) {
+                            refused = refused.saturating_add(1);
+                            self.reply(&view, &peer, &message, &ErrorMessage::new(routing::code::UNKNOWN, ink::prelude::format!("{error:?}")));
+                        }
+                    }
                     Disposition::Reject { message, error } => {
                         refused = refused.saturating_add(1);
-                        self.reply(&own, &peer, &message, &error)?;
+                        self.reply(&view, &peer, &message, &error);
                     }
                     Disposition::Deliver(message) => {
                         if let Err(error) = self.deliver(&message) {
                             refused = refused.saturating_add(1);
-                            self.reply(&own, &peer, &message, &error)?;
+                            if !self.reply(&view, &peer, &message, &error) && message.sn > 0 {
+                                self.env().emit_event(AnswerUndelivered { svc: message.svc.clone(), sn: message.sn.unsigned_abs(), code: error.code });
+                            }
                         }
+                    }
+                    Disposition::Dropped(message) => {
+                        dropped = dropped.saturating_add(1);
+                        if let Some(message) = message {
+                            self.reply(&view, &peer, &message, &ErrorMessage::new(routing::code::DROPPED, "DropMessage"));
+                        }
+                        self.env().emit_event(MessageDropped { prev: key.clone(), seq, msg: bytes.clone() });
                     }
                 }
             }
-            if self.fee_gathering_term > 0 && self.fee_gathering_next <= now && !self.services.is_empty() && self.fee_aggregator.is_some() {
+            if self.fee_gathering_term > 0 && self.fee_gathering_next <= now && !self.service_names.is_empty() && self.fee_aggregator.is_some() {
                 self.gather_fees_now()?;
             }
             self.env().emit_event(RelayMessageHandled {
-                prev,
-                rx_seq: new_rx,
+                prev: key,
+                rx_seq,
                 messages: u32::try_from(messages.len()).unwrap_or(u32::MAX),
                 undecodable,
                 refused,
+                dropped,
             });
-            Ok(())
-        }
-
-        /// The way out of a stuck link: skips message `seq` (the next one expected on `link`, which can never be
-        /// delivered) and sends the error reply its source BMC `src` needs to refund message `sn` of `svc`.
-        /// Owner only.
-        #[ink(message)]
-        pub fn drop_message(&mut self, link: String, seq: u64, src: String, svc: String, sn: u64) -> Result<()> {
-            self.only_owner()?;
-            let peer = parse(&link)?;
-            let source = parse(&src)?;
-            let state = self.link_mut(&link)?;
-            if Some(seq) != state.rx_seq.checked_add(1) {
-                return Err(Error::InvalidSeq);
-            }
-            state.rx_seq = seq;
-            let own = parse(&self.address)?;
-            let dropped = BtpMessage { src: source, dst: own.clone(), svc, sn: sn.into(), payload: Vec::new() };
-            let error = ErrorMessage::new(routing::code::UNKNOWN, "dropped");
-            self.reply(&own, &peer, &dropped, &error)?;
-            self.env().emit_event(RelayMessageHandled { prev: link, rx_seq: seq, messages: 1, undecodable: 0, refused: 1 });
             Ok(())
         }
 
         /// Where a relay of `link` resumes: sequence numbers, the BMV's status, relays, the current block.
         #[ink(message)]
         pub fn get_status(&self, link: String) -> Result<LinkStatus> {
-            let state = self.links.iter().find(|l| l.peer == link).ok_or(Error::NotExistsLink)?;
             let peer = parse(&link)?;
-            let bmv = self.verifier_for(peer.network())?;
-            let verifier = Self::verifier_status(bmv)?;
+            let state = self.connected_link(peer.canonical())?;
+            let verifier = Self::verifier_status(self.verifier_for(peer.network())?)?;
             Ok(LinkStatus {
                 rx_seq: state.rx_seq,
                 tx_seq: state.tx_seq,
                 verifier,
-                relays: state.relays.clone(),
-                rotation: state.rotation.clone(),
+                relays: state.relays,
                 rotate_term: state.rotation.rotate_term(),
+                rotation: state.rotation,
                 cur_height: self.env().block_number(),
             })
         }
@@ -591,29 +825,27 @@ pub mod bmc {
             let peer = parse(&link)?;
             let (height, _, _) = Self::verifier_status(self.verifier_for(peer.network())?)?;
             let now = u64::from(self.env().block_number());
-            let state = self.link_mut(&link)?;
-            state.rotation.configure(block_interval_src, block_interval_dst, max_aggregation, delay_limit, now, height);
-            let rotation = state.rotation.clone();
-            self.env().emit_event(LinkRotationChanged { link, rotate_term: rotation.rotate_term(), rotation });
+            let rotation = self.update_link(&link, |state| {
+                state.rotation.configure(block_interval_src, block_interval_dst, max_aggregation, delay_limit, now, height);
+                Ok(state.rotation.clone())
+            })?;
+            self.env().emit_event(LinkRotationChanged { link: peer.canonical().into(), rotate_term: rotation.rotate_term(), rotation });
             Ok(())
         }
 
-        /// Where fee gathering sends the services' fees (a BTP address), and the term in blocks (0: only when an
-        /// owner calls `gather_fees`).
+        /// Where fee gathering sends the services' fees (a BTP address), the term in blocks (0: only when an
+        /// owner calls `gather_fees`) and the block it next runs at.
         #[ink(message)]
         pub fn fee_gathering(&self) -> (Option<String>, u32, u32) {
             (self.fee_aggregator.clone(), self.fee_gathering_term, self.fee_gathering_next)
         }
 
-        /// Sets the fee aggregator (a BTP address, `None` to stop gathering) and the term in blocks; the first
-        /// gathering runs one term from now. Owner only.
+        /// Sets the fee aggregator (a BTP address, `None` to stop gathering; never this BMC or a service) and the
+        /// term in blocks; the first gathering runs one term from now. Owner only.
         #[ink(message)]
         pub fn set_fee_gathering(&mut self, fee_aggregator: Option<String>, term: u32) -> Result<()> {
             self.only_owner()?;
-            if let Some(fa) = &fee_aggregator {
-                parse(fa)?;
-            }
-            self.fee_aggregator = fee_aggregator;
+            self.fee_aggregator = fee_aggregator.map(|fa| self.valid_fee_aggregator(&fa)).transpose()?;
             self.fee_gathering_term = term;
             self.fee_gathering_next = if term > 0 { self.env().block_number().saturating_add(term) } else { 0 };
             self.env().emit_event(FeeGatheringChanged { fee_aggregator: self.fee_aggregator.clone(), term, next: self.fee_gathering_next });
@@ -631,13 +863,11 @@ pub mod bmc {
         fn gather_fees_now(&mut self) -> Result<()> {
             let fa = self.fee_aggregator.clone().ok_or(Error::NoFeeAggregator)?;
             let aggregator = parse(&fa)?;
-            let services = self.services.clone();
-            let names: Vec<String> = services.iter().map(|(svc, _)| svc.clone()).collect();
-            self.ask_for_fees(&fa, services);
+            let names = self.service_names.clone();
+            self.ask_for_fees(&fa, &names);
             if aggregator.network() == self.network {
-                let peers: Vec<BtpAddress> = self.links.iter().filter_map(|l| BtpAddress::parse(&l.peer).ok()).collect();
-                for peer in peers {
-                    self.send_internal(&peer, &BmcMessage::FeeGathering { fee_aggregator: aggregator.clone(), services: names.clone() })?;
+                for peer in self.routing_view()?.links {
+                    self.send_internal(&peer.peer, &BmcMessage::FeeGathering { fee_aggregator: aggregator.clone(), services: names.clone() })?;
                 }
             }
             if self.fee_gathering_term > 0 {
@@ -646,24 +876,38 @@ pub mod bmc {
             Ok(())
         }
 
-        /// Asks each of `services` to send its fees to `fa`. A service that cannot pay out now keeps its fees for
-        /// the next gathering; the event names it.
-        fn ask_for_fees(&mut self, fa: &str, services: Vec<(String, AccountId)>) {
+        /// Asks each of the services `names` to send its fees to `fa`. A service that cannot pay out now keeps its
+        /// fees for the next gathering; the event names it.
+        fn ask_for_fees(&mut self, fa: &str, names: &[String]) {
             let mut failed = Vec::new();
-            for (svc, bsh) in &services {
+            for svc in names {
+                let Some(bsh) = self.services.get(svc) else { continue };
                 let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_fee_gathering"))).push_arg(fa).push_arg(svc);
-                if self.call_service(*bsh, input).is_err() {
+                if self.call_service(bsh, input).is_err() {
                     failed.push(svc.clone());
                 }
             }
-            let services = services.into_iter().map(|(svc, _)| svc).collect();
-            self.env().emit_event(FeeGathering { fee_aggregator: fa.into(), services, failed });
+            self.env().emit_event(FeeGathering { fee_aggregator: fa.into(), services: names.to_vec(), failed });
+        }
+
+        /// A fee aggregator's canonical address, refused when fees sent there would be lost: this BMC, or a
+        /// service's own account (the services' books hold only what is in flight or fees).
+        fn valid_fee_aggregator(&self, fa: &str) -> Result<String> {
+            let fa = parse(fa)?;
+            if fa.network() == self.network {
+                let account = |a: AccountId| parse(&ink::prelude::format!("btp://{}/{}", self.network, hex_account(a.as_ref())));
+                let service = self.service_names.iter().filter_map(|n| self.services.get(n)).any(|bsh| account(bsh).is_ok_and(|a| a == fa));
+                if fa.canonical() == self.address || service {
+                    return Err(Error::InvalidFeeAggregator);
+                }
+            }
+            Ok(fa.canonical().into())
         }
 
         /// Hands a message addressed to this BMC to its service; `Err` is the error reply a failed `sn >= 0`
         /// message gets. A failed error report (`sn < 0`) is recorded in `ErrorOnBtpError`, never answered.
         fn deliver(&mut self, message: &BtpMessage) -> core::result::Result<(), ErrorMessage> {
-            let bsh = lookup(&self.services, &message.svc);
+            let bsh = self.services.get(&message.svc);
             if message.sn >= 0 {
                 let bsh = bsh.ok_or_else(|| ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH"))?;
                 let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_btp_message")))
@@ -697,11 +941,19 @@ pub mod bmc {
 
         /// Calls a service, which may call back into this BMC (`send_message`): the state is written before the
         /// call and read back after it, so that what the service caused is kept and nothing is written twice.
+        /// The call gets at most the service gas limit and never the BMC's reserve.
         fn call_service<Args: ink::scale::Encode>(&mut self, bsh: AccountId, input: ExecutionInput<Args>) -> core::result::Result<(), ServiceFailure> {
+            let ref_time = self.env().gas_left().saturating_sub(SERVICE_GAS_RESERVE).min(self.service_gas.ref_time);
+            // A limit of 0 would mean "all there is".
+            if ref_time == 0 {
+                return Err(ServiceFailure::Failed);
+            }
             let key = <Self as ink::storage::traits::StorageKey>::KEY;
             ink::env::set_contract_storage(&key, self);
             let outcome = build_call::<ink::env::DefaultEnvironment>()
                 .call(bsh)
+                .ref_time_limit(ref_time)
+                .proof_size_limit(self.service_gas.proof_size)
                 .call_flags(ink::env::CallFlags::ALLOW_REENTRY)
                 .exec_input(input)
                 .returns::<core::result::Result<(), u8>>()
@@ -716,9 +968,27 @@ pub mod bmc {
             }
         }
 
+        /// How many of the service's requests to `networks` wait for an answer. A service that cannot answer is
+        /// taken to have none: it could not settle them either, and must not keep its links forever.
+        fn pending_requests(bsh: AccountId, networks: &[String]) -> u64 {
+            networks
+                .iter()
+                .map(|network| {
+                    build_call::<ink::env::DefaultEnvironment>()
+                        .call(bsh)
+                        .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("pending_requests"))).push_arg(network))
+                        .returns::<u64>()
+                        .try_invoke()
+                        .ok()
+                        .and_then(|r| r.ok())
+                        .unwrap_or(0)
+                })
+                .fold(0u64, u64::saturating_add)
+        }
+
         /// The BMV verifying messages from `network`.
         fn verifier_for(&self, network: &str) -> Result<AccountId> {
-            lookup(&self.verifiers, network).ok_or(Error::NotExistsBmv)
+            self.verifiers.get(network).ok_or(Error::NotExistsBmv)
         }
 
         /// The BMV's `(height, offset, last_height)`.
@@ -733,41 +1003,33 @@ pub mod bmc {
                 .map_err(|_| Error::VerifierUnavailable)
         }
 
-        /// The BMC-internal messages of the peer `prev`: what it can reach, and fee gathering for an aggregator
-        /// on its network. Unknown types are ignored.
-        fn handle_internal(&mut self, prev: &BtpAddress, message: &BtpMessage) {
-            let Ok(internal) = BmcMessage::decode(&message.payload) else { return };
+        /// The BMC-internal messages of the peer of link `key`: what it can reach, and fee gathering for the
+        /// aggregator approved for that link. Unknown types are ignored. Returns whether routing changed.
+        fn handle_internal(&mut self, key: &str, message: &BtpMessage) -> bool {
+            let Ok(internal) = BmcMessage::decode(&message.payload) else { return false };
+            let Some(mut state) = self.links.get(key) else { return false };
             if let BmcMessage::FeeGathering { fee_aggregator, services } = &internal {
-                if routing::accepts_fee_gathering(prev, fee_aggregator) {
-                    let asked = self.services.iter().filter(|(n, _)| services.contains(n)).cloned().collect();
-                    self.ask_for_fees(fee_aggregator.as_str(), asked);
+                if routing::accepts_fee_gathering(state.fee_aggregator.as_deref(), fee_aggregator) {
+                    let asked: Vec<String> = self.service_names.iter().filter(|n| services.contains(n)).cloned().collect();
+                    self.ask_for_fees(fee_aggregator.as_str(), &asked);
                 }
-                return;
+                return false;
             }
-            let Ok(state) = self.link_mut(prev.as_str()) else { return };
-            match internal {
-                BmcMessage::Init { links } => {
-                    for l in links {
-                        if !state.reachable.iter().any(|r| *r == l.as_str()) {
-                            state.reachable.push(l.as_str().into());
-                        }
-                    }
-                }
-                BmcMessage::Link { link } => {
-                    if !state.reachable.iter().any(|r| *r == link.as_str()) {
-                        state.reachable.push(link.as_str().into());
-                    }
-                }
-                BmcMessage::Unlink { link } => state.reachable.retain(|r| *r != link.as_str()),
-                BmcMessage::FeeGathering { .. } => {}
+            let change = state.apply(&internal);
+            if change.is_empty() {
+                return false;
             }
+            self.links.insert(key, &state);
+            self.env().emit_event(ReachableChanged { link: key.into(), added: change.added, removed: change.removed, ignored: change.ignored });
+            true
         }
 
-        /// The error reply to `message`, on the link it arrived on, if it asked for one.
-        fn reply(&mut self, own: &BtpAddress, prev: &BtpAddress, message: &BtpMessage, error: &ErrorMessage) -> Result<()> {
-            match routing::error_reply(own, message, error) {
-                Some(reply) => self.emit(prev, reply.encode()),
-                None => Ok(()),
+        /// Sends the error reply to `message` on the link it arrived on, if it asked for one; whether one went.
+        fn reply(&mut self, view: &View, prev: &BtpAddress, message: &BtpMessage, error: &ErrorMessage) -> bool {
+            match view.error_reply(message, error) {
+                // A reply too large for an event (a huge source address) is not worth trapping the relay message.
+                Some(reply) => self.emit(prev, reply.encode()).is_ok(),
+                None => false,
             }
         }
 
@@ -779,27 +1041,34 @@ pub mod bmc {
             }
         }
 
-        fn link_mut(&mut self, link: &str) -> Result<&mut LinkState> {
-            self.links.iter_mut().find(|l| l.peer == link).ok_or(Error::NotExistsLink)
+        /// A network address in its canonical spelling.
+        fn network_of(network: &str) -> Result<String> {
+            validate_network(network).map_err(|_| Error::InvalidNetwork)?;
+            Ok(BtpAddress::new(network, "x").map_err(|_| Error::InvalidNetwork)?.network().into())
+        }
+
+        fn connected_link(&self, key: &str) -> Result<LinkState> {
+            self.links.get(key).filter(|l| l.connected).ok_or(Error::NotExistsLink)
+        }
+
+        /// Changes the connected link `link` (any spelling) with `change`, which may refuse.
+        fn update_link<T>(&mut self, link: &str, change: impl FnOnce(&mut LinkState) -> Result<T>) -> Result<T> {
+            let key = String::from(parse(link)?.canonical());
+            let mut state = self.connected_link(&key)?;
+            let out = change(&mut state)?;
+            self.links.insert(&key, &state);
+            Ok(out)
         }
 
         fn changed(&self, what: &str, key: String, added: bool) {
             self.env().emit_event(ConfigurationChanged { what: what.into(), key, added });
         }
 
-        /// Links and routes in the form the routing rules take.
-        fn routing_view(&self) -> (Vec<(BtpAddress, BtpAddress)>, Vec<Link>) {
+        /// This BMC, its routes and its connected links in the form the routing rules take.
+        fn routing_view(&self) -> Result<View> {
             let routes = self.routes.iter().filter_map(|(d, l)| Some((BtpAddress::parse(d).ok()?, BtpAddress::parse(l).ok()?))).collect();
-            let links = self
-                .links
-                .iter()
-                .filter_map(|l| {
-                    let mut link = Link::new(BtpAddress::parse(&l.peer).ok()?);
-                    link.reachable = l.reachable.iter().filter_map(|r| BtpAddress::parse(r).ok()).collect();
-                    Some(link)
-                })
-                .collect();
-            (routes, links)
+            let links = self.links().iter().filter_map(routing::Link::of).collect();
+            Ok(View { own: parse(&self.address)?, routes, links })
         }
 
         fn send_internal(&mut self, peer: &BtpAddress, message: &BmcMessage) -> Result<()> {
@@ -807,12 +1076,15 @@ pub mod bmc {
             self.emit(peer, msg.encode())
         }
 
-        /// Emits `msg` as the next message on the link to `next`.
+        /// Emits `msg` as the next message on the link to `next`, if the event can hold it.
         fn emit(&mut self, next: &BtpAddress, msg: Vec<u8>) -> Result<()> {
-            let state = self.link_mut(next.as_str())?;
-            state.tx_seq = state.tx_seq.checked_add(1).ok_or(Error::Overflow)?;
-            let seq = state.tx_seq;
-            self.env().emit_event(Message { next: next.as_str().into(), seq, msg });
+            let next = next.canonical();
+            let event_len = ink::scale::Encode::encoded_size(next).saturating_add(8).saturating_add(ink::scale::Encode::encoded_size(&msg));
+            if event_len > MAX_EVENT_LEN {
+                return Err(Error::MessageTooLarge);
+            }
+            let seq = self.update_link(next, |state| state.next_tx_seq().ok_or(Error::Overflow))?;
+            self.env().emit_event(Message { next: next.into(), seq, msg });
             Ok(())
         }
     }
@@ -855,6 +1127,11 @@ pub mod bmc {
                 .collect()
         }
 
+        fn internal(bmc: &Bmc, dst: &str, m: BmcMessage) -> BtpMessage {
+            let own = BtpAddress::parse(&bmc.btp_address()).unwrap();
+            BtpMessage { src: own, dst: BtpAddress::parse(dst).unwrap(), svc: "bmc".into(), sn: 0, payload: m.encode() }
+        }
+
         #[ink::test]
         fn owners_are_managed_by_owners_and_never_all_removed() {
             let a = accounts();
@@ -876,21 +1153,34 @@ pub mod bmc {
             let a = accounts();
             let mut bmc = deploy();
             assert_eq!(bmc.add_verifier("0x3.icon".into(), a.bob), Err(Error::AlreadyExistsBmv));
+            assert_eq!(bmc.add_verifier("0X3.icon".into(), a.bob), Err(Error::AlreadyExistsBmv), "one network, two spellings");
             assert_eq!(bmc.add_verifier("icon".into(), a.bob), Err(Error::InvalidNetwork));
+            assert_eq!(bmc.add_verifier("0x501.pra".into(), a.bob), Err(Error::InvalidNetwork), "not for the BMC's own network");
             assert_eq!(bmc.add_service("bmc".into(), a.bob), Err(Error::ReservedService));
+            for bad in ["", "native-coin", "nativecoin ", "coin/wrapped"] {
+                assert_eq!(bmc.add_service(bad.into(), a.bob), Err(Error::InvalidServiceName), "{bad:?}");
+            }
             assert_eq!(bmc.add_service("nativecoin".into(), a.bob), Ok(()));
             assert_eq!(bmc.add_service("nativecoin".into(), a.bob), Err(Error::AlreadyExistsBsh));
             as_caller(a.charlie);
             assert_eq!(bmc.add_verifier("0x9.bsc".into(), a.bob), Err(Error::Unauthorized));
             assert_eq!(bmc.add_service("x".into(), a.bob), Err(Error::Unauthorized));
             assert_eq!(bmc.remove_service("nativecoin".into()), Err(Error::Unauthorized));
+            assert_eq!(bmc.set_service_paused("nativecoin".into(), true), Err(Error::Unauthorized));
             assert_eq!(bmc.remove_verifier("0x3.icon".into()), Err(Error::Unauthorized));
             as_caller(a.alice);
-            assert_eq!(bmc.remove_service("nativecoin".into()), Ok(()));
+            bmc.set_service_paused("nativecoin".into(), true).unwrap();
+            assert_eq!(bmc.paused_services(), vec![String::from("nativecoin")]);
+            assert_eq!(bmc.set_service_paused("other".into(), true), Err(Error::NotExistsBsh));
+            assert_eq!(bmc.remove_service("nativecoin".into()), Ok(()), "no link, so nothing can be pending");
+            assert!(bmc.paused_services().is_empty());
             assert_eq!(bmc.remove_service("nativecoin".into()), Err(Error::NotExistsBsh));
             assert_eq!(bmc.remove_verifier("0x5.eth".into()), Ok(()));
             assert_eq!(bmc.remove_verifier("0x5.eth".into()), Err(Error::NotExistsBmv));
             assert_eq!(bmc.verifiers(), vec![("0x3.icon".into(), a.django)]);
+            assert_eq!(bmc.set_service_gas(GasLimit { ref_time: 0, proof_size: 1 }), Err(Error::Overflow));
+            bmc.set_service_gas(GasLimit { ref_time: 7, proof_size: 9 }).unwrap();
+            assert_eq!(bmc.service_gas(), GasLimit { ref_time: 7, proof_size: 9 });
         }
 
         #[ink::test]
@@ -898,31 +1188,64 @@ pub mod bmc {
             let mut bmc = deploy();
             assert_eq!(bmc.add_link("btp://0x9.bsc/0x01".into()), Err(Error::NotExistsBmv));
             assert_eq!(bmc.add_link("0x3.icon/cx01".into()), Err(Error::InvalidAddress));
+            assert_eq!(bmc.add_link("btp://0x501.pra/0x01".into()), Err(Error::InvalidNetwork));
             bmc.add_link(ICON.into()).unwrap();
             assert_eq!(bmc.add_link(ICON.into()), Err(Error::AlreadyExistsLink));
             bmc.add_link(ETH.into()).unwrap();
-            let own = BtpAddress::parse(&bmc.btp_address()).unwrap();
-            let icon = BtpAddress::parse(ICON).unwrap();
-            let eth = BtpAddress::parse(ETH).unwrap();
-            let internal = |dst: &BtpAddress, m: BmcMessage| BtpMessage { src: own.clone(), dst: dst.clone(), svc: "bmc".into(), sn: 0, payload: m.encode() };
+            let (icon, eth) = (BtpAddress::parse(ICON).unwrap(), BtpAddress::parse(ETH).unwrap());
             assert_eq!(
                 sent(),
                 vec![
-                    (ICON.to_string(), 1, internal(&icon, BmcMessage::Init { links: vec![] })),
-                    (ETH.to_string(), 1, internal(&eth, BmcMessage::Init { links: vec![icon.clone()] })),
-                    (ICON.to_string(), 2, internal(&icon, BmcMessage::Link { link: eth.clone() })),
+                    (ICON.to_string(), 1, internal(&bmc, ICON, BmcMessage::Init { links: vec![] })),
+                    (ETH.to_string(), 1, internal(&bmc, ETH, BmcMessage::Init { links: vec![icon.clone()] })),
+                    (ICON.to_string(), 2, internal(&bmc, ICON, BmcMessage::Link { link: eth.clone() })),
                 ]
             );
             bmc.add_route("btp://0x7.hmny/0x03".into(), ETH.into()).unwrap();
             assert_eq!(bmc.remove_link(ETH.into()), Err(Error::LinkInUse));
             bmc.remove_route("btp://0x7.hmny/0x03".into()).unwrap();
             bmc.remove_link(ETH.into()).unwrap();
-            assert_eq!(sent().last().unwrap(), &(ICON.to_string(), 3, internal(&icon, BmcMessage::Unlink { link: eth })));
+            assert_eq!(sent().last().unwrap(), &(ICON.to_string(), 3, internal(&bmc, ICON, BmcMessage::Unlink { link: eth })));
             assert_eq!(bmc.remove_link(ETH.into()), Err(Error::NotExistsLink));
             assert_eq!(bmc.links().len(), 1);
             as_caller(accounts().charlie);
             assert_eq!(bmc.add_link(ETH.into()), Err(Error::Unauthorized));
             assert_eq!(bmc.remove_link(ICON.into()), Err(Error::Unauthorized));
+        }
+
+        #[ink::test]
+        fn link_readd_keeps_sequences() {
+            let mut bmc = deploy();
+            bmc.add_link(ICON.into()).unwrap();
+            bmc.add_link(ETH.into()).unwrap();
+            bmc.add_relay(ICON.into(), accounts().bob).unwrap();
+            // 40 messages of ICON were taken; Init and Link went out.
+            let mut state = bmc.link(ICON.into()).unwrap();
+            state.rx_seq = 40;
+            bmc.links.insert(ICON, &state);
+            bmc.remove_link(ICON.into()).unwrap();
+            assert_eq!(bmc.get_status(ICON.into()), Err(Error::NotExistsLink));
+            let kept = bmc.link(ICON.into()).unwrap();
+            assert_eq!((kept.rx_seq, kept.tx_seq, kept.connected), (40, 2, false), "the sequences outlive the link");
+            assert!(kept.relays.is_empty(), "its relays are withdrawn");
+            bmc.add_link(ICON.into()).unwrap();
+            let back = bmc.link(ICON.into()).unwrap();
+            assert_eq!((back.rx_seq, back.tx_seq, back.connected), (40, 3, true), "the BMV resumes at 41: ICON's old messages are never taken twice");
+            let to_icon = sent().into_iter().filter(|(next, _, _)| next == ICON).last().unwrap();
+            assert_eq!(to_icon, (ICON.to_string(), 3, internal(&bmc, ICON, BmcMessage::Init { links: vec![BtpAddress::parse(ETH).unwrap()] })));
+        }
+
+        #[ink::test]
+        fn one_link_per_network() {
+            let mut bmc = deploy();
+            let upper = "btp://0x3.icon/CX0000000000000000000000000000000000000001";
+            bmc.add_link(upper.into()).unwrap();
+            assert_eq!(bmc.links()[0].peer, ICON, "kept in its one spelling");
+            assert_eq!(bmc.add_link(ICON.into()), Err(Error::AlreadyExistsLink), "the same BMC spelled otherwise");
+            assert_eq!(bmc.add_link("btp://0x3.icon/cx00000000000000000000000000000000000000ff".into()), Err(Error::AlreadyExistsLink), "a second BMC of ICON");
+            bmc.add_relay(ICON.into(), accounts().bob).unwrap();
+            assert_eq!(bmc.add_relay(upper.into(), accounts().bob), Err(Error::AlreadyExistsBmr));
+            assert_eq!(bmc.links().len(), 1);
         }
 
         #[ink::test]
@@ -935,6 +1258,7 @@ pub mod bmc {
             bmc.add_route("btp://0x7.hmny/0x03".into(), ICON.into()).unwrap();
             assert_eq!(bmc.add_route("btp://0x7.hmny/0x03".into(), ICON.into()), Err(Error::AlreadyExistsRoute));
             assert_eq!(bmc.add_route("nonsense".into(), ICON.into()), Err(Error::InvalidAddress));
+            assert_eq!(bmc.add_route("btp://0x501.pra/0x03".into(), ICON.into()), Err(Error::InvalidNetwork));
             assert_eq!(bmc.remove_route("btp://0x7.hmny/0x04".into()), Err(Error::NotExistsRoute));
             bmc.add_relay(ICON.into(), a.bob).unwrap();
             assert_eq!(bmc.add_relay(ICON.into(), a.bob), Err(Error::AlreadyExistsBmr));
@@ -963,6 +1287,7 @@ pub mod bmc {
             assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 0, vec![7]), Err(Error::InvalidSn));
             assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), u128::MAX, vec![7]), Err(Error::InvalidSn), "beyond BTP's signed sn");
             assert_eq!(bmc.send_message("0x9.bsc".into(), "nativecoin".into(), 1, vec![7]), Err(Error::Unreachable));
+            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7; MAX_EVENT_LEN]), Err(Error::MessageTooLarge), "no event could hold it");
             bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7]).unwrap();
             bmc.send_message("0x7.hmny".into(), "nativecoin".into(), 2, vec![8]).unwrap();
             let out = sent();
@@ -996,19 +1321,24 @@ pub mod bmc {
         }
 
         #[ink::test]
-        fn owners_drop_the_next_message_with_an_error_reply_to_its_source() {
+        fn owners_schedule_drops_of_messages_not_yet_received() {
             let mut bmc = deploy();
+            assert_eq!(bmc.schedule_drop(ICON.into(), 1), Err(Error::NotExistsLink));
             bmc.add_link(ICON.into()).unwrap();
-            assert_eq!(bmc.drop_message(ICON.into(), 2, ICON.into(), "nativecoin".into(), 5), Err(Error::InvalidSeq));
+            let mut state = bmc.link(ICON.into()).unwrap();
+            state.rx_seq = 5;
+            bmc.links.insert(ICON, &state);
+            assert_eq!(bmc.schedule_drop(ICON.into(), 5), Err(Error::InvalidSeq), "already received");
+            bmc.schedule_drop(ICON.into(), 6).unwrap();
+            assert_eq!(bmc.schedule_drop(ICON.into(), 6), Err(Error::InvalidSeq), "scheduled once");
+            bmc.schedule_drop(ICON.into(), 9).unwrap();
+            assert_eq!(bmc.link(ICON.into()).unwrap().drops, vec![6, 9]);
+            assert_eq!(bmc.cancel_drop(ICON.into(), 7), Err(Error::NotScheduled));
+            bmc.cancel_drop(ICON.into(), 9).unwrap();
+            assert_eq!(bmc.link(ICON.into()).unwrap().drops, vec![6]);
             as_caller(accounts().charlie);
-            assert_eq!(bmc.drop_message(ICON.into(), 1, ICON.into(), "nativecoin".into(), 5), Err(Error::Unauthorized));
-            as_caller(accounts().alice);
-            bmc.drop_message(ICON.into(), 1, ICON.into(), "nativecoin".into(), 5).unwrap();
-            assert_eq!(bmc.links()[0].rx_seq, 1);
-            let (next, seq, reply) = sent().pop().unwrap();
-            assert_eq!((next.as_str(), seq, reply.dst.as_str(), reply.svc.as_str(), reply.sn), (ICON, 2, ICON, "nativecoin", -5));
-            assert_eq!(ErrorMessage::decode(&reply.payload).unwrap().code, routing::code::UNKNOWN);
-            assert_eq!(bmc.drop_message(ICON.into(), 1, ICON.into(), "nativecoin".into(), 5), Err(Error::InvalidSeq));
+            assert_eq!(bmc.schedule_drop(ICON.into(), 7), Err(Error::Unauthorized));
+            assert_eq!(bmc.cancel_drop(ICON.into(), 6), Err(Error::Unauthorized));
         }
 
         #[ink::test]
@@ -1020,6 +1350,7 @@ pub mod bmc {
             assert_eq!(bmc.set_fee_gathering(None, 10), Err(Error::Unauthorized));
             assert_eq!(bmc.gather_fees(), Err(Error::Unauthorized));
             assert_eq!(bmc.set_link_rotation(ICON.into(), 12_000, 2_000, 10, 3), Err(Error::Unauthorized));
+            assert_eq!(bmc.set_link_fee_aggregator(ICON.into(), None), Err(Error::Unauthorized));
             as_caller(accounts().alice);
             bmc.add_link(ICON.into()).unwrap();
             bmc.add_link(ETH.into()).unwrap();
@@ -1038,6 +1369,23 @@ pub mod bmc {
             let before = sent().len();
             bmc.gather_fees().unwrap();
             assert_eq!(sent().len(), before);
+            let icon_fa = "btp://0x3.icon/hx00000000000000000000000000000000000000fa";
+            bmc.set_link_fee_aggregator(ICON.into(), Some(icon_fa.into())).unwrap();
+            assert_eq!(bmc.link(ICON.into()).unwrap().fee_aggregator.as_deref(), Some(icon_fa));
+        }
+
+        #[ink::test]
+        fn fees_never_go_to_the_bmc_or_a_service() {
+            let a = accounts();
+            let mut bmc = deploy();
+            bmc.add_service("nativecoin".into(), a.bob).unwrap();
+            let own = bmc.btp_address();
+            let service = ink::prelude::format!("btp://0x501.pra/{}", hex_account(a.bob.as_ref()));
+            for fa in [own.clone(), own.to_uppercase().replace("BTP://", "btp://").replace(".PRA", ".pra"), service] {
+                assert_eq!(bmc.set_fee_gathering(Some(fa.clone()), 0), Err(Error::InvalidFeeAggregator), "{fa}");
+            }
+            bmc.add_link(ICON.into()).unwrap();
+            assert_eq!(bmc.set_link_fee_aggregator(ICON.into(), Some(own)), Err(Error::InvalidFeeAggregator));
         }
 
         #[ink::test]

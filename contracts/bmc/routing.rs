@@ -11,18 +11,31 @@
 //! * BMC-internal messages are accepted only from the BMC at the other end of the arriving link (Java);
 //! * a service that refuses or traps becomes an error reply with the service's code (Java), whatever it failed
 //!   with (Solidity catches only reason strings and lets anything else block the link);
-//! * `FeeGathering` is accepted only when the aggregator is on the network of the link that asks (Java);
+//! * a message is taken from a link only if its source is the link's peer or a BMC this chain routes through that
+//!   link (neither Java nor Solidity checks this): a peer cannot speak for a network it does not lead to;
+//! * internal messages are never forwarded, and nothing goes back out on the link it arrived on;
+//! * a message for this chain that answers one of its own requests (`sn >= REQUEST_SN_BASE`) never gets an error
+//!   reply: the peer could only take it for the failure of one of its own requests;
+//! * `FeeGathering` from a peer is honoured only for the aggregator an owner approved for that link (Java accepts
+//!   any on the peer's network, which a chain behind ICON can forge);
 //! * relay rotation follows Java's rule (negative counts clamp to no rotation) in Solidity's integer fixed point,
 //!   and the turn index is taken modulo the current number of relays, so removing a relay or having none never
 //!   divides by zero.
 
-use alloc::vec::Vec;
-use btp_primitives::{bmc::BMC_SERVICE, BtpAddress, BtpMessage, ErrorMessage};
+use alloc::{string::String, vec::Vec};
+use btp_primitives::{
+    bmc::{BmcMessage, BMC_SERVICE},
+    message::answers_own_request,
+    BtpAddress, BtpMessage, ErrorMessage,
+};
+use ink::primitives::AccountId;
 
 /// BMC error codes (BTP range 10–24).
 pub mod code {
     pub const UNKNOWN: u32 = 10;
     pub const UNAUTHORIZED: u32 = 11;
+    /// A message scheduled to be dropped (ICON's BMC uses the Unknown code as well).
+    pub const DROPPED: u32 = 10;
     pub const NOT_EXISTS_BSH: u32 = 16;
     pub const UNREACHABLE: u32 = 21;
     /// The first service (BSH) code: a service's local error `i` is reported as `SERVICE + i`.
@@ -58,10 +71,10 @@ impl ServiceFailure {
     }
 }
 
-/// `FeeGathering` from the peer of a link is honoured only for an aggregator on that peer's network: nobody
-/// else may direct this chain's fees.
-pub fn accepts_fee_gathering(prev: &BtpAddress, fee_aggregator: &BtpAddress) -> bool {
-    prev.network() == fee_aggregator.network()
+/// `FeeGathering` from the peer of a link is honoured only for the aggregator an owner approved for that link:
+/// nobody else may direct this chain's fees.
+pub fn accepts_fee_gathering(approved: Option<&str>, fee_aggregator: &BtpAddress) -> bool {
+    approved == Some(fee_aggregator.as_str())
 }
 
 /// The fixed point of the rotation arithmetic (Solidity's 10^6).
@@ -172,21 +185,72 @@ impl Rotation {
     }
 }
 
-/// A link to a directly connected BMC: the sequence numbers the relay and the peer resume from.
+/// BMCs a peer may announce as reachable through it: the list lives in the link's storage entry, which
+/// pallet-contracts caps at 16 KiB, and every delivery reads it.
+pub const MAX_REACHABLE: usize = 64;
+
+/// A relay allowed to submit relay messages on a link, with what it delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub peer: BtpAddress,
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Relay {
+    pub account: AccountId,
+    pub block_count: u64,
+    pub msg_count: u64,
+}
+
+/// A link to a directly connected BMC as stored. The entry outlives the link's removal: its sequence numbers are
+/// where the BMV resumes, so a link added again must not start from 0 (the accumulator keeps every block root,
+/// and ICON's old messages would verify again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct LinkState {
+    pub peer: String,
     /// Messages accepted from the peer: the BMV accepts seq `rx_seq + 1` next.
     pub rx_seq: u64,
     /// Messages sent to the peer: the next one carries `tx_seq + 1`.
     pub tx_seq: u64,
-    /// BMCs the peer announced it can reach.
-    pub reachable: Vec<BtpAddress>,
+    /// BMCs the peer announced it can reach, at most [`MAX_REACHABLE`].
+    pub reachable: Vec<String>,
+    pub relays: Vec<Relay>,
+    pub rotation: Rotation,
+    /// The only fee aggregator this peer's `FeeGathering` may name.
+    pub fee_aggregator: Option<String>,
+    /// Sequence numbers an owner scheduled to be dropped when they arrive.
+    pub drops: Vec<u64>,
+    /// False once the link was removed.
+    pub connected: bool,
 }
 
-impl Link {
-    pub fn new(peer: BtpAddress) -> Self {
-        Self { peer, rx_seq: 0, tx_seq: 0, reachable: Vec::new() }
+/// How an internal message changed what a peer can reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReachableChange {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Announced BMCs left out because the list is full.
+    pub ignored: u32,
+}
+
+impl ReachableChange {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.ignored == 0
+    }
+}
+
+impl LinkState {
+    pub fn new(peer: String) -> Self {
+        Self {
+            peer,
+            rx_seq: 0,
+            tx_seq: 0,
+            reachable: Vec::new(),
+            relays: Vec::new(),
+            rotation: Rotation::default(),
+            fee_aggregator: None,
+            drops: Vec::new(),
+            connected: true,
+        }
     }
 
     /// Takes the next sequence number for a message to the peer.
@@ -200,6 +264,63 @@ impl Link {
         self.rx_seq = self.rx_seq.checked_add(u64::try_from(delivered).ok()?)?;
         Some(())
     }
+
+    /// Takes the link out of service: relays and turn go, what it has received, sent and heard stays.
+    pub fn disconnect(&mut self) {
+        self.connected = false;
+        self.relays.clear();
+        self.rotation = Rotation::default();
+        self.drops.clear();
+    }
+
+    /// Whether message `seq` is scheduled to be dropped; a dropped one is unscheduled.
+    pub fn take_drop(&mut self, seq: u64) -> bool {
+        let Some(at) = self.drops.iter().position(|s| *s == seq) else { return false };
+        self.drops.swap_remove(at);
+        true
+    }
+
+    /// Applies the peer's `Init`, `Link` or `Unlink` to what it can reach.
+    pub fn apply(&mut self, message: &BmcMessage) -> ReachableChange {
+        let mut change = ReachableChange::default();
+        let mut add = |reachable: &mut Vec<String>, link: &BtpAddress| {
+            if reachable.iter().any(|r| r == link.as_str()) {
+                return;
+            }
+            if reachable.len() >= MAX_REACHABLE {
+                change.ignored = change.ignored.saturating_add(1);
+                return;
+            }
+            reachable.push(link.as_str().into());
+            change.added.push(link.as_str().into());
+        };
+        match message {
+            BmcMessage::Init { links } => links.iter().for_each(|l| add(&mut self.reachable, l)),
+            BmcMessage::Link { link } => add(&mut self.reachable, link),
+            BmcMessage::Unlink { link } => {
+                if let Some(at) = self.reachable.iter().position(|r| r == link.as_str()) {
+                    change.removed.push(self.reachable.remove(at));
+                }
+            }
+            BmcMessage::FeeGathering { .. } => {}
+        }
+        change
+    }
+}
+
+/// A connected link in the form routing needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub peer: BtpAddress,
+    pub reachable: Vec<BtpAddress>,
+}
+
+impl Link {
+    /// The routing form of a stored link; announced addresses that do not parse are left out.
+    pub fn of(state: &LinkState) -> Option<Self> {
+        let peer = BtpAddress::parse(&state.peer).ok()?;
+        Some(Self { peer, reachable: state.reachable.iter().filter_map(|r| BtpAddress::parse(r).ok()).collect() })
+    }
 }
 
 /// A resolved route: the link a message leaves on and the BMC it is for.
@@ -209,17 +330,91 @@ pub struct Hop<'a> {
     pub dst: &'a BtpAddress,
 }
 
-/// Where a message to network `net` goes, in ICON's order: an explicit route (`(destination BMC, link)`), a
-/// link to that network, then a link whose peer announced a BMC of that network.
-pub fn resolve<'a>(routes: &'a [(BtpAddress, BtpAddress)], links: &'a [Link], net: &str) -> Option<Hop<'a>> {
-    routes
-        .iter()
-        .find(|(dst, _)| dst.network() == net)
-        .map(|(dst, next)| Hop { next, dst })
-        .or_else(|| links.iter().find(|l| l.peer.network() == net).map(|l| Hop { next: &l.peer, dst: &l.peer }))
-        .or_else(|| {
-            links.iter().find_map(|l| l.reachable.iter().find(|r| r.network() == net).map(|dst| Hop { next: &l.peer, dst }))
-        })
+/// What routing knows: this BMC, the explicit routes (`(destination BMC, link)`) and the connected links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub own: BtpAddress,
+    pub routes: Vec<(BtpAddress, BtpAddress)>,
+    pub links: Vec<Link>,
+}
+
+impl View {
+    /// Where a message to network `net` goes, in ICON's order: an explicit route, a link to that network, then a
+    /// link whose peer announced a BMC of that network.
+    pub fn resolve(&self, net: &str) -> Option<Hop<'_>> {
+        self.routes
+            .iter()
+            .find(|(dst, _)| dst.network() == net)
+            .map(|(dst, next)| Hop { next, dst })
+            .or_else(|| self.links.iter().find(|l| l.peer.network() == net).map(|l| Hop { next: &l.peer, dst: &l.peer }))
+            .or_else(|| {
+                self.links.iter().find_map(|l| l.reachable.iter().find(|r| r.network() == net).map(|dst| Hop { next: &l.peer, dst }))
+            })
+    }
+
+    /// Whether a message from `src` may arrive on the link `prev`: from the peer itself, or from a BMC of a network
+    /// this chain reaches through that link. Anything else is a peer speaking for a network it does not lead to.
+    pub fn is_source_of(&self, prev: &BtpAddress, src: &BtpAddress) -> bool {
+        if src.network() == prev.network() {
+            return src == prev;
+        }
+        self.resolve(src.network()).is_some_and(|hop| hop.next == prev)
+    }
+
+    /// The networks whose messages leave on the link `link`: its own and those resolved through it.
+    pub fn networks_via(&self, link: &BtpAddress) -> Vec<String> {
+        let mut nets: Vec<String> = Vec::new();
+        let candidates = self
+            .routes
+            .iter()
+            .map(|(dst, _)| dst.network())
+            .chain(self.links.iter().flat_map(|l| core::iter::once(l.peer.network()).chain(l.reachable.iter().map(BtpAddress::network))));
+        for net in candidates {
+            if !nets.iter().any(|n| n == net) && self.resolve(net).is_some_and(|hop| hop.next == link) {
+                nets.push(net.into());
+            }
+        }
+        nets
+    }
+
+    /// What the BMC does with one message a BMV returned for the link `prev`; `drop` says that an owner
+    /// scheduled it to be dropped.
+    pub fn classify(&self, prev: &BtpAddress, bytes: &[u8], drop: bool) -> Disposition {
+        let decoded = BtpMessage::decode(bytes);
+        if drop {
+            return Disposition::Dropped(decoded.ok());
+        }
+        let Ok(message) = decoded else { return Disposition::Undecodable };
+        if !self.is_source_of(prev, &message.src) {
+            let error = ErrorMessage::new(code::UNAUTHORIZED, "source not reachable through this link");
+            return Disposition::Reject { message, error };
+        }
+        if message.dst != self.own {
+            if message.svc == BMC_SERVICE {
+                let error = ErrorMessage::new(code::UNAUTHORIZED, "internal messages are not forwarded");
+                return Disposition::Reject { message, error };
+            }
+            return match self.resolve(message.dst.network()) {
+                Some(hop) if hop.next != prev => Disposition::Forward { next: hop.next.clone(), message },
+                _ => Disposition::Reject { message, error: ErrorMessage::new(code::UNREACHABLE, "Unreachable") },
+            };
+        }
+        if message.svc == BMC_SERVICE {
+            if message.src != *prev {
+                let error = ErrorMessage::new(code::UNAUTHORIZED, "internal message not from the linked BMC");
+                return Disposition::Reject { message, error };
+            }
+            return Disposition::Internal(message);
+        }
+        Disposition::Deliver(message)
+    }
+
+    /// The error reply to `message` from this BMC, or `None` when it wants none: `sn <= 0`, or a message for this
+    /// chain that answers one of its own requests.
+    pub fn error_reply(&self, message: &BtpMessage, error: &ErrorMessage) -> Option<BtpMessage> {
+        let answer = message.dst == self.own && answers_own_request(message.sn);
+        (message.sn > 0 && !answer).then(|| message.error_reply(self.own.clone(), error))
+    }
 }
 
 /// What the BMC does with one message a BMV returned for the link `prev`.
@@ -231,41 +426,18 @@ pub enum Disposition {
     Internal(BtpMessage),
     /// For another BMC: re-emitted on the link `next`.
     Forward { next: BtpAddress, message: BtpMessage },
-    /// Refused: an error reply, if the message wants one (`sn > 0`), goes back on the arriving link.
+    /// Refused: an error reply, if the message wants one, goes back on the arriving link.
     Reject { message: BtpMessage, error: ErrorMessage },
+    /// Scheduled to be dropped: not delivered; the verified message (if it is one) gets its error reply.
+    Dropped(Option<BtpMessage>),
     /// Not a BTP message: skipped and reported.
     Undecodable,
-}
-
-pub fn classify(own: &BtpAddress, prev: &BtpAddress, routes: &[(BtpAddress, BtpAddress)], links: &[Link], bytes: &[u8]) -> Disposition {
-    let Ok(message) = BtpMessage::decode(bytes) else { return Disposition::Undecodable };
-    if message.dst != *own {
-        return match resolve(routes, links, message.dst.network()) {
-            Some(hop) => Disposition::Forward { next: hop.next.clone(), message },
-            None => {
-                let error = ErrorMessage::new(code::UNREACHABLE, "Unreachable");
-                Disposition::Reject { message, error }
-            }
-        };
-    }
-    if message.svc == BMC_SERVICE {
-        if message.src != *prev {
-            let error = ErrorMessage::new(code::UNAUTHORIZED, "internal message not from the linked BMC");
-            return Disposition::Reject { message, error };
-        }
-        return Disposition::Internal(message);
-    }
-    Disposition::Deliver(message)
-}
-
-/// The error reply to `message` from this BMC, or `None` when the message asked for none (`sn <= 0`).
-pub fn error_reply(own: &BtpAddress, message: &BtpMessage, error: &ErrorMessage) -> Option<BtpMessage> {
-    (message.sn > 0).then(|| message.error_reply(own.clone(), error))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use btp_primitives::message::REQUEST_SN_BASE;
 
     fn addr(s: &str) -> BtpAddress {
         BtpAddress::parse(s).unwrap()
@@ -278,51 +450,125 @@ mod tests {
     const OWN: &str = "btp://0x501.pra/0x0a";
     const ICON: &str = "btp://0x3.icon/cx01";
     const ETH: &str = "btp://0x5.eth/0x02";
+    const HMNY: &str = "btp://0x7.hmny/0x03";
 
-    fn links() -> Vec<Link> {
-        let mut icon = Link::new(addr(ICON));
-        icon.reachable.push(addr("btp://0x7.hmny/0x03"));
-        vec![icon, Link::new(addr(ETH))]
+    /// Links to ICON (which reaches Harmony) and Ethereum.
+    fn view() -> View {
+        let icon = Link { peer: addr(ICON), reachable: vec![addr(HMNY)] };
+        View { own: addr(OWN), routes: vec![], links: vec![icon, Link { peer: addr(ETH), reachable: vec![] }] }
+    }
+
+    fn found(hop: Option<Hop<'_>>) -> Option<(BtpAddress, BtpAddress)> {
+        hop.map(|h| (h.next.clone(), h.dst.clone()))
     }
 
     #[test]
     fn next_hop_follows_icons_order() {
-        let links = links();
-        let routes = vec![(addr("btp://0x5.eth/0x99"), addr(ICON))];
+        let mut view = view();
         let hop = |next: &str, dst: &str| (addr(next), addr(dst));
-        let found = |r: Option<Hop<'_>>| r.map(|h| (h.next.clone(), h.dst.clone()));
-        assert_eq!(found(resolve(&routes, &links, "0x5.eth")), Some(hop(ICON, "btp://0x5.eth/0x99")), "an explicit route wins");
-        assert_eq!(found(resolve(&[], &links, "0x5.eth")), Some(hop(ETH, ETH)), "then a direct link");
-        assert_eq!(found(resolve(&[], &links, "0x7.hmny")), Some(hop(ICON, "btp://0x7.hmny/0x03")), "then what a peer can reach");
-        assert_eq!(found(resolve(&[], &links, "0x9.bsc")), None);
+        assert_eq!(found(view.resolve("0x5.eth")), Some(hop(ETH, ETH)), "a direct link");
+        assert_eq!(found(view.resolve("0x7.hmny")), Some(hop(ICON, HMNY)), "then what a peer can reach");
+        assert_eq!(found(view.resolve("0x9.bsc")), None);
+        view.routes.push((addr("btp://0x5.eth/0x99"), addr(ICON)));
+        assert_eq!(found(view.resolve("0x5.eth")), Some(hop(ICON, "btp://0x5.eth/0x99")), "an explicit route wins");
     }
 
     #[test]
     fn messages_are_delivered_forwarded_or_refused() {
-        let (own, prev, links) = (addr(OWN), addr(ICON), links());
+        let (view, prev) = (view(), addr(ICON));
         let deliver = msg(ICON, OWN, "nativecoin", 3);
-        assert_eq!(classify(&own, &prev, &[], &links, &deliver.encode()), Disposition::Deliver(deliver));
+        assert_eq!(view.classify(&prev, &deliver.encode(), false), Disposition::Deliver(deliver));
         let internal = msg(ICON, OWN, "bmc", 0);
-        assert_eq!(classify(&own, &prev, &[], &links, &internal.encode()), Disposition::Internal(internal));
-        let onward = msg(ICON, "btp://0x5.eth/0x02", "nativecoin", 4);
-        assert_eq!(classify(&own, &prev, &[], &links, &onward.encode()), Disposition::Forward { next: addr(ETH), message: onward });
+        assert_eq!(view.classify(&prev, &internal.encode(), false), Disposition::Internal(internal));
+        let onward = msg(ICON, ETH, "nativecoin", 4);
+        assert_eq!(view.classify(&prev, &onward.encode(), false), Disposition::Forward { next: addr(ETH), message: onward });
         let lost = msg(ICON, "btp://0x9.bsc/0x04", "nativecoin", 5);
-        let Disposition::Reject { message, error } = classify(&own, &prev, &[], &links, &lost.encode()) else { panic!("refused") };
+        let Disposition::Reject { message, error } = view.classify(&prev, &lost.encode(), false) else { panic!("refused") };
         assert_eq!(error.code, code::UNREACHABLE);
-        let reply = error_reply(&own, &message, &error).unwrap();
-        assert_eq!((reply.dst, reply.sn, reply.src), (addr(ICON), -5, own.clone()));
-        let forged = msg(ETH, OWN, "bmc", 0);
-        assert!(matches!(classify(&own, &prev, &[], &links, &forged.encode()), Disposition::Reject { .. }));
-        assert_eq!(classify(&own, &prev, &[], &links, b"\x01\x02"), Disposition::Undecodable);
+        let reply = view.error_reply(&message, &error).unwrap();
+        assert_eq!((reply.dst, reply.sn, reply.src), (addr(ICON), -5, addr(OWN)));
+        assert_eq!(view.classify(&prev, b"\x01\x02", false), Disposition::Undecodable);
     }
 
     #[test]
-    fn only_messages_wanting_a_reply_get_one() {
-        let own = addr(OWN);
+    fn message_source_must_match_link() {
+        let view = view();
+        let (icon, eth) = (addr(ICON), addr(ETH));
+        let refused = |d: Disposition| matches!(d, Disposition::Reject { error, .. } if error.code == code::UNAUTHORIZED);
+        // Ethereum's BMC speaking for ICON: a transfer request, an error report, an answer.
+        for sn in [7, -7, i128::try_from(REQUEST_SN_BASE).unwrap()] {
+            assert!(refused(view.classify(&eth, &msg(ICON, OWN, "nativecoin", sn).encode(), false)), "sn {sn}");
+        }
+        assert!(refused(view.classify(&eth, &msg(ICON, OWN, "bmc", 0).encode(), false)), "nor its internal messages");
+        assert!(refused(view.classify(&icon, &msg("btp://0x3.icon/cx99", OWN, "nativecoin", 1).encode(), false)), "another BMC of the peer's network");
+        assert!(refused(view.classify(&eth, &msg(HMNY, OWN, "nativecoin", 1).encode(), false)), "Harmony is reached through ICON");
+        assert!(refused(view.classify(&icon, &msg("btp://0x9.bsc/0x04", OWN, "nativecoin", 1).encode(), false)), "nobody leads to BSC");
+        let from_hmny = msg(HMNY, OWN, "nativecoin", 1);
+        assert_eq!(view.classify(&icon, &from_hmny.encode(), false), Disposition::Deliver(from_hmny), "through the link that reaches it");
+        assert!(refused(view.classify(&icon, &msg(HMNY, OWN, "bmc", 0).encode(), false)), "internal messages only from the peer itself");
+    }
+
+    #[test]
+    fn no_forward_back_on_arriving_link() {
+        let view = view();
+        let bounce = msg(ICON, HMNY, "nativecoin", 4);
+        let Disposition::Reject { error, .. } = view.classify(&addr(ICON), &bounce.encode(), false) else { panic!("not forwarded") };
+        assert_eq!(error.code, code::UNREACHABLE, "Harmony is behind the link it came on: a stale route would ping-pong");
+        let internal = msg(ICON, ETH, "bmc", 0);
+        assert!(matches!(view.classify(&addr(ICON), &internal.encode(), false), Disposition::Reject { .. }), "internal messages are not forwarded");
+    }
+
+    #[test]
+    fn own_and_peer_sn_spaces_are_disjoint() {
+        let view = view();
         let error = ErrorMessage::new(code::NOT_EXISTS_BSH, "NotExistsBSH");
-        assert!(error_reply(&own, &msg(ICON, OWN, "x", 0), &error).is_none());
-        assert!(error_reply(&own, &msg(ICON, OWN, "x", -2), &error).is_none());
-        assert_eq!(error_reply(&own, &msg(ICON, OWN, "x", 9), &error).unwrap().sn, -9);
+        let base = i128::try_from(REQUEST_SN_BASE).unwrap();
+        assert_eq!(view.error_reply(&msg(ICON, OWN, "x", 9), &error).unwrap().sn, -9, "ICON's request 9 hears of its failure");
+        assert!(view.error_reply(&msg(ICON, OWN, "x", base), &error).is_none(), "an answer to our request gets no error ICON could match");
+        assert!(view.error_reply(&msg(ICON, OWN, "x", base + 5), &error).is_none());
+        assert_eq!(view.error_reply(&msg(ICON, ETH, "x", base), &error).unwrap().sn, -base, "another chain's numbers are its own");
+        assert!(view.error_reply(&msg(ICON, OWN, "x", 0), &error).is_none());
+        assert!(view.error_reply(&msg(ICON, OWN, "x", -2), &error).is_none());
+    }
+
+    #[test]
+    fn scheduled_drop_sends_verified_error() {
+        let view = view();
+        let stuck = msg(ICON, OWN, "nativecoin", 6);
+        let Disposition::Dropped(Some(dropped)) = view.classify(&addr(ICON), &stuck.encode(), true) else { panic!("dropped") };
+        assert_eq!(dropped, stuck, "what ICON's BMC sent, not what an owner typed");
+        let reply = view.error_reply(&dropped, &ErrorMessage::new(code::DROPPED, "dropped")).unwrap();
+        assert_eq!((reply.dst.as_str(), reply.svc.as_str(), reply.sn), (ICON, "nativecoin", -6));
+        assert_eq!(view.classify(&addr(ICON), b"\x01", true), Disposition::Dropped(None), "even one that is no BTP message");
+        let mut link = LinkState::new(ICON.into());
+        link.drops = vec![6, 9];
+        assert!(!link.take_drop(7));
+        assert!(link.take_drop(6));
+        assert!(!link.take_drop(6), "dropped once");
+        assert_eq!(link.drops, vec![9]);
+    }
+
+    #[test]
+    fn reachable_list_is_capped() {
+        let mut link = LinkState::new(ICON.into());
+        let bmc = |i: usize| addr(&format!("btp://0x{i:x}.net/cx{i:040x}"));
+        let links: Vec<BtpAddress> = (0..MAX_REACHABLE + 10).map(bmc).collect();
+        let change = link.apply(&BmcMessage::Init { links: links.clone() });
+        assert_eq!((change.added.len(), change.ignored), (MAX_REACHABLE, 10));
+        assert_eq!(link.reachable.len(), MAX_REACHABLE);
+        assert!(link.apply(&BmcMessage::Init { links: links[..3].to_vec() }).is_empty(), "known ones are not added twice");
+        let change = link.apply(&BmcMessage::Unlink { link: bmc(0) });
+        assert_eq!(change.removed, vec![bmc(0).as_str().to_string()]);
+        let change = link.apply(&BmcMessage::Link { link: bmc(MAX_REACHABLE + 1) });
+        assert_eq!(change.added.len(), 1, "room again after an Unlink");
+    }
+
+    #[test]
+    fn networks_via_a_link_are_the_ones_routed_through_it() {
+        let mut view = view();
+        view.routes.push((addr("btp://0x9.bsc/0x04"), addr(ETH)));
+        assert_eq!(view.networks_via(&addr(ICON)), vec![String::from("0x3.icon"), String::from("0x7.hmny")]);
+        assert_eq!(view.networks_via(&addr(ETH)), vec![String::from("0x9.bsc"), String::from("0x5.eth")]);
     }
 
     #[test]
@@ -334,10 +580,12 @@ mod tests {
     }
 
     #[test]
-    fn fee_gathering_is_honoured_only_for_the_asking_network() {
+    fn fee_gathering_is_honoured_only_for_the_approved_aggregator() {
         let fa = addr("btp://0x3.icon/hx0000000000000000000000000000000000000001");
-        assert!(accepts_fee_gathering(&addr(ICON), &fa));
-        assert!(!accepts_fee_gathering(&addr(ETH), &fa));
+        assert!(accepts_fee_gathering(Some(fa.as_str()), &fa));
+        assert!(!accepts_fee_gathering(None, &fa), "none approved");
+        let other = addr("btp://0x3.icon/hx0000000000000000000000000000000000000002");
+        assert!(!accepts_fee_gathering(Some(fa.as_str()), &other), "any other account of the peer's network");
     }
 
     #[test]
@@ -394,7 +642,7 @@ mod tests {
 
     #[test]
     fn sequences_count_up_and_refuse_overflow() {
-        let mut link = Link::new(addr(ICON));
+        let mut link = LinkState::new(ICON.into());
         assert_eq!((link.next_tx_seq(), link.next_tx_seq()), (Some(1), Some(2)));
         link.received(3).unwrap();
         assert_eq!(link.rx_seq, 3);
@@ -402,5 +650,17 @@ mod tests {
         assert_eq!(link.next_tx_seq(), None);
         link.rx_seq = u64::MAX;
         assert_eq!(link.received(1), None);
+    }
+
+    #[test]
+    fn a_removed_link_keeps_its_sequences() {
+        let mut link = LinkState::new(ICON.into());
+        link.rx_seq = 40;
+        link.tx_seq = 12;
+        link.relays.push(Relay { account: AccountId::from([1; 32]), block_count: 1, msg_count: 1 });
+        link.drops.push(41);
+        link.disconnect();
+        assert_eq!((link.rx_seq, link.tx_seq, link.connected), (40, 12, false));
+        assert!(link.relays.is_empty() && link.drops.is_empty(), "its relays are withdrawn");
     }
 }

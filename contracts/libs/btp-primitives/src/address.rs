@@ -54,12 +54,57 @@ pub fn hex_account(account: &[u8]) -> String {
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// `btp://<network>/<account>`. Equality is exact, as every BMC compares addresses as strings.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Hex spellings (`0x…`, `hx…`, `cx…` followed by hex digits) of an account or a network id name a number, not a
+/// text: `cx…AB` and `cx…ab` are one ICON contract. This is the one spelling, lower case; anything else is kept as
+/// written.
+fn canonical(part: &str) -> String {
+    let bytes = part.as_bytes();
+    let hex_form = bytes.len() > 2
+        && matches!(bytes[..2].to_ascii_lowercase().as_slice(), b"0x" | b"hx" | b"cx")
+        && bytes[2..].iter().all(u8::is_ascii_hexdigit);
+    if hex_form {
+        part.to_ascii_lowercase()
+    } else {
+        part.to_string()
+    }
+}
+
+/// `btp://<network>/<account>`. It keeps the text as written, which is what travels on the wire (a BMC
+/// compares a message's `dst` with its own address as a string, and EVM BMCs write checksummed hex), and is
+/// compared, ordered and hashed by its canonical spelling ([`BtpAddress::canonical`]), so that two spellings of
+/// one contract are one address: one link, one sequence.
+#[derive(Debug, Clone)]
 pub struct BtpAddress {
     text: String,
+    key: String,
     /// Length of the network part, which follows the scheme.
     net_len: usize,
+}
+
+impl PartialEq for BtpAddress {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for BtpAddress {}
+
+impl PartialOrd for BtpAddress {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for BtpAddress {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl core::hash::Hash for BtpAddress {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state)
+    }
 }
 
 const SCHEME: &str = "btp://";
@@ -70,7 +115,12 @@ impl BtpAddress {
         if !url_safe(account) {
             return Err(AddressError::InvalidAccount);
         }
-        Ok(Self { text: format!("{SCHEME}{net}/{account}"), net_len: net.len() })
+        let (id, ty) = net.split_once('.').ok_or(AddressError::InvalidNetwork)?;
+        Ok(Self {
+            text: format!("{SCHEME}{net}/{account}"),
+            key: format!("{SCHEME}{}.{ty}/{}", canonical(id), canonical(account)),
+            net_len: net.len(),
+        })
     }
 
     pub fn parse(text: &str) -> Result<Self, AddressError> {
@@ -79,18 +129,24 @@ impl BtpAddress {
         Self::new(net, account)
     }
 
-    /// The network address, e.g. `0x1.icon`.
+    /// The network address in its canonical spelling, e.g. `0x1.icon`.
     pub fn network(&self) -> &str {
-        &self.text[SCHEME.len()..][..self.net_len]
+        &self.key[SCHEME.len()..][..self.net_len]
     }
 
-    /// The account identifier, e.g. `cx7a0c…`.
+    /// The account identifier as written, e.g. `cx7a0c…`.
     pub fn account(&self) -> &str {
         &self.text[SCHEME.len()..][self.net_len..][1..]
     }
 
+    /// The address as written.
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The one spelling of this address (hex forms in lower case): what a BMC keys its links by.
+    pub fn canonical(&self) -> &str {
+        &self.key
     }
 }
 
@@ -196,8 +252,15 @@ mod tests {
         assert_eq!(a.network(), "0x3.icon");
         assert_eq!(a.account(), "cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a");
         assert_eq!(a.to_string(), "btp://0x3.icon/cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a");
-        let b = BtpAddress::new("0x8.pra", "0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104").unwrap();
-        assert_eq!(b.as_str(), "btp://0x8.pra/0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104");
+        let b = BtpAddress::new("0X8.pra", "0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104").unwrap();
+        assert_eq!(b.as_str(), "btp://0X8.pra/0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104", "the wire keeps what was written");
+        assert_eq!(b.canonical(), "btp://0x8.pra/0xf0e46847c8bfd122c4b5eee1d4494ff7c5fc5104");
+        assert_eq!(b.network(), "0x8.pra");
+        assert_eq!(b.account(), "0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104");
+        let icon = |account: &str| BtpAddress::parse(&format!("btp://0x3.icon/{account}")).unwrap();
+        assert_eq!(icon("CX7A0C2DD9751E592AC4FBD6C70BD5EC574EBF198A"), icon("cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a"), "one contract");
+        assert_ne!(icon("Alice"), icon("alice"), "a name is no number");
+        assert_ne!(icon("0xZZ"), icon("0xzz"));
         assert_eq!("btp://westend.relay/5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY".parse::<BtpAddress>().unwrap().network(), "westend.relay");
     }
 

@@ -41,6 +41,19 @@ impl fmt::Display for MessageError {
     }
 }
 
+/// Where this chain's services number their own requests from. A response carries the number of the request it
+/// answers and an error reply its negation, so a service that numbered its requests 1, 2, … as ICON's do could
+/// not tell an answer to its request N from the peer's request N or an error about the peer's own response N
+/// (ICON's native-coin service refunds its request N when told our handling of its response N failed). ICON
+/// numbers from 1 and will not reach 2^64: above it, the two spaces are disjoint, and a message for this chain
+/// with `sn >= REQUEST_SN_BASE` is an answer to one of our own requests.
+pub const REQUEST_SN_BASE: u128 = 1 << 64;
+
+/// Whether `sn` of a message arriving here answers one of this chain's own requests ([`REQUEST_SN_BASE`]).
+pub fn answers_own_request(sn: i128) -> bool {
+    sn.unsigned_abs() >= REQUEST_SN_BASE
+}
+
 /// A BTP message. `sn > 0`: a request or message; `sn == 0`: BMC-internal or no reply wanted;
 /// `sn < 0`: the error reply to message `-sn`, whose payload is an [`ErrorMessage`].
 #[derive(Debug, Clone, PartialEq, Eq)]
