@@ -4,17 +4,19 @@
 //!
 //! Amounts per coin:
 //! * `Locked(owner, coin)`: sent by `owner`, waiting for the peer's response;
-//! * `Refundable(owner, coin)`: a failed transfer's whole value (fee included: keeping the fee of a transfer
-//!   that never happened is icon-bridge issue #229), paid out by `reclaim`;
-//! * `Fees(coin)`: fees of completed transfers, until fee gathering sends them to the aggregator;
-//! * `Outstanding(coin)`: the coin's value on the other side of the bridge. For a wrapped coin that is the
-//!   wrapped supply here (minted − burned), backed by what the peer locked; for the native coin it is what was
-//!   sent out and not yet come back, the coins this service holds as backing. A peer can release native coin
-//!   only up to it, so not even a compromised peer can pay out other users' locked or refundable coins;
+//! * `Refundable(owner, coin)`: a failed transfer's amount, paid out by `reclaim`. Its fee is kept, as ICON's
+//!   token service does: failing transfers would otherwise be free spam that the relays pay for on both chains;
+//! * `Fees(coin)`: fees of transfers, until fee gathering sends them to the aggregator;
+//! * `Backing(coin, network)`: the coin's value held on the other side of the bridge, per network. For a wrapped
+//!   coin that is what `network` locked for the wrapped coins minted here (less what is on its way back to it);
+//!   for the native coin it is what went out to `network` and has not come back, which this service holds. A
+//!   network can release native coin only up to its own backing, and wrapped coins go back only to a network
+//!   that backs them, so not even a compromised peer can pay out coins another network or other users hold;
 //! * `Balance(owner, token)`: wrapped-coin balances (the multi-token ledger).
 //!
 //! Wrapped coins in flight sit in the service's own balance (`custody`): a transfer moves them there and locks
-//! them; success burns the amount and leaves the fee there as `Fees`; failure makes them refundable.
+//! them, reserving their backing on the destination network; success burns the amount and leaves the fee there as
+//! `Fees`; failure makes the amount refundable and gives the backing back.
 
 use alloc::{string::String, vec::Vec};
 use ink::primitives::AccountId;
@@ -24,6 +26,9 @@ use ink::primitives::AccountId;
 pub type TokenId = [u8; 32];
 
 pub const NATIVE_ID: TokenId = [0; 32];
+
+/// The most coins one transfer request may carry, either way (ICON's token service allows 15).
+pub const MAX_ASSETS: usize = 15;
 
 pub fn token_id(name: &str) -> TokenId {
     let mut id = [0; 32];
@@ -38,7 +43,8 @@ pub enum Key {
     Locked(AccountId, String),
     Refundable(AccountId, String),
     Fees(String),
-    Outstanding(String),
+    /// (coin, network)
+    Backing(String, String),
     Balance(AccountId, TokenId),
 }
 
@@ -55,7 +61,8 @@ pub enum LedgerError {
     Overflow,
 }
 
-/// A coin's fee: `value × ratio / 10 000 + fixed`.
+/// A coin's fee: `value × ratio / 10 000 + fixed`, at least 1 when the ratio is not 0 (ICON's Java service), so
+/// that no transfer with a fee ratio is free.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
@@ -79,6 +86,7 @@ impl FeeRule {
         let (q, r) = (value.checked_div(denominator)?, value.checked_rem(denominator)?);
         let proportional = q.checked_mul(ratio)?.checked_add(r.checked_mul(ratio)?.checked_div(denominator)?)?;
         let fee = proportional.checked_add(self.fixed)?;
+        let fee = if ratio > 0 { fee.max(1) } else { fee };
         (value > fee).then_some(fee)
     }
 }
@@ -107,6 +115,8 @@ pub struct Pending {
     pub from: AccountId,
     /// The destination BTP address.
     pub to: String,
+    /// The destination network: only it answers the request.
+    pub network: String,
     pub assets: Vec<AssetTransfer>,
 }
 
@@ -141,22 +151,24 @@ impl<S: Store> Books<'_, S> {
         self.add(&Key::Balance(to, id), value)
     }
 
-    /// Mints `value` of the wrapped coin `coin` to `to`: the peer locked as much.
-    pub fn mint(&mut self, to: AccountId, coin: &str, value: u128) -> Result<(), LedgerError> {
+    /// Mints `value` of the wrapped coin `coin` to `to`: `network` locked as much.
+    pub fn mint(&mut self, to: AccountId, coin: &str, network: &str, value: u128) -> Result<(), LedgerError> {
         self.add(&Key::Balance(to, token_id(coin)), value)?;
-        self.add(&Key::Outstanding(coin.into()), value)
+        self.add(&Key::Backing(coin.into(), network.into()), value)
     }
 
-    /// Releases `value` of the native coin that came back over the bridge; the contract pays it out.
-    pub fn release_native(&mut self, value: u128) -> Result<(), LedgerError> {
-        self.sub(&Key::Outstanding(self.native.into()), value)
+    /// Releases `value` of the native coin that came back from `network`; the contract pays it out.
+    pub fn release_native(&mut self, network: &str, value: u128) -> Result<(), LedgerError> {
+        self.sub(&Key::Backing(self.native.into(), network.into()), value)
     }
 
-    /// Locks what `from` sends. Wrapped coins move into custody first; native coin arrived with the call.
-    pub fn lock(&mut self, from: AccountId, assets: &[AssetTransfer]) -> Result<(), LedgerError> {
+    /// Locks what `from` sends to `network`. Wrapped coins move into custody first and reserve their backing
+    /// there (a network can only give back what it holds); native coin arrived with the call.
+    pub fn lock(&mut self, from: AccountId, network: &str, assets: &[AssetTransfer]) -> Result<(), LedgerError> {
         for asset in assets {
             let value = asset.value()?;
             if !self.is_native(&asset.coin) {
+                self.sub(&Key::Backing(asset.coin.clone(), network.into()), asset.amount)?;
                 self.move_tokens(from, self.custody, token_id(&asset.coin), value)?;
             }
             self.add(&Key::Locked(from, asset.coin.clone()), value)?;
@@ -165,23 +177,26 @@ impl<S: Store> Books<'_, S> {
     }
 
     /// The peer answered `pending`. Success: fees join the pool, wrapped amounts are burned (the peer released
-    /// them), native amounts become backing. Failure: the whole value is refundable to the sender, or goes back
-    /// to the fee pool when the sender was this service (fee gathering).
+    /// them), native amounts become the destination network's backing. Failure: the amount is refundable to the
+    /// sender and the fee joins the pool, or all of it goes back to the pool when the sender was this service
+    /// (fee gathering); wrapped amounts get their backing back.
     pub fn settle(&mut self, pending: &Pending, success: bool) -> Result<(), LedgerError> {
         for asset in &pending.assets {
-            let value = asset.value()?;
-            self.sub(&Key::Locked(pending.from, asset.coin.clone()), value)?;
+            self.sub(&Key::Locked(pending.from, asset.coin.clone()), asset.value()?)?;
+            self.add(&Key::Fees(asset.coin.clone()), asset.fee)?;
+            let backing = Key::Backing(asset.coin.clone(), pending.network.clone());
             if !success {
                 let back = if pending.from == self.custody { Key::Fees(asset.coin.clone()) } else { Key::Refundable(pending.from, asset.coin.clone()) };
-                self.add(&back, value)?;
+                self.add(&back, asset.amount)?;
+                if !self.is_native(&asset.coin) {
+                    self.add(&backing, asset.amount)?;
+                }
                 continue;
             }
-            self.add(&Key::Fees(asset.coin.clone()), asset.fee)?;
             if self.is_native(&asset.coin) {
-                self.add(&Key::Outstanding(asset.coin.clone()), asset.amount)?;
+                self.add(&backing, asset.amount)?;
             } else {
                 self.sub(&Key::Balance(self.custody, token_id(&asset.coin)), asset.amount)?;
-                self.sub(&Key::Outstanding(asset.coin.clone()), asset.amount)?;
             }
         }
         Ok(())
@@ -221,14 +236,6 @@ impl<S: Store> Books<'_, S> {
         }
         Ok(())
     }
-
-    /// Puts fees back into the pool (a gathering that could not be paid out).
-    pub fn restore_fees(&mut self, fees: &[(String, u128)]) -> Result<(), LedgerError> {
-        for (coin, fee) in fees {
-            self.add(&Key::Fees(coin.clone()), *fee)?;
-        }
-        Ok(())
-    }
 }
 
 /// The parachain account a transfer request's `to` names: `0x` and the account's 32 bytes in hex (the form the
@@ -252,7 +259,7 @@ mod tests {
     use alloc::collections::BTreeMap;
     use proptest::prelude::*;
 
-    #[derive(Default)]
+    #[derive(Default, Clone)]
     struct Memory(BTreeMap<Key, u128>);
 
     impl Store for Memory {
@@ -266,6 +273,9 @@ mod tests {
 
     const NATIVE: &str = "DOT";
     const ICX: &str = "ICX";
+    const ICON: &str = "0x3.icon";
+    const ETH: &str = "0x5.eth";
+    const NETWORKS: [&str; 2] = [ICON, ETH];
     const CUSTODY: AccountId = AccountId([0xee; 32]);
 
     fn user(i: u8) -> AccountId {
@@ -274,6 +284,10 @@ mod tests {
 
     fn books(store: &mut Memory) -> Books<'_, Memory> {
         Books { store, native: NATIVE, custody: CUSTODY }
+    }
+
+    fn pending(from: AccountId, network: &str, coin: &str, amount: u128, fee: u128) -> Pending {
+        Pending { from, to: alloc::format!("btp://{network}/hx01"), network: network.into(), assets: vec![AssetTransfer { coin: coin.into(), amount, fee }] }
     }
 
     #[test]
@@ -286,6 +300,15 @@ mod tests {
         assert_eq!(FeeRule { ratio: 0, fixed: u128::MAX }.fee(u128::MAX), None);
         assert!(!FeeRule { ratio: 10_000, fixed: 0 }.is_valid());
         assert!(FeeRule { ratio: 9_999, fixed: 0 }.is_valid());
+    }
+
+    #[test]
+    fn a_fee_ratio_charges_at_least_one() {
+        let rule = FeeRule { ratio: 10, fixed: 0 };
+        assert_eq!(rule.fee(50), Some(1), "0.1 % of 50 rounds to 0: small transfers are not free");
+        assert_eq!(rule.fee(1), None, "nothing would cross");
+        assert_eq!(rule.fee(20_000), Some(20));
+        assert_eq!(FeeRule { ratio: 0, fixed: 0 }.fee(50), Some(0), "a coin without fees stays free");
     }
 
     #[test]
@@ -308,61 +331,70 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_transfer_refunds_the_fee_too() {
+    fn fee_kept_on_failed_transfer() {
         let mut store = Memory::default();
         let mut b = books(&mut store);
-        b.mint(user(1), ICX, 100).unwrap();
-        let pending = Pending { from: user(1), to: "btp://0x3.icon/hx01".into(), assets: vec![AssetTransfer { coin: ICX.into(), amount: 49, fee: 1 }] };
-        b.lock(user(1), &pending.assets).unwrap();
+        b.mint(user(1), ICX, ICON, 100).unwrap();
+        let request = pending(user(1), ICON, ICX, 49, 1);
+        b.lock(user(1), ICON, &request.assets).unwrap();
         assert_eq!(b.store.get(&Key::Balance(user(1), token_id(ICX))), 50);
-        b.settle(&pending, false).unwrap();
-        assert_eq!(b.store.get(&Key::Refundable(user(1), ICX.into())), 50);
-        assert_eq!(b.store.get(&Key::Fees(ICX.into())), 0);
-        assert_eq!(b.reclaim(user(1), ICX, 51), Err(LedgerError::Insufficient));
-        b.reclaim(user(1), ICX, 50).unwrap();
-        assert_eq!(b.store.get(&Key::Balance(user(1), token_id(ICX))), 100);
-        assert_eq!(b.settle(&pending, true), Err(LedgerError::Insufficient), "settled once only");
+        b.settle(&request, false).unwrap();
+        assert_eq!(b.store.get(&Key::Refundable(user(1), ICX.into())), 49, "the amount comes back");
+        assert_eq!(b.store.get(&Key::Fees(ICX.into())), 1, "the fee paid for the relays' work");
+        assert_eq!(b.store.get(&Key::Backing(ICX.into(), ICON.into())), 100, "ICON still backs all of it");
+        assert_eq!(b.reclaim(user(1), ICX, 50), Err(LedgerError::Insufficient));
+        b.reclaim(user(1), ICX, 49).unwrap();
+        assert_eq!(b.store.get(&Key::Balance(user(1), token_id(ICX))), 99);
+        assert_eq!(b.settle(&request, true), Err(LedgerError::Insufficient), "settled once only");
     }
 
     #[test]
-    fn a_peer_cannot_release_more_native_coin_than_went_out() {
+    fn backing_is_per_network() {
         let mut store = Memory::default();
         let mut b = books(&mut store);
-        let pending = Pending { from: user(1), to: "btp://0x3.icon/hx01".into(), assets: vec![AssetTransfer { coin: NATIVE.into(), amount: 90, fee: 10 }] };
-        b.lock(user(1), &pending.assets).unwrap();
-        assert_eq!(b.release_native(1), Err(LedgerError::Insufficient), "locked coins are not backing");
-        b.settle(&pending, true).unwrap();
-        assert_eq!(b.release_native(91), Err(LedgerError::Insufficient));
-        b.release_native(90).unwrap();
+        // 90 DOT went to ICON; Ethereum never received any.
+        let to_icon = pending(user(1), ICON, NATIVE, 90, 10);
+        b.lock(user(1), ICON, &to_icon.assets).unwrap();
+        assert_eq!(b.release_native(ICON, 1), Err(LedgerError::Insufficient), "locked coins are not backing");
+        b.settle(&to_icon, true).unwrap();
+        assert_eq!(b.release_native(ETH, 1), Err(LedgerError::Insufficient), "Ethereum cannot release what backs ICON's wrapped DOT");
+        assert_eq!(b.release_native(ICON, 91), Err(LedgerError::Insufficient));
+        b.release_native(ICON, 90).unwrap();
+        // Wrapped ICX minted for ICON's lock goes back to ICON only.
+        b.mint(user(2), ICX, ICON, 30).unwrap();
+        assert_eq!(b.lock(user(2), ETH, &pending(user(2), ETH, ICX, 10, 0).assets), Err(LedgerError::Insufficient), "Ethereum backs none of it");
+        b.lock(user(2), ICON, &pending(user(2), ICON, ICX, 30, 0).assets).unwrap();
+        assert_eq!(b.store.get(&Key::Backing(ICX.into(), ICON.into())), 0, "reserved while in flight");
     }
 
     /// One step of a random history.
     #[derive(Debug, Clone)]
     enum Step {
-        /// A user sends native coin (value) or ICX to the peer.
-        SendNative(u8, u128),
-        SendIcx(u8, u128),
-        /// The peer answers the n-th oldest pending request.
+        /// A user sends native coin (value) or ICX to a network.
+        SendNative(u8, u128, usize),
+        SendIcx(u8, u128, usize),
+        /// The destination answers the n-th oldest pending request.
         Answer(usize, bool),
-        /// The peer sends ICX (it locked it) to a user, or native coin back (paid out by the contract).
-        ReceiveIcx(u8, u128),
-        ReceiveNative(u128),
+        /// A network sends ICX (it locked it) to a user, or native coin back (paid out by the contract).
+        ReceiveIcx(u8, u128, usize),
+        ReceiveNative(u128, usize),
         Reclaim(u8, bool, u128),
         /// Users trade wrapped ICX.
         Trade(u8, u8, u128),
-        /// Fees go to an aggregator here (true) or over the bridge.
+        /// Fees go to an aggregator here (true) or over the bridge to ICON.
         GatherFees(bool),
     }
 
     fn step() -> impl Strategy<Value = Step> {
         let u = 1u8..4;
         let v = 0u128..1_000;
+        let n = 0usize..NETWORKS.len();
         prop_oneof![
-            (u.clone(), v.clone()).prop_map(|(a, v)| Step::SendNative(a, v)),
-            (u.clone(), v.clone()).prop_map(|(a, v)| Step::SendIcx(a, v)),
+            (u.clone(), v.clone(), n.clone()).prop_map(|(a, v, n)| Step::SendNative(a, v, n)),
+            (u.clone(), v.clone(), n.clone()).prop_map(|(a, v, n)| Step::SendIcx(a, v, n)),
             (0usize..8, any::<bool>()).prop_map(|(n, ok)| Step::Answer(n, ok)),
-            (u.clone(), v.clone()).prop_map(|(a, v)| Step::ReceiveIcx(a, v)),
-            v.clone().prop_map(Step::ReceiveNative),
+            (u.clone(), v.clone(), n.clone()).prop_map(|(a, v, n)| Step::ReceiveIcx(a, v, n)),
+            (v.clone(), n).prop_map(|(v, n)| Step::ReceiveNative(v, n)),
             (u.clone(), any::<bool>(), v.clone()).prop_map(|(a, n, v)| Step::Reclaim(a, n, v)),
             (u.clone(), u, v).prop_map(|(a, b, v)| Step::Trade(a, b, v)),
             any::<bool>().prop_map(Step::GatherFees),
@@ -375,9 +407,9 @@ mod tests {
         /// Native coin users put in, and what the service paid out (reclaims, releases, local fee payouts).
         native_in: u128,
         native_out: u128,
-        /// What the peer holds locked for wrapped ICX here, and what it holds of our native coin as wrapped.
-        peer_icx_locked: u128,
-        peer_native_wrapped: u128,
+        /// Per network: what it holds locked for wrapped ICX here, and what it holds of our native coin as wrapped.
+        peer_icx_locked: [u128; 2],
+        peer_native_wrapped: [u128; 2],
         pending: Vec<Pending>,
     }
 
@@ -385,59 +417,75 @@ mod tests {
         store.0.iter().filter(|(k, _)| f(k)).map(|(_, v)| *v).sum()
     }
 
+    fn net_index(network: &str) -> usize {
+        NETWORKS.iter().position(|n| *n == network).unwrap()
+    }
+
     fn apply(store: &mut Memory, world: &mut World, step: Step) {
         let rule = FeeRule { ratio: 100, fixed: 3 };
+        // A failing contract call changes nothing.
+        let before = store.clone();
         let mut b = books(store);
         match step {
-            Step::SendNative(who, value) | Step::SendIcx(who, value) => {
+            Step::SendNative(who, value, net) | Step::SendIcx(who, value, net) => {
                 let native = matches!(step, Step::SendNative(..));
                 let Some(fee) = rule.fee(value) else { return };
                 let coin = if native { NATIVE } else { ICX };
-                let pending = Pending { from: user(who), to: "btp://0x3.icon/hx01".into(), assets: vec![AssetTransfer { coin: coin.into(), amount: value - fee, fee }] };
-                if b.lock(user(who), &pending.assets).is_ok() {
+                let request = pending(user(who), NETWORKS[net], coin, value - fee, fee);
+                if b.lock(user(who), NETWORKS[net], &request.assets).is_ok() {
                     if native {
                         world.native_in += value;
                     }
-                    world.pending.push(pending);
+                    world.pending.push(request);
+                } else {
+                    *store = before;
                 }
             }
             Step::Answer(n, ok) => {
                 if world.pending.is_empty() {
                     return;
                 }
-                let pending = world.pending.remove(n % world.pending.len());
-                b.settle(&pending, ok).unwrap();
+                let request = world.pending.remove(n % world.pending.len());
+                b.settle(&request, ok).unwrap();
+                let net = net_index(&request.network);
                 if ok {
-                    for a in &pending.assets {
+                    for a in &request.assets {
                         if a.coin == ICX {
-                            world.peer_icx_locked -= a.amount;
+                            world.peer_icx_locked[net] -= a.amount;
                         } else {
-                            world.peer_native_wrapped += a.amount;
+                            world.peer_native_wrapped[net] += a.amount;
                         }
                     }
                 }
             }
-            Step::ReceiveIcx(who, value) => {
-                b.mint(user(who), ICX, value).unwrap();
-                world.peer_icx_locked += value;
+            Step::ReceiveIcx(who, value, net) => {
+                b.mint(user(who), ICX, NETWORKS[net], value).unwrap();
+                world.peer_icx_locked[net] += value;
             }
-            Step::ReceiveNative(value) => {
-                if value <= world.peer_native_wrapped {
-                    b.release_native(value).unwrap();
-                    world.peer_native_wrapped -= value;
+            Step::ReceiveNative(value, net) => {
+                if value <= world.peer_native_wrapped[net] {
+                    b.release_native(NETWORKS[net], value).unwrap();
+                    world.peer_native_wrapped[net] -= value;
                     world.native_out += value;
                 } else {
-                    assert_eq!(b.release_native(value), Err(LedgerError::Insufficient));
+                    assert_eq!(b.release_native(NETWORKS[net], value), Err(LedgerError::Insufficient));
+                    *store = before;
                 }
             }
             Step::Reclaim(who, native, value) => {
                 let coin = if native { NATIVE } else { ICX };
-                if b.reclaim(user(who), coin, value).is_ok() && native {
-                    world.native_out += value;
+                if b.reclaim(user(who), coin, value).is_ok() {
+                    if native {
+                        world.native_out += value;
+                    }
+                } else {
+                    *store = before;
                 }
             }
             Step::Trade(from, to, value) => {
-                let _ = b.move_tokens(user(from), user(to), token_id(ICX), value);
+                if b.move_tokens(user(from), user(to), token_id(ICX), value).is_err() {
+                    *store = before;
+                }
             }
             Step::GatherFees(local) => {
                 let fees = b.take_fees(&[NATIVE.into(), ICX.into()]);
@@ -446,8 +494,11 @@ mod tests {
                     world.native_out += fees.iter().filter(|(c, _)| c == NATIVE).map(|(_, f)| *f).sum::<u128>();
                 } else if !fees.is_empty() {
                     let assets: Vec<_> = fees.iter().map(|(coin, fee)| AssetTransfer { coin: coin.clone(), amount: *fee, fee: 0 }).collect();
-                    b.lock(CUSTODY, &assets).unwrap();
-                    world.pending.push(Pending { from: CUSTODY, to: "btp://0x3.icon/hx0fa".into(), assets });
+                    if b.lock(CUSTODY, ICON, &assets).is_ok() {
+                        world.pending.push(Pending { from: CUSTODY, to: "btp://0x3.icon/hx0fa".into(), network: ICON.into(), assets });
+                    } else {
+                        *store = before;
+                    }
                 }
             }
         }
@@ -461,18 +512,22 @@ mod tests {
             for step in steps {
                 apply(&mut store, &mut world, step);
                 let icx = token_id(ICX);
-                // Wrapped ICX: minted − burned equals what ICON locked for it, and all of it is held by someone.
-                prop_assert_eq!(store.get(&Key::Outstanding(ICX.into())), world.peer_icx_locked);
-                prop_assert_eq!(sum(&store, |k| matches!(k, Key::Balance(_, id) if *id == icx)), world.peer_icx_locked);
+                // Wrapped ICX: minted − burned equals what the networks locked for it, and all of it is held by someone.
+                prop_assert_eq!(sum(&store, |k| matches!(k, Key::Balance(_, id) if *id == icx)), world.peer_icx_locked.iter().sum::<u128>());
+                for (net, network) in NETWORKS.iter().enumerate() {
+                    // Each network's backing is its lock less what is on its way back to it.
+                    let in_flight: u128 = world.pending.iter().filter(|p| p.network == *network).flat_map(|p| &p.assets).filter(|a| a.coin == ICX).map(|a| a.amount).sum();
+                    prop_assert_eq!(store.get(&Key::Backing(ICX.into(), (*network).into())) + in_flight, world.peer_icx_locked[net]);
+                    prop_assert_eq!(store.get(&Key::Backing(NATIVE.into(), (*network).into())), world.peer_native_wrapped[net]);
+                }
                 // ICX in custody is exactly what is locked, refundable or fees.
-                let in_flight = sum(&store, |k| matches!(k, Key::Locked(_, c) | Key::Refundable(_, c) if c == ICX)) + store.get(&Key::Fees(ICX.into()));
-                prop_assert_eq!(store.get(&Key::Balance(CUSTODY, icx)), in_flight);
+                let in_custody = sum(&store, |k| matches!(k, Key::Locked(_, c) | Key::Refundable(_, c) if c == ICX)) + store.get(&Key::Fees(ICX.into()));
+                prop_assert_eq!(store.get(&Key::Balance(CUSTODY, icx)), in_custody);
                 // Native coin: what users put in = locked + refundable + fees + backing of what is out there + paid out.
                 let held = sum(&store, |k| matches!(k, Key::Locked(_, c) | Key::Refundable(_, c) if c == NATIVE))
                     + store.get(&Key::Fees(NATIVE.into()))
-                    + store.get(&Key::Outstanding(NATIVE.into()));
+                    + sum(&store, |k| matches!(k, Key::Backing(c, _) if c == NATIVE));
                 prop_assert_eq!(held + world.native_out, world.native_in);
-                prop_assert_eq!(store.get(&Key::Outstanding(NATIVE.into())), world.peer_native_wrapped);
             }
         }
     }

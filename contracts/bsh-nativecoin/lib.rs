@@ -11,16 +11,23 @@
 //!
 //! The bookkeeping is plain Rust in [`ledger`]; this contract adds storage, access control, the BMC calls and
 //! events. Choices where the Java and Solidity services differ (spec `bmc-bsh.md` §6, §7):
-//! * fee = value × ratio / 10 000 + fixed fee, per coin; the value must exceed it;
-//! * a failed transfer refunds its whole value, fee included (pull: `reclaim`);
+//! * fee = value × ratio / 10 000 + fixed fee, per coin, at least 1 when the ratio is not 0; the value must
+//!   exceed it;
+//! * a failed transfer refunds its amount (pull: `reclaim`) and keeps its fee, as ICON's token service does:
+//!   failing transfers cost the relays on both chains, and must not be free to send;
+//! * requests are numbered from `REQUEST_SN_BASE` (2^64), above every number ICON's services use, so an answer to
+//!   one of ours and an error about one of our responses can never be taken for each other (spec §3.6 E);
+//! * a response or error settles a request only when it comes from the network the request went to;
+//! * backing is kept per coin and network: native coin comes back only from a network it went to, up to what
+//!   went there; a wrapped coin is minted only for requests from the networks registered for it, and goes back
+//!   only to a network that backs it;
+//! * at most 15 coins per request, either way (ICON's token service's limit);
 //! * an incoming request that cannot be carried out (bad account, unknown coin, zero value, paused, not enough
 //!   native coin sent out before) gets an error response and changes nothing; only a message that is not a
 //!   native-coin message at all is refused (the BMC then sends a BTP error);
 //! * an `UNKNOWN_TYPE` answer fails the request (refund) instead of leaving it locked forever;
-//! * native coin is released only up to what went out over the bridge, so a compromised peer cannot pay out
-//!   coins other users have locked or may reclaim;
-//! * a response or error for an unknown `sn` is ignored (Java), never reverted: reverting would send a BTP error
-//!   back for a response, which the peer would take for the failure of its own request with that number;
+//! * a response or error for an unknown `sn` is ignored (Java), never reverted;
+//! * an owner settles a request whose answer will never come (dropped on the BMC): `settle_request`;
 //! * minting to a contract does not call into it (the relay's transaction must not run foreign code);
 //!   `safe_transfer_from` does ask a receiving contract.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
@@ -32,11 +39,11 @@ pub mod ledger;
 
 #[ink::contract]
 pub mod bsh_nativecoin {
-    use crate::ledger::{self, AssetTransfer, Books, FeeRule, Key, LedgerError, Pending, Store, TokenId};
+    use crate::ledger::{self, AssetTransfer, Books, FeeRule, Key, LedgerError, Pending, Store, TokenId, MAX_ASSETS};
     use btp_primitives::{
         address::hex_account,
+        message::{MessageError, REQUEST_SN_BASE},
         nativecoin::{Asset, ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK, SERVICE},
-        message::MessageError,
         BtpAddress,
     };
     use ink::{
@@ -85,6 +92,12 @@ pub mod bsh_nativecoin {
         NotExistsOwner,
         /// The last owner cannot be removed.
         LastOwner,
+        /// More coins in one request than [`MAX_ASSETS`].
+        TooManyAssets,
+        /// The coin is not minted for requests from that network.
+        UnsupportedNetwork,
+        /// No request with that sn waits for an answer.
+        NotExistsRequest,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -110,6 +123,9 @@ pub mod bsh_nativecoin {
         pub fee: FeeRule,
         /// ERC1155 metadata URI.
         pub uri: String,
+        /// The networks whose locks back this wrapped coin: only their requests mint it (none for the native
+        /// coin, which goes anywhere a link leads).
+        pub networks: Vec<String>,
     }
 
     /// An account's standing in one coin: `usable` wrapped tokens (`None` for the native coin, whose balance the
@@ -154,6 +170,22 @@ pub mod bsh_nativecoin {
         msg: String,
     }
 
+    /// An answer about our request `sn` came from `src`, which is not the network the request went to: ignored.
+    #[ink(event)]
+    pub struct AnswerIgnored {
+        src: String,
+        sn: u128,
+    }
+
+    /// An owner settled request `sn`, whose answer will never arrive, as `success` or as a failure (refund).
+    #[ink(event)]
+    pub struct RequestSettled {
+        #[ink(topic)]
+        from: AccountId,
+        sn: u128,
+        success: bool,
+    }
+
     /// The peer did not understand our message `sn`; the request failed.
     #[ink(event)]
     pub struct UnknownResponse {
@@ -183,6 +215,7 @@ pub mod bsh_nativecoin {
         symbol: String,
         decimals: u8,
         id: TokenId,
+        networks: Vec<String>,
     }
 
     #[ink(event)]
@@ -244,6 +277,10 @@ pub mod bsh_nativecoin {
         id: TokenId,
     }
 
+    /// The most an ERC1155 receiver hook may use (ref_time, proof_size), and what the transfer keeps back.
+    const RECEIVER_GAS: (u64, u64) = (10_000_000_000, 256 * 1024);
+    const RECEIVER_GAS_RESERVE: u64 = 2_000_000_000;
+
     impl<K: ink::storage::traits::StorageKey> Store for Mapping<Key, u128, K> {
         fn get(&self, key: &Key) -> u128 {
             Mapping::get(self, key).unwrap_or(0)
@@ -269,7 +306,9 @@ pub mod bsh_nativecoin {
         coins: Vec<Coin>,
         books: Mapping<Key, u128>,
         pending: Mapping<u128, Pending>,
-        /// The last request's serial number.
+        /// Requests waiting for an answer, per destination network.
+        pending_count: Mapping<String, u64>,
+        /// The last request's serial number (`REQUEST_SN_BASE - 1` before the first).
         sn: u128,
         approvals: Mapping<(AccountId, AccountId), ()>,
         paused: bool,
@@ -289,7 +328,7 @@ pub mod bsh_nativecoin {
                 return Err(Error::InvalidFee);
             }
             let owner = Self::env().caller();
-            let native = Coin { name: native_coin.clone(), symbol: native_coin.clone(), decimals: 0, id: ledger::NATIVE_ID, fee, uri: String::new() };
+            let native = Coin { name: native_coin.clone(), symbol: native_coin.clone(), decimals: 0, id: ledger::NATIVE_ID, fee, uri: String::new(), networks: Vec::new() };
             Self::env().emit_event(OwnerChanged { owner, added: true });
             Ok(Self {
                 owners: vec![owner],
@@ -299,7 +338,8 @@ pub mod bsh_nativecoin {
                 coins: vec![native],
                 books: Mapping::new(),
                 pending: Mapping::new(),
-                sn: 0,
+                pending_count: Mapping::new(),
+                sn: REQUEST_SN_BASE.saturating_sub(1),
                 approvals: Mapping::new(),
                 paused: false,
             })
@@ -331,9 +371,10 @@ pub mod bsh_nativecoin {
             Ok(())
         }
 
-        /// Registers the foreign coin `name` as a wrapped token with its fee. Owner only.
+        /// Registers the foreign coin `name` as a wrapped token with its fee, minted for requests from
+        /// `networks` (the chains whose locks back it; at least one, not this one). Owner only.
         #[ink(message)]
-        pub fn register(&mut self, name: String, symbol: String, decimals: u8, fee_ratio: u32, fixed_fee: u128) -> Result<()> {
+        pub fn register(&mut self, name: String, symbol: String, decimals: u8, fee_ratio: u32, fixed_fee: u128, networks: Vec<String>) -> Result<()> {
             self.only_owner()?;
             if name.is_empty() || self.coin(&name).is_some() {
                 return Err(Error::InvalidCoinName);
@@ -342,9 +383,22 @@ pub mod bsh_nativecoin {
             if !fee.is_valid() {
                 return Err(Error::InvalidFee);
             }
+            let mut origins: Vec<String> = Vec::new();
+            for network in &networks {
+                let network = String::from(BtpAddress::new(network, "x").map_err(|_| Error::InvalidAddress)?.network());
+                if network == self.network {
+                    return Err(Error::InvalidAddress);
+                }
+                if !origins.contains(&network) {
+                    origins.push(network);
+                }
+            }
+            if origins.is_empty() {
+                return Err(Error::UnsupportedNetwork);
+            }
             let id = ledger::token_id(&name);
-            self.coins.push(Coin { name: name.clone(), symbol: symbol.clone(), decimals, id, fee, uri: String::new() });
-            self.env().emit_event(CoinRegistered { name, symbol, decimals, id });
+            self.coins.push(Coin { name: name.clone(), symbol: symbol.clone(), decimals, id, fee, uri: String::new(), networks: origins.clone() });
+            self.env().emit_event(CoinRegistered { name, symbol, decimals, id, networks: origins });
             Ok(())
         }
 
@@ -432,16 +486,23 @@ pub mod bsh_nativecoin {
             self.coins.iter().map(|c| (c.name.clone(), self.amount(&Key::Fees(c.name.clone())))).collect()
         }
 
-        /// A coin's value on the other side: the wrapped supply, or the native coin held as backing.
+        /// A coin's value held by `network`: for a wrapped coin what it locked behind the wrapped coins here (less
+        /// what is on its way back to it), for the native coin what went there and is held here as backing.
         #[ink(message)]
-        pub fn outstanding(&self, coin: String) -> u128 {
-            self.amount(&Key::Outstanding(coin))
+        pub fn backing(&self, coin: String, network: String) -> u128 {
+            self.amount(&Key::Backing(coin, network))
         }
 
         /// The request `sn` if it still waits for its response.
         #[ink(message)]
         pub fn pending_request(&self, sn: u128) -> Option<Pending> {
             self.pending.get(sn)
+        }
+
+        /// How many requests to `network` wait for an answer (the BMC keeps a link with any).
+        #[ink(message)]
+        pub fn pending_requests(&self, network: String) -> u64 {
+            self.pending_count.get(network).unwrap_or(0)
         }
 
         /// The serial number of the last request sent.
@@ -559,6 +620,18 @@ pub mod bsh_nativecoin {
             Ok(())
         }
 
+        /// Settles request `sn`, whose answer will never arrive (an owner of the BMC dropped it), as the
+        /// destination chain shows it ended: `success` as a success response would (the coins stay over there),
+        /// otherwise as a failure (the amount becomes refundable to the sender). Owner only.
+        #[ink(message)]
+        pub fn settle_request(&mut self, sn: u128, success: bool) -> Result<()> {
+            self.only_owner()?;
+            let pending = self.pending.get(sn).ok_or(Error::NotExistsRequest)?;
+            self.env().emit_event(RequestSettled { from: pending.from, sn, success });
+            let code = if success { RC_OK } else { RC_ERR };
+            self.complete(&pending.network, sn, success, code, "settled by an owner".into())
+        }
+
         // ---- the BMC's calls ------------------------------------------------------------------------------
 
         /// A native-coin message from the network `src`: a transfer request (carried out or refused, answered
@@ -578,9 +651,9 @@ pub mod bsh_nativecoin {
                 ServiceMessage::TransferRequest(request) => {
                     // A request that passes the checks is carried out; one that fails after them reverts the
                     // whole call, so the BMC answers with a BTP error instead.
-                    let (code, text) = match self.check_request(&request) {
+                    let (code, text) = match self.check_request(&src, &request) {
                         Ok((to, native_total)) => {
-                            self.carry_out(&request, to, native_total)?;
+                            self.carry_out(&src, &request, to, native_total)?;
                             (RC_OK, String::from("Transfer Success"))
                         }
                         Err(e) => (RC_ERR, format!("{e:?}")),
@@ -590,19 +663,21 @@ pub mod bsh_nativecoin {
                     let answer = ServiceMessage::Response(TransferResponse { code, message: text });
                     self.send(&src, sn, &answer.encode())
                 }
-                ServiceMessage::Response(response) => self.complete(sn, response.code == RC_OK, response.code, response.message),
+                ServiceMessage::Response(response) => self.complete(&src, sn, response.code == RC_OK, response.code, response.message),
                 ServiceMessage::UnknownTypeResponse(response) => {
-                    self.env().emit_event(UnknownResponse { from: src, sn });
-                    self.complete(sn, false, response.code.max(RC_ERR), response.message)
+                    self.env().emit_event(UnknownResponse { from: src.clone(), sn });
+                    self.complete(&src, sn, false, response.code.max(RC_ERR), response.message)
                 }
             }
         }
 
-        /// The BMC `src` reports that our request `sn` failed with `code`: its value becomes refundable. BMC only.
+        /// The BMC `src` reports that our request `sn` failed with `code`: its amount becomes refundable, if `src`
+        /// is on the network the request went to. BMC only.
         #[ink(message)]
-        pub fn handle_btp_error(&mut self, _src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<()> {
+        pub fn handle_btp_error(&mut self, src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<()> {
             self.only_bmc(&svc)?;
-            self.complete(sn, false, code.max(RC_ERR), msg)
+            let network = BtpAddress::parse(&src).map_err(|_| Error::InvalidAddress)?.network().to_string();
+            self.complete(&network, sn, false, code.max(RC_ERR), msg)
         }
 
         /// Sends the accumulated fees to the aggregator `fa` (a BTP address): paid out here when it is on this
@@ -611,26 +686,32 @@ pub mod bsh_nativecoin {
         pub fn handle_fee_gathering(&mut self, fa: String, svc: String) -> Result<()> {
             self.only_bmc(&svc)?;
             let aggregator = BtpAddress::parse(&fa).map_err(|_| Error::InvalidAddress)?;
+            // An aggregator here is an account; fees paid to this service or its BMC would vanish from the books.
+            let local = (aggregator.network() == self.network)
+                .then(|| ledger::parse_account(aggregator.account()).filter(|to| *to != self.env().account_id() && *to != self.bmc).ok_or(Error::InvalidAddress))
+                .transpose()?;
             let coins = self.coin_names();
             let fees = self.books().take_fees(&coins);
             if fees.is_empty() {
                 return Ok(());
             }
-            let sn = if aggregator.network() == self.network {
-                let to = ledger::parse_account(aggregator.account()).ok_or(Error::InvalidAddress)?;
-                self.books().pay_fees_locally(to, &fees)?;
-                for (coin, fee) in &fees {
-                    if *coin == self.native {
-                        self.env().transfer(to, *fee).map_err(|_| Error::TransferFailed)?;
-                    } else {
-                        let custody = self.env().account_id();
-                        self.env().emit_event(TransferSingle { operator: custody, from: Some(custody), to: Some(to), id: ledger::token_id(coin), value: *fee });
+            let sn = match local {
+                Some(to) => {
+                    self.books().pay_fees_locally(to, &fees)?;
+                    for (coin, fee) in &fees {
+                        if *coin == self.native {
+                            self.env().transfer(to, *fee).map_err(|_| Error::TransferFailed)?;
+                        } else {
+                            let custody = self.env().account_id();
+                            self.env().emit_event(TransferSingle { operator: custody, from: Some(custody), to: Some(to), id: ledger::token_id(coin), value: *fee });
+                        }
                     }
+                    None
                 }
-                None
-            } else {
-                let assets = fees.iter().map(|(coin, fee)| AssetTransfer { coin: coin.clone(), amount: *fee, fee: 0 }).collect();
-                Some(self.request(self.env().account_id(), &aggregator, assets)?)
+                None => {
+                    let assets = fees.iter().map(|(coin, fee)| AssetTransfer { coin: coin.clone(), amount: *fee, fee: 0 }).collect();
+                    Some(self.request(self.env().account_id(), &aggregator, assets)?)
+                }
             };
             self.env().emit_event(FeesGathered { fee_aggregator: fa, fees, sn });
             Ok(())
@@ -682,6 +763,9 @@ pub mod bsh_nativecoin {
             if assets.is_empty() {
                 return Err(Error::InvalidLengths);
             }
+            if assets.len() > MAX_ASSETS {
+                return Err(Error::TooManyAssets);
+            }
             let to = BtpAddress::parse(&to).map_err(|_| Error::InvalidAddress)?;
             let mut charged = Vec::new();
             for (coin, value) in assets {
@@ -698,31 +782,42 @@ pub mod bsh_nativecoin {
             if to.network() == self.network {
                 return Err(Error::InvalidAddress);
             }
-            self.books().lock(from, &assets)?;
+            let network = String::from(to.network());
+            self.books().lock(from, &network, &assets)?;
             let custody = self.env().account_id();
             if from != custody {
                 for asset in assets.iter().filter(|a| a.coin != self.native) {
                     self.env().emit_event(TransferSingle { operator: from, from: Some(from), to: Some(custody), id: ledger::token_id(&asset.coin), value: asset.value()? });
                 }
             }
-            self.sn = self.sn.checked_add(1).ok_or(Error::Overflow)?;
-            let sn = self.sn;
+            let sn = self.next_sn()?;
             let request = TransferRequest {
                 from: hex_account(from.as_ref()),
                 to: to.account().into(),
                 assets: assets.iter().map(|a| Asset { coin_name: a.coin.clone(), value: a.amount }).collect(),
             };
-            self.pending.insert(sn, &Pending { from, to: to.as_str().into(), assets: assets.clone() });
-            self.send(to.network(), sn, &ServiceMessage::TransferRequest(request).encode())?;
+            self.pending.insert(sn, &Pending { from, to: to.as_str().into(), network: network.clone(), assets: assets.clone() });
+            let waiting = self.pending_requests(network.clone()).checked_add(1).ok_or(Error::Overflow)?;
+            self.pending_count.insert(&network, &waiting);
+            self.send(&network, sn, &ServiceMessage::TransferRequest(request).encode())?;
             self.env().emit_event(TransferStart { from, to: to.as_str().into(), sn, assets });
             Ok(sn)
         }
 
-        /// Checks an incoming transfer request without changing anything: the recipient and the native coin it
-        /// releases.
-        fn check_request(&self, request: &TransferRequest) -> Result<(AccountId, u128)> {
+        /// The next request's serial number.
+        fn next_sn(&mut self) -> Result<u128> {
+            self.sn = self.sn.checked_add(1).ok_or(Error::Overflow)?;
+            Ok(self.sn)
+        }
+
+        /// Checks an incoming transfer request from the network `src` without changing anything: the recipient
+        /// and the native coin it releases.
+        fn check_request(&self, src: &str, request: &TransferRequest) -> Result<(AccountId, u128)> {
             if self.paused {
                 return Err(Error::Paused);
+            }
+            if request.assets.len() > MAX_ASSETS {
+                return Err(Error::TooManyAssets);
             }
             // Coins in the service's own account are only those in flight or fees: none may arrive there.
             let to = ledger::parse_account(&request.to).filter(|to| *to != self.env().account_id()).ok_or(Error::InvalidAddress)?;
@@ -738,12 +833,15 @@ pub mod bsh_nativecoin {
                 if coin.name == self.native {
                     native_total = native_total.checked_add(asset.value).ok_or(Error::Overflow)?;
                 } else {
+                    if !coin.networks.iter().any(|n| n == src) {
+                        return Err(Error::UnsupportedNetwork);
+                    }
                     let balance = self.amount(&Key::Balance(to, coin.id));
-                    let supply = self.amount(&Key::Outstanding(coin.name.clone()));
-                    balance.checked_add(asset.value).zip(supply.checked_add(asset.value)).ok_or(Error::Overflow)?;
+                    let backing = self.amount(&Key::Backing(coin.name.clone(), src.into()));
+                    balance.checked_add(asset.value).zip(backing.checked_add(asset.value)).ok_or(Error::Overflow)?;
                 }
             }
-            if native_total > self.amount(&Key::Outstanding(self.native.clone())) {
+            if native_total > self.amount(&Key::Backing(self.native.clone(), src.into())) {
                 return Err(Error::Insufficient);
             }
             Ok((to, native_total))
@@ -751,23 +849,31 @@ pub mod bsh_nativecoin {
 
         /// Carries out a checked request: the native coin (the only step that can fail outside these books) is
         /// paid first.
-        fn carry_out(&mut self, request: &TransferRequest, to: AccountId, native_total: u128) -> Result<()> {
+        fn carry_out(&mut self, src: &str, request: &TransferRequest, to: AccountId, native_total: u128) -> Result<()> {
             if native_total > 0 {
                 self.env().transfer(to, native_total).map_err(|_| Error::TransferFailed)?;
-                self.books().release_native(native_total)?;
+                self.books().release_native(src, native_total)?;
             }
             let operator = self.env().caller();
             let wrapped: Vec<&Asset> = request.assets.iter().filter(|a| a.coin_name != self.native).collect();
             for asset in wrapped {
-                self.books().mint(to, &asset.coin_name, asset.value)?;
+                self.books().mint(to, &asset.coin_name, src, asset.value)?;
                 self.env().emit_event(TransferSingle { operator, from: None, to: Some(to), id: ledger::token_id(&asset.coin_name), value: asset.value });
             }
             Ok(())
         }
 
-        /// The end of our request `sn`: settled as `success` or refunded. An unknown `sn` is ignored.
-        fn complete(&mut self, sn: u128, success: bool, code: u32, msg: String) -> Result<()> {
-            let Some(pending) = self.pending.take(sn) else { return Ok(()) };
+        /// The end of our request `sn`, answered from the network `src`: settled as `success` or refunded. An
+        /// unknown `sn` is ignored, and so is an answer from another network than the request's (recorded).
+        fn complete(&mut self, src: &str, sn: u128, success: bool, code: u32, msg: String) -> Result<()> {
+            let Some(pending) = self.pending.get(sn) else { return Ok(()) };
+            if pending.network != src {
+                self.env().emit_event(AnswerIgnored { src: src.into(), sn });
+                return Ok(());
+            }
+            self.pending.remove(sn);
+            let waiting = self.pending_requests(pending.network.clone()).saturating_sub(1);
+            self.pending_count.insert(&pending.network, &waiting);
             self.books().settle(&pending, success)?;
             if success {
                 let custody = self.env().account_id();
@@ -815,10 +921,17 @@ pub mod bsh_nativecoin {
             Ok(())
         }
 
-        /// Whether the contract `to` accepts tokens: it answers the hook `selector` with that selector.
+        /// Whether the contract `to` accepts tokens: it answers the hook `selector` with that selector. The hook
+        /// gets a bounded share of the gas, so that a receiver that loops fails the transfer, not more.
         fn ask_receiver<Args: ink::scale::Encode>(&self, to: AccountId, selector: [u8; 4], args: Args) -> bool {
+            let ref_time = self.env().gas_left().saturating_sub(RECEIVER_GAS_RESERVE).min(RECEIVER_GAS.0);
+            if ref_time == 0 {
+                return false;
+            }
             build_call::<ink::env::DefaultEnvironment>()
                 .call(to)
+                .ref_time_limit(ref_time)
+                .proof_size_limit(RECEIVER_GAS.1)
                 .exec_input(ExecutionInput::new(Selector::new(selector)).push_arg(args))
                 .returns::<[u8; 4]>()
                 .try_invoke()
@@ -833,6 +946,8 @@ pub mod bsh_nativecoin {
         use ink::env::{test, DefaultEnvironment as Env};
 
         const ICON_BOB: &str = "btp://0x3.icon/hx0000000000000000000000000000000000000b0b";
+        const ICON: &str = "0x3.icon";
+        const ICON_BMC: &str = "btp://0x3.icon/cx0000000000000000000000000000000000000001";
 
         fn accounts() -> test::DefaultAccounts<Env> {
             test::default_accounts::<Env>()
@@ -846,8 +961,16 @@ pub mod bsh_nativecoin {
         fn deploy() -> BshNativecoin {
             as_caller(accounts().alice);
             let mut bsh = BshNativecoin::new(accounts().django, "0x501.pra".into(), "DOT".into(), 100, 10).unwrap();
-            bsh.register("ICX".into(), "ICX".into(), 18, 10, 1).unwrap();
+            bsh.register("ICX".into(), "ICX".into(), 18, 10, 1, vec![ICON.into()]).unwrap();
             bsh
+        }
+
+        /// Bob's request `sn` of `assets` to ICON, locked and waiting.
+        fn pending_to_icon(bsh: &mut BshNativecoin, sn: u128, assets: Vec<AssetTransfer>) {
+            let bob = accounts().bob;
+            bsh.books().lock(bob, ICON, &assets).unwrap();
+            bsh.pending.insert(sn, &Pending { from: bob, to: ICON_BOB.into(), network: ICON.into(), assets });
+            bsh.pending_count.insert(ICON, &1);
         }
 
         fn icx() -> TokenId {
@@ -862,11 +985,18 @@ pub mod bsh_nativecoin {
             assert_eq!(BshNativecoin::new(a.django, "0x501.pra".into(), "DOT".into(), 10_000, 0).err(), Some(Error::InvalidFee));
             let mut bsh = deploy();
             assert_eq!(bsh.coin_names(), vec![String::from("DOT"), String::from("ICX")]);
+            assert_eq!(bsh.last_sn(), REQUEST_SN_BASE - 1, "no request yet");
             assert_eq!(bsh.coin_id("DOT".into()), Some(ledger::NATIVE_ID));
             assert_eq!(bsh.coin_id("ICX".into()), Some(icx()));
-            assert_eq!(bsh.register("DOT".into(), "DOT".into(), 10, 0, 0), Err(Error::InvalidCoinName), "the native coin");
-            assert_eq!(bsh.register("ICX".into(), "ICX".into(), 18, 0, 0), Err(Error::InvalidCoinName), "twice");
-            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 10_000, 0), Err(Error::InvalidFee));
+            let icon = || vec![String::from(ICON)];
+            assert_eq!(bsh.register("DOT".into(), "DOT".into(), 10, 0, 0, icon()), Err(Error::InvalidCoinName), "the native coin");
+            assert_eq!(bsh.register("ICX".into(), "ICX".into(), 18, 0, 0, icon()), Err(Error::InvalidCoinName), "twice");
+            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 10_000, 0, icon()), Err(Error::InvalidFee));
+            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 0, 0, vec![]), Err(Error::UnsupportedNetwork), "backed by nobody");
+            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 0, 0, vec!["0x501.pra".into()]), Err(Error::InvalidAddress), "not by this chain");
+            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 0, 0, vec!["eth".into()]), Err(Error::InvalidAddress));
+            bsh.register("ETH".into(), "ETH".into(), 18, 0, 0, vec!["0X5.eth".into(), "0x5.eth".into()]).unwrap();
+            assert_eq!(bsh.coin_info("ETH".into()).unwrap().networks, vec![String::from("0x5.eth")], "one spelling, once");
             assert_eq!(bsh.fee_of("ICX".into(), 1_000), Ok(2));
             assert_eq!(bsh.fee_of("DOT".into(), 10), Err(Error::InvalidAmount));
             bsh.set_fee("ICX".into(), 0, 5).unwrap();
@@ -882,7 +1012,8 @@ pub mod bsh_nativecoin {
             let a = accounts();
             let mut bsh = deploy();
             as_caller(a.charlie);
-            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 0, 0), Err(Error::Unauthorized));
+            assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 0, 0, vec![ICON.into()]), Err(Error::Unauthorized));
+            assert_eq!(bsh.settle_request(REQUEST_SN_BASE, false), Err(Error::Unauthorized));
             assert_eq!(bsh.set_fee("ICX".into(), 0, 0), Err(Error::Unauthorized));
             assert_eq!(bsh.set_uri("ICX".into(), "x".into()), Err(Error::Unauthorized));
             assert_eq!(bsh.set_paused(true), Err(Error::Unauthorized));
@@ -923,19 +1054,24 @@ pub mod bsh_nativecoin {
                 to: hex_account(to.as_ref()),
                 assets: vec![Asset { coin_name: coin.into(), value }],
             };
-            assert_eq!(bsh.check_request(&request(&a.bob, "ICX", 5)), Ok((a.bob, 0)));
-            assert_eq!(bsh.check_request(&request(&test::callee::<Env>(), "ICX", 5)), Err(Error::InvalidAddress));
-            assert_eq!(bsh.check_request(&TransferRequest { to: "0x0b0b".into(), ..request(&a.bob, "ICX", 5) }), Err(Error::InvalidAddress));
-            assert_eq!(bsh.check_request(&TransferRequest { assets: vec![], ..request(&a.bob, "ICX", 5) }), Err(Error::InvalidLengths));
-            assert_eq!(bsh.check_request(&request(&a.bob, "BTC", 5)), Err(Error::NotExistsCoin));
-            assert_eq!(bsh.check_request(&request(&a.bob, "ICX", 0)), Err(Error::InvalidAmount));
-            assert_eq!(bsh.check_request(&request(&a.bob, "DOT", 5)), Err(Error::Insufficient), "no DOT went out to come back");
-            bsh.books().add(&Key::Outstanding("DOT".into()), 5).unwrap();
-            assert_eq!(bsh.check_request(&request(&a.bob, "DOT", 5)), Ok((a.bob, 5)));
-            bsh.books().add(&Key::Outstanding("ICX".into()), u128::MAX).unwrap();
-            assert_eq!(bsh.check_request(&request(&a.bob, "ICX", 1)), Err(Error::Overflow));
+            let check = |bsh: &BshNativecoin, r: &TransferRequest| bsh.check_request(ICON, r);
+            assert_eq!(check(&bsh, &request(&a.bob, "ICX", 5)), Ok((a.bob, 0)));
+            assert_eq!(check(&bsh, &request(&test::callee::<Env>(), "ICX", 5)), Err(Error::InvalidAddress));
+            assert_eq!(check(&bsh, &TransferRequest { to: "0x0b0b".into(), ..request(&a.bob, "ICX", 5) }), Err(Error::InvalidAddress));
+            assert_eq!(check(&bsh, &TransferRequest { assets: vec![], ..request(&a.bob, "ICX", 5) }), Err(Error::InvalidLengths));
+            let many = vec![Asset { coin_name: "ICX".into(), value: 1 }; MAX_ASSETS + 1];
+            assert_eq!(check(&bsh, &TransferRequest { assets: many, ..request(&a.bob, "ICX", 5) }), Err(Error::TooManyAssets));
+            assert_eq!(check(&bsh, &request(&a.bob, "BTC", 5)), Err(Error::NotExistsCoin));
+            assert_eq!(check(&bsh, &request(&a.bob, "ICX", 0)), Err(Error::InvalidAmount));
+            assert_eq!(bsh.check_request("0x5.eth", &request(&a.bob, "ICX", 5)), Err(Error::UnsupportedNetwork), "ICX is minted for ICON's locks only");
+            assert_eq!(check(&bsh, &request(&a.bob, "DOT", 5)), Err(Error::Insufficient), "no DOT went out to come back");
+            bsh.books().add(&Key::Backing("DOT".into(), ICON.into()), 5).unwrap();
+            assert_eq!(check(&bsh, &request(&a.bob, "DOT", 5)), Ok((a.bob, 5)));
+            assert_eq!(bsh.check_request("0x5.eth", &request(&a.bob, "DOT", 5)), Err(Error::Insufficient), "what went to ICON comes back from ICON");
+            bsh.books().add(&Key::Backing("ICX".into(), ICON.into()), u128::MAX).unwrap();
+            assert_eq!(check(&bsh, &request(&a.bob, "ICX", 1)), Err(Error::Overflow));
             bsh.set_paused(true).unwrap();
-            assert_eq!(bsh.check_request(&request(&a.bob, "DOT", 5)), Err(Error::Paused));
+            assert_eq!(check(&bsh, &request(&a.bob, "DOT", 5)), Err(Error::Paused));
         }
 
         #[ink::test]
@@ -954,6 +1090,8 @@ pub mod bsh_nativecoin {
             assert_eq!(bsh.transfer("ICX".into(), 100, ICON_BOB.into()), Err(Error::Insufficient), "Bob holds no ICX");
             assert_eq!(bsh.transfer_batch(vec!["ICX".into()], vec![], ICON_BOB.into()), Err(Error::InvalidLengths));
             assert_eq!(bsh.transfer_batch(vec![], vec![], ICON_BOB.into()), Err(Error::InvalidLengths));
+            let many = vec![String::from("ICX"); MAX_ASSETS + 1];
+            assert_eq!(bsh.transfer_batch(many, vec![100; MAX_ASSETS + 1], ICON_BOB.into()), Err(Error::TooManyAssets));
             as_caller(a.alice);
             bsh.set_paused(true).unwrap();
             as_caller(a.bob);
@@ -962,48 +1100,99 @@ pub mod bsh_nativecoin {
         }
 
         #[ink::test]
-        fn a_failed_request_becomes_refundable_with_its_fee_and_is_reclaimed() {
+        fn a_failed_request_becomes_refundable_without_its_fee_and_is_reclaimed() {
             let a = accounts();
             let mut bsh = deploy();
             // Bob's 100 ICX request (99 + 1 fee) and 1 000 DOT request (980 + 20) are under way.
-            bsh.books().mint(a.bob, "ICX", 100).unwrap();
-            let assets = vec![AssetTransfer { coin: "ICX".into(), amount: 99, fee: 1 }, AssetTransfer { coin: "DOT".into(), amount: 980, fee: 20 }];
-            bsh.books().lock(a.bob, &assets).unwrap();
-            bsh.pending.insert(7, &Pending { from: a.bob, to: ICON_BOB.into(), assets });
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            let sn = REQUEST_SN_BASE + 7;
+            pending_to_icon(&mut bsh, sn, vec![AssetTransfer { coin: "ICX".into(), amount: 99, fee: 1 }, AssetTransfer { coin: "DOT".into(), amount: 980, fee: 20 }]);
+            assert_eq!(bsh.pending_requests(ICON.into()), 1);
             test::set_account_balance::<Env>(test::callee::<Env>(), 1_000_000);
             as_caller(a.django);
-            bsh.handle_btp_error("btp://0x3.icon/cx01".into(), "nativecoin".into(), 7, 42, "refused".into()).unwrap();
-            assert_eq!(bsh.pending_request(7), None);
-            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()), Ok(CoinBalance { usable: Some(0), locked: 0, refundable: 100 }));
-            assert_eq!(bsh.coin_balance_of(a.bob, "DOT".into()), Ok(CoinBalance { usable: None, locked: 0, refundable: 1_000 }));
-            assert_eq!(bsh.accumulated_fees(), vec![(String::from("DOT"), 0), (String::from("ICX"), 0)]);
+            bsh.handle_btp_error(ICON_BMC.into(), "nativecoin".into(), sn, 42, "refused".into()).unwrap();
+            assert_eq!(bsh.pending_request(sn), None);
+            assert_eq!(bsh.pending_requests(ICON.into()), 0);
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()), Ok(CoinBalance { usable: Some(0), locked: 0, refundable: 99 }));
+            assert_eq!(bsh.coin_balance_of(a.bob, "DOT".into()), Ok(CoinBalance { usable: None, locked: 0, refundable: 980 }));
+            assert_eq!(bsh.accumulated_fees(), vec![(String::from("DOT"), 20), (String::from("ICX"), 1)], "the fees are kept");
+            assert_eq!(bsh.backing("ICX".into(), ICON.into()), 100, "ICON still backs every wrapped ICX");
             as_caller(a.bob);
             assert_eq!(bsh.reclaim("ICX".into(), 0), Err(Error::InvalidAmount));
-            assert_eq!(bsh.reclaim("ICX".into(), 101), Err(Error::Insufficient));
-            bsh.reclaim("ICX".into(), 100).unwrap();
-            assert_eq!(bsh.balance_of(a.bob, icx()), 100);
+            assert_eq!(bsh.reclaim("ICX".into(), 100), Err(Error::Insufficient));
+            bsh.reclaim("ICX".into(), 99).unwrap();
+            assert_eq!(bsh.balance_of(a.bob, icx()), 99);
             let before = test::get_account_balance::<Env>(a.bob).unwrap();
-            bsh.reclaim("DOT".into(), 1_000).unwrap();
-            assert_eq!(test::get_account_balance::<Env>(a.bob).unwrap(), before + 1_000);
+            bsh.reclaim("DOT".into(), 980).unwrap();
+            assert_eq!(test::get_account_balance::<Env>(a.bob).unwrap(), before + 980);
             assert_eq!(bsh.coin_balance_of(a.bob, "DOT".into()).unwrap().refundable, 0);
+        }
+
+        #[ink::test]
+        fn response_from_another_network_is_ignored() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            let sn = REQUEST_SN_BASE;
+            pending_to_icon(&mut bsh, sn, vec![AssetTransfer { coin: "ICX".into(), amount: 49, fee: 1 }]);
+            as_caller(a.django);
+            let ok = ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode();
+            let failed = ServiceMessage::Response(TransferResponse { code: RC_ERR, message: String::new() }).encode();
+            // Ethereum's BMC answering for ICON: neither its error, its failure response nor its success settles.
+            bsh.handle_btp_error("btp://0x5.eth/0x0000000000000000000000000000000000000002".into(), "nativecoin".into(), sn, 40, "no".into()).unwrap();
+            bsh.handle_btp_message("0x5.eth".into(), "nativecoin".into(), sn, failed).unwrap();
+            bsh.handle_btp_message("0x5.eth".into(), "nativecoin".into(), sn, ok.clone()).unwrap();
+            assert!(bsh.pending_request(sn).is_some(), "still waiting for ICON");
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(50), locked: 50, refundable: 0 });
+            bsh.handle_btp_message(ICON.into(), "nativecoin".into(), sn, ok).unwrap();
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(50), locked: 0, refundable: 0 });
+        }
+
+        #[ink::test]
+        fn own_requests_are_numbered_above_every_icon_number() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            let first = bsh.next_sn().unwrap();
+            assert_eq!((first, bsh.next_sn()), (REQUEST_SN_BASE, Ok(REQUEST_SN_BASE + 1)));
+            pending_to_icon(&mut bsh, first, vec![AssetTransfer { coin: "ICX".into(), amount: 49, fee: 1 }]);
+            // ICON's BMC could not deliver our response to ICON's own request 1 and says so with sn -1.
+            as_caller(a.django);
+            bsh.handle_btp_error(ICON_BMC.into(), "nativecoin".into(), 1, 40, "your response failed".into()).unwrap();
+            assert!(bsh.pending_request(first).is_some(), "our first request is not the one that failed");
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap().refundable, 0);
+        }
+
+        #[ink::test]
+        fn owners_settle_a_request_whose_answer_was_dropped() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            pending_to_icon(&mut bsh, REQUEST_SN_BASE, vec![AssetTransfer { coin: "ICX".into(), amount: 49, fee: 1 }]);
+            assert_eq!(bsh.settle_request(REQUEST_SN_BASE + 1, false), Err(Error::NotExistsRequest));
+            bsh.settle_request(REQUEST_SN_BASE, false).unwrap();
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(50), locked: 0, refundable: 49 });
+            assert_eq!(bsh.settle_request(REQUEST_SN_BASE, true), Err(Error::NotExistsRequest), "settled once");
+            pending_to_icon(&mut bsh, REQUEST_SN_BASE + 1, vec![AssetTransfer { coin: "ICX".into(), amount: 9, fee: 1 }]);
+            bsh.settle_request(REQUEST_SN_BASE + 1, true).unwrap();
+            assert_eq!(bsh.backing("ICX".into(), ICON.into()), 91, "ICON paid the 9 out: burned");
+            assert_eq!(bsh.pending_requests(ICON.into()), 0);
         }
 
         #[ink::test]
         fn a_successful_request_burns_the_wrapped_amount_and_keeps_the_fee() {
             let a = accounts();
             let mut bsh = deploy();
-            bsh.books().mint(a.bob, "ICX", 100).unwrap();
-            let assets = vec![AssetTransfer { coin: "ICX".into(), amount: 49, fee: 1 }];
-            bsh.books().lock(a.bob, &assets).unwrap();
-            bsh.pending.insert(3, &Pending { from: a.bob, to: ICON_BOB.into(), assets });
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            pending_to_icon(&mut bsh, 3, vec![AssetTransfer { coin: "ICX".into(), amount: 49, fee: 1 }]);
             as_caller(a.django);
             let ok = ServiceMessage::Response(TransferResponse { code: RC_OK, message: "Transfer Success".into() }).encode();
-            bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 3, ok.clone()).unwrap();
+            bsh.handle_btp_message(ICON.into(), "nativecoin".into(), 3, ok.clone()).unwrap();
             assert_eq!(bsh.balance_of(a.bob, icx()), 50);
-            assert_eq!(bsh.outstanding("ICX".into()), 51, "49 burned");
+            assert_eq!(bsh.backing("ICX".into(), ICON.into()), 51, "49 burned");
             assert_eq!(bsh.accumulated_fees()[1], (String::from("ICX"), 1));
-            bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 3, ok).unwrap();
-            assert_eq!(bsh.outstanding("ICX".into()), 51, "a second response changes nothing");
+            bsh.handle_btp_message(ICON.into(), "nativecoin".into(), 3, ok).unwrap();
+            assert_eq!(bsh.backing("ICX".into(), ICON.into()), 51, "a second response changes nothing");
         }
 
         #[ink::test]
@@ -1012,7 +1201,7 @@ pub mod bsh_nativecoin {
             let mut bsh = deploy();
             let custody = test::callee::<Env>();
             test::set_account_balance::<Env>(custody, 1_000_000);
-            bsh.books().mint(custody, "ICX", 5).unwrap();
+            bsh.books().mint(custody, "ICX", ICON, 5).unwrap();
             bsh.books().add(&Key::Fees("ICX".into()), 5).unwrap();
             bsh.books().add(&Key::Fees("DOT".into()), 30).unwrap();
             let fa = ink::prelude::format!("btp://0x501.pra/{}", hex_account(a.frank.as_ref()));
@@ -1022,16 +1211,18 @@ pub mod bsh_nativecoin {
             assert_eq!(bsh.balance_of(a.frank, icx()), 5);
             assert_eq!(test::get_account_balance::<Env>(a.frank).unwrap(), before + 30);
             assert_eq!(bsh.accumulated_fees(), vec![(String::from("DOT"), 0), (String::from("ICX"), 0)]);
-            let fa = "btp://0x501.pra/hx01".to_string();
             bsh.books().add(&Key::Fees("DOT".into()), 30).unwrap();
-            assert_eq!(bsh.handle_fee_gathering(fa, "nativecoin".into()), Err(Error::InvalidAddress), "not an account here");
+            let here = |account: &AccountId| ink::prelude::format!("btp://0x501.pra/{}", hex_account(account.as_ref()));
+            for fa in ["btp://0x501.pra/hx01".to_string(), here(&custody), here(&a.django)] {
+                assert_eq!(bsh.handle_fee_gathering(fa.clone(), "nativecoin".into()), Err(Error::InvalidAddress), "{fa}: not an account whose fees stay paid");
+            }
         }
 
         #[ink::test]
         fn wrapped_coins_move_like_erc1155_tokens() {
             let a = accounts();
             let mut bsh = deploy();
-            bsh.books().mint(a.bob, "ICX", 100).unwrap();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
             as_caller(a.charlie);
             assert_eq!(bsh.safe_transfer_from(a.bob, a.charlie, icx(), 10, vec![]), Err(Error::NotApproved));
             as_caller(a.bob);
