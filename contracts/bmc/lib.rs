@@ -50,6 +50,19 @@ pub mod client {
             .map_err(|_| None)?
             .map_err(Some)
     }
+
+    /// Takes from the BMC at `bmc` the answer to request `sn` of `svc` it kept when the service could not take it.
+    /// `Err(None)`: the BMC could not be called at all.
+    pub fn take_undelivered_answer(bmc: AccountId, svc: &str, sn: u128) -> Result<Option<crate::bmc::UndeliveredAnswer>, Option<Error>> {
+        build_call::<ink::env::DefaultEnvironment>()
+            .call(bmc)
+            .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("take_undelivered_answer"))).push_arg(svc).push_arg(sn))
+            .returns::<Result<Option<crate::bmc::UndeliveredAnswer>, Error>>()
+            .try_invoke()
+            .map_err(|_| None)?
+            .map_err(|_| None)?
+            .map_err(Some)
+    }
 }
 
 #[ink::contract]
@@ -58,6 +71,7 @@ pub mod bmc {
     use btp_primitives::{
         address::{hex_account, validate_network},
         bmc::{BmcMessage, BMC_SERVICE},
+        message::{answers_own_request, clipped, EVENT_TEXT_MAX},
         BtpAddress, BtpMessage, ErrorMessage,
     };
     use ink::{
@@ -122,6 +136,8 @@ pub mod bmc {
         InvalidFeeAggregator,
         /// No drop is scheduled for that message.
         NotScheduled,
+        /// A service failed with less gas left than its limit: give the call what its dry run used.
+        OutOfGas,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -154,9 +170,6 @@ pub mod bmc {
     /// leaves a service room for several times that.
     pub const DEFAULT_SERVICE_GAS: GasLimit = GasLimit { ref_time: 40_000_000_000, proof_size: 512 * 1024 };
 
-    /// What the BMC keeps back from a service call: enough to record the failure, send its error reply and go on.
-    pub const SERVICE_GAS_RESERVE: u64 = 5_000_000_000;
-
     /// pallet-contracts refuses event data (and storage values) over 16 KiB: a `Message` event must fit.
     pub const MAX_EVENT_LEN: usize = 16 * 1024;
 
@@ -184,12 +197,14 @@ pub mod bmc {
     }
 
     /// Message `seq` of `prev` was dropped as an owner scheduled: not delivered; `msg` is what the BMV verified
-    /// (its source got the error reply when it asked for one).
+    /// (its source got the error reply when it asked for one), empty when it is too large for an event, and
+    /// `hash` its Blake2-256 hash either way.
     #[ink(event)]
     pub struct MessageDropped {
         #[ink(topic)]
         prev: String,
         seq: u64,
+        hash: [u8; 32],
         msg: Vec<u8>,
     }
 
@@ -202,14 +217,38 @@ pub mod bmc {
         scheduled: bool,
     }
 
-    /// An answer to our own request `sn` of `svc` could not be delivered (`code`): no error reply goes back, as
-    /// the peer has nothing to undo; the service's owner settles the request.
+    /// An answer to our own request `sn` of `svc` could not be delivered (`code`), or was dropped: no error reply
+    /// goes back, as the peer has nothing to undo. `kept`: the BMC keeps it for the service to take
+    /// (`take_undelivered_answer`), which settles the request as the answer says.
     #[ink(event)]
     pub struct AnswerUndelivered {
         #[ink(topic)]
         svc: String,
         sn: u128,
         code: u32,
+        kept: bool,
+    }
+
+    /// Message `seq` of `prev` names a source `src` the link does not lead to: neither delivered nor answered.
+    #[ink(event)]
+    pub struct ForgedMessage {
+        #[ink(topic)]
+        prev: String,
+        seq: u64,
+        src: String,
+        svc: String,
+        sn: i128,
+    }
+
+    /// A verified answer to one of our own requests, kept until its service takes it: `src` the BMC that sent
+    /// it, `sn` as in the message (negative for an error reply), `payload` as in the message.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct UndeliveredAnswer {
+        pub src: String,
+        pub sn: i128,
+        pub payload: Vec<u8>,
     }
 
     /// An error reply for the service `svc`'s message `sn` (`code`, `msg`) could not be handed to the service:
@@ -308,6 +347,10 @@ pub mod bmc {
         connected: Vec<String>,
         /// (destination BMC, link it leaves on), canonical.
         routes: Vec<(String, String)>,
+        /// Every network this BMC has had a link to: no peer may announce it as reachable through itself.
+        direct_networks: Vec<String>,
+        /// Answers to our own requests their service could not take, by (service, sn).
+        undelivered: Mapping<(String, u128), UndeliveredAnswer>,
         fee_aggregator: Option<String>,
         /// Blocks between fee gatherings; 0 gathers only when an owner asks.
         fee_gathering_term: u32,
@@ -343,6 +386,8 @@ pub mod bmc {
                 links: Mapping::new(),
                 connected: Vec::new(),
                 routes: Vec::new(),
+                direct_networks: Vec::new(),
+                undelivered: Mapping::new(),
                 fee_aggregator: None,
                 fee_gathering_term: 0,
                 fee_gathering_next: 0,
@@ -538,6 +583,9 @@ pub mod bmc {
             };
             self.links.insert(&key, &state);
             self.connected.push(key.clone());
+            if !self.direct_networks.iter().any(|n| n == peer.network()) {
+                self.direct_networks.push(peer.network().into());
+            }
             self.changed("link", key, true);
             let peers: Vec<BtpAddress> = existing.into_iter().map(|l| l.peer).collect();
             self.send_internal(&peer, &BmcMessage::Init { links: peers.clone() })?;
@@ -679,6 +727,22 @@ pub mod bmc {
             Ok(())
         }
 
+        /// The kept answer to request `sn` of `svc`, if its delivery failed or it was dropped.
+        #[ink(message)]
+        pub fn undelivered_answer(&self, svc: String, sn: u128) -> Option<UndeliveredAnswer> {
+            self.undelivered.get((svc, sn))
+        }
+
+        /// Hands the service `svc` its kept answer to request `sn`, once. Only the service's BSH.
+        #[ink(message)]
+        pub fn take_undelivered_answer(&mut self, svc: String, sn: u128) -> Result<Option<UndeliveredAnswer>> {
+            let bsh = self.services.get(&svc).ok_or(Error::NotExistsBsh)?;
+            if self.env().caller() != bsh {
+                return Err(Error::Unauthorized);
+            }
+            Ok(self.undelivered.take((svc, sn)))
+        }
+
         /// Sends `msg` of service `svc` with serial number `sn` (> 0) to network `to`. Only the service's BSH.
         #[ink(message)]
         pub fn send_message(&mut self, to: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<()> {
@@ -745,16 +809,14 @@ pub mod bmc {
             // link, and the sequence it takes must follow what is stored here.
             self.links.insert(&key, &state);
             let mut view = self.routing_view()?;
-            let dispositions: Vec<Disposition> = messages.iter().zip(&drops).map(|(bytes, drop)| view.classify(&peer, bytes, *drop)).collect();
-            if dispositions.iter().any(|d| matches!(d, Disposition::Deliver(m) if self.paused_services.contains(&m.svc))) {
-                return Err(Error::ServicePaused);
-            }
             let (mut undecodable, mut refused, mut dropped) = (0u32, 0u32, 0u32);
-            for ((disposition, bytes), seq) in dispositions.into_iter().zip(&messages).zip(first..) {
-                match disposition {
+            // Each message is classified when its turn comes: an internal message before it may have changed
+            // what the peer leads to.
+            for ((bytes, drop), seq) in messages.iter().zip(drops).zip(first..) {
+                match view.classify(&peer, bytes, drop) {
                     Disposition::Undecodable => undecodable = undecodable.saturating_add(1),
                     Disposition::Internal(message) => {
-                        if self.handle_internal(&key, &message) {
+                        if self.handle_internal(&key, &message)? {
                             view = self.routing_view()?;
                         }
                     }
@@ -768,20 +830,37 @@ pub mod bmc {
                         refused = refused.saturating_add(1);
                         self.reply(&view, &peer, &message, &error);
                     }
+                    Disposition::Forged(message) => {
+                        refused = refused.saturating_add(1);
+                        let svc = clipped(&message.svc, EVENT_TEXT_MAX);
+                        self.env().emit_event(ForgedMessage { prev: key.clone(), seq, src: clipped(message.src.as_str(), EVENT_TEXT_MAX), svc, sn: message.sn });
+                    }
                     Disposition::Deliver(message) => {
-                        if let Err(error) = self.deliver(&message) {
+                        if self.paused_services.contains(&message.svc) {
+                            return Err(Error::ServicePaused);
+                        }
+                        if let Err(error) = self.deliver(&message)? {
                             refused = refused.saturating_add(1);
-                            if !self.reply(&view, &peer, &message, &error) && message.sn > 0 {
-                                self.env().emit_event(AnswerUndelivered { svc: message.svc.clone(), sn: message.sn.unsigned_abs(), code: error.code });
+                            if answers_own_request(message.sn) {
+                                self.keep_undelivered(&message, error.code);
+                            } else {
+                                self.reply(&view, &peer, &message, &error);
                             }
                         }
                     }
                     Disposition::Dropped(message) => {
                         dropped = dropped.saturating_add(1);
                         if let Some(message) = message {
-                            self.reply(&view, &peer, &message, &ErrorMessage::new(routing::code::DROPPED, "DropMessage"));
+                            if answers_own_request(message.sn) {
+                                self.keep_undelivered(&message, routing::code::DROPPED);
+                            } else {
+                                self.reply(&view, &peer, &message, &ErrorMessage::new(routing::code::DROPPED, "DropMessage"));
+                            }
                         }
-                        self.env().emit_event(MessageDropped { prev: key.clone(), seq, msg: bytes.clone() });
+                        let mut hash = [0u8; 32];
+                        ink::env::hash_bytes::<ink::env::hash::Blake2x256>(bytes, &mut hash);
+                        let msg = if bytes.len() <= MAX_EVENT_LEN / 2 { bytes.clone() } else { Vec::new() };
+                        self.env().emit_event(MessageDropped { prev: key.clone(), seq, hash, msg });
                     }
                 }
             }
@@ -864,7 +943,7 @@ pub mod bmc {
             let fa = self.fee_aggregator.clone().ok_or(Error::NoFeeAggregator)?;
             let aggregator = parse(&fa)?;
             let names = self.service_names.clone();
-            self.ask_for_fees(&fa, &names);
+            self.ask_for_fees(&fa, &names)?;
             if aggregator.network() == self.network {
                 for peer in self.routing_view()?.links {
                     self.send_internal(&peer.peer, &BmcMessage::FeeGathering { fee_aggregator: aggregator.clone(), services: names.clone() })?;
@@ -876,18 +955,21 @@ pub mod bmc {
             Ok(())
         }
 
-        /// Asks each of the services `names` to send its fees to `fa`. A service that cannot pay out now keeps its
-        /// fees for the next gathering; the event names it.
-        fn ask_for_fees(&mut self, fa: &str, names: &[String]) {
+        /// Asks each of the services `names` (paused ones excepted) to send its fees to `fa`. A service that cannot
+        /// pay out now keeps its fees for the next gathering; the event names it.
+        fn ask_for_fees(&mut self, fa: &str, names: &[String]) -> Result<()> {
             let mut failed = Vec::new();
+            let mut asked = Vec::new();
             for svc in names {
-                let Some(bsh) = self.services.get(svc) else { continue };
+                let Some(bsh) = self.services.get(svc).filter(|_| !self.paused_services.contains(svc)) else { continue };
                 let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_fee_gathering"))).push_arg(fa).push_arg(svc);
-                if self.call_service(bsh, input).is_err() {
+                if self.call_service(bsh, input)?.is_err() {
                     failed.push(svc.clone());
                 }
+                asked.push(svc.clone());
             }
-            self.env().emit_event(FeeGathering { fee_aggregator: fa.into(), services: names.to_vec(), failed });
+            self.env().emit_event(FeeGathering { fee_aggregator: fa.into(), services: asked, failed });
+            Ok(())
         }
 
         /// A fee aggregator's canonical address, refused when fees sent there would be lost: this BMC, or a
@@ -904,18 +986,20 @@ pub mod bmc {
             Ok(fa.canonical().into())
         }
 
-        /// Hands a message addressed to this BMC to its service; `Err` is the error reply a failed `sn >= 0`
-        /// message gets. A failed error report (`sn < 0`) is recorded in `ErrorOnBtpError`, never answered.
-        fn deliver(&mut self, message: &BtpMessage) -> core::result::Result<(), ErrorMessage> {
+        /// Hands a message addressed to this BMC to its service; the inner `Err` is why a message failed (the error
+        /// reply a failed `sn >= 0` message gets). A failed error report (`sn < 0`) is recorded in
+        /// `ErrorOnBtpError` and fails only when it concerns one of our own requests (kept for its service). The
+        /// outer `Err` is a relay message without the gas a service call may take.
+        fn deliver(&mut self, message: &BtpMessage) -> Result<core::result::Result<(), ErrorMessage>> {
             let bsh = self.services.get(&message.svc);
             if message.sn >= 0 {
-                let bsh = bsh.ok_or_else(|| ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH"))?;
+                let Some(bsh) = bsh else { return Ok(Err(ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH"))) };
                 let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_btp_message")))
                     .push_arg(message.src.network())
                     .push_arg(&message.svc)
                     .push_arg(message.sn.unsigned_abs())
                     .push_arg(&message.payload);
-                return self.call_service(bsh, input).map_err(ServiceFailure::error_message);
+                return Ok(self.call_service(bsh, input)?.map_err(ServiceFailure::error_message));
             }
             let sn = message.sn.unsigned_abs();
             // A garbled report still means the message failed: the service hears of it with the Unknown code
@@ -930,24 +1014,38 @@ pub mod bmc {
                         .push_arg(sn)
                         .push_arg(report.code)
                         .push_arg(&report.message);
-                    self.call_service(bsh, input).err().map(ServiceFailure::code)
+                    self.call_service(bsh, input)?.err().map(ServiceFailure::code)
                 }
             };
-            if let Some(failure) = failure {
-                self.env().emit_event(ErrorOnBtpError { svc: message.svc.clone(), sn, code: report.code, msg: report.message, failure });
+            let Some(failure) = failure else { return Ok(Ok(())) };
+            let msg = clipped(&report.message, EVENT_TEXT_MAX);
+            self.env().emit_event(ErrorOnBtpError { svc: message.svc.clone(), sn, code: report.code, msg, failure });
+            Ok(if answers_own_request(message.sn) { Err(ErrorMessage::new(failure, "")) } else { Ok(()) })
+        }
+
+        /// Keeps an answer to one of our own requests that its service could not take (`code`), for the service
+        /// to take later (`take_undelivered_answer`): no error reply goes back, as the peer has nothing to undo.
+        /// One too large for a storage value is only recorded in the event.
+        fn keep_undelivered(&mut self, message: &BtpMessage, code: u32) {
+            let sn = message.sn.unsigned_abs();
+            let answer = UndeliveredAnswer { src: message.src.as_str().into(), sn: message.sn, payload: message.payload.clone() };
+            let kept = ink::scale::Encode::encoded_size(&answer) <= MAX_EVENT_LEN / 2;
+            if kept {
+                self.undelivered.insert((&message.svc, sn), &answer);
             }
-            Ok(())
+            self.env().emit_event(AnswerUndelivered { svc: clipped(&message.svc, EVENT_TEXT_MAX), sn, code, kept });
         }
 
         /// Calls a service, which may call back into this BMC (`send_message`): the state is written before the
         /// call and read back after it, so that what the service caused is kept and nothing is written twice.
-        /// The call gets at most the service gas limit and never the BMC's reserve.
-        fn call_service<Args: ink::scale::Encode>(&mut self, bsh: AccountId, input: ExecutionInput<Args>) -> core::result::Result<(), ServiceFailure> {
-            let ref_time = self.env().gas_left().saturating_sub(SERVICE_GAS_RESERVE).min(self.service_gas.ref_time);
-            // A limit of 0 would mean "all there is".
-            if ref_time == 0 {
-                return Err(ServiceFailure::Failed);
-            }
+        /// The call gets at most the service gas limit (the runtime gives it no more than is left). A service that
+        /// traps or runs out of gas while less than its limit was left may have failed only because the relay
+        /// brought too little gas: then the whole call fails (`OutOfGas`), so that the relay's choice of gas never
+        /// decides whether a message fails. A relay that gives the call what its dry run needed gets exactly the
+        /// dry run's outcome.
+        fn call_service<Args: ink::scale::Encode>(&mut self, bsh: AccountId, input: ExecutionInput<Args>) -> Result<core::result::Result<(), ServiceFailure>> {
+            let ref_time = self.service_gas.ref_time;
+            let short = self.env().gas_left() < ref_time;
             let key = <Self as ink::storage::traits::StorageKey>::KEY;
             ink::env::set_contract_storage(&key, self);
             let outcome = build_call::<ink::env::DefaultEnvironment>()
@@ -962,9 +1060,10 @@ pub mod bmc {
                 *self = fresh;
             }
             match outcome {
-                Ok(Ok(Ok(()))) => Ok(()),
-                Ok(Ok(Err(local))) => Err(ServiceFailure::Refused(local)),
-                _ => Err(ServiceFailure::Failed),
+                Ok(Ok(Ok(()))) => Ok(Ok(())),
+                Ok(Ok(Err(local))) => Ok(Err(ServiceFailure::Refused(local))),
+                _ if short => Err(Error::OutOfGas),
+                _ => Ok(Err(ServiceFailure::Failed)),
             }
         }
 
@@ -1003,25 +1102,33 @@ pub mod bmc {
                 .map_err(|_| Error::VerifierUnavailable)
         }
 
-        /// The BMC-internal messages of the peer of link `key`: what it can reach, and fee gathering for the
-        /// aggregator approved for that link. Unknown types are ignored. Returns whether routing changed.
-        fn handle_internal(&mut self, key: &str, message: &BtpMessage) -> bool {
-            let Ok(internal) = BmcMessage::decode(&message.payload) else { return false };
-            let Some(mut state) = self.links.get(key) else { return false };
+        /// The BMC-internal messages of the peer of link `key`: what it can reach (never a network this chain
+        /// has or had a link to, its own, or one another peer leads to), and fee gathering for the aggregator
+        /// approved for that link. Unknown types are ignored. Returns whether routing changed.
+        fn handle_internal(&mut self, key: &str, message: &BtpMessage) -> Result<bool> {
+            let Ok(internal) = BmcMessage::decode(&message.payload) else { return Ok(false) };
+            let Some(mut state) = self.links.get(key) else { return Ok(false) };
             if let BmcMessage::FeeGathering { fee_aggregator, services } = &internal {
                 if routing::accepts_fee_gathering(state.fee_aggregator.as_deref(), fee_aggregator) {
                     let asked: Vec<String> = self.service_names.iter().filter(|n| services.contains(n)).cloned().collect();
-                    self.ask_for_fees(fee_aggregator.as_str(), &asked);
+                    self.ask_for_fees(fee_aggregator.as_str(), &asked)?;
                 }
-                return false;
+                return Ok(false);
             }
-            let change = state.apply(&internal);
+            let view = self.routing_view()?;
+            let mut taken: Vec<String> = self.direct_networks.clone();
+            taken.push(self.network.clone());
+            taken.extend(view.routes.iter().map(|(dst, _)| dst.network().into()));
+            for other in view.links.iter().filter(|l| l.peer.canonical() != key) {
+                taken.extend(other.reachable.iter().map(|r| r.network().into()));
+            }
+            let change = state.apply(&internal, &taken);
             if change.is_empty() {
-                return false;
+                return Ok(false);
             }
             self.links.insert(key, &state);
             self.env().emit_event(ReachableChanged { link: key.into(), added: change.added, removed: change.removed, ignored: change.ignored });
-            true
+            Ok(true)
         }
 
         /// Sends the error reply to `message` on the link it arrived on, if it asked for one; whether one went.

@@ -74,7 +74,7 @@ impl ServiceFailure {
 /// `FeeGathering` from the peer of a link is honoured only for the aggregator an owner approved for that link:
 /// nobody else may direct this chain's fees.
 pub fn accepts_fee_gathering(approved: Option<&str>, fee_aggregator: &BtpAddress) -> bool {
-    approved == Some(fee_aggregator.as_str())
+    approved == Some(fee_aggregator.canonical())
 }
 
 /// The fixed point of the rotation arithmetic (Solidity's 10^6).
@@ -185,9 +185,11 @@ impl Rotation {
     }
 }
 
-/// BMCs a peer may announce as reachable through it: the list lives in the link's storage entry, which
-/// pallet-contracts caps at 16 KiB, and every delivery reads it.
-pub const MAX_REACHABLE: usize = 64;
+/// BMCs a peer may announce as reachable through it, and the longest address taken: the list lives in the link's
+/// storage entry, which pallet-contracts caps at 16 KiB, and every delivery reads it. Real BTP addresses are under
+/// 100 bytes.
+pub const MAX_REACHABLE: usize = 32;
+pub const MAX_REACHABLE_LEN: usize = 128;
 
 /// A relay allowed to submit relay messages on a link, with what it delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,25 +282,28 @@ impl LinkState {
         true
     }
 
-    /// Applies the peer's `Init`, `Link` or `Unlink` to what it can reach.
-    pub fn apply(&mut self, message: &BmcMessage) -> ReachableChange {
+    /// Applies the peer's `Init`, `Link` or `Unlink` to what it can reach. An announced BMC of a network in
+    /// `taken` (this chain's, one it links or linked directly, one another peer leads to) is ignored: a peer that
+    /// could claim such a network could speak for it.
+    pub fn apply(&mut self, message: &BmcMessage, taken: &[String]) -> ReachableChange {
         let mut change = ReachableChange::default();
         let mut add = |reachable: &mut Vec<String>, link: &BtpAddress| {
-            if reachable.iter().any(|r| r == link.as_str()) {
+            if reachable.iter().any(|r| r == link.canonical()) {
                 return;
             }
-            if reachable.len() >= MAX_REACHABLE {
+            let claimed = taken.iter().any(|n| n == link.network());
+            if claimed || reachable.len() >= MAX_REACHABLE || link.as_str().len() > MAX_REACHABLE_LEN {
                 change.ignored = change.ignored.saturating_add(1);
                 return;
             }
-            reachable.push(link.as_str().into());
-            change.added.push(link.as_str().into());
+            reachable.push(link.canonical().into());
+            change.added.push(link.canonical().into());
         };
         match message {
             BmcMessage::Init { links } => links.iter().for_each(|l| add(&mut self.reachable, l)),
             BmcMessage::Link { link } => add(&mut self.reachable, link),
             BmcMessage::Unlink { link } => {
-                if let Some(at) = self.reachable.iter().position(|r| r == link.as_str()) {
+                if let Some(at) = self.reachable.iter().position(|r| r == link.canonical()) {
                     change.removed.push(self.reachable.remove(at));
                 }
             }
@@ -353,7 +358,8 @@ impl View {
     }
 
     /// Whether a message from `src` may arrive on the link `prev`: from the peer itself, or from a BMC of a network
-    /// this chain reaches through that link. Anything else is a peer speaking for a network it does not lead to.
+    /// this chain reaches through that link (an owner's route, or what that peer alone announced). Anything else
+    /// is a peer speaking for a network it does not lead to.
     pub fn is_source_of(&self, prev: &BtpAddress, src: &BtpAddress) -> bool {
         if src.network() == prev.network() {
             return src == prev;
@@ -380,14 +386,16 @@ impl View {
     /// What the BMC does with one message a BMV returned for the link `prev`; `drop` says that an owner
     /// scheduled it to be dropped.
     pub fn classify(&self, prev: &BtpAddress, bytes: &[u8], drop: bool) -> Disposition {
-        let decoded = BtpMessage::decode(bytes);
+        let decoded = BtpMessage::decode(bytes).ok();
+        let bound = decoded.as_ref().is_some_and(|m| self.is_source_of(prev, &m.src));
         if drop {
-            return Disposition::Dropped(decoded.ok());
+            // Only a source the link leads to hears of the drop: anything else would be our BMC signing an error
+            // for a message someone else forged in that source's name.
+            return Disposition::Dropped(decoded.filter(|_| bound));
         }
-        let Ok(message) = decoded else { return Disposition::Undecodable };
-        if !self.is_source_of(prev, &message.src) {
-            let error = ErrorMessage::new(code::UNAUTHORIZED, "source not reachable through this link");
-            return Disposition::Reject { message, error };
+        let Some(message) = decoded else { return Disposition::Undecodable };
+        if !bound {
+            return Disposition::Forged(message);
         }
         if message.dst != self.own {
             if message.svc == BMC_SERVICE {
@@ -428,8 +436,12 @@ pub enum Disposition {
     Forward { next: BtpAddress, message: BtpMessage },
     /// Refused: an error reply, if the message wants one, goes back on the arriving link.
     Reject { message: BtpMessage, error: ErrorMessage },
-    /// Scheduled to be dropped: not delivered; the verified message (if it is one) gets its error reply.
+    /// Scheduled to be dropped: not delivered; the verified message (if it is one, from a source the link leads
+    /// to) gets its error reply.
     Dropped(Option<BtpMessage>),
+    /// Its source is not reachable through the arriving link: neither delivered nor answered, as an error reply
+    /// would go, signed by this BMC, to the very network the forger pretends to be.
+    Forged(BtpMessage),
     /// Not a BTP message: skipped and reported.
     Undecodable,
 }
@@ -494,17 +506,20 @@ mod tests {
     fn message_source_must_match_link() {
         let view = view();
         let (icon, eth) = (addr(ICON), addr(ETH));
-        let refused = |d: Disposition| matches!(d, Disposition::Reject { error, .. } if error.code == code::UNAUTHORIZED);
-        // Ethereum's BMC speaking for ICON: a transfer request, an error report, an answer.
+        let forged = |d: Disposition| matches!(d, Disposition::Forged(_));
+        // Ethereum's BMC speaking for ICON: a transfer request, an error report, an answer, one for elsewhere.
         for sn in [7, -7, i128::try_from(REQUEST_SN_BASE).unwrap()] {
-            assert!(refused(view.classify(&eth, &msg(ICON, OWN, "nativecoin", sn).encode(), false)), "sn {sn}");
+            assert!(forged(view.classify(&eth, &msg(ICON, OWN, "nativecoin", sn).encode(), false)), "sn {sn}");
         }
-        assert!(refused(view.classify(&eth, &msg(ICON, OWN, "bmc", 0).encode(), false)), "nor its internal messages");
-        assert!(refused(view.classify(&icon, &msg("btp://0x3.icon/cx99", OWN, "nativecoin", 1).encode(), false)), "another BMC of the peer's network");
-        assert!(refused(view.classify(&eth, &msg(HMNY, OWN, "nativecoin", 1).encode(), false)), "Harmony is reached through ICON");
-        assert!(refused(view.classify(&icon, &msg("btp://0x9.bsc/0x04", OWN, "nativecoin", 1).encode(), false)), "nobody leads to BSC");
+        assert!(forged(view.classify(&eth, &msg(ICON, HMNY, "nativecoin", 7).encode(), false)), "nor forwarded");
+        assert!(forged(view.classify(&eth, &msg(ICON, OWN, "bmc", 0).encode(), false)), "nor its internal messages");
+        assert!(forged(view.classify(&icon, &msg("btp://0x3.icon/cx99", OWN, "nativecoin", 1).encode(), false)), "another BMC of the peer's network");
+        assert!(forged(view.classify(&eth, &msg(HMNY, OWN, "nativecoin", 1).encode(), false)), "Harmony is reached through ICON");
+        assert!(forged(view.classify(&icon, &msg("btp://0x9.bsc/0x04", OWN, "nativecoin", 1).encode(), false)), "nobody leads to BSC");
+        assert_eq!(view.classify(&eth, &msg(ICON, OWN, "nativecoin", 7).encode(), true), Disposition::Dropped(None), "a drop answers no forger");
         let from_hmny = msg(HMNY, OWN, "nativecoin", 1);
         assert_eq!(view.classify(&icon, &from_hmny.encode(), false), Disposition::Deliver(from_hmny), "through the link that reaches it");
+        let refused = |d: Disposition| matches!(d, Disposition::Reject { error, .. } if error.code == code::UNAUTHORIZED);
         assert!(refused(view.classify(&icon, &msg(HMNY, OWN, "bmc", 0).encode(), false)), "internal messages only from the peer itself");
     }
 
@@ -553,14 +568,27 @@ mod tests {
         let mut link = LinkState::new(ICON.into());
         let bmc = |i: usize| addr(&format!("btp://0x{i:x}.net/cx{i:040x}"));
         let links: Vec<BtpAddress> = (0..MAX_REACHABLE + 10).map(bmc).collect();
-        let change = link.apply(&BmcMessage::Init { links: links.clone() });
+        let change = link.apply(&BmcMessage::Init { links: links.clone() }, &[]);
         assert_eq!((change.added.len(), change.ignored), (MAX_REACHABLE, 10));
         assert_eq!(link.reachable.len(), MAX_REACHABLE);
-        assert!(link.apply(&BmcMessage::Init { links: links[..3].to_vec() }).is_empty(), "known ones are not added twice");
-        let change = link.apply(&BmcMessage::Unlink { link: bmc(0) });
+        assert!(link.apply(&BmcMessage::Init { links: links[..3].to_vec() }, &[]).is_empty(), "known ones are not added twice");
+        let change = link.apply(&BmcMessage::Unlink { link: bmc(0) }, &[]);
         assert_eq!(change.removed, vec![bmc(0).as_str().to_string()]);
-        let change = link.apply(&BmcMessage::Link { link: bmc(MAX_REACHABLE + 1) });
+        let change = link.apply(&BmcMessage::Link { link: bmc(MAX_REACHABLE + 1) }, &[]);
         assert_eq!(change.added.len(), 1, "room again after an Unlink");
+        link.apply(&BmcMessage::Unlink { link: bmc(1) }, &[]);
+        let long = addr(&format!("btp://0x1.net/{}", "a".repeat(MAX_REACHABLE_LEN)));
+        assert_eq!(link.apply(&BmcMessage::Link { link: long }, &[]).ignored, 1, "no address longer than any real one");
+    }
+
+    #[test]
+    fn a_peer_cannot_announce_a_network_that_is_taken() {
+        let mut link = LinkState::new(ETH.into());
+        let taken = [String::from("0x501.pra"), String::from("0x3.icon"), String::from("0x7.hmny")];
+        for claim in [OWN, ICON, HMNY, "btp://0x3.icon/cx99"] {
+            assert_eq!(link.apply(&BmcMessage::Link { link: addr(claim) }, &taken).ignored, 1, "{claim}");
+        }
+        assert_eq!(link.apply(&BmcMessage::Link { link: addr("btp://0x9.bsc/0x04") }, &taken).added.len(), 1, "a network nobody leads to");
     }
 
     #[test]

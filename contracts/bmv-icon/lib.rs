@@ -274,6 +274,26 @@ pub mod bmv_icon {
             v[key].as_str().expect(key).to_string()
         }
 
+        /// The runtime's `ecdsa_recover` takes V = 27 / 28 as well as 0 / 1; the host light client (the relay's
+        /// pre-check, the vector runner) takes only 0 / 1. Both must refuse alike.
+        #[ink::test]
+        fn recovery_ids_above_one_are_refused_on_the_contract_path() {
+            let ctx = secp256k1::Secp256k1::new();
+            let (sk, _) = ctx.generate_keypair(&mut secp256k1::rand::thread_rng());
+            let digest = icon_light_client::sha3_256(b"vote");
+            let (id, compact) = ctx.sign_ecdsa_recoverable(&secp256k1::Message::from_digest(digest), &sk).serialize_compact();
+            let mut sig = [0u8; 65];
+            sig[..64].copy_from_slice(&compact);
+            sig[64] = u8::try_from(id.to_i32()).unwrap();
+            let crypto = RuntimeSecp256k1::default();
+            let signer = icon_light_client::crypto::recover_address(&crypto, &digest, &sig).expect("V as goloop writes it");
+            let mut xy = [0u8; 64];
+            xy.copy_from_slice(&secp256k1::PublicKey::from_secret_key(&ctx, &sk).serialize_uncompressed()[1..]);
+            assert_eq!(signer, icon_light_client::crypto::address_of_key(&xy));
+            sig[64] = sig[64].saturating_add(27);
+            assert_eq!(icon_light_client::crypto::recover_address(&crypto, &digest, &sig), None);
+        }
+
         /// The BMV in the vector's state, serving the BMC at `bmc` under the vector's BMC address.
         fn deploy(v: &serde_json::Value, bmc: AccountId) -> BmvIcon {
             let state = &v["state"];

@@ -27,7 +27,8 @@
 //!   native-coin message at all is refused (the BMC then sends a BTP error);
 //! * an `UNKNOWN_TYPE` answer fails the request (refund) instead of leaving it locked forever;
 //! * a response or error for an unknown `sn` is ignored (Java), never reverted;
-//! * an owner settles a request whose answer will never come (dropped on the BMC): `settle_request`;
+//! * a request whose answer the BMC could not deliver (or dropped) is settled from the answer the BMC kept:
+//!   `settle_request`, open to anyone, with no outcome to choose;
 //! * minting to a contract does not call into it (the relay's transaction must not run foreign code);
 //!   `safe_transfer_from` does ask a receiving contract.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
@@ -42,7 +43,7 @@ pub mod bsh_nativecoin {
     use crate::ledger::{self, AssetTransfer, Books, FeeRule, Key, LedgerError, Pending, Store, TokenId, MAX_ASSETS};
     use btp_primitives::{
         address::hex_account,
-        message::{MessageError, REQUEST_SN_BASE},
+        message::{clipped, MessageError, EVENT_TEXT_MAX, REQUEST_SN_BASE},
         nativecoin::{Asset, ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK, SERVICE},
         BtpAddress,
     };
@@ -177,13 +178,12 @@ pub mod bsh_nativecoin {
         sn: u128,
     }
 
-    /// An owner settled request `sn`, whose answer will never arrive, as `success` or as a failure (refund).
+    /// Request `sn` is settled from the answer the BMC kept for it (its `TransferEnd` follows).
     #[ink(event)]
     pub struct RequestSettled {
         #[ink(topic)]
         from: AccountId,
         sn: u128,
-        success: bool,
     }
 
     /// The peer did not understand our message `sn`; the request failed.
@@ -277,9 +277,8 @@ pub mod bsh_nativecoin {
         id: TokenId,
     }
 
-    /// The most an ERC1155 receiver hook may use (ref_time, proof_size), and what the transfer keeps back.
+    /// The most an ERC1155 receiver hook may use (ref_time, proof_size).
     const RECEIVER_GAS: (u64, u64) = (10_000_000_000, 256 * 1024);
-    const RECEIVER_GAS_RESERVE: u64 = 2_000_000_000;
 
     impl<K: ink::storage::traits::StorageKey> Store for Mapping<Key, u128, K> {
         fn get(&self, key: &Key) -> u128 {
@@ -319,7 +318,7 @@ pub mod bsh_nativecoin {
         /// wire, with its fee. The caller becomes owner.
         #[ink(constructor)]
         pub fn new(bmc: AccountId, network: String, native_coin: String, fee_ratio: u32, fixed_fee: u128) -> Result<Self> {
-            btp_primitives::address::validate_network(&network).map_err(|_| Error::InvalidAddress)?;
+            let network = String::from(BtpAddress::new(&network, "x").map_err(|_| Error::InvalidAddress)?.network());
             if native_coin.is_empty() {
                 return Err(Error::InvalidCoinName);
             }
@@ -620,16 +619,20 @@ pub mod bsh_nativecoin {
             Ok(())
         }
 
-        /// Settles request `sn`, whose answer will never arrive (an owner of the BMC dropped it), as the
-        /// destination chain shows it ended: `success` as a success response would (the coins stay over there),
-        /// otherwise as a failure (the amount becomes refundable to the sender). Owner only.
+        /// Settles request `sn` from the answer the BMC kept because this service could not take it when it came
+        /// (out of gas, paused, or dropped by the BMC's owner): exactly as that verified answer says, so nobody
+        /// chooses the outcome. Anyone may call it.
         #[ink(message)]
-        pub fn settle_request(&mut self, sn: u128, success: bool) -> Result<()> {
-            self.only_owner()?;
+        pub fn settle_request(&mut self, sn: u128) -> Result<()> {
             let pending = self.pending.get(sn).ok_or(Error::NotExistsRequest)?;
-            self.env().emit_event(RequestSettled { from: pending.from, sn, success });
-            let code = if success { RC_OK } else { RC_ERR };
-            self.complete(&pending.network, sn, success, code, "settled by an owner".into())
+            let answer = bmc::client::take_undelivered_answer(self.bmc, SERVICE, sn).map_err(|_| Error::Bmc)?.ok_or(Error::NotExistsRequest)?;
+            self.env().emit_event(RequestSettled { from: pending.from, sn });
+            if answer.sn > 0 {
+                let src = BtpAddress::parse(&answer.src).map_err(|_| Error::InvalidAddress)?;
+                return self.receive(src.network(), sn, &answer.payload);
+            }
+            let report = btp_primitives::ErrorMessage::decode(&answer.payload).unwrap_or_else(|_| btp_primitives::ErrorMessage::new(0, ""));
+            self.receive_error(&answer.src, sn, report.code, report.message)
         }
 
         // ---- the BMC's calls ------------------------------------------------------------------------------
@@ -639,36 +642,7 @@ pub mod bsh_nativecoin {
         #[ink(message)]
         pub fn handle_btp_message(&mut self, src: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<()> {
             self.only_bmc(&svc)?;
-            let message = match ServiceMessage::decode(&msg) {
-                Ok(message) => message,
-                Err(MessageError::UnknownServiceType(_)) => {
-                    let answer = ServiceMessage::UnknownTypeResponse(TransferResponse { code: RC_ERR, message: "UNKNOWN_TYPE".into() });
-                    return self.send(&src, sn, &answer.encode());
-                }
-                Err(_) => return Err(Error::InvalidMessage),
-            };
-            match message {
-                ServiceMessage::TransferRequest(request) => {
-                    // A request that passes the checks is carried out; one that fails after them reverts the
-                    // whole call, so the BMC answers with a BTP error instead.
-                    let (code, text) = match self.check_request(&src, &request) {
-                        Ok((to, native_total)) => {
-                            self.carry_out(&src, &request, to, native_total)?;
-                            (RC_OK, String::from("Transfer Success"))
-                        }
-                        Err(e) => (RC_ERR, format!("{e:?}")),
-                    };
-                    let assets = request.assets.iter().map(|a| (a.coin_name.clone(), a.value)).collect();
-                    self.env().emit_event(TransferReceived { src: src.clone(), from: request.from, to: request.to, sn, assets, code, msg: text.clone() });
-                    let answer = ServiceMessage::Response(TransferResponse { code, message: text });
-                    self.send(&src, sn, &answer.encode())
-                }
-                ServiceMessage::Response(response) => self.complete(&src, sn, response.code == RC_OK, response.code, response.message),
-                ServiceMessage::UnknownTypeResponse(response) => {
-                    self.env().emit_event(UnknownResponse { from: src.clone(), sn });
-                    self.complete(&src, sn, false, response.code.max(RC_ERR), response.message)
-                }
-            }
+            self.receive(&src, sn, &msg)
         }
 
         /// The BMC `src` reports that our request `sn` failed with `code`: its amount becomes refundable, if `src`
@@ -676,7 +650,46 @@ pub mod bsh_nativecoin {
         #[ink(message)]
         pub fn handle_btp_error(&mut self, src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<()> {
             self.only_bmc(&svc)?;
-            let network = BtpAddress::parse(&src).map_err(|_| Error::InvalidAddress)?.network().to_string();
+            self.receive_error(&src, sn, code, msg)
+        }
+
+        fn receive(&mut self, src: &str, sn: u128, msg: &[u8]) -> Result<()> {
+            let message = match ServiceMessage::decode(msg) {
+                Ok(message) => message,
+                Err(MessageError::UnknownServiceType(_)) => {
+                    let answer = ServiceMessage::UnknownTypeResponse(TransferResponse { code: RC_ERR, message: "UNKNOWN_TYPE".into() });
+                    return self.send(src, sn, &answer.encode());
+                }
+                Err(_) => return Err(Error::InvalidMessage),
+            };
+            match message {
+                ServiceMessage::TransferRequest(request) => {
+                    // A request that passes the checks is carried out; one that fails after them reverts the
+                    // whole call, so the BMC answers with a BTP error instead.
+                    let (code, text) = match self.check_request(src, &request) {
+                        Ok((to, native_total)) => {
+                            self.carry_out(src, &request, to, native_total)?;
+                            (RC_OK, String::from("Transfer Success"))
+                        }
+                        Err(e) => (RC_ERR, format!("{e:?}")),
+                    };
+                    // The request's texts are the sender's choice: clipped, so that no request can trap its event.
+                    let clip = |t: &str| clipped(t, EVENT_TEXT_MAX);
+                    let assets = request.assets.iter().take(MAX_ASSETS).map(|a| (clip(&a.coin_name), a.value)).collect();
+                    self.env().emit_event(TransferReceived { src: src.into(), from: clip(&request.from), to: clip(&request.to), sn, assets, code, msg: text.clone() });
+                    let answer = ServiceMessage::Response(TransferResponse { code, message: text });
+                    self.send(src, sn, &answer.encode())
+                }
+                ServiceMessage::Response(response) => self.complete(src, sn, response.code == RC_OK, response.code, response.message),
+                ServiceMessage::UnknownTypeResponse(response) => {
+                    self.env().emit_event(UnknownResponse { from: src.into(), sn });
+                    self.complete(src, sn, false, response.code.max(RC_ERR), response.message)
+                }
+            }
+        }
+
+        fn receive_error(&mut self, src: &str, sn: u128, code: u32, msg: String) -> Result<()> {
+            let network = String::from(BtpAddress::parse(src).map_err(|_| Error::InvalidAddress)?.network());
             self.complete(&network, sn, false, code.max(RC_ERR), msg)
         }
 
@@ -690,7 +703,14 @@ pub mod bsh_nativecoin {
             let local = (aggregator.network() == self.network)
                 .then(|| ledger::parse_account(aggregator.account()).filter(|to| *to != self.env().account_id() && *to != self.bmc).ok_or(Error::InvalidAddress))
                 .transpose()?;
-            let coins = self.coin_names();
+            let mut coins = self.coin_names();
+            if local.is_none() {
+                // Over the bridge go only fees the aggregator's network backs, at most a request's worth; the rest
+                // waits for the next gathering instead of failing all of it every time.
+                let network = aggregator.network();
+                coins.retain(|c| *c == self.native || self.amount(&Key::Backing(c.clone(), network.into())) >= self.amount(&Key::Fees(c.clone())));
+                coins.truncate(MAX_ASSETS);
+            }
             let fees = self.books().take_fees(&coins);
             if fees.is_empty() {
                 return Ok(());
@@ -881,7 +901,7 @@ pub mod bsh_nativecoin {
                     self.env().emit_event(TransferSingle { operator: custody, from: Some(custody), to: None, id: ledger::token_id(&asset.coin), value: asset.amount });
                 }
             }
-            self.env().emit_event(TransferEnd { from: pending.from, sn, code, msg });
+            self.env().emit_event(TransferEnd { from: pending.from, sn, code, msg: clipped(&msg, EVENT_TEXT_MAX) });
             Ok(())
         }
 
@@ -922,15 +942,11 @@ pub mod bsh_nativecoin {
         }
 
         /// Whether the contract `to` accepts tokens: it answers the hook `selector` with that selector. The hook
-        /// gets a bounded share of the gas, so that a receiver that loops fails the transfer, not more.
+        /// gets at most `RECEIVER_GAS`, so that a receiver that loops fails the transfer, not more.
         fn ask_receiver<Args: ink::scale::Encode>(&self, to: AccountId, selector: [u8; 4], args: Args) -> bool {
-            let ref_time = self.env().gas_left().saturating_sub(RECEIVER_GAS_RESERVE).min(RECEIVER_GAS.0);
-            if ref_time == 0 {
-                return false;
-            }
             build_call::<ink::env::DefaultEnvironment>()
                 .call(to)
-                .ref_time_limit(ref_time)
+                .ref_time_limit(RECEIVER_GAS.0)
                 .proof_size_limit(RECEIVER_GAS.1)
                 .exec_input(ExecutionInput::new(Selector::new(selector)).push_arg(args))
                 .returns::<[u8; 4]>()
@@ -1013,7 +1029,6 @@ pub mod bsh_nativecoin {
             let mut bsh = deploy();
             as_caller(a.charlie);
             assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 0, 0, vec![ICON.into()]), Err(Error::Unauthorized));
-            assert_eq!(bsh.settle_request(REQUEST_SN_BASE, false), Err(Error::Unauthorized));
             assert_eq!(bsh.set_fee("ICX".into(), 0, 0), Err(Error::Unauthorized));
             assert_eq!(bsh.set_uri("ICX".into(), "x".into()), Err(Error::Unauthorized));
             assert_eq!(bsh.set_paused(true), Err(Error::Unauthorized));
@@ -1164,19 +1179,10 @@ pub mod bsh_nativecoin {
         }
 
         #[ink::test]
-        fn owners_settle_a_request_whose_answer_was_dropped() {
-            let a = accounts();
+        fn only_a_waiting_request_is_settled() {
             let mut bsh = deploy();
-            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
-            pending_to_icon(&mut bsh, REQUEST_SN_BASE, vec![AssetTransfer { coin: "ICX".into(), amount: 49, fee: 1 }]);
-            assert_eq!(bsh.settle_request(REQUEST_SN_BASE + 1, false), Err(Error::NotExistsRequest));
-            bsh.settle_request(REQUEST_SN_BASE, false).unwrap();
-            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(50), locked: 0, refundable: 49 });
-            assert_eq!(bsh.settle_request(REQUEST_SN_BASE, true), Err(Error::NotExistsRequest), "settled once");
-            pending_to_icon(&mut bsh, REQUEST_SN_BASE + 1, vec![AssetTransfer { coin: "ICX".into(), amount: 9, fee: 1 }]);
-            bsh.settle_request(REQUEST_SN_BASE + 1, true).unwrap();
-            assert_eq!(bsh.backing("ICX".into(), ICON.into()), 91, "ICON paid the 9 out: burned");
-            assert_eq!(bsh.pending_requests(ICON.into()), 0);
+            as_caller(accounts().charlie);
+            assert_eq!(bsh.settle_request(REQUEST_SN_BASE), Err(Error::NotExistsRequest), "nothing to settle, and the BMC is not asked");
         }
 
         #[ink::test]

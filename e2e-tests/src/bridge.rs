@@ -20,6 +20,7 @@ pub const ICX: u128 = 1_000_000_000_000_000_000;
 /// The parachain's coin has 10 decimals.
 pub const DOT: u128 = 10_000_000_000;
 pub const PARA: &str = "0x501.pra";
+pub const ICON_NET: &str = "0x3.icon";
 
 pub type BmcCalls = <Bmc as ink::codegen::ContractCallBuilder>::Type;
 pub type BshCalls = <BshNativecoin as ink::codegen::ContractCallBuilder>::Type;
@@ -37,6 +38,8 @@ pub struct Bridge {
     pub icon_link: String,
     /// The parachain BMC's messages toward ICON not relayed yet: (seq, RLP BTP message).
     pub outbox: Vec<(u64, Vec<u8>)>,
+    /// Every contract event collected so far.
+    pub seen: Vec<events::Emitted>,
 }
 
 pub fn bob() -> AccountId {
@@ -62,24 +65,24 @@ impl Bridge {
         let bmc_calls = bmc.call_builder::<Bmc>();
         let para_bmc = BtpAddress::parse(&format!("btp://{PARA}/{}", hex_account(bmc.account_id.as_ref()))).unwrap();
 
-        let chain = TestChain::new("0x3.icon", Validator::set(1, 4), 100);
+        let chain = TestChain::new(ICON_NET, Validator::set(1, 4), 100);
         let icon_bmc = IconAddress::parse("cx00000000000000000000000000000000000000b1").unwrap();
-        let mut icon = IconBtp::new("0x3.icon", icon_bmc, IconAddress::parse("cx00000000000000000000000000000000000000b2").unwrap(), 0, ICX);
+        let mut icon = IconBtp::new(ICON_NET, icon_bmc, IconAddress::parse("cx00000000000000000000000000000000000000b2").unwrap(), 0, ICX);
         icon.add_link(para_bmc.clone());
         icon.mint(icon_bob(), 1_000 * ICX);
         let icon_link = icon.bmc_address().as_str().to_string();
 
-        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
+        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), ICON_NET.into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
         let bmv = client.instantiate("bmv_icon", &alice, &mut bmv_ctor).submit().await.expect("instantiate bmv");
         let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, PARA.into(), "DOT".into(), 10, DOT / 100);
         let bsh = client.instantiate("bsh_nativecoin", &alice, &mut bsh_ctor).submit().await.expect("instantiate bsh");
         let bsh_calls = bsh.call_builder::<BshNativecoin>();
 
-        let mut bridge = Self { client, bmc: bmc.account_id, bmc_calls, bsh: bsh.account_id, bsh_calls, chain, icon, para_bmc, icon_link, outbox: Vec::new() };
+        let mut bridge = Self { client, bmc: bmc.account_id, bmc_calls, bsh: bsh.account_id, bsh_calls, chain, icon, para_bmc, icon_link, outbox: Vec::new(), seen: Vec::new() };
         let relay = ink_e2e::account_id(AccountKeyring::Ferdie);
         let c = &mut bridge.client;
-        c.call(&alice, &bridge.bsh_calls.register("ICX".into(), "ICX".into(), 18, 0, ICX / 10)).submit().await.unwrap().return_value().expect("register ICX");
-        c.call(&alice, &bridge.bmc_calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await.unwrap().return_value().expect("verifier");
+        c.call(&alice, &bridge.bsh_calls.register("ICX".into(), "ICX".into(), 18, 0, ICX / 10, vec![ICON_NET.into()])).submit().await.unwrap().return_value().expect("register ICX");
+        c.call(&alice, &bridge.bmc_calls.add_verifier(ICON_NET.into(), bmv.account_id)).submit().await.unwrap().return_value().expect("verifier");
         c.call(&alice, &bridge.bmc_calls.add_service("nativecoin".into(), bsh.account_id)).submit().await.unwrap().return_value().expect("service");
         c.call(&alice, &bridge.bmc_calls.add_link(bridge.icon_link.clone())).submit().await.unwrap().return_value().expect("link");
         c.call(&alice, &bridge.bmc_calls.add_relay(bridge.icon_link.clone(), relay)).submit().await.unwrap().return_value().expect("relay");
@@ -89,10 +92,12 @@ impl Bridge {
 
     /// Moves the parachain BMC's new messages on the ICON link into the outbox.
     pub fn collect(&mut self) {
-        for (next, seq, msg) in events::bmc_messages(&events::take(), &self.bmc) {
+        let emitted = events::take();
+        for (next, seq, msg) in events::bmc_messages(&emitted, &self.bmc) {
             assert_eq!(next, self.icon_link, "only the ICON link exists");
             self.outbox.push((seq, msg));
         }
+        self.seen.extend(emitted);
     }
 
     /// The BTP messages waiting to go to ICON.
@@ -126,8 +131,10 @@ impl Bridge {
         self.client.call(&ink_e2e::alice(), &call).dry_run().await.expect("dry run").return_value().expect("a known coin")
     }
 
-    pub async fn outstanding(&mut self, coin: &str) -> u128 {
-        self.client.call(&ink_e2e::alice(), &self.bsh_calls.outstanding(coin.into())).dry_run().await.expect("dry run").return_value()
+    /// What ICON holds of `coin` for the parachain: its lock behind wrapped ICX, or the DOT held here behind
+    /// ICON's wrapped DOT.
+    pub async fn backing(&mut self, coin: &str) -> u128 {
+        self.client.call(&ink_e2e::alice(), &self.bsh_calls.backing(coin.into(), ICON_NET.into())).dry_run().await.expect("dry run").return_value()
     }
 
     pub async fn fees(&mut self) -> Vec<(String, u128)> {

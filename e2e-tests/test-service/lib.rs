@@ -1,7 +1,8 @@
 //! A BTP service for the BMC's end-to-end tests. It implements the service interface the BMC calls
-//! (`handle_btp_message`, `handle_btp_error`, `handle_fee_gathering`) and records every call, so a test can see
-//! exactly what the BMC delivered. A message whose payload is `refuse` is refused; one starting with `reply:` is
-//! answered through the BMC while the BMC is still handling the relay message, as a real service answers. It also
+//! (`handle_btp_message`, `handle_btp_error`, `handle_fee_gathering`, `pending_requests`) and records every call,
+//! so a test can see exactly what the BMC delivered. A message whose payload is `refuse` is refused; `loop` never
+//! returns (it runs until its gas is gone); one starting with `reply:` is answered through the BMC while the BMC
+//! is still handling the relay message, as a real service answers. It also
 //! accepts single ERC1155-style token transfers (`on_erc1155_received`) but not batches, so a test can see a token
 //! contract ask.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
@@ -73,6 +74,12 @@ pub mod test_service {
             if msg == b"refuse" {
                 return Err(Error::Refused);
             }
+            if msg == b"loop" {
+                let mut spins: u64 = 0;
+                loop {
+                    spins = core::hint::black_box(spins.wrapping_add(1));
+                }
+            }
             if let Some(answer) = msg.strip_prefix(b"reply:") {
                 self.send_message(&src, &svc, sn, answer)?;
             }
@@ -94,6 +101,13 @@ pub mod test_service {
             self.only_bmc()?;
             self.record(Received::FeeGathering { fa, svc });
             Ok(())
+        }
+
+        /// Requests of this service waiting for an answer: it sends none of its own.
+        #[ink(message)]
+        pub fn pending_requests(&self, network: String) -> u64 {
+            let _ = network;
+            0
         }
 
         /// ERC1155 receiver hook: accepts by answering with this message's selector.

@@ -1,72 +1,133 @@
-//! The BMC with a service on pallet-contracts: BMC + BMV + the test service, relay messages built and signed by
-//! the ICON test chain. Delivery, a refusing service's error reply, a service answering while the BMC handles the
-//! relay message, forwarding to a second link, an error report handed to the service, `drop_message`, fee
-//! gathering, relay rotation, and `get_status` after each step.
+//! The BMC with a service on pallet-contracts: BMC + a BMV per peer chain + the test service, relay messages built
+//! and signed by ICON test chains (one as ICON, one as a second peer, `0x5.eth`). Delivery, a refusing service's
+//! error reply, a service answering while the BMC handles the relay message, forwarding to the second link, an
+//! error report handed to the service, a scheduled drop, a service that never returns, messages that claim a
+//! source their link does not lead to, fee gathering, relay rotation, and `get_status` after each step.
 #![cfg(feature = "e2e-tests")]
 
-use bmc::bmc::{Bmc, BmcRef};
+use bmc::bmc::{Bmc, BmcRef, Error, ForgedMessage, MessageDropped};
 use bmv_icon::bmv_icon::BmvIconRef;
-use btp_e2e_tests::{client, events, run};
-use btp_primitives::{address::hex_account, BtpAddress, BtpMessage, ErrorMessage, IconAddress};
+use btp_e2e_tests::{client, events, run, Client};
+use btp_primitives::{address::hex_account, bmc::BmcMessage, BtpAddress, BtpMessage, ErrorMessage, IconAddress};
 use icon_testnet::{
     chain::ReceiptRef,
     receipt::{EventLog, Receipt},
     TestChain, Validator,
 };
+use ink::primitives::AccountId;
 use ink_e2e::{AccountKeyring, ContractsBackend};
 use test_service::test_service::{Received, TestService, TestServiceRef};
 
 type E2EResult<T> = Result<T, Box<dyn std::error::Error>>;
+type BmcCalls = <Bmc as ink::codegen::ContractCallBuilder>::Type;
+type ServiceCalls = <TestService as ink::codegen::ContractCallBuilder>::Type;
 
-const ETH: &str = "btp://0x5.eth/0x0000000000000000000000000000000000000005";
+/// A peer chain in ICON's format: its blocks, validators and BMC.
+struct Peer {
+    chain: TestChain,
+    bmc: IconAddress,
+    link: String,
+}
 
-/// The BMC's `Message` events among `emitted`, as (next, seq, BTP message).
-fn sent(emitted: &[events::Emitted], bmc: &ink::primitives::AccountId) -> Vec<(String, u64, BtpMessage)> {
-    events::bmc_messages(emitted, bmc).into_iter().map(|(next, seq, msg)| (next, seq, BtpMessage::decode(&msg).expect("a BTP message"))).collect()
+impl Peer {
+    fn new(network: &str, bmc: &str) -> Self {
+        let bmc = IconAddress::parse(bmc).unwrap();
+        Self { chain: TestChain::new(network, Validator::set(1, 4), 100), link: format!("btp://{network}/{bmc}"), bmc }
+    }
+
+    fn address(&self) -> BtpAddress {
+        BtpAddress::parse(&self.link).unwrap()
+    }
+
+    /// A block whose BMC emits `messages` as seq `first`, `first + 1`, … to `to`, and the relay message proving all.
+    fn produce(&mut self, to: &str, first: i128, messages: &[BtpMessage]) -> Vec<u8> {
+        let logs = messages.iter().zip(first..).map(|(m, seq)| EventLog::bmc_message(self.bmc, to, seq, m.encode())).collect();
+        self.chain.produce(vec![Receipt::success(self.bmc, logs)]);
+        let height = self.chain.height();
+        self.chain.relay_message(height, height, &[ReceiptRef { index: 0, events: (0u64..).zip(messages).map(|(i, _)| i).collect() }])
+    }
+}
+
+/// The parachain side (BMC, a BMV per peer, the test service as `test`) and the two peers, linked, with Bob as the
+/// relay of both links.
+struct Stand {
+    client: Client,
+    bmc: AccountId,
+    calls: BmcCalls,
+    own: BtpAddress,
+    service: ServiceCalls,
+    icon: Peer,
+    eth: Peer,
+}
+
+impl Stand {
+    async fn new() -> Self {
+        let mut client = client();
+        let alice = ink_e2e::alice();
+        let bmc = client.instantiate("bmc", &alice, &mut BmcRef::new("0x501.pra".into())).submit().await.expect("instantiate bmc");
+        let mut calls = bmc.call_builder::<Bmc>();
+        let own = BtpAddress::parse(&format!("btp://0x501.pra/{}", hex_account(bmc.account_id.as_ref()))).unwrap();
+        let icon = Peer::new("0x3.icon", "cx00000000000000000000000000000000000000b1");
+        let eth = Peer::new("0x5.eth", "cx0000000000000000000000000000000000000005");
+        for peer in [&icon, &eth] {
+            let network = peer.chain.network().to_string();
+            let last = Some(peer.chain.last().id());
+            let mut ctor = BmvIconRef::new(bmc.account_id, own.as_str().into(), network.clone(), peer.chain.voters_list(), 100, 0, 0, false, last);
+            let bmv = client.instantiate("bmv_icon", &alice, &mut ctor).submit().await.expect("instantiate bmv");
+            client.call(&alice, &calls.add_verifier(network, bmv.account_id)).submit().await.unwrap().return_value().expect("verifier");
+        }
+        let service = client.instantiate("test_service", &alice, &mut TestServiceRef::new(bmc.account_id)).submit().await.expect("instantiate service");
+        client.call(&alice, &calls.add_service("test".into(), service.account_id)).submit().await.unwrap().return_value().expect("service");
+        let relay = ink_e2e::account_id(AccountKeyring::Bob);
+        for link in [&icon.link, &eth.link] {
+            client.call(&alice, &calls.add_link(link.clone())).submit().await.unwrap().return_value().expect("link");
+            client.call(&alice, &calls.add_relay(link.clone(), relay)).submit().await.unwrap().return_value().expect("relay");
+        }
+        events::take();
+        Self { client, bmc: bmc.account_id, calls, own, service: service.call_builder::<TestService>(), icon, eth }
+    }
+
+    /// A message from `src` to this BMC.
+    fn to_us(&self, src: &BtpAddress, svc: &str, sn: i128, payload: &[u8]) -> BtpMessage {
+        BtpMessage { src: src.clone(), dst: self.own.clone(), svc: svc.into(), sn, payload: payload.to_vec() }
+    }
+
+    /// Bob relays `msg` on `link`.
+    async fn relay(&mut self, link: &str, msg: Vec<u8>) -> Result<(), Error> {
+        let call = self.calls.handle_relay_message(link.into(), msg);
+        self.client.call(&ink_e2e::bob(), &call).submit().await.expect("submit").return_value()
+    }
+
+    async fn received(&mut self) -> Vec<Received> {
+        self.client.call(&ink_e2e::alice(), &self.service.received()).dry_run().await.expect("dry run").return_value()
+    }
+
+    async fn seqs(&mut self, link: &str) -> (u64, u64) {
+        let status = self.client.call(&ink_e2e::alice(), &self.calls.get_status(link.into())).dry_run().await.expect("dry run").return_value().expect("status");
+        (status.rx_seq, status.tx_seq)
+    }
+
+    /// The BMC's `Message` events since the last call, as (next, seq, BTP message).
+    fn sent(&self) -> Vec<(String, u64, BtpMessage)> {
+        events::bmc_messages(&events::take(), &self.bmc).into_iter().map(|(next, seq, msg)| (next, seq, BtpMessage::decode(&msg).expect("a BTP message"))).collect()
+    }
 }
 
 #[test]
 fn the_bmc_delivers_refuses_forwards_and_drops() -> E2EResult<()> {
     run(async {
-        let mut client = client();
+        let mut s = Stand::new().await;
+        let (icon, icon_link, eth) = (s.icon.address(), s.icon.link.clone(), s.eth.address());
         let alice = ink_e2e::alice();
-        let bmc = client.instantiate("bmc", &alice, &mut BmcRef::new("0x501.pra".into())).submit().await.expect("instantiate bmc");
-        let mut calls = bmc.call_builder::<Bmc>();
-        let bmc_address = format!("btp://0x501.pra/{}", hex_account(bmc.account_id.as_ref()));
-        let own = BtpAddress::parse(&bmc_address).unwrap();
-
-        let mut chain = TestChain::new("0x3.icon", Validator::set(1, 4), 100);
-        let icon_bmc = IconAddress::parse("cx00000000000000000000000000000000000000b1").unwrap();
-        let icon_link = format!("btp://0x3.icon/{icon_bmc}");
-        let icon = BtpAddress::parse(&icon_link).unwrap();
-        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, bmc_address.clone(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
-        let bmv = client.instantiate("bmv_icon", &alice, &mut bmv_ctor).submit().await.expect("instantiate bmv");
-        let service = client.instantiate("test_service", &alice, &mut TestServiceRef::new(bmc.account_id)).submit().await.expect("instantiate service");
-        let service_calls = service.call_builder::<TestService>();
-
-        let relay = ink_e2e::account_id(AccountKeyring::Bob);
-        client.call(&alice, &calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await?.return_value().expect("verifier");
-        // Messages never come from the Ethereum link in this test; its BMV only has to exist.
-        client.call(&alice, &calls.add_verifier("0x5.eth".into(), bmv.account_id)).submit().await?.return_value().expect("verifier");
-        client.call(&alice, &calls.add_service("test".into(), service.account_id)).submit().await?.return_value().expect("service");
-        client.call(&alice, &calls.add_link(icon_link.clone())).submit().await?.return_value().expect("link");
-        client.call(&alice, &calls.add_link(ETH.into())).submit().await?.return_value().expect("link");
-        client.call(&alice, &calls.add_relay(icon_link.clone(), relay)).submit().await?.return_value().expect("relay");
-        events::take();
 
         // Block 101: five messages from ICON's BMC, seq 1 to 5.
-        let to_us = |svc: &str, sn: i128, payload: &[u8]| BtpMessage { src: icon.clone(), dst: own.clone(), svc: svc.into(), sn, payload: payload.to_vec() };
-        let onward = BtpMessage { dst: BtpAddress::parse(ETH).unwrap(), ..to_us("test", 4, b"onward") };
-        let report = to_us("test", -7, &ErrorMessage::new(42, "refused over there").encode());
-        let messages = [to_us("test", 1, b"hello"), to_us("test", 2, b"refuse"), to_us("test", 3, b"reply:pong"), onward.clone(), report];
-        let logs = messages.iter().zip(1..).map(|(m, seq)| EventLog::bmc_message(icon_bmc, &bmc_address, seq, m.encode())).collect();
-        chain.produce(vec![Receipt::success(icon_bmc, logs)]);
-        let msg = chain.relay_message(101, 101, &[ReceiptRef { index: 0, events: vec![0, 1, 2, 3, 4] }]);
-        client.call(&ink_e2e::bob(), &calls.handle_relay_message(icon_link.clone(), msg)).submit().await?.return_value().expect("handled");
-
-        let received = client.call(&alice, &service_calls.received()).dry_run().await?.return_value();
+        let onward = BtpMessage { dst: eth.clone(), ..s.to_us(&icon, "test", 4, b"onward") };
+        let report = s.to_us(&icon, "test", -7, &ErrorMessage::new(42, "refused over there").encode());
+        let messages = [s.to_us(&icon, "test", 1, b"hello"), s.to_us(&icon, "test", 2, b"refuse"), s.to_us(&icon, "test", 3, b"reply:pong"), onward.clone(), report];
+        let msg = s.icon.produce(s.own.as_str(), 1, &messages);
+        s.relay(&icon_link, msg).await.expect("handled");
         assert_eq!(
-            received,
+            s.received().await,
             vec![
                 Received::Message { src: "0x3.icon".into(), svc: "test".into(), sn: 1, msg: b"hello".to_vec() },
                 Received::Message { src: "0x3.icon".into(), svc: "test".into(), sn: 3, msg: b"reply:pong".to_vec() },
@@ -74,68 +135,147 @@ fn the_bmc_delivers_refuses_forwards_and_drops() -> E2EResult<()> {
             ],
             "delivered in order; the refused message left no trace in the service"
         );
-        let out = sent(&events::take(), &bmc.account_id);
-        // Init and Link took seq 1 and 2 on the ICON link, Init seq 1 on the Ethereum link.
+        let out = s.sent();
+        // Init and Link took seq 1 and 2 on the ICON link, Init seq 1 on the second link.
         let (next, seq, refusal) = &out[0];
         assert_eq!((next.as_str(), *seq, refusal.dst.as_str(), refusal.sn), (icon_link.as_str(), 3, icon_link.as_str(), -2));
         assert_eq!(ErrorMessage::decode(&refusal.payload).unwrap().code, 42, "the service's code: 40 + Refused's index 2");
         let (next, seq, answer) = &out[1];
         assert_eq!((next.as_str(), *seq, answer.svc.as_str(), answer.sn, answer.payload.as_slice()), (icon_link.as_str(), 4, "test", 3, &b"pong"[..]));
-        assert_eq!(answer.src, own, "sent by the service through the BMC while the BMC was handling the relay message");
-        assert_eq!(out[2], (ETH.to_string(), 2, onward), "forwarded unchanged on the next link");
+        assert_eq!(answer.src, s.own, "sent by the service through the BMC while the BMC was handling the relay message");
+        assert_eq!(out[2], (s.eth.link.clone(), 2, onward), "forwarded unchanged on the next link");
         assert_eq!(out.len(), 3);
 
-        let status = client.call(&alice, &calls.get_status(icon_link.clone())).dry_run().await?.return_value().expect("status");
+        let status = s.client.call(&alice, &s.calls.get_status(icon_link.clone())).dry_run().await?.return_value().expect("status");
         assert_eq!((status.rx_seq, status.tx_seq, status.verifier), (5, 4, (101, 100, 101)));
         assert_eq!((status.relays[0].block_count, status.relays[0].msg_count, status.rotate_term), (1, 5, 0));
-        let eth = client.call(&alice, &calls.get_status(ETH.into())).dry_run().await?.return_value().expect("status");
-        assert_eq!((eth.rx_seq, eth.tx_seq), (0, 2));
+        assert_eq!(s.seqs(&s.eth.link.clone()).await, (0, 2));
 
-        // Block 102: seq 6 can never be delivered (say its service is gone for good); seq 7 can. The owner drops
-        // 6, which tells its source; the relay goes on from 7.
-        let stuck = to_us("test", 6, b"stuck");
-        let logs = vec![
-            EventLog::bmc_message(icon_bmc, &bmc_address, 6, stuck.encode()),
-            EventLog::bmc_message(icon_bmc, &bmc_address, 7, to_us("test", 8, b"after").encode()),
-        ];
-        chain.produce(vec![Receipt::success(icon_bmc, logs)]);
-        client.call(&alice, &calls.drop_message(icon_link.clone(), 6, icon_link.clone(), "test".into(), 6)).submit().await?.return_value().expect("dropped");
-        let (_, seq, reply) = sent(&events::take(), &bmc.account_id).pop().expect("the error reply");
-        assert_eq!((seq, reply.dst.as_str(), reply.svc.as_str(), reply.sn), (5, icon_link.as_str(), "test", -6));
-        let status = client.call(&alice, &calls.get_status(icon_link.clone())).dry_run().await?.return_value().expect("status");
-        assert_eq!((status.rx_seq, status.tx_seq), (6, 5));
-
-        let whole = chain.relay_message(102, 102, &[ReceiptRef { index: 0, events: vec![0, 1] }]);
-        let refused = client.call(&ink_e2e::bob(), &calls.handle_relay_message(icon_link.clone(), whole)).dry_run().await?.return_value();
-        assert_eq!(refused, Err(bmc::bmc::Error::Verifier(28)), "the dropped message is behind the link now: InvalidSequence");
-        let rest = chain.relay_message(102, 102, &[ReceiptRef { index: 0, events: vec![1] }]);
-        client.call(&ink_e2e::bob(), &calls.handle_relay_message(icon_link.clone(), rest)).submit().await?.return_value().expect("handled");
-        let received = client.call(&alice, &service_calls.received()).dry_run().await?.return_value();
-        assert_eq!(received.last(), Some(&Received::Message { src: "0x3.icon".into(), svc: "test".into(), sn: 8, msg: b"after".to_vec() }));
-        let status = client.call(&alice, &calls.get_status(icon_link.clone())).dry_run().await?.return_value().expect("status");
-        assert_eq!((status.rx_seq, status.tx_seq, status.verifier.0), (7, 5, 102));
-
-        // Fee gathering toward an aggregator on ICON: the service is asked; peers are not (they would refuse an
-        // aggregator that is not on their own network... the ICON aggregator's chain gathers its own fees).
+        // Fee gathering toward an aggregator on ICON: the service is asked; peers are not (the ICON aggregator's
+        // chain gathers its own fees).
         let fa = "btp://0x3.icon/hx00000000000000000000000000000000000000fa".to_string();
-        client.call(&alice, &calls.set_fee_gathering(Some(fa.clone()), 0)).submit().await?.return_value().expect("aggregator");
-        client.call(&alice, &calls.gather_fees()).submit().await?.return_value().expect("gathered");
-        let received = client.call(&alice, &service_calls.received()).dry_run().await?.return_value();
-        assert_eq!(received.last(), Some(&Received::FeeGathering { fa, svc: "test".into() }));
-        assert!(sent(&events::take(), &bmc.account_id).is_empty());
+        s.client.call(&alice, &s.calls.set_fee_gathering(Some(fa.clone()), 0)).submit().await?.return_value().expect("aggregator");
+        s.client.call(&alice, &s.calls.gather_fees()).submit().await?.return_value().expect("gathered");
+        assert_eq!(s.received().await.last(), Some(&Received::FeeGathering { fa, svc: "test".into() }));
+        assert!(s.sent().is_empty());
 
         // Relay rotation: ICON's 2 s blocks seen from 12 s blocks, 10 ICON blocks a turn; Bob is the only relay,
         // so every turn is his, and Charlie (not a relay) still may not submit.
-        client.call(&alice, &calls.set_link_rotation(icon_link.clone(), 12_000, 2_000, 10, 3)).submit().await?.return_value().expect("rotation");
-        let status = client.call(&alice, &calls.get_status(icon_link.clone())).dry_run().await?.return_value().expect("status");
-        assert_eq!((status.rotate_term, status.rotation.rx_height_src), (2, 102));
-        chain.produce(vec![Receipt::success(icon_bmc, vec![EventLog::bmc_message(icon_bmc, &bmc_address, 8, to_us("test", 9, b"turn").encode())])]);
-        let msg = chain.relay_message(103, 103, &[ReceiptRef { index: 0, events: vec![0] }]);
-        let stranger = client.call(&ink_e2e::charlie(), &calls.handle_relay_message(icon_link.clone(), msg.clone())).dry_run().await?.return_value();
-        assert_eq!(stranger, Err(bmc::bmc::Error::Unauthorized));
-        client.call(&ink_e2e::bob(), &calls.handle_relay_message(icon_link.clone(), msg)).submit().await?.return_value().expect("Bob's turn");
-        let status = client.call(&alice, &calls.get_status(icon_link)).dry_run().await?.return_value().expect("status");
-        assert_eq!((status.rx_seq, status.rotation.rx_height_src), (8, 103));
+        s.client.call(&alice, &s.calls.set_link_rotation(icon_link.clone(), 12_000, 2_000, 10, 3)).submit().await?.return_value().expect("rotation");
+        let status = s.client.call(&alice, &s.calls.get_status(icon_link.clone())).dry_run().await?.return_value().expect("status");
+        assert_eq!((status.rotate_term, status.rotation.rx_height_src), (2, 101));
+        let msg = s.icon.produce(s.own.as_str(), 6, &[s.to_us(&icon, "test", 9, b"turn")]);
+        let stranger = s.client.call(&ink_e2e::charlie(), &s.calls.handle_relay_message(icon_link.clone(), msg.clone())).dry_run().await?.return_value();
+        assert_eq!(stranger, Err(Error::Unauthorized));
+        s.relay(&icon_link, msg).await.expect("Bob's turn");
+        let status = s.client.call(&alice, &s.calls.get_status(icon_link)).dry_run().await?.return_value().expect("status");
+        assert_eq!((status.rx_seq, status.rotation.rx_height_src), (6, 102));
+        Ok(())
+    })
+}
+
+/// The way past a message that can never be delivered: the owner schedules its seq; when the relay brings it, the
+/// BMV verifies it, the BMC skips it and its source hears of it from what the BMV verified, not from anything the
+/// owner typed. The messages around it go on as usual.
+#[test]
+fn scheduled_drop_on_a_real_runtime() -> E2EResult<()> {
+    run(async {
+        let mut s = Stand::new().await;
+        let (icon, icon_link) = (s.icon.address(), s.icon.link.clone());
+        let alice = ink_e2e::alice();
+        let too_early = s.client.call(&alice, &s.calls.schedule_drop(icon_link.clone(), 0)).dry_run().await?.return_value();
+        assert_eq!(too_early, Err(Error::InvalidSeq), "seq 0 was never a message");
+        s.client.call(&alice, &s.calls.schedule_drop(icon_link.clone(), 2)).submit().await?.return_value().expect("scheduled");
+
+        let stuck = s.to_us(&icon, "test", 6, b"stuck");
+        let msg = s.icon.produce(s.own.as_str(), 1, &[s.to_us(&icon, "test", 5, b"before"), stuck.clone(), s.to_us(&icon, "test", 8, b"after")]);
+        s.relay(&icon_link, msg).await.expect("handled");
+        let emitted = events::take();
+        let dropped: Vec<(String, u64, [u8; 32], Vec<u8>)> = events::of::<MessageDropped>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
+        let mut hash = [0u8; 32];
+        ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&stuck.encode(), &mut hash);
+        assert_eq!(dropped, vec![(icon_link.clone(), 2, hash, stuck.encode())], "the verified message, as ICON's BMC sent it");
+        let out: Vec<_> = events::bmc_messages(&emitted, &s.bmc).into_iter().map(|(_, seq, m)| (seq, BtpMessage::decode(&m).unwrap())).collect();
+        let [(seq, reply)] = out.as_slice() else { panic!("one error reply: {out:?}") };
+        assert_eq!((*seq, reply.dst.as_str(), reply.svc.as_str(), reply.sn), (3, icon_link.as_str(), "test", -6));
+        assert_eq!(ErrorMessage::decode(&reply.payload).unwrap().code, bmc::routing::code::DROPPED);
+        let delivered: Vec<Vec<u8>> = s.received().await.into_iter().filter_map(|r| if let Received::Message { msg, .. } = r { Some(msg) } else { None }).collect();
+        assert_eq!(delivered, vec![b"before".to_vec(), b"after".to_vec()]);
+        assert_eq!(s.seqs(&icon_link).await, (3, 3), "all three count");
+        let link = s.client.call(&alice, &s.calls.link(icon_link.clone())).dry_run().await?.return_value().expect("link");
+        assert!(link.drops.is_empty(), "dropped once");
+        Ok(())
+    })
+}
+
+/// A service that never returns gets the BMC's service gas limit and no more: its message fails with an error
+/// reply, and the messages beside it in the same relay message are delivered.
+#[test]
+fn looping_service_fails_alone() -> E2EResult<()> {
+    run(async {
+        let mut s = Stand::new().await;
+        let (icon, icon_link) = (s.icon.address(), s.icon.link.clone());
+        let msg = s.icon.produce(s.own.as_str(), 1, &[s.to_us(&icon, "test", 1, b"hello"), s.to_us(&icon, "test", 2, b"loop"), s.to_us(&icon, "test", 3, b"after")]);
+        let call = s.calls.handle_relay_message(icon_link.clone(), msg);
+        let result = s.client.call(&ink_e2e::bob(), &call).submit().await?;
+        let gas = result.dry_run.exec_result.gas_consumed;
+        result.return_value().expect("the relay message is taken");
+        let limit = s.client.call(&ink_e2e::alice(), &s.calls.service_gas()).dry_run().await?.return_value();
+        assert!(gas.ref_time() > limit.ref_time, "the loop ran until its limit: {gas:?}");
+        assert!(gas.ref_time() < 2 * limit.ref_time, "and not past it: {gas:?}");
+        let delivered: Vec<u128> = s.received().await.into_iter().filter_map(|r| if let Received::Message { sn, .. } = r { Some(sn) } else { None }).collect();
+        assert_eq!(delivered, vec![1, 3]);
+        let replies = s.sent();
+        let [(_, _, reply)] = replies.as_slice() else { panic!("one error reply: {replies:?}") };
+        assert_eq!((reply.sn, ErrorMessage::decode(&reply.payload).unwrap().code), (-2, 40), "a trap is the service range's base");
+        assert_eq!(s.seqs(&icon_link).await.0, 3);
+        Ok(())
+    })
+}
+
+/// A peer speaks only for the networks this chain reaches through it: the second peer's BMC claiming to relay ICON's
+/// messages (a request, an error report, an internal message) is refused, and a `FeeGathering` from ICON names
+/// only the aggregator the owner approved for ICON's link.
+#[test]
+fn forged_source_on_another_link_is_refused() -> E2EResult<()> {
+    run(async {
+        let mut s = Stand::new().await;
+        let (icon, eth_link) = (s.icon.address(), s.eth.link.clone());
+        let forged_internal = s.to_us(&icon, "bmc", 0, &BmcMessage::Link { link: BtpAddress::parse("btp://0x9.bsc/0x04").unwrap() }.encode());
+        let messages = [s.to_us(&icon, "test", 3, b"mint for me"), s.to_us(&icon, "test", -4, &ErrorMessage::new(40, "refund me").encode()), forged_internal];
+        let msg = s.eth.produce(s.own.as_str(), 1, &messages);
+        s.relay(&eth_link, msg).await.expect("verified, then refused message by message");
+        assert!(s.received().await.is_empty(), "nothing reached the service");
+        let emitted = events::take();
+        assert!(events::bmc_messages(&emitted, &s.bmc).is_empty(), "no error reply: signed by us, it would reach ICON as a refund order");
+        let forged: Vec<(String, u64, String, String, i128)> =
+            events::of::<ForgedMessage>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
+        let seqs: Vec<(u64, i128)> = forged.iter().map(|(_, seq, src, _, sn)| { assert_eq!(src, icon.as_str()); (*seq, *sn) }).collect();
+        assert_eq!(seqs, vec![(1, 3), (2, -4), (3, 0)]);
+        let links = s.client.call(&ink_e2e::alice(), &s.calls.links()).dry_run().await?.return_value();
+        assert!(links.iter().all(|l| l.reachable.is_empty()), "no route was planted");
+        assert_eq!(s.seqs(&eth_link).await, (3, 1), "the messages were taken all the same: the link goes on");
+
+        // Nor may the second peer announce ICON's network, or this chain's, as reachable through itself.
+        let claims = [BmcMessage::Link { link: icon.clone() }, BmcMessage::Link { link: s.own.clone() }];
+        let eth = s.eth.address();
+        let announcements: Vec<BtpMessage> = claims.iter().map(|m| s.to_us(&eth, "bmc", 0, &m.encode())).collect();
+        let msg = s.eth.produce(s.own.as_str(), 4, &announcements);
+        s.relay(&eth_link, msg).await.expect("handled");
+        let links = s.client.call(&ink_e2e::alice(), &s.calls.links()).dry_run().await?.return_value();
+        assert!(links.iter().all(|l| l.reachable.is_empty()), "both claims ignored");
+
+        // FeeGathering from ICON: ignored until the owner approves that aggregator for the ICON link.
+        let fa = BtpAddress::parse("btp://0x3.icon/hx00000000000000000000000000000000000000fa").unwrap();
+        let gathering = |s: &Stand| s.to_us(&icon, "bmc", 0, &BmcMessage::FeeGathering { fee_aggregator: fa.clone(), services: vec!["test".into()] }.encode());
+        let icon_link = s.icon.link.clone();
+        let msg = s.icon.produce(s.own.as_str(), 1, &[gathering(&s)]);
+        s.relay(&icon_link, msg).await.expect("handled");
+        assert!(s.received().await.is_empty(), "an aggregator nobody approved");
+        s.client.call(&ink_e2e::alice(), &s.calls.set_link_fee_aggregator(icon_link.clone(), Some(fa.as_str().into()))).submit().await?.return_value().expect("approved");
+        let msg = s.icon.produce(s.own.as_str(), 2, &[gathering(&s)]);
+        s.relay(&icon_link, msg).await.expect("handled");
+        assert_eq!(s.received().await, vec![Received::FeeGathering { fa: fa.as_str().into(), svc: "test".into() }]);
         Ok(())
     })
 }

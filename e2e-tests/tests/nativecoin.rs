@@ -7,9 +7,10 @@
 use bsh_nativecoin::bsh_nativecoin::{CoinBalance, Error as BshError};
 use btp_e2e_tests::{
     bridge::{bob, icon_bob, para_bob, Bridge, DOT, ICX, PARA},
-    run,
+    events, run,
 };
 use btp_primitives::{
+    message::REQUEST_SN_BASE,
     nativecoin::{ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK},
     BtpAddress, BtpMessage, IconAddress,
 };
@@ -45,7 +46,7 @@ fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
         let balance = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.balance_of(bob(), icx_id)).dry_run().await?.return_value();
         assert_eq!(balance, 99 * ICX, "99 wrapped ICX in Bob's parachain account");
-        assert_eq!(bridge.outstanding("ICX").await, 99 * ICX);
+        assert_eq!(bridge.backing("ICX").await, 99 * ICX);
 
         // The parachain BMC emitted the OK response toward ICON (after its Init to ICON).
         let out = bridge.outgoing();
@@ -68,7 +69,7 @@ fn bob_sends_50_wrapped_icx_back_with_a_fee_burned_on_ok() -> E2EResult<()> {
         bridge.seed().await;
         let to = format!("btp://0x3.icon/{}", icon_bob());
         let sn = bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.transfer("ICX".into(), 50 * ICX, to)).submit().await?.return_value().expect("transfer");
-        assert_eq!(sn, 1);
+        assert_eq!(sn, REQUEST_SN_BASE, "above every number ICON uses");
         bridge.collect();
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(49 * ICX), locked: 50 * ICX, refundable: 0 });
         let request = bridge.outgoing().pop().expect("the request");
@@ -79,10 +80,10 @@ fn bob_sends_50_wrapped_icx_back_with_a_fee_burned_on_ok() -> E2EResult<()> {
         assert_eq!(bridge.icon.balance(&icon_bob()), 900 * ICX + 49 * ICX + 9 * ICX / 10, "ICON released 49.9 ICX to Bob");
         bridge.relay_to_parachain(answer).await;
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(49 * ICX), locked: 0, refundable: 0 });
-        assert_eq!(bridge.outstanding("ICX").await, 99 * ICX - (50 * ICX - ICX / 10), "49.9 wrapped ICX burned");
-        assert_eq!(bridge.icon.holdings().1, bridge.outstanding("ICX").await, "ICON's lock still backs every wrapped ICX");
+        assert_eq!(bridge.backing("ICX").await, 99 * ICX - (50 * ICX - ICX / 10), "49.9 wrapped ICX burned");
+        assert_eq!(bridge.icon.holdings().1, bridge.backing("ICX").await, "ICON's lock still backs every wrapped ICX");
         assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), ICX / 10)]);
-        let pending = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.pending_request(1)).dry_run().await?.return_value();
+        let pending = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.pending_request(sn)).dry_run().await?.return_value();
         assert_eq!(pending, None);
         Ok(())
     })
@@ -104,7 +105,7 @@ fn the_parachain_coin_travels_to_icon_and_comes_back() -> E2EResult<()> {
         assert_eq!(bridge.icon.wrapped_balance("DOT", &icon_bob()), 100 * DOT - fee, "wrapped DOT on ICON");
         bridge.relay_to_parachain(answer).await;
         assert_eq!(bridge.balance(bob(), "DOT").await, CoinBalance { usable: None, locked: 0, refundable: 0 });
-        assert_eq!(bridge.outstanding("DOT").await, 100 * DOT - fee, "held here as backing");
+        assert_eq!(bridge.backing("DOT").await, 100 * DOT - fee, "held here as backing");
         assert_eq!(bridge.fees().await[0], ("DOT".into(), fee));
 
         // Back: ICON sends 30 DOT to Bob's parachain account; the BSH pays them out of the backing.
@@ -119,7 +120,7 @@ fn the_parachain_coin_travels_to_icon_and_comes_back() -> E2EResult<()> {
         let before = bridge.client.free_balance(bob()).await?;
         bridge.relay_to_parachain(vec![event]).await;
         assert_eq!(bridge.client.free_balance(bob()).await?, before + 30 * DOT);
-        assert_eq!(bridge.outstanding("DOT").await, 70 * DOT - fee);
+        assert_eq!(bridge.backing("DOT").await, 70 * DOT - fee);
         assert_eq!(response(bridge.outgoing().last().unwrap()).code, RC_OK);
         Ok(())
     })
@@ -135,7 +136,7 @@ fn a_failing_incoming_request_is_answered_with_an_error_and_mints_nothing() -> E
         bridge.relay_to_parachain(events).await;
         let refusal = bridge.outgoing().pop().expect("the response");
         assert_eq!(response(&refusal), TransferResponse { code: RC_ERR, message: "InvalidAddress".into() });
-        assert_eq!(bridge.outstanding("ICX").await, 0, "nothing minted");
+        assert_eq!(bridge.backing("ICX").await, 0, "nothing minted");
         let status = bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
         assert_eq!(status.rx_seq, 1, "the message was delivered and answered, not refused by the BMC");
 
@@ -149,7 +150,7 @@ fn a_failing_incoming_request_is_answered_with_an_error_and_mints_nothing() -> E
 }
 
 #[test]
-fn a_refused_outgoing_transfer_is_refunded_in_full_and_reclaimed() -> E2EResult<()> {
+fn a_refused_outgoing_transfer_is_refunded_without_its_fee_and_reclaimed() -> E2EResult<()> {
     run(async {
         let mut bridge = Bridge::new().await;
         bridge.seed().await;
@@ -159,13 +160,14 @@ fn a_refused_outgoing_transfer_is_refunded_in_full_and_reclaimed() -> E2EResult<
         bridge.collect();
         let answer = bridge.relay_to_icon();
         bridge.relay_to_parachain(answer).await;
-        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(79 * ICX), locked: 0, refundable: 20 * ICX }, "fee included");
-        assert_eq!(bridge.fees().await[1], ("ICX".into(), 0));
-        let too_much = bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.reclaim("ICX".into(), 21 * ICX)).dry_run().await?.return_value();
+        let amount = 20 * ICX - ICX / 10;
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(79 * ICX), locked: 0, refundable: amount }, "the fee is kept");
+        assert_eq!(bridge.fees().await[1], ("ICX".into(), ICX / 10), "it paid for the relays' work");
+        let too_much = bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.reclaim("ICX".into(), 20 * ICX)).dry_run().await?.return_value();
         assert_eq!(too_much, Err(BshError::Insufficient));
-        bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.reclaim("ICX".into(), 20 * ICX)).submit().await?.return_value().expect("reclaim");
-        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
-        assert_eq!(bridge.outstanding("ICX").await, 99 * ICX, "nothing burned");
+        bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.reclaim("ICX".into(), amount)).submit().await?.return_value().expect("reclaim");
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX - ICX / 10), locked: 0, refundable: 0 });
+        assert_eq!(bridge.backing("ICX").await, 99 * ICX, "nothing burned: ICON still holds it all");
         Ok(())
     })
 }
@@ -196,7 +198,7 @@ fn fees_are_gathered_to_an_aggregator_on_icon() -> E2EResult<()> {
         assert_eq!(bridge.icon.wrapped_balance("DOT", &fa), dot_fee);
         assert_eq!(bridge.icon.balance(&fa), ICX / 10);
         bridge.relay_to_parachain(answer).await;
-        assert_eq!(bridge.outstanding("ICX").await, 99 * ICX - 10 * ICX, "the gathered wrapped ICX is burned: ICON paid it out");
+        assert_eq!(bridge.backing("ICX").await, 99 * ICX - 10 * ICX, "the gathered wrapped ICX is burned: ICON paid it out");
         assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), 0)]);
         Ok(())
     })
@@ -225,6 +227,53 @@ fn wrapped_coins_go_to_a_contract_only_if_it_accepts_them() -> E2EResult<()> {
         let to_person = bridge.bsh_calls.safe_transfer_from(bob(), ink_e2e::account_id(ink_e2e::AccountKeyring::Eve), icx, ICX, vec![]);
         bridge.client.call(&ink_e2e::bob(), &to_person).submit().await?.return_value().expect("an account needs no hook");
         assert_eq!(bridge.balance(bob(), "ICX").await.usable, Some(93 * ICX));
+        Ok(())
+    })
+}
+
+/// ICON's answer to our request cannot be delivered (here: the service's gas is cut). BTP's error reply would carry
+/// our request's number, and ICON's service would refund its own request of that number; numbered from 2^64, ours
+/// match none of ICON's, and the BMC sends none: it keeps the verified answer, from which the request is settled
+/// later. ICON's own request in the same relay message fails as usual and ICON refunds it.
+#[test]
+fn undeliverable_answer_gets_no_error_reply_and_is_settled_from_the_kept_answer() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        bridge.seed().await;
+        let alice = ink_e2e::alice();
+        let to = format!("btp://0x3.icon/{}", icon_bob());
+        let sn = bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.transfer("ICX".into(), 10 * ICX, to)).submit().await?.return_value().expect("transfer");
+        bridge.collect();
+        let mut answer = bridge.relay_to_icon();
+        assert_eq!(bridge.icon.balance(&icon_bob()), 900 * ICX + 10 * ICX - ICX / 10, "ICON paid Bob out");
+        // In the same ICON block: ICON's request 2 (Bob sends 5 ICX more).
+        answer.extend(bridge.icon.transfer_native_coin(icon_bob(), 5 * ICX, &para_bob()).expect("transfer on ICON"));
+
+        let normal = bridge.client.call(&alice, &bridge.bmc_calls.service_gas()).dry_run().await?.return_value();
+        let starved = bmc::bmc::GasLimit { ref_time: 1_000, proof_size: 1_000 };
+        bridge.client.call(&alice, &bridge.bmc_calls.set_service_gas(starved)).submit().await?.return_value().expect("gas cut");
+        bridge.relay_to_parachain(answer).await;
+        let undelivered: Vec<(String, u128, u32, bool)> = events::of::<bmc::bmc::AnswerUndelivered>(&bridge.seen, &bridge.bmc)
+            .iter()
+            .map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap())
+            .collect();
+        assert_eq!(undelivered, vec![("nativecoin".to_string(), sn, 40, true)], "the answer is kept");
+        let out = bridge.outgoing();
+        let [error] = out.as_slice() else { panic!("one error reply: {out:?}") };
+        assert_eq!(error.sn, -2, "only ICON's own request hears of a failure");
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(89 * ICX), locked: 10 * ICX, refundable: 0 }, "still waiting");
+        bridge.relay_to_icon();
+        assert_eq!(bridge.icon.refundable(&icon_bob()), 5 * ICX, "ICON refunds its request 2, and nothing else");
+
+        bridge.client.call(&alice, &bridge.bmc_calls.set_service_gas(normal)).submit().await?.return_value().expect("gas back");
+        // Anyone settles it from the kept answer, exactly as ICON answered: nobody chooses the outcome.
+        let taken = bridge.bmc_calls.take_undelivered_answer("nativecoin".into(), sn);
+        assert_eq!(bridge.client.call(&ink_e2e::charlie(), &taken).dry_run().await?.return_value(), Err(bmc::bmc::Error::Unauthorized), "only the service takes it");
+        bridge.client.call(&ink_e2e::charlie(), &bridge.bsh_calls.settle_request(sn)).submit().await?.return_value().expect("settled");
+        let again = bridge.client.call(&ink_e2e::charlie(), &bridge.bsh_calls.settle_request(sn)).dry_run().await?.return_value();
+        assert_eq!(again, Err(BshError::NotExistsRequest), "once");
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(89 * ICX), locked: 0, refundable: 0 });
+        assert_eq!(bridge.backing("ICX").await, bridge.icon.holdings().1, "ICON's lock backs every wrapped ICX again");
         Ok(())
     })
 }

@@ -54,6 +54,19 @@ pub fn answers_own_request(sn: i128) -> bool {
     sn.unsigned_abs() >= REQUEST_SN_BASE
 }
 
+/// The most bytes of peer-chosen text an event carries: pallet-contracts refuses event data over 16 KiB, and an
+/// event that traps would revert the whole relay message and stall the link.
+pub const EVENT_TEXT_MAX: usize = 256;
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+pub fn clipped(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    String::from(&text[..end])
+}
+
 /// A BTP message. `sn > 0`: a request or message; `sn == 0`: BMC-internal or no reply wanted;
 /// `sn < 0`: the error reply to message `-sn`, whose payload is an [`ErrorMessage`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +136,13 @@ impl ErrorMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipped_text_stays_valid() {
+        assert_eq!(clipped("abcdef", 3), "abc");
+        assert_eq!(clipped("ab", 3), "ab");
+        assert_eq!(clipped("aé", 2), "a", "never inside a character");
+    }
 
     fn addr(s: &str) -> BtpAddress {
         BtpAddress::parse(s).unwrap()

@@ -194,32 +194,39 @@ impl<'a> Rlp<'a> {
 
     /// A list's items, or an empty vector for null (goloop writes a nil list as null).
     pub fn nullable_items(&self) -> Result<Vec<Rlp<'a>>> {
+        self.nullable_iter()?.collect()
+    }
+
+    /// An iterator over a list's items, or over none for null: decoders map each item as it comes, so malformed
+    /// input fails at its first bad item instead of after every item was collected.
+    pub fn nullable_iter(&self) -> Result<ListIter<'a>> {
         if self.is_null() {
-            Ok(Vec::new())
+            Ok(ListIter { rest: &[] })
         } else {
-            self.items()
+            self.iter()
         }
     }
 
     /// A list of exactly `N` items.
     pub fn fixed<const N: usize>(&self) -> Result<[Rlp<'a>; N]> {
-        let items = self.items()?;
-        let found = items.len();
-        items.try_into().map_err(|_| RlpError::ItemCount { expected: N, found })
-    }
-
-    /// A list of at least `N` items: the first `N`, then the rest (goloop appends optional fields).
-    pub fn at_least<const N: usize>(&self) -> Result<([Rlp<'a>; N], Vec<Rlp<'a>>)> {
-        let mut items = self.items()?;
-        if items.len() < N {
-            return Err(RlpError::ItemCount { expected: N, found: items.len() });
+        let (head, mut rest) = self.at_least::<N>()?;
+        match rest.next() {
+            None => Ok(head),
+            // Counting stops at the first item too many: a list of 30 000 items costs no more than one of N + 1.
+            Some(_) => Err(RlpError::ItemCount { expected: N, found: N.saturating_add(1) }),
         }
-        let rest = items.split_off(N);
-        let head = items.try_into().map_err(|_| RlpError::ItemCount { expected: N, found: 0 })?;
-        Ok((head, rest))
     }
 
-    /// A string.
+    /// The first `N` items and an iterator over the rest, which is not read until asked.
+    pub fn at_least<const N: usize>(&self) -> Result<([Rlp<'a>; N], ListIter<'a>)> {
+        let mut iter = self.iter()?;
+        let mut head = [Rlp { kind: Kind::Bytes, payload: &[], raw: &[] }; N];
+        for (found, slot) in head.iter_mut().enumerate() {
+            *slot = iter.next().ok_or(RlpError::ItemCount { expected: N, found })??;
+        }
+        Ok((head, iter))
+    }
+
     pub fn str(&self) -> Result<&'a str> {
         core::str::from_utf8(self.bytes()?).map_err(|_| RlpError::InvalidUtf8)
     }
@@ -600,7 +607,20 @@ mod tests {
         let l = ListBuilder::new().int(1).int(2).int(3).finish();
         let r = Rlp::new(&l).unwrap();
         let ([a, b], rest) = r.at_least::<2>().unwrap();
-        assert_eq!((a.i64().unwrap(), b.i64().unwrap(), rest.len()), (1, 2, 1));
+        assert_eq!((a.i64().unwrap(), b.i64().unwrap(), rest.count()), (1, 2, 1));
         assert!(r.at_least::<4>().is_err());
+    }
+
+    #[test]
+    fn fixed_arity_reads_stop_after_one_item_too_many() {
+        let mut flat = ListBuilder::new();
+        for _ in 0..30_000 {
+            flat.int(1);
+        }
+        let flat = flat.finish();
+        let r = Rlp::new(&flat).unwrap();
+        assert_eq!(r.fixed::<3>().err(), Some(RlpError::ItemCount { expected: 3, found: 4 }));
+        let (_, rest) = r.at_least::<2>().unwrap();
+        assert_eq!(rest.count(), 29_998, "the tail is read only when asked");
     }
 }

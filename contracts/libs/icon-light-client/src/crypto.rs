@@ -28,9 +28,14 @@ pub fn address_of_key(xy: &[u8; 64]) -> IconAddress {
     IconAddress::account(id)
 }
 
-/// The address that signed `digest`, if the signature is 65 bytes and recoverable.
+/// The address that signed `digest`, if the signature is 65 bytes, its recovery id is 0 or 1 (as goloop writes
+/// it) and it is recoverable. The id is checked here, for every implementation alike: libsecp256k1 also takes 2
+/// and 3, and the runtime's `ecdsa_recover` takes 27 and 28, so a relay's pre-check and the chain would disagree.
 pub fn recover_address(crypto: &impl Secp256k1, digest: &[u8; 32], signature: &[u8]) -> Option<IconAddress> {
     let signature: &[u8; 65] = signature.try_into().ok()?;
+    if signature[64] > 1 {
+        return None;
+    }
     crypto.recover_address(digest, signature)
 }
 
@@ -80,7 +85,10 @@ mod tests {
         assert_eq!(recover_address(&HostSecp256k1, &digest, &sig), Some(address_of_key(&xy)));
         assert_eq!(HostSecp256k1.decompress(&pk.serialize()), Some(xy));
         assert_eq!(recover_address(&HostSecp256k1, &digest, &sig[..64]), None);
-        sig[64] = 7;
-        assert_eq!(recover_address(&HostSecp256k1, &digest, &sig), None);
+        for v in [2, 3, 27, 28, 7] {
+            let mut other = sig;
+            other[64] = v;
+            assert_eq!(recover_address(&HostSecp256k1, &digest, &other), None, "recovery id {v}");
+        }
     }
 }

@@ -62,7 +62,7 @@ impl BlockResult {
             state_hash: opt_hash(&state)?,
             patch_receipt_hash: opt_hash(&patch)?,
             normal_receipt_hash: opt_hash(&normal)?,
-            extra: extra.iter().map(|i| i.raw().to_vec()).collect(),
+            extra: extra.map(|i| i.map(|i| i.raw().to_vec())).collect::<Result<_, _>>().or_code(BAD, "header result extension is not RLP")?,
         })
     }
 
@@ -104,7 +104,7 @@ impl BlockHeader {
             normal_transactions_hash: opt_hash(&normal_txs)?,
             logs_bloom: bloom.nullable_bytes().or_code(BAD, "logs bloom is not bytes")?.unwrap_or_default().to_vec(),
             result: BlockResult::decode(&result)?,
-            extra: extra.iter().map(|i| i.raw().to_vec()).collect(),
+            extra: extra.map(|i| i.map(|i| i.raw().to_vec())).collect::<Result<_, _>>().or_code(BAD, "header extension is not RLP")?,
             id: sha3_256(bytes),
         })
     }

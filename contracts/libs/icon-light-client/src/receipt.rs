@@ -15,9 +15,9 @@ pub const MESSAGE_EVENT: &[u8] = b"Message(str,int,bytes)";
 
 /// The root of a receipt's event-log list (field 8; receipts v2 and later keep their logs in a Merkle list).
 pub fn event_logs_hash(receipt: &[u8]) -> Result<Hash, BmvError> {
-    let (_, rest) = Rlp::new(receipt).and_then(|r| r.at_least::<8>()).or_code(BAD, "receipt has fewer than 8 fields")?;
-    let hash = rest.first().or_code(BAD, "receipt has no event-logs hash (v1 receipt)")?;
-    opt_hash(hash)?.or_code(BAD, "receipt's event-logs hash is empty")
+    let (_, mut rest) = Rlp::new(receipt).and_then(|r| r.at_least::<8>()).or_code(BAD, "receipt has fewer than 8 fields")?;
+    let hash = rest.next().or_code(BAD, "receipt has no event-logs hash (v1 receipt)")?.or_code(BAD, "receipt field 8 is not RLP")?;
+    opt_hash(&hash)?.or_code(BAD, "receipt's event-logs hash is empty")
 }
 
 /// An event log: the emitting contract, its indexed and its data parameters.

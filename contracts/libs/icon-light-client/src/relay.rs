@@ -56,10 +56,9 @@ fn optional<'a>(item: &Rlp<'a>) -> Result<Option<&'a [u8]>, BmvError> {
 /// A byte string holding the RLP list of proof node encodings.
 fn proof_nodes<'a>(item: &Rlp<'a>) -> Result<Vec<&'a [u8]>, BmvError> {
     item.nested()
-        .and_then(|list| list.nullable_items())
+        .and_then(|list| list.nullable_iter())
         .or_code(BAD, "proof is not bytes(list)")?
-        .iter()
-        .map(|n| n.bytes().or_code(BAD, "proof node is not bytes"))
+        .map(|n| n.or_code(BAD, "proof node is not RLP")?.bytes().or_code(BAD, "proof node is not bytes"))
         .collect()
 }
 
@@ -72,10 +71,10 @@ impl<'a> RelayMessage<'a> {
     pub fn decode(bytes: &'a [u8]) -> Result<Self, BmvError> {
         let [updates, proof, receipts] = Rlp::new(bytes).and_then(|r| r.fixed()).or_code(BAD, "relay message is not a 3-item list")?;
         let block_updates: Vec<BlockUpdate<'a>> = updates
-            .nullable_items()
+            .nullable_iter()
             .or_code(BAD, "block updates are not a list")?
-            .iter()
             .map(|u| {
+                let u = u.or_code(BAD, "list item is not RLP")?;
                 let [header, votes, next] = u.nested().and_then(|l| l.fixed()).or_code(BAD, "block update is not bytes([header, votes, validators])")?;
                 Ok(BlockUpdate {
                     header: header.bytes().or_code(BAD, "header is not bytes")?,
@@ -93,10 +92,9 @@ impl<'a> RelayMessage<'a> {
                     header: header.bytes().or_code(BAD, "block proof header is not bytes")?,
                     witness_height: height.u64().or_code(BAD, "witness height is not a non-negative integer")?,
                     witness: hashes
-                        .nullable_items()
+                        .nullable_iter()
                         .or_code(BAD, "witness is not a list")?
-                        .iter()
-                        .map(|h| h.array().or_code(BAD, "witness hash is not 32 bytes"))
+                        .map(|h| h.or_code(BAD, "witness hash is not RLP")?.array().or_code(BAD, "witness hash is not 32 bytes"))
                         .collect::<Result<_, _>>()?,
                 })
             }
@@ -105,16 +103,16 @@ impl<'a> RelayMessage<'a> {
             return Err(BmvError::new(ErrorCode::Unknown, "relay message has neither block updates nor a block proof"));
         }
         let receipt_proofs = receipts
-            .nullable_items()
+            .nullable_iter()
             .or_code(BAD, "receipt proofs are not a list")?
-            .iter()
             .map(|r| {
+                let r = r.or_code(BAD, "list item is not RLP")?;
                 let [idx, proof, events] = r.nested().and_then(|l| l.fixed()).or_code(BAD, "receipt proof is not bytes([index, proof, events])")?;
                 let event_proofs = events
-                    .nullable_items()
+                    .nullable_iter()
                     .or_code(BAD, "event proofs are not a list")?
-                    .iter()
                     .map(|e| {
+                        let e = e.or_code(BAD, "list item is not RLP")?;
                         let [idx, proof] = e.fixed().or_code(BAD, "event proof is not [index, proof]")?;
                         Ok(EventProof { index: index(&idx)?, proof: proof_nodes(&proof)? })
                     })
@@ -162,5 +160,21 @@ impl<'a> RelayMessage<'a> {
         }
         out.raw(&receipts.finish());
         out.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flat_list_of_single_bytes_is_a_decode_error_at_its_first_item() {
+        let mut updates = ListBuilder::new();
+        for _ in 0..30_000 {
+            updates.uint(1);
+        }
+        let msg = ListBuilder::new().raw(&updates.finish()).null().raw(&ListBuilder::new().finish()).finish();
+        let err = RelayMessage::decode(&msg).unwrap_err();
+        assert_eq!(err.code, ErrorCode::DecodeError, "{err:?}");
     }
 }
