@@ -833,7 +833,13 @@ pub mod bmc {
                     Disposition::Forged(message) => {
                         refused = refused.saturating_add(1);
                         let svc = clipped(&message.svc, EVENT_TEXT_MAX);
-                        self.env().emit_event(ForgedMessage { prev: key.clone(), seq, src: clipped(message.src.as_str(), EVENT_TEXT_MAX), svc, sn: message.sn });
+                        self.env().emit_event(ForgedMessage {
+                            prev: key.clone(),
+                            seq,
+                            src: clipped(message.src.as_str(), EVENT_TEXT_MAX),
+                            svc,
+                            sn: message.sn,
+                        });
                     }
                     Disposition::Deliver(message) => {
                         if self.paused_services.contains(&message.svc) {
@@ -899,7 +905,14 @@ pub mod bmc {
         /// ms, peer blocks per turn, local blocks of lateness before a turn is skipped (0: never). Any zero among
         /// the first three turns rotation off. Owner only.
         #[ink(message)]
-        pub fn set_link_rotation(&mut self, link: String, block_interval_src: u64, block_interval_dst: u64, max_aggregation: u64, delay_limit: u64) -> Result<()> {
+        pub fn set_link_rotation(
+            &mut self,
+            link: String,
+            block_interval_src: u64,
+            block_interval_dst: u64,
+            max_aggregation: u64,
+            delay_limit: u64,
+        ) -> Result<()> {
             self.only_owner()?;
             let peer = parse(&link)?;
             let (height, _, _) = Self::verifier_status(self.verifier_for(peer.network())?)?;
@@ -1394,7 +1407,11 @@ pub mod bmc {
             assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 0, vec![7]), Err(Error::InvalidSn));
             assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), u128::MAX, vec![7]), Err(Error::InvalidSn), "beyond BTP's signed sn");
             assert_eq!(bmc.send_message("0x9.bsc".into(), "nativecoin".into(), 1, vec![7]), Err(Error::Unreachable));
-            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7; MAX_EVENT_LEN]), Err(Error::MessageTooLarge), "no event could hold it");
+            assert_eq!(
+                bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7; MAX_EVENT_LEN]),
+                Err(Error::MessageTooLarge),
+                "no event could hold it"
+            );
             bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7]).unwrap();
             bmc.send_message("0x7.hmny".into(), "nativecoin".into(), 2, vec![8]).unwrap();
             let out = sent();

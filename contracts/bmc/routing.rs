@@ -352,9 +352,7 @@ impl View {
             .find(|(dst, _)| dst.network() == net)
             .map(|(dst, next)| Hop { next, dst })
             .or_else(|| self.links.iter().find(|l| l.peer.network() == net).map(|l| Hop { next: &l.peer, dst: &l.peer }))
-            .or_else(|| {
-                self.links.iter().find_map(|l| l.reachable.iter().find(|r| r.network() == net).map(|dst| Hop { next: &l.peer, dst }))
-            })
+            .or_else(|| self.links.iter().find_map(|l| l.reachable.iter().find(|r| r.network() == net).map(|dst| Hop { next: &l.peer, dst })))
     }
 
     /// Whether a message from `src` may arrive on the link `prev`: from the peer itself, or from a BMC of a network

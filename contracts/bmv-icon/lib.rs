@@ -7,11 +7,14 @@
 
 #[ink::contract]
 pub mod bmv_icon {
+    use btp_primitives::IconAddress;
     use icon_light_client::{
         crypto::{address_of_key, Secp256k1},
-        mta::Mta, validators::ValidatorSet, verifier::Verifier, ErrorCode, Hash as IconHash,
+        mta::Mta,
+        validators::ValidatorSet,
+        verifier::Verifier,
+        ErrorCode, Hash as IconHash,
     };
-    use btp_primitives::IconAddress;
     use ink::prelude::{string::String, vec::Vec};
 
     /// Why a call failed. The SCALE index of the first fifteen variants is the BMV's local error code

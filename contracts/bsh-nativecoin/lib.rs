@@ -327,7 +327,15 @@ pub mod bsh_nativecoin {
                 return Err(Error::InvalidFee);
             }
             let owner = Self::env().caller();
-            let native = Coin { name: native_coin.clone(), symbol: native_coin.clone(), decimals: 0, id: ledger::NATIVE_ID, fee, uri: String::new(), networks: Vec::new() };
+            let native = Coin {
+                name: native_coin.clone(),
+                symbol: native_coin.clone(),
+                decimals: 0,
+                id: ledger::NATIVE_ID,
+                fee,
+                uri: String::new(),
+                networks: Vec::new(),
+            };
             Self::env().emit_event(OwnerChanged { owner, added: true });
             Ok(Self {
                 owners: vec![owner],
@@ -472,11 +480,7 @@ pub mod bsh_nativecoin {
         pub fn coin_balance_of(&self, owner: AccountId, coin: String) -> Result<CoinBalance> {
             let info = self.coin(&coin).ok_or(Error::NotExistsCoin)?;
             let usable = (coin != self.native).then(|| self.amount(&Key::Balance(owner, info.id)));
-            Ok(CoinBalance {
-                usable,
-                locked: self.amount(&Key::Locked(owner, coin.clone())),
-                refundable: self.amount(&Key::Refundable(owner, coin)),
-            })
+            Ok(CoinBalance { usable, locked: self.amount(&Key::Locked(owner, coin.clone())), refundable: self.amount(&Key::Refundable(owner, coin)) })
         }
 
         /// Fees waiting for the aggregator, per coin.
@@ -676,7 +680,15 @@ pub mod bsh_nativecoin {
                     // The request's texts are the sender's choice: clipped, so that no request can trap its event.
                     let clip = |t: &str| clipped(t, EVENT_TEXT_MAX);
                     let assets = request.assets.iter().take(MAX_ASSETS).map(|a| (clip(&a.coin_name), a.value)).collect();
-                    self.env().emit_event(TransferReceived { src: src.into(), from: clip(&request.from), to: clip(&request.to), sn, assets, code, msg: text.clone() });
+                    self.env().emit_event(TransferReceived {
+                        src: src.into(),
+                        from: clip(&request.from),
+                        to: clip(&request.to),
+                        sn,
+                        assets,
+                        code,
+                        msg: text.clone(),
+                    });
                     let answer = ServiceMessage::Response(TransferResponse { code, message: text });
                     self.send(src, sn, &answer.encode())
                 }
@@ -701,7 +713,9 @@ pub mod bsh_nativecoin {
             let aggregator = BtpAddress::parse(&fa).map_err(|_| Error::InvalidAddress)?;
             // An aggregator here is an account; fees paid to this service or its BMC would vanish from the books.
             let local = (aggregator.network() == self.network)
-                .then(|| ledger::parse_account(aggregator.account()).filter(|to| *to != self.env().account_id() && *to != self.bmc).ok_or(Error::InvalidAddress))
+                .then(|| {
+                    ledger::parse_account(aggregator.account()).filter(|to| *to != self.env().account_id() && *to != self.bmc).ok_or(Error::InvalidAddress)
+                })
                 .transpose()?;
             let mut coins = self.coin_names();
             if local.is_none() {
@@ -723,7 +737,13 @@ pub mod bsh_nativecoin {
                             self.env().transfer(to, *fee).map_err(|_| Error::TransferFailed)?;
                         } else {
                             let custody = self.env().account_id();
-                            self.env().emit_event(TransferSingle { operator: custody, from: Some(custody), to: Some(to), id: ledger::token_id(coin), value: *fee });
+                            self.env().emit_event(TransferSingle {
+                                operator: custody,
+                                from: Some(custody),
+                                to: Some(to),
+                                id: ledger::token_id(coin),
+                                value: *fee,
+                            });
                         }
                     }
                     None
@@ -807,7 +827,13 @@ pub mod bsh_nativecoin {
             let custody = self.env().account_id();
             if from != custody {
                 for asset in assets.iter().filter(|a| a.coin != self.native) {
-                    self.env().emit_event(TransferSingle { operator: from, from: Some(from), to: Some(custody), id: ledger::token_id(&asset.coin), value: asset.value()? });
+                    self.env().emit_event(TransferSingle {
+                        operator: from,
+                        from: Some(from),
+                        to: Some(custody),
+                        id: ledger::token_id(&asset.coin),
+                        value: asset.value()?,
+                    });
                 }
             }
             let sn = self.next_sn()?;
@@ -898,7 +924,13 @@ pub mod bsh_nativecoin {
             if success {
                 let custody = self.env().account_id();
                 for asset in pending.assets.iter().filter(|a| a.coin != self.native) {
-                    self.env().emit_event(TransferSingle { operator: custody, from: Some(custody), to: None, id: ledger::token_id(&asset.coin), value: asset.amount });
+                    self.env().emit_event(TransferSingle {
+                        operator: custody,
+                        from: Some(custody),
+                        to: None,
+                        id: ledger::token_id(&asset.coin),
+                        value: asset.amount,
+                    });
                 }
             }
             self.env().emit_event(TransferEnd { from: pending.from, sn, code, msg: clipped(&msg, EVENT_TEXT_MAX) });
@@ -1121,7 +1153,11 @@ pub mod bsh_nativecoin {
             // Bob's 100 ICX request (99 + 1 fee) and 1 000 DOT request (980 + 20) are under way.
             bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
             let sn = REQUEST_SN_BASE + 7;
-            pending_to_icon(&mut bsh, sn, vec![AssetTransfer { coin: "ICX".into(), amount: 99, fee: 1 }, AssetTransfer { coin: "DOT".into(), amount: 980, fee: 20 }]);
+            pending_to_icon(
+                &mut bsh,
+                sn,
+                vec![AssetTransfer { coin: "ICX".into(), amount: 99, fee: 1 }, AssetTransfer { coin: "DOT".into(), amount: 980, fee: 20 }],
+            );
             assert_eq!(bsh.pending_requests(ICON.into()), 1);
             test::set_account_balance::<Env>(test::callee::<Env>(), 1_000_000);
             as_caller(a.django);
@@ -1242,7 +1278,11 @@ pub mod bsh_nativecoin {
             assert_eq!(bsh.safe_batch_transfer_from(a.bob, a.eve, vec![icx()], vec![], vec![]), Err(Error::InvalidLengths));
             assert_eq!(bsh.balance_of_batch(vec![a.bob, a.eve], vec![icx(), icx()]), Ok(vec![80, 20]));
             assert_eq!(bsh.balance_of_batch(vec![a.bob], vec![]), Err(Error::InvalidLengths));
-            assert_eq!(bsh.safe_transfer_from(a.bob, test::callee::<Env>(), icx(), 1, vec![]), Err(Error::InvalidAddress), "tokens held by the service are in flight or fees");
+            assert_eq!(
+                bsh.safe_transfer_from(a.bob, test::callee::<Env>(), icx(), 1, vec![]),
+                Err(Error::InvalidAddress),
+                "tokens held by the service are in flight or fees"
+            );
             as_caller(a.bob);
             bsh.set_approval_for_all(a.charlie, false).unwrap();
             as_caller(a.charlie);

@@ -29,11 +29,8 @@ fn main() {
     let mut client = btp_e2e_tests::Client::new(contracts);
     let runtime = ink_e2e::tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
     runtime.block_on(async {
-        let cases: [(&str, Option<usize>); 3] = [
-            ("icondao_h21172_scenario4", None),
-            ("hugobyte_0x995745_derived_split_sequence", Some(0)),
-            ("hugobyte_0x995745_derived_split_sequence", Some(1)),
-        ];
+        let cases: [(&str, Option<usize>); 3] =
+            [("icondao_h21172_scenario4", None), ("hugobyte_0x995745_derived_split_sequence", Some(0)), ("hugobyte_0x995745_derived_split_sequence", Some(1))];
         for (name, step) in cases {
             let v = vectors::load(name);
             let bmc_address = vectors::text(if step.is_some() { &v["steps"][0]["input"] } else { &v["input"] }, "bmc");

@@ -72,16 +72,34 @@ impl Bridge {
         icon.mint(icon_bob(), 1_000 * ICX);
         let icon_link = icon.bmc_address().as_str().to_string();
 
-        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), ICON_NET.into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
+        let mut bmv_ctor =
+            BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), ICON_NET.into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
         let bmv = client.instantiate("bmv_icon", &alice, &mut bmv_ctor).submit().await.expect("instantiate bmv");
         let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, PARA.into(), "DOT".into(), 10, DOT / 100);
         let bsh = client.instantiate("bsh_nativecoin", &alice, &mut bsh_ctor).submit().await.expect("instantiate bsh");
         let bsh_calls = bsh.call_builder::<BshNativecoin>();
 
-        let mut bridge = Self { client, bmc: bmc.account_id, bmc_calls, bsh: bsh.account_id, bsh_calls, chain, icon, para_bmc, icon_link, outbox: Vec::new(), seen: Vec::new() };
+        let mut bridge = Self {
+            client,
+            bmc: bmc.account_id,
+            bmc_calls,
+            bsh: bsh.account_id,
+            bsh_calls,
+            chain,
+            icon,
+            para_bmc,
+            icon_link,
+            outbox: Vec::new(),
+            seen: Vec::new(),
+        };
         let relay = ink_e2e::account_id(AccountKeyring::Ferdie);
         let c = &mut bridge.client;
-        c.call(&alice, &bridge.bsh_calls.register("ICX".into(), "ICX".into(), 18, 0, ICX / 10, vec![ICON_NET.into()])).submit().await.unwrap().return_value().expect("register ICX");
+        c.call(&alice, &bridge.bsh_calls.register("ICX".into(), "ICX".into(), 18, 0, ICX / 10, vec![ICON_NET.into()]))
+            .submit()
+            .await
+            .unwrap()
+            .return_value()
+            .expect("register ICX");
         c.call(&alice, &bridge.bmc_calls.add_verifier(ICON_NET.into(), bmv.account_id)).submit().await.unwrap().return_value().expect("verifier");
         c.call(&alice, &bridge.bmc_calls.add_service("nativecoin".into(), bsh.account_id)).submit().await.unwrap().return_value().expect("service");
         c.call(&alice, &bridge.bmc_calls.add_link(bridge.icon_link.clone())).submit().await.unwrap().return_value().expect("link");

@@ -123,7 +123,7 @@ pub mod events {
         let emitted: Vec<Emitted> = records
             .filter_map(|record| {
                 let topics = record.topics.iter().map(|t| t.0).collect();
-                match (*record).event.clone().try_into() {
+                match record.event.clone().try_into() {
                     Ok(pallet_contracts::Event::ContractEmitted { contract, data }) => Some(Emitted { contract: contract.into(), topics, data }),
                     _ => None,
                 }
@@ -140,20 +140,13 @@ pub mod events {
 
     /// The BMC `bmc`'s `Message` events among `events`: (next BMC, seq, RLP BTP message).
     pub fn bmc_messages(events: &[Emitted], bmc: &ink::primitives::AccountId) -> Vec<(String, u64, Vec<u8>)> {
-        of::<bmc::bmc::Message>(events, bmc)
-            .into_iter()
-            .map(|data| parity_scale_codec::Decode::decode(&mut &data[..]).expect("a BMC Message event"))
-            .collect()
+        of::<bmc::bmc::Message>(events, bmc).into_iter().map(|data| parity_scale_codec::Decode::decode(&mut &data[..]).expect("a BMC Message event")).collect()
     }
 
     /// The data of `contract`'s events of type `E` among `events`.
     pub fn of<E: ink::env::Event>(events: &[Emitted], contract: &ink::primitives::AccountId) -> Vec<Vec<u8>> {
         let signature = E::SIGNATURE_TOPIC.expect("events have a signature topic");
-        events
-            .iter()
-            .filter(|e| e.contract == *AsRef::<[u8; 32]>::as_ref(contract) && e.topics.first() == Some(&signature))
-            .map(|e| e.data.clone())
-            .collect()
+        events.iter().filter(|e| e.contract == *AsRef::<[u8; 32]>::as_ref(contract) && e.topics.first() == Some(&signature)).map(|e| e.data.clone()).collect()
     }
 }
 
@@ -193,12 +186,7 @@ pub async fn deploy_bmv(client: &mut Client, vector: &serde_json::Value, bmc_add
         s.allow_newer_witness,
         s.last_block_hash,
     );
-    client
-        .instantiate("bmv_icon", &ink_e2e::alice(), &mut ctor)
-        .submit()
-        .await
-        .expect("instantiate bmv")
-        .call_builder::<bmv_icon::bmv_icon::BmvIcon>()
+    client.instantiate("bmv_icon", &ink_e2e::alice(), &mut ctor).submit().await.expect("instantiate bmv").call_builder::<bmv_icon::bmv_icon::BmvIcon>()
 }
 
 /// Runs an async test body to completion.
@@ -259,12 +247,7 @@ pub mod vectors {
     }
 
     pub fn relay(input: &Value) -> Relay {
-        Relay {
-            bmc: text(input, "bmc"),
-            prev: text(input, "prev"),
-            seq: input["seq"].as_u64().expect("seq").into(),
-            msg: bytes(input, "relay_message"),
-        }
+        Relay { bmc: text(input, "bmc"), prev: text(input, "prev"), seq: input["seq"].as_u64().expect("seq").into(), msg: bytes(input, "relay_message") }
     }
 
     /// The error names a reject expectation allows.

@@ -29,11 +29,30 @@ pub mod test_service {
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
     pub enum Received {
-        Message { src: String, svc: String, sn: u128, msg: Vec<u8> },
-        Error { src: String, svc: String, sn: u128, code: u32, msg: String },
-        FeeGathering { fa: String, svc: String },
+        Message {
+            src: String,
+            svc: String,
+            sn: u128,
+            msg: Vec<u8>,
+        },
+        Error {
+            src: String,
+            svc: String,
+            sn: u128,
+            code: u32,
+            msg: String,
+        },
+        FeeGathering {
+            fa: String,
+            svc: String,
+        },
         /// Tokens a token contract moved to this contract.
-        Tokens { operator: AccountId, from: AccountId, id: [u8; 32], value: u128 },
+        Tokens {
+            operator: AccountId,
+            from: AccountId,
+            id: [u8; 32],
+            value: u128,
+        },
     }
 
     /// The BMC delivered `call`.

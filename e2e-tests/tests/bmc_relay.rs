@@ -37,7 +37,8 @@ fn a_relay_message_from_icon_is_verified_and_handled() -> E2EResult<()> {
         icon.mint(bob, 1000 * ICX);
         let icon_link = icon.bmc_address().as_str().to_string();
 
-        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, bmc_address.clone(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
+        let mut bmv_ctor =
+            BmvIconRef::new(bmc.account_id, bmc_address.clone(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
         let bmv = client.instantiate("bmv_icon", &ink_e2e::alice(), &mut bmv_ctor).submit().await.expect("instantiate bmv");
         client.call(&ink_e2e::alice(), &calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await?.return_value().expect("verifier");
         client.call(&ink_e2e::alice(), &calls.add_link(icon_link.clone())).submit().await?.return_value().expect("link");
@@ -48,7 +49,8 @@ fn a_relay_message_from_icon_is_verified_and_handled() -> E2EResult<()> {
         let to = BtpAddress::parse("btp://0x501.pra/0x0b0b").unwrap();
         let mut events = icon.transfer_native_coin(bob, 100 * ICX, &to).expect("transfer");
         let hmny = BtpAddress::parse("btp://0x7.hmny/0x03").unwrap();
-        let announce = BtpMessage { src: icon.bmc_address(), dst: para_bmc.clone(), svc: "bmc".into(), sn: 0, payload: BmcMessage::Link { link: hmny.clone() }.encode() };
+        let announce =
+            BtpMessage { src: icon.bmc_address(), dst: para_bmc.clone(), svc: "bmc".into(), sn: 0, payload: BmcMessage::Link { link: hmny.clone() }.encode() };
         events.push(EventLog::bmc_message(icon_bmc, &bmc_address, 2, announce.encode()));
         chain.produce(vec![Receipt::success(icon.bsh, events)]);
         let msg = chain.relay_message(101, 101, &[ReceiptRef { index: 0, events: vec![1, 2] }]);

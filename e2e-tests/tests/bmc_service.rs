@@ -109,7 +109,10 @@ impl Stand {
 
     /// The BMC's `Message` events since the last call, as (next, seq, BTP message).
     fn sent(&self) -> Vec<(String, u64, BtpMessage)> {
-        events::bmc_messages(&events::take(), &self.bmc).into_iter().map(|(next, seq, msg)| (next, seq, BtpMessage::decode(&msg).expect("a BTP message"))).collect()
+        events::bmc_messages(&events::take(), &self.bmc)
+            .into_iter()
+            .map(|(next, seq, msg)| (next, seq, BtpMessage::decode(&msg).expect("a BTP message")))
+            .collect()
     }
 }
 
@@ -123,7 +126,8 @@ fn the_bmc_delivers_refuses_forwards_and_drops() -> E2EResult<()> {
         // Block 101: five messages from ICON's BMC, seq 1 to 5.
         let onward = BtpMessage { dst: eth.clone(), ..s.to_us(&icon, "test", 4, b"onward") };
         let report = s.to_us(&icon, "test", -7, &ErrorMessage::new(42, "refused over there").encode());
-        let messages = [s.to_us(&icon, "test", 1, b"hello"), s.to_us(&icon, "test", 2, b"refuse"), s.to_us(&icon, "test", 3, b"reply:pong"), onward.clone(), report];
+        let messages =
+            [s.to_us(&icon, "test", 1, b"hello"), s.to_us(&icon, "test", 2, b"refuse"), s.to_us(&icon, "test", 3, b"reply:pong"), onward.clone(), report];
         let msg = s.icon.produce(s.own.as_str(), 1, &messages);
         s.relay(&icon_link, msg).await.expect("handled");
         assert_eq!(
@@ -191,7 +195,8 @@ fn scheduled_drop_on_a_real_runtime() -> E2EResult<()> {
         let msg = s.icon.produce(s.own.as_str(), 1, &[s.to_us(&icon, "test", 5, b"before"), stuck.clone(), s.to_us(&icon, "test", 8, b"after")]);
         s.relay(&icon_link, msg).await.expect("handled");
         let emitted = events::take();
-        let dropped: Vec<(String, u64, [u8; 32], Vec<u8>)> = events::of::<MessageDropped>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
+        let dropped: Vec<(String, u64, [u8; 32], Vec<u8>)> =
+            events::of::<MessageDropped>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
         let mut hash = [0u8; 32];
         ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&stuck.encode(), &mut hash);
         assert_eq!(dropped, vec![(icon_link.clone(), 2, hash, stuck.encode())], "the verified message, as ICON's BMC sent it");
@@ -199,7 +204,8 @@ fn scheduled_drop_on_a_real_runtime() -> E2EResult<()> {
         let [(seq, reply)] = out.as_slice() else { panic!("one error reply: {out:?}") };
         assert_eq!((*seq, reply.dst.as_str(), reply.svc.as_str(), reply.sn), (3, icon_link.as_str(), "test", -6));
         assert_eq!(ErrorMessage::decode(&reply.payload).unwrap().code, bmc::routing::code::DROPPED);
-        let delivered: Vec<Vec<u8>> = s.received().await.into_iter().filter_map(|r| if let Received::Message { msg, .. } = r { Some(msg) } else { None }).collect();
+        let delivered: Vec<Vec<u8>> =
+            s.received().await.into_iter().filter_map(|r| if let Received::Message { msg, .. } = r { Some(msg) } else { None }).collect();
         assert_eq!(delivered, vec![b"before".to_vec(), b"after".to_vec()]);
         assert_eq!(s.seqs(&icon_link).await, (3, 3), "all three count");
         let link = s.client.call(&alice, &s.calls.link(icon_link.clone())).dry_run().await?.return_value().expect("link");
@@ -215,7 +221,8 @@ fn looping_service_fails_alone() -> E2EResult<()> {
     run(async {
         let mut s = Stand::new().await;
         let (icon, icon_link) = (s.icon.address(), s.icon.link.clone());
-        let msg = s.icon.produce(s.own.as_str(), 1, &[s.to_us(&icon, "test", 1, b"hello"), s.to_us(&icon, "test", 2, b"loop"), s.to_us(&icon, "test", 3, b"after")]);
+        let msg =
+            s.icon.produce(s.own.as_str(), 1, &[s.to_us(&icon, "test", 1, b"hello"), s.to_us(&icon, "test", 2, b"loop"), s.to_us(&icon, "test", 3, b"after")]);
         let call = s.calls.handle_relay_message(icon_link.clone(), msg);
         let result = s.client.call(&ink_e2e::bob(), &call).submit().await?;
         let gas = result.dry_run.exec_result.gas_consumed;
@@ -250,7 +257,13 @@ fn forged_source_on_another_link_is_refused() -> E2EResult<()> {
         assert!(events::bmc_messages(&emitted, &s.bmc).is_empty(), "no error reply: signed by us, it would reach ICON as a refund order");
         let forged: Vec<(String, u64, String, String, i128)> =
             events::of::<ForgedMessage>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
-        let seqs: Vec<(u64, i128)> = forged.iter().map(|(_, seq, src, _, sn)| { assert_eq!(src, icon.as_str()); (*seq, *sn) }).collect();
+        let seqs: Vec<(u64, i128)> = forged
+            .iter()
+            .map(|(_, seq, src, _, sn)| {
+                assert_eq!(src, icon.as_str());
+                (*seq, *sn)
+            })
+            .collect();
         assert_eq!(seqs, vec![(1, 3), (2, -4), (3, 0)]);
         let links = s.client.call(&ink_e2e::alice(), &s.calls.links()).dry_run().await?.return_value();
         assert!(links.iter().all(|l| l.reachable.is_empty()), "no route was planted");
@@ -272,7 +285,12 @@ fn forged_source_on_another_link_is_refused() -> E2EResult<()> {
         let msg = s.icon.produce(s.own.as_str(), 1, &[gathering(&s)]);
         s.relay(&icon_link, msg).await.expect("handled");
         assert!(s.received().await.is_empty(), "an aggregator nobody approved");
-        s.client.call(&ink_e2e::alice(), &s.calls.set_link_fee_aggregator(icon_link.clone(), Some(fa.as_str().into()))).submit().await?.return_value().expect("approved");
+        s.client
+            .call(&ink_e2e::alice(), &s.calls.set_link_fee_aggregator(icon_link.clone(), Some(fa.as_str().into())))
+            .submit()
+            .await?
+            .return_value()
+            .expect("approved");
         let msg = s.icon.produce(s.own.as_str(), 2, &[gathering(&s)]);
         s.relay(&icon_link, msg).await.expect("handled");
         assert_eq!(s.received().await, vec![Received::FeeGathering { fa: fa.as_str().into(), svc: "test".into() }]);

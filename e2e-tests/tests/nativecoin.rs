@@ -41,7 +41,8 @@ fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
         // The relay brings ICON's block to the parachain BMC; the BMV verifies the validators' votes and the
         // receipt proof, the BMC hands the request to the BSH, which mints.
         bridge.relay_to_parachain(events).await;
-        let status = bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
+        let status =
+            bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
         assert_eq!((status.rx_seq, status.verifier), (1, (101, 100, 101)), "the BMV accepted ICON block 101 and its one message");
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
         let balance = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.balance_of(bob(), icx_id)).dry_run().await?.return_value();
@@ -73,7 +74,9 @@ fn bob_sends_50_wrapped_icx_back_with_a_fee_burned_on_ok() -> E2EResult<()> {
         bridge.collect();
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(49 * ICX), locked: 50 * ICX, refundable: 0 });
         let request = bridge.outgoing().pop().expect("the request");
-        let ServiceMessage::TransferRequest(TransferRequest { to, assets, .. }) = ServiceMessage::decode(&request.payload).unwrap() else { panic!("a request") };
+        let ServiceMessage::TransferRequest(TransferRequest { to, assets, .. }) = ServiceMessage::decode(&request.payload).unwrap() else {
+            panic!("a request")
+        };
         assert_eq!((to, assets[0].value), (icon_bob().to_string(), 50 * ICX - ICX / 10), "0.1 ICX fee stays on the parachain");
 
         let answer = bridge.relay_to_icon();
@@ -109,7 +112,7 @@ fn the_parachain_coin_travels_to_icon_and_comes_back() -> E2EResult<()> {
         assert_eq!(bridge.fees().await[0], ("DOT".into(), fee));
 
         // Back: ICON sends 30 DOT to Bob's parachain account; the BSH pays them out of the backing.
-                let request = ServiceMessage::TransferRequest(TransferRequest {
+        let request = ServiceMessage::TransferRequest(TransferRequest {
             from: icon_bob().to_string(),
             to: para_bob().account().into(),
             assets: vec![btp_primitives::nativecoin::Asset { coin_name: "DOT".into(), value: 30 * DOT }],
@@ -137,7 +140,8 @@ fn a_failing_incoming_request_is_answered_with_an_error_and_mints_nothing() -> E
         let refusal = bridge.outgoing().pop().expect("the response");
         assert_eq!(response(&refusal), TransferResponse { code: RC_ERR, message: "InvalidAddress".into() });
         assert_eq!(bridge.backing("ICX").await, 0, "nothing minted");
-        let status = bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
+        let status =
+            bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
         assert_eq!(status.rx_seq, 1, "the message was delivered and answered, not refused by the BMC");
 
         // ICON makes the whole 100 ICX refundable, and Bob reclaims it.
@@ -190,7 +194,13 @@ fn fees_are_gathered_to_an_aggregator_on_icon() -> E2EResult<()> {
         // Each term's gathering, asked for now by the owner: the BSH sends its fees to the aggregator, fee-free.
         let fa = IconAddress::parse("hx00000000000000000000000000000000000000fa").unwrap();
         let alice = ink_e2e::alice();
-        bridge.client.call(&alice, &bridge.bmc_calls.set_fee_gathering(Some(format!("btp://0x3.icon/{fa}")), 100)).submit().await?.return_value().expect("aggregator");
+        bridge
+            .client
+            .call(&alice, &bridge.bmc_calls.set_fee_gathering(Some(format!("btp://0x3.icon/{fa}")), 100))
+            .submit()
+            .await?
+            .return_value()
+            .expect("aggregator");
         bridge.client.call(&alice, &bridge.bmc_calls.gather_fees()).submit().await?.return_value().expect("gather");
         bridge.collect();
         assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), 0)]);
@@ -214,7 +224,12 @@ fn wrapped_coins_go_to_a_contract_only_if_it_accepts_them() -> E2EResult<()> {
         let receiver = bridge.client.instantiate("test_service", &ink_e2e::alice(), &mut ctor).submit().await.expect("instantiate receiver");
         let call = bridge.bsh_calls.safe_transfer_from(bob(), receiver.account_id, icx, 5 * ICX, vec![]);
         bridge.client.call(&ink_e2e::bob(), &call).submit().await?.return_value().expect("accepted");
-        let seen = bridge.client.call(&ink_e2e::alice(), &receiver.call_builder::<test_service::test_service::TestService>().received()).dry_run().await?.return_value();
+        let seen = bridge
+            .client
+            .call(&ink_e2e::alice(), &receiver.call_builder::<test_service::test_service::TestService>().received())
+            .dry_run()
+            .await?
+            .return_value();
         assert_eq!(seen, vec![test_service::test_service::Received::Tokens { operator: bob(), from: bob(), id: icx, value: 5 * ICX }]);
         let balances = bridge.bsh_calls.balance_of_batch(vec![bob(), receiver.account_id], vec![icx, icx]);
         assert_eq!(bridge.client.call(&ink_e2e::alice(), &balances).dry_run().await?.return_value(), Ok(vec![94 * ICX, 5 * ICX]));
@@ -268,7 +283,11 @@ fn undeliverable_answer_gets_no_error_reply_and_is_settled_from_the_kept_answer(
         bridge.client.call(&alice, &bridge.bmc_calls.set_service_gas(normal)).submit().await?.return_value().expect("gas back");
         // Anyone settles it from the kept answer, exactly as ICON answered: nobody chooses the outcome.
         let taken = bridge.bmc_calls.take_undelivered_answer("nativecoin".into(), sn);
-        assert_eq!(bridge.client.call(&ink_e2e::charlie(), &taken).dry_run().await?.return_value(), Err(bmc::bmc::Error::Unauthorized), "only the service takes it");
+        assert_eq!(
+            bridge.client.call(&ink_e2e::charlie(), &taken).dry_run().await?.return_value(),
+            Err(bmc::bmc::Error::Unauthorized),
+            "only the service takes it"
+        );
         bridge.client.call(&ink_e2e::charlie(), &bridge.bsh_calls.settle_request(sn)).submit().await?.return_value().expect("settled");
         let again = bridge.client.call(&ink_e2e::charlie(), &bridge.bsh_calls.settle_request(sn)).dry_run().await?.return_value();
         assert_eq!(again, Err(BshError::NotExistsRequest), "once");

@@ -177,7 +177,8 @@ impl IconBtp {
             assets: vec![Asset { coin_name: ICX.into(), value: amount }],
         });
         let details = ListBuilder::new().raw(&ListBuilder::new().str(ICX).uint(amount).uint(fee).finish()).finish();
-        let start = event(self.bsh, "TransferStart(Address,str,int,bytes)", vec![from.0.to_vec()], vec![to.as_str().as_bytes().to_vec(), int(sn as u128), details]);
+        let start =
+            event(self.bsh, "TransferStart(Address,str,int,bytes)", vec![from.0.to_vec()], vec![to.as_str().as_bytes().to_vec(), int(sn as u128), details]);
         Ok(vec![start, self.send(&peer, SERVICE, sn, request.encode())])
     }
 
@@ -332,7 +333,13 @@ mod tests {
         assert_eq!((r.to.as_str(), r.assets[0].value), ("0x0b0b", 99 * icx));
         assert_eq!(btp.holdings(), (100 * icx, 0, 0));
         // The parachain answers OK: 99 stay locked behind wrapped ICX, 1 is the fee.
-        let ok = BtpMessage { src: para_bmc.clone(), dst: btp.bmc_address(), svc: SERVICE.into(), sn: 1, payload: ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode() };
+        let ok = BtpMessage {
+            src: para_bmc.clone(),
+            dst: btp.bmc_address(),
+            svc: SERVICE.into(),
+            sn: 1,
+            payload: ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode(),
+        };
         btp.handle_relay_message(&para_bmc, &parachain_relay_message(&[(1, ok.encode())])).unwrap();
         assert_eq!(btp.holdings(), (0, 99 * icx, icx));
         // Out of sequence is refused.
@@ -356,18 +363,31 @@ mod tests {
         let (mut btp, bob, para_bmc, to) = setup();
         let icx = 10u128.pow(18);
         btp.transfer_native_coin(bob, 100 * icx, &to).unwrap();
-        let ok = BtpMessage { src: para_bmc.clone(), dst: btp.bmc_address(), svc: SERVICE.into(), sn: 1, payload: ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode() };
+        let ok = BtpMessage {
+            src: para_bmc.clone(),
+            dst: btp.bmc_address(),
+            svc: SERVICE.into(),
+            sn: 1,
+            payload: ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode(),
+        };
         let request = |sn, coin: &str, value| BtpMessage {
             src: para_bmc.clone(),
             dst: btp.bmc_address(),
             svc: SERVICE.into(),
             sn,
-            payload: ServiceMessage::TransferRequest(TransferRequest { from: "0x0b0b".into(), to: bob.to_string(), assets: vec![Asset { coin_name: coin.into(), value }] }).encode(),
+            payload: ServiceMessage::TransferRequest(TransferRequest {
+                from: "0x0b0b".into(),
+                to: bob.to_string(),
+                assets: vec![Asset { coin_name: coin.into(), value }],
+            })
+            .encode(),
         };
         let back = request(7, ICX, 50 * icx);
         let dot = request(8, "DOT", 5);
         let too_much = request(9, ICX, 500 * icx);
-        let events = btp.handle_relay_message(&para_bmc, &parachain_relay_message(&[(1, ok.encode()), (2, back.encode()), (3, dot.encode()), (4, too_much.encode())])).unwrap();
+        let events = btp
+            .handle_relay_message(&para_bmc, &parachain_relay_message(&[(1, ok.encode()), (2, back.encode()), (3, dot.encode()), (4, too_much.encode())]))
+            .unwrap();
         assert_eq!(btp.balance(&bob), 950 * icx);
         assert_eq!(btp.wrapped_balance("DOT", &bob), 5);
         let ServiceMessage::Response(r) = ServiceMessage::decode(&sent(&events).payload).unwrap() else { panic!() };

@@ -140,7 +140,7 @@ impl TestChain {
 
     fn push_block(&mut self, height: i64, prev_id: Option<Hash>, receipts: Vec<Receipt>) {
         self.timestamp += BLOCK_INTERVAL;
-        let changed = self.blocks.last().map_or(false, |_| self.next != self.voters);
+        let changed = self.blocks.last().is_some_and(|_| self.next != self.voters);
         let next_list = list_of(&self.next);
         let mut block = Block {
             header: BlockHeader {
@@ -154,7 +154,12 @@ impl TestChain {
                 patch_transactions_hash: None,
                 normal_transactions_hash: None,
                 logs_bloom: Vec::new(),
-                result: BlockResult { state_hash: Some(sha3_256(&height.to_be_bytes())), patch_receipt_hash: None, normal_receipt_hash: None, extra: Vec::new() },
+                result: BlockResult {
+                    state_hash: Some(sha3_256(&height.to_be_bytes())),
+                    patch_receipt_hash: None,
+                    normal_receipt_hash: None,
+                    extra: Vec::new(),
+                },
                 extra: Vec::new(),
                 id: [0; 32],
             },
@@ -181,7 +186,7 @@ impl TestChain {
         self.blocks[1..].iter().map(Block::id).collect()
     }
 
-    fn receipt_proofs(&self, block: &Block, refs: &[ReceiptRef]) -> Vec<(u64, Vec<Vec<u8>>, Vec<(u64, Vec<Vec<u8>>)>)> {
+    fn receipt_proofs(&self, block: &Block, refs: &[ReceiptRef]) -> Vec<OwnedReceiptProof> {
         let receipts = block.receipt_list();
         refs.iter()
             .map(|r| {
@@ -197,13 +202,9 @@ impl TestChain {
     pub fn relay_message(&self, from: i64, to: i64, receipts: &[ReceiptRef]) -> Vec<u8> {
         let blocks: Vec<&Block> = (from..=to).map(|h| self.block(h).expect("produced block")).collect();
         let proofs = self.receipt_proofs(blocks.last().expect("non-empty range"), receipts);
-        let mut message = RelayMessage::default();
-        message.block_updates = blocks
-            .iter()
-            .map(|b| BlockUpdate { header: &b.header_bytes, votes: Some(&b.votes), next_validators: b.next_validators.as_deref() })
-            .collect();
-        message.receipt_proofs = borrow_proofs(&proofs);
-        message.encode()
+        let block_updates =
+            blocks.iter().map(|b| BlockUpdate { header: &b.header_bytes, votes: Some(&b.votes), next_validators: b.next_validators.as_deref() }).collect();
+        RelayMessage { block_updates, block_proof: None, receipt_proofs: borrow_proofs(&proofs) }.encode()
     }
 
     /// A relay message proving, by an accumulator witness built at accumulator height `at`, that block
@@ -223,7 +224,10 @@ impl TestChain {
     }
 }
 
-fn borrow_proofs(proofs: &[(u64, Vec<Vec<u8>>, Vec<(u64, Vec<Vec<u8>>)>)]) -> Vec<ReceiptProof<'_>> {
+/// A receipt proof whose nodes this chain owns: (receipt index, proof nodes, [(event index, proof nodes)]).
+type OwnedReceiptProof = (u64, Vec<Vec<u8>>, Vec<(u64, Vec<Vec<u8>>)>);
+
+fn borrow_proofs(proofs: &[OwnedReceiptProof]) -> Vec<ReceiptProof<'_>> {
     proofs
         .iter()
         .map(|(index, nodes, events)| ReceiptProof {

@@ -6,13 +6,13 @@
 //!
 //! On start it prints one JSON line: the address it listens on and the ICON-side BTP addresses.
 
+use btp_primitives::{BtpAddress, IconAddress};
 use icon_testnet::{
     btp::IconBtp,
     node::{Backend, LiveNode, Replay},
     server::{serve, Shared},
     TestChain, Validator,
 };
-use btp_primitives::{BtpAddress, IconAddress};
 use std::time::Duration;
 
 const USAGE: &str = "usage: icon-testnet [--listen ADDR] [--network NET] [--validators N] [--offset HEIGHT]

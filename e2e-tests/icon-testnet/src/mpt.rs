@@ -1,8 +1,8 @@
 //! goloop's Merkle Patricia Trie ("ompt") for Merkle lists (receipts, event logs): built whole from the list,
 //! it gives the root and the proof of any item as goloop's `getProof` does.
 
-use icon_light_client::{mpt::list_key, sha3_256, Hash};
 use btp_primitives::rlp::{write_bytes, ListBuilder};
+use icon_light_client::{mpt::list_key, sha3_256, Hash};
 
 enum Kind {
     Leaf { path: Vec<u8> },
@@ -96,8 +96,7 @@ fn nibbles(key: &[u8]) -> Vec<u8> {
 
 impl MerkleList {
     pub fn new<V: AsRef<[u8]>>(items: &[V]) -> Self {
-        let mut entries: Vec<(Vec<u8>, Vec<u8>)> =
-            items.iter().enumerate().map(|(i, v)| (nibbles(&list_key(i as u64)), v.as_ref().to_vec())).collect();
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = items.iter().enumerate().map(|(i, v)| (nibbles(&list_key(i as u64)), v.as_ref().to_vec())).collect();
         entries.sort();
         Self { root: (!entries.is_empty()).then(|| Node::build(&entries, 0)) }
     }

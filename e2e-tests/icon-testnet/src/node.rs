@@ -118,7 +118,8 @@ impl LiveNode {
     /// `nid` is the network id transactions must carry (e.g. `0x3` for network `0x3.icon`).
     pub fn new(chain: TestChain, btp: IconBtp) -> Self {
         let nid = chain.network().split('.').next().unwrap_or_default().to_string();
-        let mut node = Self { chain, btp, nid, pool: Vec::new(), txs: HashMap::new(), block_txs: BTreeMap::new(), by_hash: HashMap::new(), ids: HashMap::new() };
+        let mut node =
+            Self { chain, btp, nid, pool: Vec::new(), txs: HashMap::new(), block_txs: BTreeMap::new(), by_hash: HashMap::new(), ids: HashMap::new() };
         node.index_block(node.chain.offset());
         node
     }
@@ -190,7 +191,9 @@ impl Backend for LiveNode {
             .receipts
             .iter()
             .enumerate()
-            .map(|(i, r)| (i as u64, r.event_logs.iter().enumerate().map(|(j, e)| (j as u64, LoggedEvent { address: e.address, indexed: e.indexed.clone() })).collect()))
+            .map(|(i, r)| {
+                (i as u64, r.event_logs.iter().enumerate().map(|(j, e)| (j as u64, LoggedEvent { address: e.address, indexed: e.indexed.clone() })).collect())
+            })
             .collect()
     }
     fn transactions(&self, height: i64) -> Vec<Value> {
@@ -236,7 +239,9 @@ impl Backend for LiveNode {
         if *to == self.btp.bmc && method == "getStatus" {
             let link = BtpAddress::parse(arg("_link")).map_err(|_| RpcError::invalid_params("_link"))?;
             let status = self.btp.link_status(&link).ok_or_else(|| RpcError::new(-30000 - 18, "NotExistsLink"))?;
-            return Ok(json!({"tx_seq": hex_int(status.tx_seq as u128), "rx_seq": hex_int(status.rx_seq as u128), "cur_height": hex_int(self.chain.height() as u128)}));
+            return Ok(
+                json!({"tx_seq": hex_int(status.tx_seq as u128), "rx_seq": hex_int(status.rx_seq as u128), "cur_height": hex_int(self.chain.height() as u128)}),
+            );
         }
         Err(RpcError::new(-30000 - FAILURE_METHOD_NOT_FOUND, format!("no method {method} at {to}")))
     }

@@ -53,7 +53,16 @@ pub struct Receipt {
 impl Receipt {
     /// A successful call of `to` that emitted `event_logs`.
     pub fn success(to: IconAddress, event_logs: Vec<EventLog>) -> Self {
-        Self { status: 0, to, cumulative_step_used: 100_000, step_used: 100_000, step_price: 12_500_000_000, logs_bloom: Vec::new(), score_address: None, event_logs }
+        Self {
+            status: 0,
+            to,
+            cumulative_step_used: 100_000,
+            step_used: 100_000,
+            step_price: 12_500_000_000,
+            logs_bloom: Vec::new(),
+            score_address: None,
+            event_logs,
+        }
     }
 
     pub fn event_list(&self) -> MerkleList {
@@ -62,7 +71,14 @@ impl Receipt {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        Self::encode_fields(self.status, &self.to, [self.cumulative_step_used, self.step_used, self.step_price], &self.logs_bloom, self.score_address.as_ref(), self.event_list().root())
+        Self::encode_fields(
+            self.status,
+            &self.to,
+            [self.cumulative_step_used, self.step_used, self.step_price],
+            &self.logs_bloom,
+            self.score_address.as_ref(),
+            self.event_list().root(),
+        )
     }
 
     fn encode_fields(status: i64, to: &IconAddress, steps: [u128; 3], bloom: &[u8], score: Option<&IconAddress>, logs_root: Option<Hash>) -> Vec<u8> {
@@ -71,10 +87,7 @@ impl Receipt {
         steps.iter().for_each(|s| {
             l.uint(*s);
         });
-        l.bytes(bloom)
-            .null()
-            .nullable_bytes(score.map(|a| &a.0[..]))
-            .nullable_bytes(logs_root.as_ref().map(|h| &h[..]));
+        l.bytes(bloom).null().nullable_bytes(score.map(|a| &a.0[..])).nullable_bytes(logs_root.as_ref().map(|h| &h[..]));
         l.finish()
     }
 

@@ -207,7 +207,7 @@ impl Filter {
 
     /// A parameter matches its text (`str`) or its `0x`-hex (`int`, `bytes`, `Address`) form.
     fn matches(&self, e: &LoggedEvent) -> bool {
-        self.addr.map_or(true, |a| a == e.address)
+        self.addr.is_none_or(|a| a == e.address)
             && e.indexed.first() == Some(&self.event)
             && self.indexed.iter().enumerate().all(|(i, want)| match (want, e.indexed.get(i + 1)) {
                 (None, _) => true,
@@ -247,7 +247,8 @@ async fn block_session(mut socket: WebSocket, shared: Arc<Shared>) {
     let Some(Ok(Message::Text(text))) = socket.recv().await else { return };
     let request: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let start = int_param(&request, "height");
-    let filters: Result<Vec<Filter>, String> = request.get("eventFilters").and_then(Value::as_array).map_or(Ok(Vec::new()), |fs| fs.iter().map(Filter::parse).collect());
+    let filters: Result<Vec<Filter>, String> =
+        request.get("eventFilters").and_then(Value::as_array).map_or(Ok(Vec::new()), |fs| fs.iter().map(Filter::parse).collect());
     let (mut next, filters) = match (start, filters) {
         (Ok(h), Ok(f)) => (h, f),
         (Err(e), _) => {

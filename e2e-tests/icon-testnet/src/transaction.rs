@@ -140,7 +140,10 @@ mod tests {
     #[test]
     fn signed_transactions_verify_and_tampering_does_not() {
         let key = Validator::from_seed(7);
-        let mut params = json!({"version": "0x3", "to": "hx0000000000000000000000000000000000000001", "value": "0x10", "nid": "0x3", "timestamp": "0x1"}).as_object().unwrap().clone();
+        let mut params = json!({"version": "0x3", "to": "hx0000000000000000000000000000000000000001", "value": "0x10", "nid": "0x3", "timestamp": "0x1"})
+            .as_object()
+            .unwrap()
+            .clone();
         sign(&mut params, &key);
         assert_eq!(verify(&params), Ok(key.address));
         params.insert("value".into(), "0x11".into());

@@ -47,11 +47,14 @@ fn fifty_blocks_with_two_validator_changes_verify() {
     chain.produce_empty(16);
     chain.change_validators(Validator::set(30, 3));
     chain.produce_empty(14);
-    let receipt = Receipt::success(icon_bmc(), vec![
-        EventLog::bmc_message(icon_bmc(), BMC, 1, btp_message(1)),
-        EventLog::bmc_message(icon_bmc(), "btp://0x7.eth/0x01", 9, btp_message(9)),
-        EventLog::bmc_message(icon_bmc(), BMC, 2, btp_message(2)),
-    ]);
+    let receipt = Receipt::success(
+        icon_bmc(),
+        vec![
+            EventLog::bmc_message(icon_bmc(), BMC, 1, btp_message(1)),
+            EventLog::bmc_message(icon_bmc(), "btp://0x7.eth/0x01", 9, btp_message(9)),
+            EventLog::bmc_message(icon_bmc(), BMC, 2, btp_message(2)),
+        ],
+    );
     chain.produce(vec![receipt]);
     assert_eq!(chain.height(), 1050);
 
@@ -129,7 +132,11 @@ fn negative_variants_get_the_right_codes() {
     check(with_votes(&chain, 1, &wrong_round.encode()), ErrorCode::InvalidVotes, "signed for another round");
     check(with_votes(&chain, 1, &sign_votes(&v, 1, &chain.block(2).unwrap().id(), 0, ts).encode()), ErrorCode::InvalidVotes, "votes for another block");
     // Block 1 changes the validator set: without the list it cannot be followed.
-    let no_list = RelayMessage { block_updates: vec![BlockUpdate { header: &block.header_bytes, votes: Some(&block.votes), next_validators: None }], ..Default::default() }.encode();
+    let no_list = RelayMessage {
+        block_updates: vec![BlockUpdate { header: &block.header_bytes, votes: Some(&block.votes), next_validators: None }],
+        ..Default::default()
+    }
+    .encode();
     check(no_list, ErrorCode::InvalidBlockUpdate, "missing next validators");
     check(chain.relay_message(2, 2, &[]), ErrorCode::InvalidBlockUpdateHeightHigher, "a gap");
 }

@@ -1,7 +1,10 @@
 //! The server over real HTTP and websocket clients: every call of spec §9, errors as ICON returns them, and a
 //! relay message assembled from RPC answers the way a relay does (§9.4), which the light client accepts.
 
-use base64::{engine::general_purpose::{STANDARD, URL_SAFE}, Engine};
+use base64::{
+    engine::general_purpose::{STANDARD, URL_SAFE},
+    Engine,
+};
 use btp_primitives::{
     nativecoin::{ServiceMessage, TransferResponse, RC_OK, SERVICE},
     BtpAddress, BtpMessage, IconAddress,
@@ -69,7 +72,10 @@ async fn assemble(rpc: &Rpc, height: i64, with_validators: bool, index: u64, eve
         None
     };
     let event_list: Vec<String> = events.iter().map(|e| format!("{e:#x}")).collect();
-    let proofs = rpc.call("icx_getProofForEvents", json!({"hash": format!("0x{}", hex::encode(decoded.id)), "index": format!("{index:#x}"), "events": event_list})).await.unwrap();
+    let proofs = rpc
+        .call("icx_getProofForEvents", json!({"hash": format!("0x{}", hex::encode(decoded.id)), "index": format!("{index:#x}"), "events": event_list}))
+        .await
+        .unwrap();
     let mut lists = Vec::new();
     for p in proofs.as_array().unwrap() {
         lists.push(rpc.nodes(p).await);
@@ -132,7 +138,8 @@ async fn live_node_answers_every_call_and_its_blocks_verify() {
     assert_eq!(block["height"], 1);
     assert_eq!(block["confirmed_transaction_list"][0]["txHash"], hash);
     assert_eq!(rpc.call("icx_getLastBlock", json!({})).await.unwrap(), block);
-    let receipt_proof = rpc.call("icx_getProofForResult", json!({"hash": format!("0x{}", block["block_hash"].as_str().unwrap()), "index": "0x0"})).await.unwrap();
+    let receipt_proof =
+        rpc.call("icx_getProofForResult", json!({"hash": format!("0x{}", block["block_hash"].as_str().unwrap()), "index": "0x0"})).await.unwrap();
 
     // Assembled from RPC answers, the block and its Message event verify in the light client.
     let anchor = rpc.call("icx_getBlockByHeight", json!({"height": "0x0"})).await.unwrap();
@@ -162,11 +169,17 @@ async fn live_node_answers_every_call_and_its_blocks_verify() {
     };
     let relayer = Validator::from_seed(2000);
     let msg = URL_SAFE.encode(parachain_relay_message(&[(1, ok.encode())]));
-    let hash = rpc.call("icx_sendTransaction", tx(&relayer, &btp.bmc, None, Some(json!({"method": "handleRelayMessage", "params": {"_prev": PARA_BMC, "_msg": msg}})))).await.unwrap();
+    let hash = rpc
+        .call("icx_sendTransaction", tx(&relayer, &btp.bmc, None, Some(json!({"method": "handleRelayMessage", "params": {"_prev": PARA_BMC, "_msg": msg}}))))
+        .await
+        .unwrap();
     shared.produce_block().await;
     let result = rpc.call("icx_getTransactionResult", json!({"txHash": hash})).await.unwrap();
     assert_eq!(result["eventLogs"][0]["indexed"][0], "TransferEnd(Address,int,int,bytes)");
-    let status = rpc.call("icx_call", json!({"to": btp.bmc.to_string(), "dataType": "call", "data": {"method": "getStatus", "params": {"_link": PARA_BMC}}})).await.unwrap();
+    let status = rpc
+        .call("icx_call", json!({"to": btp.bmc.to_string(), "dataType": "call", "data": {"method": "getStatus", "params": {"_link": PARA_BMC}}}))
+        .await
+        .unwrap();
     assert_eq!((status["tx_seq"].clone(), status["rx_seq"].clone()), (json!("0x1"), json!("0x1")));
     let balance = rpc.call("icx_call", json!({"to": btp.bsh.to_string(), "dataType": "call", "data": {"method": "balanceOf", "params": {"_owner": bob.address.to_string(), "_coinName": "ICX"}}})).await.unwrap();
     assert_eq!(balance["usable"], json!(format!("{:#x}", 900 * ICX)));

@@ -59,9 +59,8 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// written.
 fn canonical(part: &str) -> String {
     let bytes = part.as_bytes();
-    let hex_form = bytes.len() > 2
-        && matches!(bytes[..2].to_ascii_lowercase().as_slice(), b"0x" | b"hx" | b"cx")
-        && bytes[2..].iter().all(u8::is_ascii_hexdigit);
+    let hex_form =
+        bytes.len() > 2 && matches!(bytes[..2].to_ascii_lowercase().as_slice(), b"0x" | b"hx" | b"cx") && bytes[2..].iter().all(u8::is_ascii_hexdigit);
     if hex_form {
         part.to_ascii_lowercase()
     } else {
@@ -116,11 +115,7 @@ impl BtpAddress {
             return Err(AddressError::InvalidAccount);
         }
         let (id, ty) = net.split_once('.').ok_or(AddressError::InvalidNetwork)?;
-        Ok(Self {
-            text: format!("{SCHEME}{net}/{account}"),
-            key: format!("{SCHEME}{}.{ty}/{}", canonical(id), canonical(account)),
-            net_len: net.len(),
-        })
+        Ok(Self { text: format!("{SCHEME}{net}/{account}"), key: format!("{SCHEME}{}.{ty}/{}", canonical(id), canonical(account)), net_len: net.len() })
     }
 
     pub fn parse(text: &str) -> Result<Self, AddressError> {
@@ -294,7 +289,14 @@ mod tests {
         let c = IconAddress::parse("cx7A0C2DD9751E592AC4FBD6C70BD5EC574EBF198A").unwrap();
         assert!(c.is_contract());
         assert_eq!(c.to_string(), "cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a");
-        for bad in ["", "hx", "ax7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a", "hx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198", "hx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198g", "hxé0c2dd9751e592ac4fbd6c70bd5ec574ebf198"] {
+        for bad in [
+            "",
+            "hx",
+            "ax7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a",
+            "hx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198",
+            "hx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198g",
+            "hxé0c2dd9751e592ac4fbd6c70bd5ec574ebf198",
+        ] {
             assert_eq!(IconAddress::parse(bad), Err(AddressError::InvalidIconAddress), "{bad}");
         }
         assert_eq!(IconAddress::from_bytes(&[2; 21]), Err(AddressError::InvalidIconAddress));

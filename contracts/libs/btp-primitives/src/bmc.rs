@@ -60,9 +60,7 @@ impl BmcMessage {
                 ListBuilder::new().raw(&inner.finish()).finish()
             }
             Self::Link { link } | Self::Unlink { link } => ListBuilder::new().str(link.as_str()).finish(),
-            Self::FeeGathering { fee_aggregator, services } => {
-                ListBuilder::new().str(fee_aggregator.as_str()).raw(&crate::rlp::string_list(services)).finish()
-            }
+            Self::FeeGathering { fee_aggregator, services } => ListBuilder::new().str(fee_aggregator.as_str()).raw(&crate::rlp::string_list(services)).finish(),
         };
         ListBuilder::new().str(self.type_name()).bytes(&payload).finish()
     }

@@ -80,13 +80,7 @@ pub struct BtpMessage {
 
 impl BtpMessage {
     pub fn encode(&self) -> Vec<u8> {
-        ListBuilder::new()
-            .str(self.src.as_str())
-            .str(self.dst.as_str())
-            .str(&self.svc)
-            .int(self.sn)
-            .bytes(&self.payload)
-            .finish()
+        ListBuilder::new().str(self.src.as_str()).str(self.dst.as_str()).str(&self.svc).int(self.sn).bytes(&self.payload).finish()
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {

@@ -370,10 +370,7 @@ pub fn write_list(out: &mut Vec<u8>, payload: &[u8]) {
 pub fn signed_bytes(v: i128) -> Vec<u8> {
     let be = v.to_be_bytes();
     // A leading byte is redundant when it only repeats the sign of the next one; at least one byte stays.
-    let start = be
-        .windows(2)
-        .take_while(|w| (w[0] == 0x00 && w[1] & 0x80 == 0) || (w[0] == 0xff && w[1] & 0x80 != 0))
-        .count();
+    let start = be.windows(2).take_while(|w| (w[0] == 0x00 && w[1] & 0x80 == 0) || (w[0] == 0xff && w[1] & 0x80 != 0)).count();
     be[start..].to_vec()
 }
 

@@ -9,8 +9,7 @@ use btp_primitives::{
 use proptest::prelude::*;
 
 fn btp_address() -> impl Strategy<Value = BtpAddress> {
-    ("0x[0-9a-f]{1,4}", "(icon|pra|eth)", "[A-Za-z0-9_~-]{1,48}")
-        .prop_map(|(id, ty, acc)| BtpAddress::new(&format!("{id}.{ty}"), &acc).unwrap())
+    ("0x[0-9a-f]{1,4}", "(icon|pra|eth)", "[A-Za-z0-9_~-]{1,48}").prop_map(|(id, ty, acc)| BtpAddress::new(&format!("{id}.{ty}"), &acc).unwrap())
 }
 
 /// Walks every item, as a decoder of unknown shape would. The walk itself recurses (the library does not), so

@@ -111,10 +111,7 @@ impl Mta {
         if block_height > self.height {
             return Err(BmvError::new(ErrorCode::InvalidBlockProofHeightHigher, "block is above the accumulator"));
         }
-        let index = block_height
-            .checked_sub(1)
-            .and_then(|h| h.checked_sub(self.offset))
-            .or_code(WITNESS, "block is below the accumulator's offset")?;
+        let index = block_height.checked_sub(1).and_then(|h| h.checked_sub(self.offset)).or_code(WITNESS, "block is below the accumulator's offset")?;
         match at.cmp(&self.height) {
             Ordering::Equal => {
                 let root = self.roots.get(witness.len()).copied().flatten().or_code(WITNESS, "witness length names no root")?;

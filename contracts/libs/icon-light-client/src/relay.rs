@@ -76,11 +76,7 @@ impl<'a> RelayMessage<'a> {
             .map(|u| {
                 let u = u.or_code(BAD, "list item is not RLP")?;
                 let [header, votes, next] = u.nested().and_then(|l| l.fixed()).or_code(BAD, "block update is not bytes([header, votes, validators])")?;
-                Ok(BlockUpdate {
-                    header: header.bytes().or_code(BAD, "header is not bytes")?,
-                    votes: optional(&votes)?,
-                    next_validators: optional(&next)?,
-                })
+                Ok(BlockUpdate { header: header.bytes().or_code(BAD, "header is not bytes")?, votes: optional(&votes)?, next_validators: optional(&next)? })
             })
             .collect::<Result<_, BmvError>>()?;
         let block_proof = match optional(&proof)? {

@@ -11,7 +11,8 @@ use crate::{
     crypto::Secp256k1,
     error::{ErrorCode, OrCode},
     header::BlockHeader,
-    mpt, mta::Mta,
+    mpt,
+    mta::Mta,
     receipt::{event_logs_hash, EventLog},
     relay::RelayMessage,
     sha3_256,
@@ -67,14 +68,7 @@ pub struct Verifier {
 impl Verifier {
     /// Processes a relay message for the BMC `bmc` (its BTP address) from the ICON BMC `prev`, whose link has
     /// received `seq` messages so far. On error nothing changes.
-    pub fn handle_relay_message(
-        &mut self,
-        bmc: &str,
-        prev: &str,
-        seq: u128,
-        msg: &[u8],
-        crypto: &impl Secp256k1,
-    ) -> Result<Outcome, BmvError> {
+    pub fn handle_relay_message(&mut self, bmc: &str, prev: &str, seq: u128, msg: &[u8], crypto: &impl Secp256k1) -> Result<Outcome, BmvError> {
         let mut next = self.clone();
         let outcome = next.process(bmc, prev, seq, msg, crypto)?;
         *self = next;
@@ -88,8 +82,7 @@ impl Verifier {
         if prev.network() != self.network {
             return Err(BmvError::new(ErrorCode::NotAcceptedFromNetwork, "prev is not on the verified network"));
         }
-        let source_bmc =
-            IconAddress::parse(prev.account()).or_code(ErrorCode::NotAcceptedFromNetwork, "prev is not an ICON contract")?;
+        let source_bmc = IconAddress::parse(prev.account()).or_code(ErrorCode::NotAcceptedFromNetwork, "prev is not an ICON contract")?;
         let message = RelayMessage::decode(msg)?;
         let mut outcome = Outcome::default();
 
@@ -169,8 +162,7 @@ impl Verifier {
             if sha3_256(list) != next_hash {
                 return Err(BmvError::new(ErrorCode::InvalidBlockUpdate, "next validators do not match the header's hash"));
             }
-            self.validators = ValidatorSet::decode(list, crypto)
-                .map_err(|e| BmvError::new(ErrorCode::InvalidBlockUpdate, e.reason))?;
+            self.validators = ValidatorSet::decode(list, crypto).map_err(|e| BmvError::new(ErrorCode::InvalidBlockUpdate, e.reason))?;
             outcome.validator_changes.push((header.height, next_hash));
         }
         self.mta.add(header.id)?;

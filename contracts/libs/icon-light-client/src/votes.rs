@@ -99,18 +99,11 @@ impl CommitVotes {
 
     /// Checks that these votes commit block `block_id` at `height` under `validators`: every vote recovers to
     /// a distinct member, and more than two thirds of the set voted. Returns the signers in vote order.
-    pub fn verify(
-        &self,
-        height: i64,
-        block_id: &Hash,
-        validators: &ValidatorSet,
-        crypto: &impl Secp256k1,
-    ) -> Result<Vec<IconAddress>, BmvError> {
+    pub fn verify(&self, height: i64, block_id: &Hash, validators: &ValidatorSet, crypto: &impl Secp256k1) -> Result<Vec<IconAddress>, BmvError> {
         let mut signers: Vec<IconAddress> = Vec::with_capacity(self.items.len());
         for item in &self.items {
             let digest = sha3_256(&self.vote_message(height, block_id, item));
-            let signer = recover_address(crypto, &digest, &item.signature)
-                .or_code(ErrorCode::InvalidVotes, "signature does not recover")?;
+            let signer = recover_address(crypto, &digest, &item.signature).or_code(ErrorCode::InvalidVotes, "signature does not recover")?;
             if !validators.contains(&signer) {
                 return Err(BmvError::new(ErrorCode::InvalidVotes, "vote from a non-validator"));
             }

@@ -196,10 +196,8 @@ fn relay_step(verifier: &mut Verifier, input: &Value, expect_value: &Value) -> C
         "reject" => expect_error(&mut expect, result.map(|_| ()))?,
         "accept" => {
             let Outcome { messages, blocks, .. } = result.map_err(|e| format!("rejected: {e}"))?;
-            let blocks: Value = blocks
-                .iter()
-                .map(|b| serde_json::json!({"height": b.height, "hash": hex::encode(b.id), "signers": addresses_json(&b.signers)}))
-                .collect();
+            let blocks: Value =
+                blocks.iter().map(|b| serde_json::json!({"height": b.height, "hash": hex::encode(b.id), "signers": addresses_json(&b.signers)})).collect();
             expect.subset("block_updates", &blocks)?;
             expect.eq("btp_messages", messages.iter().map(|m| Value::from(hex::encode(m))).collect())?;
             expect_decoded_messages(&mut expect, &messages)?;
@@ -377,10 +375,7 @@ fn check_header_json(h: &BlockHeader, json: &Value) -> Check<()> {
     same("NormalTransactionsHash", h.normal_transactions_hash.map(|x| x.to_vec()))?;
     same("LogsBloom", Some(h.logs_bloom.clone()))?;
     let result = b64("Result")?.ok_or("header_json.Result missing")?;
-    let receipt_root = Rlp::new(&result)
-        .and_then(|r| r.at_least::<3>())
-        .ok()
-        .and_then(|([_, _, normal], _)| normal.bytes().ok().map(<[u8]>::to_vec));
+    let receipt_root = Rlp::new(&result).and_then(|r| r.at_least::<3>()).ok().and_then(|([_, _, normal], _)| normal.bytes().ok().map(<[u8]>::to_vec));
     if receipt_root != h.result.normal_receipt_hash.map(|x| x.to_vec()) {
         return Err("header_json.Result names another receipt root".into());
     }

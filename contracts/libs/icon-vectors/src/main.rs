@@ -12,9 +12,7 @@ fn main() -> ExitCode {
     let mut files = Vec::new();
     for dir in &dirs {
         match std::fs::read_dir(dir) {
-            Ok(entries) => files.extend(
-                entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")),
-            ),
+            Ok(entries) => files.extend(entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json"))),
             Err(e) => {
                 eprintln!("cannot read {}: {e}", dir.display());
                 return ExitCode::from(2);
