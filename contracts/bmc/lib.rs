@@ -69,7 +69,7 @@ pub mod client {
 pub mod bmc {
     use crate::routing::{self, Disposition, View};
     use btp_primitives::{
-        address::{hex_account, validate_network},
+        address::{canonical_network, hex_account, validate_network},
         bmc::{BmcMessage, BMC_SERVICE},
         message::{answers_own_request, clipped, EVENT_TEXT_MAX},
         BtpAddress, BtpMessage, ErrorMessage,
@@ -816,7 +816,7 @@ pub mod bmc {
                 match view.classify(&peer, bytes, drop) {
                     Disposition::Undecodable => undecodable = undecodable.saturating_add(1),
                     Disposition::Internal(message) => {
-                        if self.handle_internal(&key, &message)? {
+                        if self.handle_internal(&view, &key, &message)? {
                             view = self.routing_view()?;
                         }
                     }
@@ -1118,7 +1118,7 @@ pub mod bmc {
         /// The BMC-internal messages of the peer of link `key`: what it can reach (never a network this chain
         /// has or had a link to, its own, or one another peer leads to), and fee gathering for the aggregator
         /// approved for that link. Unknown types are ignored. Returns whether routing changed.
-        fn handle_internal(&mut self, key: &str, message: &BtpMessage) -> Result<bool> {
+        fn handle_internal(&mut self, view: &View, key: &str, message: &BtpMessage) -> Result<bool> {
             let Ok(internal) = BmcMessage::decode(&message.payload) else { return Ok(false) };
             let Some(mut state) = self.links.get(key) else { return Ok(false) };
             if let BmcMessage::FeeGathering { fee_aggregator, services } = &internal {
@@ -1128,7 +1128,6 @@ pub mod bmc {
                 }
                 return Ok(false);
             }
-            let view = self.routing_view()?;
             let mut taken: Vec<String> = self.direct_networks.clone();
             taken.push(self.network.clone());
             taken.extend(view.routes.iter().map(|(dst, _)| dst.network().into()));
@@ -1163,8 +1162,7 @@ pub mod bmc {
 
         /// A network address in its canonical spelling.
         fn network_of(network: &str) -> Result<String> {
-            validate_network(network).map_err(|_| Error::InvalidNetwork)?;
-            Ok(BtpAddress::new(network, "x").map_err(|_| Error::InvalidNetwork)?.network().into())
+            canonical_network(network).map_err(|_| Error::InvalidNetwork)
         }
 
         fn connected_link(&self, key: &str) -> Result<LinkState> {

@@ -42,7 +42,7 @@ pub mod ledger;
 pub mod bsh_nativecoin {
     use crate::ledger::{self, AssetTransfer, Books, FeeRule, Key, LedgerError, Pending, Store, TokenId, MAX_ASSETS};
     use btp_primitives::{
-        address::hex_account,
+        address::{canonical_network, hex_account},
         message::{clipped, MessageError, EVENT_TEXT_MAX, REQUEST_SN_BASE},
         nativecoin::{Asset, ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK, SERVICE},
         BtpAddress,
@@ -318,7 +318,7 @@ pub mod bsh_nativecoin {
         /// wire, with its fee. The caller becomes owner.
         #[ink(constructor)]
         pub fn new(bmc: AccountId, network: String, native_coin: String, fee_ratio: u32, fixed_fee: u128) -> Result<Self> {
-            let network = String::from(BtpAddress::new(&network, "x").map_err(|_| Error::InvalidAddress)?.network());
+            let network = canonical_network(&network).map_err(|_| Error::InvalidAddress)?;
             if native_coin.is_empty() {
                 return Err(Error::InvalidCoinName);
             }
@@ -392,7 +392,7 @@ pub mod bsh_nativecoin {
             }
             let mut origins: Vec<String> = Vec::new();
             for network in &networks {
-                let network = String::from(BtpAddress::new(network, "x").map_err(|_| Error::InvalidAddress)?.network());
+                let network = canonical_network(network).map_err(|_| Error::InvalidAddress)?;
                 if network == self.network {
                     return Err(Error::InvalidAddress);
                 }

@@ -41,6 +41,13 @@ pub fn validate_network(net: &str) -> Result<(), AddressError> {
     }
 }
 
+/// A network address in its canonical spelling (a hex id in lower case): what networks are compared and stored as.
+pub fn canonical_network(net: &str) -> Result<String, AddressError> {
+    validate_network(net)?;
+    let (id, ty) = net.split_once('.').ok_or(AddressError::InvalidNetwork)?;
+    Ok(format!("{}.{ty}", canonical(id)))
+}
+
 /// The account text this project's parachain contracts use in BTP addresses: `0x` and lowercase hex.
 pub fn hex_account(account: &[u8]) -> String {
     let mut text = String::with_capacity(account.len().saturating_mul(2).saturating_add(2));
@@ -114,8 +121,7 @@ impl BtpAddress {
         if !url_safe(account) {
             return Err(AddressError::InvalidAccount);
         }
-        let (id, ty) = net.split_once('.').ok_or(AddressError::InvalidNetwork)?;
-        Ok(Self { text: format!("{SCHEME}{net}/{account}"), key: format!("{SCHEME}{}.{ty}/{}", canonical(id), canonical(account)), net_len: net.len() })
+        Ok(Self { text: format!("{SCHEME}{net}/{account}"), key: format!("{SCHEME}{}/{}", canonical_network(net)?, canonical(account)), net_len: net.len() })
     }
 
     pub fn parse(text: &str) -> Result<Self, AddressError> {
@@ -251,6 +257,8 @@ mod tests {
         assert_eq!(b.as_str(), "btp://0X8.pra/0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104", "the wire keeps what was written");
         assert_eq!(b.canonical(), "btp://0x8.pra/0xf0e46847c8bfd122c4b5eee1d4494ff7c5fc5104");
         assert_eq!(b.network(), "0x8.pra");
+        assert_eq!(canonical_network("0X8.pra"), Ok("0x8.pra".into()));
+        assert_eq!(canonical_network("pra"), Err(AddressError::InvalidNetwork));
         assert_eq!(b.account(), "0xF0e46847c8bFD122C4b5EEE1D4494FF7C5FC5104");
         let icon = |account: &str| BtpAddress::parse(&format!("btp://0x3.icon/{account}")).unwrap();
         assert_eq!(icon("CX7A0C2DD9751E592AC4FBD6C70BD5EC574EBF198A"), icon("cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a"), "one contract");
