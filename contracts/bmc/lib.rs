@@ -130,7 +130,8 @@ pub mod bmc {
         PendingRequests,
         /// The relay message carries a message for a paused service: nothing was taken, retry once it resumes.
         ServicePaused,
-        /// The message would not fit in an event (pallet-contracts' payload limit).
+        /// The message would not fit in an event (pallet-contracts' payload limit), or a relay message is longer
+        /// than `MAX_RELAY_MESSAGE_LEN`.
         MessageTooLarge,
         /// Fees may not go to this BMC or to a service's own account: they would vanish from the books.
         InvalidFeeAggregator,
@@ -765,6 +766,10 @@ pub mod bmc {
         /// message (`ServicePaused`).
         #[ink(message)]
         pub fn handle_relay_message(&mut self, prev: String, msg: Vec<u8>) -> Result<()> {
+            // Longer ones would overflow the I/O buffer of the call to the BMV: a trap, not an answer.
+            if msg.len() > btp_primitives::bmc::MAX_RELAY_MESSAGE_LEN {
+                return Err(Error::MessageTooLarge);
+            }
             let peer = parse(&prev)?;
             let key = String::from(peer.canonical());
             let caller = self.env().caller();

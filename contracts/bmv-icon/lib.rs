@@ -7,12 +7,11 @@
 
 #[ink::contract]
 pub mod bmv_icon {
-    use btp_primitives::IconAddress;
     use icon_light_client::{
-        crypto::{address_of_key, Secp256k1},
+        crypto::Secp256k1,
         mta::Mta,
-        validators::ValidatorSet,
-        verifier::Verifier,
+        validators::{CompressedKey, ValidatorSet},
+        verifier::{Observer, VerifiedBlock, Verifier},
         ErrorCode, Hash as IconHash,
     };
     use ink::prelude::{string::String, vec::Vec};
@@ -65,41 +64,33 @@ pub mod bmv_icon {
         }
     }
 
-    /// secp256k1 through the runtime: `ecdsa_recover` returns a compressed key, decompressed with k256.
-    /// Decompressing and hashing a key in Wasm cost more than the rest of a vote, and the same few validators
-    /// sign every block of a relay message, so each distinct key's address is worked out once per call.
-    #[derive(Default)]
-    struct RuntimeSecp256k1 {
-        addresses: core::cell::RefCell<Vec<([u8; 33], IconAddress)>>,
-    }
+    /// secp256k1 through the runtime: `ecdsa_recover` returns a compressed key; k256 decompresses one in Wasm
+    /// when a validator's key is seen for the first time (the validator set keeps it from then on).
+    struct RuntimeSecp256k1;
 
-    impl RuntimeSecp256k1 {
-        fn recover_compressed(digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 33]> {
+    impl Secp256k1 for RuntimeSecp256k1 {
+        fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<CompressedKey> {
             let mut compressed = [0u8; 33];
             ink::env::ecdsa_recover(signature, digest, &mut compressed).ok()?;
             Some(compressed)
         }
-    }
 
-    impl Secp256k1 for RuntimeSecp256k1 {
-        fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 64]> {
-            self.decompress(&Self::recover_compressed(digest, signature)?)
-        }
-
-        fn recover_address(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<IconAddress> {
-            let compressed = Self::recover_compressed(digest, signature)?;
-            if let Some((_, address)) = self.addresses.borrow().iter().find(|(k, _)| *k == compressed) {
-                return Some(*address);
-            }
-            let address = address_of_key(&self.decompress(&compressed)?);
-            self.addresses.borrow_mut().push((compressed, address));
-            Some(address)
-        }
-
-        fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]> {
+        fn decompress(&self, key: &CompressedKey) -> Option<[u8; 64]> {
             use k256::elliptic_curve::sec1::ToEncodedPoint;
             let point = k256::PublicKey::from_sec1_bytes(key).ok()?.to_encoded_point(false);
             point.as_bytes().get(1..65)?.try_into().ok()
+        }
+    }
+
+    /// Emits an event for every validator set a relay message installs.
+    struct Events;
+
+    impl Observer for Events {
+        fn block(&mut self, block: &VerifiedBlock) {
+            if let Some(hash) = block.new_validators {
+                use ink::codegen::StaticEnv;
+                BmvIcon::env().emit_event(ValidatorsChanged { height: block.height, hash });
+            }
         }
     }
 
@@ -109,7 +100,7 @@ pub mod bmv_icon {
     pub struct RelayMessageVerified {
         mta_height: u64,
         last_height: u64,
-        last_block_id: Option<IconHash>,
+        last_block_id: IconHash,
         blocks: u32,
         messages: u32,
     }
@@ -137,11 +128,12 @@ pub mod bmv_icon {
         /// The BMC's BTP address as ICON names it: the `_next` of the ICON BMC's `Message` events.
         bmc_address: String,
         network: String,
-        /// The current validator list, exactly as ICON committed to it.
+        /// The current validator set (`ValidatorSet::encode_state`: the list as ICON committed to it, its hash
+        /// and the members' keys learnt so far).
         validators: Vec<u8>,
         /// The accumulator in ICON's BMV layout (see `Mta::encode`).
         mta: Vec<u8>,
-        last_block_hash: Option<IconHash>,
+        last_block_hash: IconHash,
         last_height: u64,
     }
 
@@ -151,8 +143,9 @@ pub mod bmv_icon {
         ///
         /// `validators` is the RLP list that votes on block `mta_offset + 1` (ICON's `icx_getDataByHash` of
         /// header `mta_offset`'s next-validators hash); the accumulator starts empty at `mta_offset`, keeps at
-        /// most `root_size` roots (0 = all) and caches `cache_size` recent block ids. With `last_block_hash`
-        /// (the id of block `mta_offset`) the first update must name it as its parent.
+        /// most `root_size` roots (0 = all) and caches `cache_size` recent block ids. `last_block_hash` is the
+        /// id of block `mta_offset`: the first update must name it as its parent, which ties this verifier to
+        /// one chain from its first block on.
         #[ink(constructor)]
         #[allow(clippy::too_many_arguments)]
         pub fn new(
@@ -164,11 +157,12 @@ pub mod bmv_icon {
             root_size: u32,
             cache_size: u32,
             allow_newer_witness: bool,
-            last_block_hash: Option<IconHash>,
+            last_block_hash: IconHash,
         ) -> Result<Self, Error> {
             btp_primitives::address::validate_network(&network).map_err(|_| Error::InvalidConfiguration)?;
+            icon_light_client::verifier::network_id(&network).ok_or(Error::InvalidConfiguration)?;
             btp_primitives::BtpAddress::parse(&bmc_address).map_err(|_| Error::InvalidConfiguration)?;
-            ValidatorSet::decode(&validators, &RuntimeSecp256k1::default()).map_err(|_| Error::InvalidConfiguration)?;
+            let validators = ValidatorSet::decode(&validators, &RuntimeSecp256k1).map_err(|_| Error::InvalidConfiguration)?.encode_state();
             let mta = Mta::new(mta_offset, root_size, cache_size, allow_newer_witness).encode();
             let owner = Self::env().caller();
             Self::env().emit_event(OwnershipTransferred { previous: owner, owner });
@@ -187,19 +181,17 @@ pub mod bmv_icon {
             }
             let mut verifier = self.verifier()?;
             // A failed call reverts, so the light client may work on the state in place.
-            let outcome = verifier.process(&bmc, &prev, seq, &msg, &RuntimeSecp256k1::default()).map_err(|e| Error::from(e.code))?;
-            for (height, hash) in &outcome.validator_changes {
-                self.env().emit_event(ValidatorsChanged { height: *height, hash: *hash });
-            }
-            self.validators = verifier.validators.raw().to_vec();
+            let outcome = verifier.process(&bmc, &prev, seq, &msg, &RuntimeSecp256k1, &mut Events).map_err(|e| Error::from(e.code))?;
+            // Written also when no block was added: the set may have learnt keys.
+            self.validators = verifier.validators.encode_state();
             self.mta = verifier.mta.encode();
-            self.last_block_hash = verifier.last_block_hash;
+            self.last_block_hash = verifier.last_block_hash.unwrap_or(self.last_block_hash);
             self.last_height = verifier.last_height;
             self.env().emit_event(RelayMessageVerified {
                 mta_height: verifier.mta.height(),
                 last_height: verifier.last_height,
-                last_block_id: verifier.last_block_hash,
-                blocks: u32::try_from(outcome.blocks.len()).unwrap_or(u32::MAX),
+                last_block_id: self.last_block_hash,
+                blocks: outcome.blocks,
                 messages: u32::try_from(outcome.messages.len()).unwrap_or(u32::MAX),
             });
             Ok(outcome.messages)
@@ -214,8 +206,9 @@ pub mod bmv_icon {
 
         /// The current validator list (RLP, as ICON committed to it) and its SHA3-256 hash.
         #[ink(message)]
-        pub fn validators(&self) -> (Vec<u8>, IconHash) {
-            (self.validators.clone(), icon_light_client::sha3_256(&self.validators))
+        pub fn validators(&self) -> Result<(Vec<u8>, IconHash), Error> {
+            let set = ValidatorSet::decode_state(&self.validators).map_err(|e| Error::from(e.code))?;
+            Ok((set.raw().to_vec(), *set.hash()))
         }
 
         /// The accumulator in ICON's BMV layout: `[height, roots, offset, root_size, cache_size, cache, allow_newer_witness]`.
@@ -250,9 +243,9 @@ pub mod bmv_icon {
         fn verifier(&self) -> Result<Verifier, Error> {
             Ok(Verifier {
                 network: self.network.clone(),
-                validators: ValidatorSet::decode(&self.validators, &RuntimeSecp256k1::default()).map_err(|e| Error::from(e.code))?,
+                validators: ValidatorSet::decode_state(&self.validators).map_err(|e| Error::from(e.code))?,
                 mta: Mta::decode(&self.mta).map_err(|e| Error::from(e.code))?,
-                last_block_hash: self.last_block_hash,
+                last_block_hash: Some(self.last_block_hash),
                 last_height: self.last_height,
             })
         }
@@ -288,7 +281,7 @@ pub mod bmv_icon {
             let mut sig = [0u8; 65];
             sig[..64].copy_from_slice(&compact);
             sig[64] = u8::try_from(id.to_i32()).unwrap();
-            let crypto = RuntimeSecp256k1::default();
+            let crypto = RuntimeSecp256k1;
             let signer = icon_light_client::crypto::recover_address(&crypto, &digest, &sig).expect("V as goloop writes it");
             let mut xy = [0u8; 64];
             xy.copy_from_slice(&secp256k1::PublicKey::from_secret_key(&ctx, &sk).serialize_uncompressed()[1..]);
@@ -310,7 +303,7 @@ pub mod bmv_icon {
                 mta["root_size"].as_u64().unwrap() as u32,
                 mta["cache_size"].as_u64().unwrap() as u32,
                 mta["allow_newer_witness"].as_bool().unwrap_or(false),
-                Some(hex_field(state, "last_block_hash").try_into().unwrap()),
+                hex_field(state, "last_block_hash").try_into().unwrap(),
             )
             .unwrap()
         }
@@ -364,12 +357,12 @@ pub mod bmv_icon {
             let accounts = ink::env::test::default_accounts::<ink::env::DefaultEnvironment>();
             let validators = hex_field(&vector("icondao_h21172_scenario4")["state"], "validators");
             let bmc = String::from("btp://0x8.pra/0x01");
-            let new = |bmc: &str, net: &str, validators: Vec<u8>| BmvIcon::new(accounts.bob, bmc.into(), net.into(), validators, 5, 8, 8, true, None);
+            let new = |bmc: &str, net: &str, validators: Vec<u8>| BmvIcon::new(accounts.bob, bmc.into(), net.into(), validators, 5, 8, 8, true, [7; 32]);
             assert_eq!(new(&bmc, "icon", validators.clone()).err(), Some(Error::InvalidConfiguration));
             assert_eq!(new("0x8.pra/0x01", "0x3.icon", validators.clone()).err(), Some(Error::InvalidConfiguration));
             assert_eq!(new(&bmc, "0x3.icon", vec![0xc0]).err(), Some(Error::InvalidConfiguration));
             let bmv = new(&bmc, "0x3.icon", validators.clone()).unwrap();
-            assert_eq!(bmv.validators(), (validators.clone(), icon_light_client::sha3_256(&validators)));
+            assert_eq!(bmv.validators(), Ok((validators.clone(), icon_light_client::sha3_256(&validators))));
             assert_eq!(bmv.get_status(), Ok((5, 5, 5)));
             assert_eq!(bmv.network(), ("0x3.icon".into(), accounts.bob, bmc));
         }

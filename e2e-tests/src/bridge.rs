@@ -72,8 +72,7 @@ impl Bridge {
         icon.mint(icon_bob(), 1_000 * ICX);
         let icon_link = icon.bmc_address().as_str().to_string();
 
-        let mut bmv_ctor =
-            BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), ICON_NET.into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
+        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, para_bmc.as_str().into(), ICON_NET.into(), chain.voters_list(), 100, 0, 0, false, chain.last().id());
         let bmv = client.instantiate("bmv_icon", &alice, &mut bmv_ctor).submit().await.expect("instantiate bmv");
         let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, PARA.into(), "DOT".into(), 10, DOT / 100);
         let bsh = client.instantiate("bsh_nativecoin", &alice, &mut bsh_ctor).submit().await.expect("instantiate bsh");

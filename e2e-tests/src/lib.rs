@@ -220,7 +220,7 @@ pub mod vectors {
         pub root_size: u32,
         pub cache_size: u32,
         pub allow_newer_witness: bool,
-        pub last_block_hash: Option<[u8; 32]>,
+        pub last_block_hash: [u8; 32],
     }
 
     /// Read as the vector runner reads it; a freshly deployed BMV has an empty accumulator.
@@ -234,8 +234,18 @@ pub mod vectors {
             root_size: v.mta.root_size(),
             cache_size: v.mta.cache_size(),
             allow_newer_witness: v.mta.allow_newer_witness(),
-            last_block_hash: v.last_block_hash,
+            last_block_hash: v.last_block_hash.unwrap_or_else(|| first_parent(vector)),
         }
+    }
+
+    /// The id a BMV is deployed with, for a vector whose state does not name it: the parent of the first block
+    /// its (first) relay message updates, as a deployer reads it from header `offset + 1`.
+    fn first_parent(vector: &Value) -> [u8; 32] {
+        let input = vector.get("steps").map_or(&vector["input"], |s| &s[0]["input"]);
+        let msg = bytes(input, "relay_message");
+        let message = icon_light_client::relay::ReceivedRelayMessage::decode(&msg).expect("relay message");
+        let update = message.block_updates().next().expect("a block update").expect("decodable");
+        icon_light_client::header::BlockHeader::decode(update.header).expect("header").prev_id.expect("a parent")
     }
 
     /// One `handle_relay_message` call.

@@ -37,8 +37,7 @@ fn a_relay_message_from_icon_is_verified_and_handled() -> E2EResult<()> {
         icon.mint(bob, 1000 * ICX);
         let icon_link = icon.bmc_address().as_str().to_string();
 
-        let mut bmv_ctor =
-            BmvIconRef::new(bmc.account_id, bmc_address.clone(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, Some(chain.last().id()));
+        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, bmc_address.clone(), "0x3.icon".into(), chain.voters_list(), 100, 0, 0, false, chain.last().id());
         let bmv = client.instantiate("bmv_icon", &ink_e2e::alice(), &mut bmv_ctor).submit().await.expect("instantiate bmv");
         client.call(&ink_e2e::alice(), &calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await?.return_value().expect("verifier");
         client.call(&ink_e2e::alice(), &calls.add_link(icon_link.clone())).submit().await?.return_value().expect("link");

@@ -71,7 +71,7 @@ impl Stand {
         let eth = Peer::new("0x5.eth", "cx0000000000000000000000000000000000000005");
         for peer in [&icon, &eth] {
             let network = peer.chain.network().to_string();
-            let last = Some(peer.chain.last().id());
+            let last = peer.chain.last().id();
             let mut ctor = BmvIconRef::new(bmc.account_id, own.as_str().into(), network.clone(), peer.chain.voters_list(), 100, 0, 0, false, last);
             let bmv = client.instantiate("bmv_icon", &alice, &mut ctor).submit().await.expect("instantiate bmv");
             client.call(&alice, &calls.add_verifier(network, bmv.account_id)).submit().await.unwrap().return_value().expect("verifier");

@@ -20,7 +20,7 @@ fn all_contracts_instantiate_and_answer() -> E2EResult<()> {
         assert_eq!(bmc_address.return_value(), bmc_btp);
 
         let state = vectors::bmv_state(&vectors::load("icondao_h21172_scenario4"));
-        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, bmc_btp.clone(), state.network, state.validators, 21171, 8, 8, true, None);
+        let mut bmv_ctor = BmvIconRef::new(bmc.account_id, bmc_btp.clone(), state.network, state.validators, 21171, 8, 8, true, state.last_block_hash);
         let bmv = client.instantiate("bmv_icon", &ink_e2e::alice(), &mut bmv_ctor).submit().await.expect("instantiate bmv");
         let network = client.call(&ink_e2e::bob(), &bmv.call_builder::<BmvIcon>().network()).dry_run().await?;
         assert_eq!(network.return_value(), ("0x3.icon".to_string(), bmc.account_id, bmc_btp));

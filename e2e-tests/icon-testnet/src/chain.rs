@@ -9,15 +9,15 @@ use icon_light_client::{
     relay::{BlockProof, BlockUpdate, EventProof, ReceiptProof, RelayMessage},
     sha3_256,
     validators::ValidatorSet,
-    votes::{CommitVotes, PartSetId, VoteItem},
+    verifier::network_id,
+    votes::{CommitVotes, PartSetId, VoteItem, VoteMessage},
     Hash,
 };
 
 /// One block and what a relay needs of it.
 #[derive(Debug, Clone)]
 pub struct Block {
-    pub header: BlockHeader,
-    /// The header's bytes; `header.id` is their SHA3-256.
+    /// The header's bytes; the block id is their SHA3-256.
     pub header_bytes: Vec<u8>,
     /// The commit votes for this block (what `icx_getVotesByHeight` returns).
     pub votes: Vec<u8>,
@@ -27,18 +27,26 @@ pub struct Block {
 }
 
 impl Block {
+    pub fn header(&self) -> BlockHeader<'_> {
+        BlockHeader::decode(&self.header_bytes).expect("this chain's own header")
+    }
+
     pub fn height(&self) -> i64 {
-        self.header.height
+        self.header().height
     }
 
     pub fn id(&self) -> Hash {
-        self.header.id
+        sha3_256(&self.header_bytes)
     }
 
     fn receipt_list(&self) -> MerkleList {
-        let encoded: Vec<Vec<u8>> = self.receipts.iter().map(Receipt::encode).collect();
-        MerkleList::new(&encoded)
+        receipt_list(&self.receipts)
     }
+}
+
+fn receipt_list(receipts: &[Receipt]) -> MerkleList {
+    let encoded: Vec<Vec<u8>> = receipts.iter().map(Receipt::encode).collect();
+    MerkleList::new(&encoded)
 }
 
 /// Which events of which receipt of a block a relay message proves.
@@ -48,15 +56,63 @@ pub struct ReceiptRef {
     pub events: Vec<u64>,
 }
 
-/// Signs the commit votes for block `id` at `height`: every signer's vote message over the same part set.
-pub fn sign_votes(signers: &[&Validator], height: i64, id: &Hash, round: i32, timestamp: i64) -> CommitVotes {
-    let mut votes = CommitVotes { round, part_set_id: PartSetId { count: 1, hash: Some(sha3_256(id).to_vec()) }, items: Vec::new() };
+/// A vote as a validator made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedVote {
+    pub timestamp: i64,
+    pub signature: Vec<u8>,
+}
+
+/// The commit votes of a block, open to changes (tests make invalid ones from valid ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Votes {
+    pub round: i32,
+    /// The part-set count word: part count, and the network id in bits 32–63 on goloop ≥ 1.3.13.
+    pub count: u64,
+    pub part_set_hash: Vec<u8>,
+    pub items: Vec<SignedVote>,
+}
+
+impl Votes {
+    /// What `icx_getVotesByHeight` returns.
+    pub fn encode(&self) -> Vec<u8> {
+        let items: Vec<VoteItem<'_>> = self.items.iter().map(|v| VoteItem { timestamp: v.timestamp, signature: &v.signature }).collect();
+        CommitVotes::encode(self.round, &self.part_set_id(), &items)
+    }
+
+    fn part_set_id(&self) -> PartSetId<'_> {
+        PartSetId { count: self.count, hash: Some(&self.part_set_hash) }
+    }
+}
+
+/// Signs the commit votes for block `id` at `height`: every signer's vote message over the same part set,
+/// whose count word is `count`.
+pub fn sign_votes_with_count(signers: &[&Validator], height: i64, id: &Hash, round: i32, timestamp: i64, count: u64) -> Votes {
+    let mut votes = Votes { round, count, part_set_hash: sha3_256(id).to_vec(), items: Vec::new() };
+    let mut message = VoteMessage::default();
+    message.start(height, round, id, &votes.part_set_id());
     for (i, signer) in signers.iter().enumerate() {
-        let item = VoteItem { timestamp: timestamp + i as i64, signature: Vec::new() };
-        let digest = sha3_256(&votes.vote_message(height, id, &item));
-        votes.items.push(VoteItem { signature: signer.sign(&digest).to_vec(), ..item });
+        let timestamp = timestamp + i as i64;
+        let signature = signer.sign(&sha3_256(message.with_timestamp(timestamp))).to_vec();
+        votes.items.push(SignedVote { timestamp, signature });
     }
     votes
+}
+
+/// Signs the commit votes for block `id` at `height` as goloop before v1.3.13 did: no network id.
+pub fn sign_votes(signers: &[&Validator], height: i64, id: &Hash, round: i32, timestamp: i64) -> Votes {
+    sign_votes_with_count(signers, height, id, round, timestamp, 1)
+}
+
+/// How the blocks of a [`TestChain`] look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Small headers, every validator votes, no network id in the votes.
+    Minimal,
+    /// Like ICON mainnet: headers with ICON's fields and sizes (about 420 bytes: transactions hash, a logs
+    /// bloom, a result with extension data), votes from goloop's minimum quorum ⌊2n/3⌋ + 1 of the set, a
+    /// different subset from block to block, and the network id in the part-set count word.
+    MainnetLike,
 }
 
 fn list_of(validators: &[Validator]) -> Vec<u8> {
@@ -74,6 +130,9 @@ pub struct TestChain {
     next: Vec<Validator>,
     blocks: Vec<Block>,
     timestamp: i64,
+    shape: Shape,
+    /// Bytes of an extra header field after `Result` (goloop ≥ 1.3 appends fields there), to vary header size.
+    header_padding: usize,
 }
 
 /// Microseconds between blocks.
@@ -82,7 +141,20 @@ const BLOCK_INTERVAL: i64 = 1_000_000;
 impl TestChain {
     /// A chain whose block `offset` names `validators` as the set voting on block `offset + 1`.
     pub fn new(network: &str, validators: Vec<Validator>, offset: i64) -> Self {
-        let mut chain = Self { network: network.into(), voters: validators.clone(), next: validators, blocks: Vec::new(), timestamp: 1_700_000_000_000_000 };
+        Self::with_shape(network, validators, offset, Shape::Minimal)
+    }
+
+    /// [`TestChain::new`] with blocks of `shape`.
+    pub fn with_shape(network: &str, validators: Vec<Validator>, offset: i64, shape: Shape) -> Self {
+        let mut chain = Self {
+            network: network.into(),
+            voters: validators.clone(),
+            next: validators,
+            blocks: Vec::new(),
+            timestamp: 1_700_000_000_000_000,
+            shape,
+            header_padding: 0,
+        };
         chain.push_block(offset, None, Vec::new());
         chain
     }
@@ -117,6 +189,12 @@ impl TestChain {
         &self.voters
     }
 
+    /// Headers from the next block on carry an extra field of `bytes` bytes (0: none), so that what a header's
+    /// size costs can be measured.
+    pub fn pad_headers(&mut self, bytes: usize) {
+        self.header_padding = bytes;
+    }
+
     /// The next block's header names `next`; its votes still come from the current set, and `next` votes from
     /// the block after it on.
     pub fn change_validators(&mut self, next: Vec<Validator>) {
@@ -142,43 +220,64 @@ impl TestChain {
         self.timestamp += BLOCK_INTERVAL;
         let changed = self.blocks.last().is_some_and(|_| self.next != self.voters);
         let next_list = list_of(&self.next);
-        let mut block = Block {
-            header: BlockHeader {
-                version: 2,
-                height,
-                timestamp: self.timestamp,
-                proposer: Some(self.voters[(height as usize) % self.voters.len()].address.0),
-                prev_id,
-                votes_hash: self.blocks.last().map(|b| sha3_256(&b.votes)),
-                next_validators_hash: Some(sha3_256(&next_list)),
-                patch_transactions_hash: None,
-                normal_transactions_hash: None,
-                logs_bloom: Vec::new(),
-                result: BlockResult {
-                    state_hash: Some(sha3_256(&height.to_be_bytes())),
-                    patch_receipt_hash: None,
-                    normal_receipt_hash: None,
-                    extra: Vec::new(),
-                },
-                extra: Vec::new(),
-                id: [0; 32],
+        let receipt_root = receipt_list(&receipts).root();
+        let mainnet = self.shape == Shape::MainnetLike;
+        let seeded = |label: &str| sha3_256(format!("{label} {height}").as_bytes());
+        // ICON's result: state hash, patch receipts (none), normal receipts, then the IISS extension data.
+        let extension = mainnet.then(|| {
+            let mut data = btp_primitives::rlp::ListBuilder::new();
+            data.bytes(&seeded("iiss")).bytes(&seeded("prep")).bytes(&seeded("issue")).null().bytes(&seeded("reward"));
+            btp_primitives::rlp::encode_bytes(&data.finish())
+        });
+        // A logs bloom as goloop writes it: trailing zero bytes cut.
+        let bloom = if mainnet { seeded("bloom").to_vec() } else { Vec::new() };
+        let padding = (self.header_padding > 0).then(|| btp_primitives::rlp::encode_bytes(&vec![0x5a; self.header_padding]));
+        let header = BlockHeader {
+            version: 2,
+            height,
+            timestamp: self.timestamp,
+            proposer: Some(self.voters[(height as usize) % self.voters.len()].address.0),
+            prev_id,
+            votes_hash: self.blocks.last().map(|b| sha3_256(&b.votes)),
+            next_validators_hash: Some(sha3_256(&next_list)),
+            patch_transactions_hash: None,
+            normal_transactions_hash: receipt_root.map(|r| sha3_256(&r)).or(mainnet.then(|| seeded("transactions"))),
+            logs_bloom: &bloom,
+            result: BlockResult {
+                state_hash: Some(sha3_256(&height.to_be_bytes())),
+                patch_receipt_hash: None,
+                normal_receipt_hash: receipt_root,
+                extra: extension.as_deref().unwrap_or_default(),
             },
-            header_bytes: Vec::new(),
-            votes: Vec::new(),
-            next_validators: changed.then_some(next_list),
-            receipts,
+            extra: padding.as_deref().unwrap_or_default(),
+            id: [0; 32],
         };
-        if !block.receipts.is_empty() {
-            let receipts = block.receipt_list();
-            block.header.result.normal_receipt_hash = receipts.root();
-            block.header.normal_transactions_hash = receipts.root().map(|r| sha3_256(&r));
-        }
-        block.header_bytes = block.header.encode();
-        block.header.id = sha3_256(&block.header_bytes);
-        let signers: Vec<&Validator> = self.voters.iter().collect();
-        block.votes = sign_votes(&signers, height, &block.header.id, 0, self.timestamp + 1000).encode();
+        let header_bytes = header.encode();
+        let id = sha3_256(&header_bytes);
+        let votes = match self.shape {
+            Shape::Minimal => sign_votes(&self.voters.iter().collect::<Vec<_>>(), height, &id, 0, self.timestamp + 1000),
+            Shape::MainnetLike => {
+                // goloop's minimum quorum, a different subset each block.
+                let n = self.voters.len();
+                let quorum = n * 2 / 3 + 1;
+                let signers: Vec<&Validator> = (0..quorum).map(|i| &self.voters[(height as usize + i) % n]).collect();
+                let nid = network_id(&self.network).expect("an ICON network address");
+                sign_votes_with_count(&signers, height, &id, 0, self.timestamp + 1000, 1 | (u64::from(nid) << 32))
+            }
+        };
         self.voters = self.next.clone();
-        self.blocks.push(block);
+        self.blocks.push(Block { header_bytes, votes: votes.encode(), next_validators: changed.then_some(next_list), receipts });
+    }
+
+    /// Produces empty blocks for as long as the relay message with the updates from `from` on
+    /// (`relay_message(from, h, &[])`) stays within `max_len` bytes; returns the last height `h` that fits.
+    pub fn produce_within(&mut self, from: i64, max_len: usize) -> i64 {
+        loop {
+            self.produce(Vec::new());
+            if self.relay_message(from, self.height(), &[]).len() > max_len {
+                return self.height() - 1;
+            }
+        }
     }
 
     /// The block ids after the anchor, oldest first: the leaves of the accumulator.

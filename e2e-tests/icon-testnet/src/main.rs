@@ -1,7 +1,9 @@
 //! `icon-testnet`: a test stand-in for an ICON node, speaking ICON JSON-RPC v3 on loopback.
 //!
 //! Live (default): produces a block every `--block-interval-ms`, signed by `--validators` test keys, with an
-//! ICON-side BMC and native-coin service that users reach through signed `icx_sendTransaction`s.
+//! ICON-side BMC and native-coin service that users reach through signed `icx_sendTransaction`s. With
+//! `--mainnet-like` the blocks look like ICON mainnet's (header fields and sizes, votes from ⌊2n/3⌋ + 1
+//! validators, the network id signed in the votes).
 //! Replay: `--replay FILE…` serves the real ICON blocks recorded in relay-message vectors.
 //!
 //! On start it prints one JSON line: the address it listens on and the ICON-side BTP addresses.
@@ -9,6 +11,7 @@
 use btp_primitives::{BtpAddress, IconAddress};
 use icon_testnet::{
     btp::IconBtp,
+    chain::Shape,
     node::{Backend, LiveNode, Replay},
     server::{serve, Shared},
     TestChain, Validator,
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 const USAGE: &str = "usage: icon-testnet [--listen ADDR] [--network NET] [--validators N] [--offset HEIGHT]
                     [--block-interval-ms MS] [--link BTP_ADDRESS]... [--fund ADDRESS=LOOP]...
-                    [--fee-ratio BPS] [--fixed-fee LOOP]
+                    [--fee-ratio BPS] [--fixed-fee LOOP] [--mainnet-like]
        icon-testnet [--listen ADDR] --replay VECTOR.json...";
 
 struct Options {
@@ -31,6 +34,7 @@ struct Options {
     fee_ratio: u128,
     fixed_fee: u128,
     replay: Vec<String>,
+    shape: Shape,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -45,6 +49,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         fee_ratio: 0,
         fixed_fee: 10u128.pow(18),
         replay: Vec::new(),
+        shape: Shape::Minimal,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -64,6 +69,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--fee-ratio" => o.fee_ratio = number(value()?)?,
             "--fixed-fee" => o.fixed_fee = number(value()?)?,
+            "--mainnet-like" => o.shape = Shape::MainnetLike,
             "--replay" => {
                 o.replay.push(value()?);
                 o.replay.extend(it.by_ref().cloned());
@@ -107,7 +113,7 @@ async fn main() {
         }
     };
     let (backend, interval, info): (Box<dyn Backend>, _, _) = if options.replay.is_empty() {
-        let chain = TestChain::new(&options.network, Validator::set(1, options.validators), options.offset);
+        let chain = TestChain::with_shape(&options.network, Validator::set(1, options.validators), options.offset, options.shape);
         let contract = |label: &str| IconAddress::contract(icon_light_client::sha3_256(label.as_bytes())[..20].try_into().expect("20 bytes"));
         let mut btp = IconBtp::new(&options.network, contract("icon-testnet bmc"), contract("icon-testnet nativecoin"), options.fee_ratio, options.fixed_fee);
         for link in options.links {

@@ -10,7 +10,7 @@ use crate::{
 };
 use base64::{engine::general_purpose::URL_SAFE, Engine};
 use btp_primitives::{BtpAddress, IconAddress};
-use icon_light_client::{receipt::EventLog as ProvenLog, relay::RelayMessage, sha3_256, Hash};
+use icon_light_client::{receipt::EventLog as ProvenLog, relay::ReceivedRelayMessage, sha3_256, Hash};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -317,7 +317,7 @@ pub struct Replay {
 impl Replay {
     /// Adds the blocks of a relay message as real ICON served them.
     pub fn add_relay_message(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let message = RelayMessage::decode(bytes).map_err(|e| e.to_string())?;
+        let message = ReceivedRelayMessage::decode(bytes).and_then(|m| m.collect()).map_err(|e| e.to_string())?;
         let mut last = None;
         for update in &message.block_updates {
             let header = icon_light_client::header::BlockHeader::decode(update.header).map_err(|e| e.to_string())?;
@@ -350,7 +350,13 @@ impl Replay {
                 let leaf = ep.proof.last().ok_or("empty event proof")?;
                 let value = btp_primitives::rlp::Rlp::new(leaf).and_then(|r| r.fixed::<2>()).and_then(|[_, v]| v.bytes()).map_err(|e| e.to_string())?;
                 let log = ProvenLog::decode(value).map_err(|e| e.to_string())?;
-                events.push((ep.index, LoggedEvent { address: log.address, indexed: log.indexed.iter().map(|i| i.to_vec()).collect() }));
+                events.push((
+                    ep.index,
+                    LoggedEvent {
+                        address: log.address,
+                        indexed: log.indexed().map(|i| i.map(<[u8]>::to_vec)).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
+                    },
+                ));
             }
             block.events.insert(rp.index, events);
         }

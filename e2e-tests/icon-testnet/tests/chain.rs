@@ -1,16 +1,16 @@
 //! The light client accepts what the stand-in produces, and rejects each negative variant with the right code.
 
-use btp_primitives::{BtpAddress, BtpMessage};
+use btp_primitives::{rlp::ListBuilder, BtpAddress, BtpMessage};
 use icon_light_client::{
     crypto::HostSecp256k1,
     mta::Mta,
-    relay::{BlockUpdate, RelayMessage},
+    relay::{BlockProof, BlockUpdate, ReceivedRelayMessage, RelayMessage},
     validators::ValidatorSet,
-    verifier::Verifier,
+    verifier::{Recorder, Verifier},
     ErrorCode,
 };
 use icon_testnet::{
-    chain::{sign_votes, ReceiptRef},
+    chain::{sign_votes, ReceiptRef, Shape},
     receipt::{EventLog, Receipt},
     TestChain, Validator,
 };
@@ -62,8 +62,9 @@ fn fifty_blocks_with_two_validator_changes_verify() {
     for from in (1001..=1050).step_by(10) {
         let to = from + 9;
         let refs = if to == 1050 { vec![ReceiptRef { index: 0, events: vec![0, 1, 2] }] } else { vec![] };
-        let outcome = verifier.handle_relay_message(BMC, PREV, 0, &chain.relay_message(from, to, &refs), &HostSecp256k1).unwrap();
-        changes.extend(outcome.validator_changes.iter().map(|(h, _)| *h));
+        let mut recorder = Recorder::default();
+        let outcome = verifier.handle_relay_message_with(BMC, PREV, 0, &chain.relay_message(from, to, &refs), &HostSecp256k1, &mut recorder).unwrap();
+        changes.extend(recorder.blocks.iter().filter(|b| b.block.new_validators.is_some()).map(|b| b.block.height));
         if to == 1050 {
             // The message to another BMC is passed over.
             assert_eq!(outcome.messages, vec![btp_message(1), btp_message(2)]);
@@ -112,7 +113,7 @@ fn negative_variants_get_the_right_codes() {
     chain.change_validators(Validator::set(20, 4));
     chain.produce_empty(2);
     let block = chain.block(1).unwrap().clone();
-    let (id, ts) = (block.id(), block.header.timestamp);
+    let (id, ts) = (block.id(), block.header().timestamp);
     let stranger = Validator::from_seed(99);
     let check = |msg: Vec<u8>, code: ErrorCode, what: &str| {
         let err = verifier.clone().handle_relay_message(BMC, PREV, 0, &msg, &HostSecp256k1).expect_err(what);
@@ -139,4 +140,67 @@ fn negative_variants_get_the_right_codes() {
     .encode();
     check(no_list, ErrorCode::InvalidBlockUpdate, "missing next validators");
     check(chain.relay_message(2, 2, &[]), ErrorCode::InvalidBlockUpdateHeightHigher, "a gap");
+}
+
+/// While the newest block sits alone in the accumulator's first root its witness is empty; ICON's Java BMV
+/// accepts that proof, and so does ours (an empty witness against an older accumulator stays refused).
+#[test]
+fn the_newest_block_is_provable_with_an_empty_witness() {
+    let mut chain = TestChain::new(NETWORK, Validator::set(1, 4), 0);
+    let mut verifier = verifier_for(&chain);
+    chain.produce_empty(4);
+    chain.produce(vec![Receipt::success(icon_bmc(), vec![EventLog::bmc_message(icon_bmc(), BMC, 1, btp_message(1))])]);
+    verifier.handle_relay_message(BMC, PREV, 0, &chain.relay_message(1, 5, &[]), &HostSecp256k1).unwrap();
+    let events = [ReceiptRef { index: 0, events: vec![0] }];
+    let proof = chain.block_proof_message(5, 5, &events);
+    let witness = ReceivedRelayMessage::decode(&proof).unwrap().block_proof().unwrap().unwrap().witness;
+    assert!(witness.is_empty(), "5 = 0b101 leaves: block 5 is alone in roots[0]");
+    let mut recorder = Recorder::default();
+    let outcome = verifier.handle_relay_message_with(BMC, PREV, 0, &proof, &HostSecp256k1, &mut recorder).unwrap();
+    assert_eq!((outcome.messages, outcome.proven_block), (vec![btp_message(1)], Some((5, chain.block(5).unwrap().id()))));
+}
+
+/// goloop (≥ 1.3.13) signs the network id in the part-set count word and refuses votes of another network;
+/// a BMV of network 0x2 must not take blocks whose votes were cast on network 0x1.
+#[test]
+fn votes_of_another_network_are_refused() {
+    let mut chain = TestChain::with_shape("0x1.icon", Validator::set(1, 4), 0, Shape::MainnetLike);
+    let anchor = verifier_for(&chain);
+    chain.produce_empty(2);
+    let on = |network: &str| Verifier { network: network.into(), ..anchor.clone() };
+    let msg = chain.relay_message(1, 2, &[]);
+    let prev = |network: &str| format!("btp://{network}/cx0000000000000000000000000000000000000001");
+    on("0x1.icon").handle_relay_message(BMC, &prev("0x1.icon"), 0, &msg, &HostSecp256k1).expect("votes of its own network");
+    let err = on("0x2.icon").handle_relay_message(BMC, &prev("0x2.icon"), 0, &msg, &HostSecp256k1).unwrap_err();
+    assert_eq!((err.code, err.reason), (ErrorCode::InvalidVotes, "votes are for another network"));
+}
+
+/// Malformed lists anywhere in a relay message are a `DecodeError` at their first bad item; lists that can
+/// never be valid (a witness deeper than any accumulator) are refused before they are read in full.
+#[test]
+fn malformed_and_oversized_lists_get_bmv_errors() {
+    let mut chain = TestChain::new(NETWORK, Validator::set(1, 4), 0);
+    let verifier = verifier_for(&chain);
+    chain.produce_empty(1);
+    let mut flat = ListBuilder::new();
+    for _ in 0..30_000 {
+        flat.uint(1);
+    }
+    let flat = flat.finish();
+    let block = chain.block(1).unwrap();
+    let update = ListBuilder::new().bytes(&block.header_bytes).bytes(&block.votes).null().finish();
+    let receipts_flat = ListBuilder::new().raw(&ListBuilder::new().bytes(&update).finish()).null().raw(&flat).finish();
+    let witness = ListBuilder::new().uint(1).raw(&flat).finish();
+    let deep: Vec<[u8; 32]> = vec![[7; 32]; 65];
+    let too_deep =
+        RelayMessage { block_proof: Some(BlockProof { header: &chain.last().header_bytes, witness_height: 0, witness: deep }), ..Default::default() }.encode();
+    let proof_flat = ListBuilder::new()
+        .raw(&ListBuilder::new().finish())
+        .bytes(&ListBuilder::new().bytes(&chain.last().header_bytes).raw(&witness).finish())
+        .raw(&ListBuilder::new().finish())
+        .finish();
+    for (msg, code) in [(receipts_flat, ErrorCode::DecodeError), (proof_flat, ErrorCode::DecodeError), (too_deep, ErrorCode::InvalidBlockWitness)] {
+        let err = verifier.clone().handle_relay_message(BMC, PREV, 0, &msg, &HostSecp256k1).unwrap_err();
+        assert_eq!(err.code, code, "{err}");
+    }
 }

@@ -14,7 +14,7 @@ use icon_light_client::{
     crypto::HostSecp256k1,
     header::BlockHeader,
     mta::Mta,
-    relay::{BlockUpdate, EventProof, ReceiptProof, RelayMessage},
+    relay::{BlockUpdate, EventProof, ReceiptProof, ReceivedRelayMessage, RelayMessage},
     validators::ValidatorSet,
     verifier::Verifier,
 };
@@ -143,7 +143,8 @@ async fn live_node_answers_every_call_and_its_blocks_verify() {
 
     // Assembled from RPC answers, the block and its Message event verify in the light client.
     let anchor = rpc.call("icx_getBlockByHeight", json!({"height": "0x0"})).await.unwrap();
-    let anchor_header = BlockHeader::decode(&rpc.bytes("icx_getBlockHeaderByHeight", json!({"height": "0x0"})).await).unwrap();
+    let anchor_header = rpc.bytes("icx_getBlockHeaderByHeight", json!({"height": "0x0"})).await;
+    let anchor_header = BlockHeader::decode(&anchor_header).unwrap();
     let validators = rpc.bytes("icx_getDataByHash", json!({"hash": format!("0x{}", hex::encode(anchor_header.next_validators_hash.unwrap()))})).await;
     let mut verifier = Verifier {
         network: "0x3.icon".into(),
@@ -153,7 +154,10 @@ async fn live_node_answers_every_call_and_its_blocks_verify() {
         last_height: 0,
     };
     let message = assemble(&rpc, 1, false, 0, &[1]).await;
-    assert_eq!(RelayMessage::decode(&message).unwrap().receipt_proofs[0].proof, rpc.nodes(&receipt_proof).await.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    assert_eq!(
+        ReceivedRelayMessage::decode(&message).and_then(|m| m.collect()).unwrap().receipt_proofs[0].proof,
+        rpc.nodes(&receipt_proof).await.iter().map(Vec::as_slice).collect::<Vec<_>>()
+    );
     let outcome = verifier.handle_relay_message(PARA_BMC, bmc_address.as_str(), 0, &message, &HostSecp256k1).unwrap();
     let request = BtpMessage::decode(&outcome.messages[0]).unwrap();
     let ServiceMessage::TransferRequest(r) = ServiceMessage::decode(&request.payload).unwrap() else { panic!("request") };

@@ -88,6 +88,13 @@ fn read_length(bytes: &[u8]) -> Result<usize> {
     Ok(bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)))
 }
 
+/// The empty byte string.
+impl Default for Rlp<'_> {
+    fn default() -> Self {
+        Rlp { kind: Kind::Bytes, payload: &[], raw: &[0x80] }
+    }
+}
+
 impl<'a> Rlp<'a> {
     /// Decodes `input` as exactly one item.
     pub fn new(input: &'a [u8]) -> Result<Self> {
@@ -220,7 +227,7 @@ impl<'a> Rlp<'a> {
     /// The first `N` items and an iterator over the rest, which is not read until asked.
     pub fn at_least<const N: usize>(&self) -> Result<([Rlp<'a>; N], ListIter<'a>)> {
         let mut iter = self.iter()?;
-        let mut head = [Rlp { kind: Kind::Bytes, payload: &[], raw: &[] }; N];
+        let mut head = [Rlp::default(); N];
         for (found, slot) in head.iter_mut().enumerate() {
             *slot = iter.next().ok_or(RlpError::ItemCount { expected: N, found })??;
         }
@@ -301,9 +308,20 @@ pub fn unsigned_from_bytes(b: &[u8]) -> Result<u128> {
 }
 
 /// Iterates the items of a list; yields an error (and then stops) at the first malformed item.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ListIter<'a> {
     rest: &'a [u8],
+}
+
+impl<'a> ListIter<'a> {
+    /// Checks that the items not yet read are well-formed and returns their encodings, back to back.
+    pub fn checked_rest(self) -> Result<&'a [u8]> {
+        let rest = self.rest;
+        for item in self {
+            item?;
+        }
+        Ok(rest)
+    }
 }
 
 impl<'a> Iterator for ListIter<'a> {
@@ -326,21 +344,32 @@ impl<'a> Iterator for ListIter<'a> {
     }
 }
 
-/// Appends a byte-string or list header for a payload of `len` bytes.
-fn write_header(out: &mut Vec<u8>, short_base: u8, len: usize) {
+/// A byte-string or list header for a payload of `len` bytes, on the stack: (bytes, length).
+fn header(short_base: u8, len: usize) -> ([u8; 9], usize) {
+    let mut out = [0u8; 9];
     match u8::try_from(len) {
         // At most 55: the sum stays below the long-form prefixes.
-        Ok(short) if short <= 55 => out.push(short_base.wrapping_add(short)),
+        Ok(short) if short <= 55 => {
+            out[0] = short_base.wrapping_add(short);
+            (out, 1)
+        }
         _ => {
             let be = len.to_be_bytes();
             let skip = be.iter().position(|b| *b != 0).unwrap_or(be.len().saturating_sub(1));
             let digits = &be[skip..];
             // At most 8 length bytes: 55 + 8 stays within the prefix range.
             let len_of_len = u8::try_from(digits.len()).unwrap_or(8);
-            out.push(short_base.wrapping_add(55).wrapping_add(len_of_len));
-            out.extend_from_slice(digits);
+            out[0] = short_base.wrapping_add(55).wrapping_add(len_of_len);
+            out[1..=digits.len()].copy_from_slice(digits);
+            (out, digits.len().wrapping_add(1))
         }
     }
+}
+
+/// Appends a byte-string or list header for a payload of `len` bytes.
+fn write_header(out: &mut Vec<u8>, short_base: u8, len: usize) {
+    let (bytes, n) = header(short_base, len);
+    out.extend_from_slice(&bytes[..n]);
 }
 
 /// Appends `data` as a byte string.
@@ -366,24 +395,77 @@ pub fn write_list(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
+/// The encoding of one integer item, on the stack: encoders that run per vote or per proof node must not
+/// allocate (a contract's bump allocator never frees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntItem {
+    buf: [u8; 18],
+    len: u8,
+}
+
+impl IntItem {
+    /// Header byte then the content digits, which sit at the end of `digits`.
+    fn from_digits(digits: &[u8]) -> Self {
+        let mut buf = [0u8; 18];
+        let len = match digits {
+            [b] if *b < 0x80 => {
+                buf[0] = *b;
+                1
+            }
+            _ => {
+                // At most 17 digits: the header is a short one.
+                buf[0] = 0x80u8.wrapping_add(u8::try_from(digits.len()).unwrap_or(0));
+                buf[1..=digits.len()].copy_from_slice(digits);
+                digits.len().wrapping_add(1)
+            }
+        };
+        Self { buf, len: u8::try_from(len).unwrap_or(0) }
+    }
+
+    /// A signed integer as goloop writes it: the shortest two's-complement bytes (0 → `00`).
+    pub fn signed(v: i128) -> Self {
+        let be = v.to_be_bytes();
+        // A leading byte is redundant when it only repeats the sign of the next one; at least one byte stays.
+        let start = be.windows(2).take_while(|w| (w[0] == 0x00 && w[1] & 0x80 == 0) || (w[0] == 0xff && w[1] & 0x80 != 0)).count();
+        Self::from_digits(&be[start..])
+    }
+
+    /// A non-negative integer as goloop writes it: minimal, with a leading `00` when the top bit is set.
+    pub fn unsigned(v: u128) -> Self {
+        let mut be = [0u8; 17];
+        be[1..].copy_from_slice(&v.to_be_bytes());
+        let first = be[1..].iter().position(|b| *b != 0).unwrap_or(15).wrapping_add(1);
+        let start = if be[first] & 0x80 != 0 { first.wrapping_sub(1) } else { first };
+        Self::from_digits(&be[start..])
+    }
+
+    /// The complete item: header and content.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    /// The content without its header.
+    pub fn content(&self) -> &[u8] {
+        match self.len {
+            1 => &self.buf[..1],
+            n => &self.buf[1..usize::from(n)],
+        }
+    }
+}
+
 /// The shortest two's-complement bytes of a signed integer (0 → `00`).
 pub fn signed_bytes(v: i128) -> Vec<u8> {
-    let be = v.to_be_bytes();
-    // A leading byte is redundant when it only repeats the sign of the next one; at least one byte stays.
-    let start = be.windows(2).take_while(|w| (w[0] == 0x00 && w[1] & 0x80 == 0) || (w[0] == 0xff && w[1] & 0x80 != 0)).count();
-    be[start..].to_vec()
+    IntItem::signed(v).content().to_vec()
 }
 
 /// The bytes goloop writes for a non-negative integer: minimal, with a leading `00` when the top bit is set.
 pub fn unsigned_bytes(v: u128) -> Vec<u8> {
-    let be = v.to_be_bytes();
-    let start = be.iter().position(|b| *b != 0).unwrap_or(15);
-    let mut out = Vec::with_capacity(17);
-    if be[start] & 0x80 != 0 {
-        out.push(0);
-    }
-    out.extend_from_slice(&be[start..]);
-    out
+    IntItem::unsigned(v).content().to_vec()
+}
+
+/// Appends a list header for a payload of `len` bytes.
+pub fn write_list_header(out: &mut Vec<u8>, len: usize) {
+    write_header(out, 0xc0, len);
 }
 
 /// Builds one list item by item.
@@ -415,13 +497,11 @@ impl ListBuilder {
     }
 
     pub fn int(&mut self, v: i128) -> &mut Self {
-        let b = signed_bytes(v);
-        self.bytes(&b)
+        self.raw(IntItem::signed(v).as_bytes())
     }
 
     pub fn uint(&mut self, v: u128) -> &mut Self {
-        let b = unsigned_bytes(v);
-        self.bytes(&b)
+        self.raw(IntItem::unsigned(v).as_bytes())
     }
 
     pub fn null(&mut self) -> &mut Self {
@@ -433,6 +513,28 @@ impl ListBuilder {
     pub fn raw(&mut self, encoded: &[u8]) -> &mut Self {
         self.payload.extend_from_slice(encoded);
         self
+    }
+
+    /// Appends a list whose items `build` appends, in place: no second buffer.
+    pub fn list(&mut self, build: impl FnOnce(&mut Self)) -> &mut Self {
+        let start = self.payload.len();
+        build(self);
+        let end = self.payload.len();
+        let (bytes, n) = header(0xc0, end.saturating_sub(start));
+        self.payload.extend_from_slice(&bytes[..n]);
+        self.payload.copy_within(start..end, start.saturating_add(n));
+        self.payload[start..start.saturating_add(n)].copy_from_slice(&bytes[..n]);
+        self
+    }
+
+    /// The items appended so far, without the list header.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Empties the list, keeping its buffer.
+    pub fn clear(&mut self) {
+        self.payload.clear();
     }
 
     /// The encoding of the list.
@@ -454,16 +556,12 @@ pub fn string_list<S: AsRef<str>>(items: &[S]) -> Vec<u8> {
 
 /// The encoding of a single integer item.
 pub fn encode_int(v: i128) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_bytes(&mut out, &signed_bytes(v));
-    out
+    IntItem::signed(v).as_bytes().to_vec()
 }
 
 /// The encoding of a single non-negative integer item.
 pub fn encode_uint(v: u128) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_bytes(&mut out, &unsigned_bytes(v));
-    out
+    IntItem::unsigned(v).as_bytes().to_vec()
 }
 
 /// The encoding of a single byte string.
@@ -597,6 +695,20 @@ mod tests {
         assert_eq!(Rlp::new(&hex("81ff")).unwrap().str(), Err(RlpError::InvalidUtf8));
         assert_eq!(Rlp::new(&hex("8101")), Err(RlpError::NonCanonicalSingleByte));
         assert_eq!(Rlp::new(&hex("820102")).unwrap().array::<3>(), Err(RlpError::ByteLength { expected: 3, found: 2 }));
+    }
+
+    #[test]
+    fn nested_lists_are_built_in_place() {
+        let mut inner = ListBuilder::new();
+        inner.int(7).bytes(&[0xaa; 60]);
+        let expected = ListBuilder::new().str("x").raw(&inner.finish()).int(1).finish();
+        let mut l = ListBuilder::new();
+        l.str("x").list(|l| {
+            l.int(7).bytes(&[0xaa; 60]);
+        });
+        assert_eq!(l.int(1).finish(), expected);
+        l.clear();
+        assert_eq!(l.payload(), &[] as &[u8]);
     }
 
     #[test]

@@ -1,23 +1,17 @@
 //! secp256k1 public-key recovery and ICON addresses of keys.
 
-use crate::sha3_256;
+use crate::{sha3_256, validators::CompressedKey};
 use btp_primitives::IconAddress;
 
 /// What the verifier needs from secp256k1. The host implementation is [`HostSecp256k1`]; the BMV contract
 /// implements it with the runtime's `ecdsa_recover`.
 pub trait Secp256k1 {
-    /// The uncompressed public key (X‖Y, 64 bytes) that made the recoverable `signature` (R‖S‖V, V = 0 or 1)
-    /// over `digest`, or `None` when nothing can be recovered.
-    fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 64]>;
+    /// The compressed public key that made the recoverable `signature` (R‖S‖V, V = 0 or 1) over `digest`, or
+    /// `None` when nothing can be recovered.
+    fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<CompressedKey>;
 
-    /// The uncompressed form (X‖Y) of a 33-byte compressed public key, or `None` if it is not on the curve.
-    fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]>;
-
-    /// The ICON address whose key made `signature` over `digest`. Implementations may remember addresses of
-    /// keys seen before: the same validators sign every block.
-    fn recover_address(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<IconAddress> {
-        self.recover(digest, signature).map(|xy| address_of_key(&xy))
-    }
+    /// The uncompressed form (X‖Y) of a compressed public key, or `None` if it is not on the curve.
+    fn decompress(&self, key: &CompressedKey) -> Option<[u8; 64]>;
 }
 
 /// ICON's account address of a public key: type byte 0 and the last 20 bytes of SHA3-256(X‖Y).
@@ -28,15 +22,21 @@ pub fn address_of_key(xy: &[u8; 64]) -> IconAddress {
     IconAddress::account(id)
 }
 
-/// The address that signed `digest`, if the signature is 65 bytes, its recovery id is 0 or 1 (as goloop writes
-/// it) and it is recoverable. The id is checked here, for every implementation alike: libsecp256k1 also takes 2
-/// and 3, and the runtime's `ecdsa_recover` takes 27 and 28, so a relay's pre-check and the chain would disagree.
-pub fn recover_address(crypto: &impl Secp256k1, digest: &[u8; 32], signature: &[u8]) -> Option<IconAddress> {
+/// The key that made `signature` over `digest`, if the signature is 65 bytes, its recovery id is 0 or 1 (as
+/// goloop writes it) and it is recoverable. The id is checked here, for every implementation alike:
+/// libsecp256k1 also takes 2 and 3, and the runtime's `ecdsa_recover` takes 27 and 28, so a relay's pre-check
+/// and the chain would disagree.
+pub fn recover_key(crypto: &impl Secp256k1, digest: &[u8; 32], signature: &[u8]) -> Option<CompressedKey> {
     let signature: &[u8; 65] = signature.try_into().ok()?;
     if signature[64] > 1 {
         return None;
     }
-    crypto.recover_address(digest, signature)
+    crypto.recover(digest, signature)
+}
+
+/// The address whose key made `signature` over `digest` (see [`recover_key`]).
+pub fn recover_address(crypto: &impl Secp256k1, digest: &[u8; 32], signature: &[u8]) -> Option<IconAddress> {
+    Some(address_of_key(&crypto.decompress(&recover_key(crypto, digest, signature)?)?))
 }
 
 /// libsecp256k1 on the host.
@@ -46,20 +46,17 @@ pub struct HostSecp256k1;
 
 #[cfg(feature = "host-crypto")]
 impl Secp256k1 for HostSecp256k1 {
-    fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<[u8; 64]> {
+    fn recover(&self, digest: &[u8; 32], signature: &[u8; 65]) -> Option<CompressedKey> {
         use secp256k1::{
             ecdsa::{RecoverableSignature, RecoveryId},
-            Message, Secp256k1 as Ctx,
+            Message, SECP256K1,
         };
         let id = RecoveryId::from_i32(i32::from(signature[64])).ok()?;
         let sig = RecoverableSignature::from_compact(&signature[..64], id).ok()?;
-        let key = Ctx::verification_only().recover_ecdsa(&Message::from_digest(*digest), &sig).ok()?;
-        let mut xy = [0u8; 64];
-        xy.copy_from_slice(&key.serialize_uncompressed()[1..]);
-        Some(xy)
+        Some(SECP256K1.recover_ecdsa(&Message::from_digest(*digest), &sig).ok()?.serialize())
     }
 
-    fn decompress(&self, key: &[u8; 33]) -> Option<[u8; 64]> {
+    fn decompress(&self, key: &CompressedKey) -> Option<[u8; 64]> {
         let key = secp256k1::PublicKey::from_slice(key).ok()?;
         let mut xy = [0u8; 64];
         xy.copy_from_slice(&key.serialize_uncompressed()[1..]);

@@ -7,10 +7,11 @@ use crate::{
 use alloc::vec::Vec;
 use btp_primitives::rlp::{ListBuilder, Rlp};
 
-/// The fields of a v2 header a verifier uses. `id` is SHA3-256 of the exact bytes received, which is the block
-/// id only because goloop hashes its own encoding: re-encoding would break on headers with extension fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockHeader {
+/// A v2 header, read in place from the bytes it was decoded from. `id` is SHA3-256 of the exact bytes received,
+/// which is the block id only because goloop hashes its own encoding: re-encoding would break on headers with
+/// extension fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockHeader<'a> {
     pub version: i32,
     pub height: i64,
     pub timestamp: i64,
@@ -20,23 +21,23 @@ pub struct BlockHeader {
     pub next_validators_hash: Option<Hash>,
     pub patch_transactions_hash: Option<Hash>,
     pub normal_transactions_hash: Option<Hash>,
-    pub logs_bloom: Vec<u8>,
-    pub result: BlockResult,
-    /// Fields after `Result` (goloop ≥ 1.3: the network-section filter), as received.
-    pub extra: Vec<Vec<u8>>,
+    pub logs_bloom: &'a [u8],
+    pub result: BlockResult<'a>,
+    /// Fields after `Result` (goloop ≥ 1.3: the network-section filter): their encodings, back to back.
+    pub extra: &'a [u8],
     /// SHA3-256 of the bytes the header was decoded from.
     pub id: Hash,
 }
 
 /// The header's `Result` field: the roots a block's execution produced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BlockResult {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockResult<'a> {
     pub state_hash: Option<Hash>,
     pub patch_receipt_hash: Option<Hash>,
     /// Root of the normal receipts: what receipt proofs are checked against.
     pub normal_receipt_hash: Option<Hash>,
-    /// Items after the receipt roots (ICON's IISS extension data, BTP data), as received.
-    pub extra: Vec<Vec<u8>>,
+    /// Items after the receipt roots (ICON's IISS extension data, BTP data): their encodings, back to back.
+    pub extra: &'a [u8],
 }
 
 const BAD: ErrorCode = ErrorCode::DecodeError;
@@ -49,8 +50,8 @@ pub(crate) fn opt_hash(item: &Rlp<'_>) -> Result<Option<Hash>, BmvError> {
     }
 }
 
-impl BlockResult {
-    fn decode(item: &Rlp<'_>) -> Result<Self, BmvError> {
+impl<'a> BlockResult<'a> {
+    fn decode(item: &Rlp<'a>) -> Result<Self, BmvError> {
         let bytes = match item.nullable_bytes().or_code(BAD, "header result is not bytes")? {
             None | Some([]) => return Ok(Self::default()),
             Some(b) => b,
@@ -62,7 +63,7 @@ impl BlockResult {
             state_hash: opt_hash(&state)?,
             patch_receipt_hash: opt_hash(&patch)?,
             normal_receipt_hash: opt_hash(&normal)?,
-            extra: extra.map(|i| i.map(|i| i.raw().to_vec())).collect::<Result<_, _>>().or_code(BAD, "header result extension is not RLP")?,
+            extra: extra.checked_rest().or_code(BAD, "header result extension is not RLP")?,
         })
     }
 
@@ -75,15 +76,12 @@ impl BlockResult {
         for h in [&self.state_hash, &self.patch_receipt_hash, &self.normal_receipt_hash] {
             l.nullable_bytes(h.as_ref().map(|h| &h[..]));
         }
-        self.extra.iter().for_each(|e| {
-            l.raw(e);
-        });
-        Some(l.finish())
+        Some(l.raw(self.extra).finish())
     }
 }
 
-impl BlockHeader {
-    pub fn decode(bytes: &[u8]) -> Result<Self, BmvError> {
+impl<'a> BlockHeader<'a> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, BmvError> {
         let item = Rlp::new(bytes).or_code(BAD, "header is not RLP")?;
         // goloop ≥ 1.3 may append fields (the network-section filter) after Result.
         let ([version, height, timestamp, proposer, prev, votes, next_validators, patch_txs, normal_txs, bloom, result], extra) =
@@ -102,9 +100,9 @@ impl BlockHeader {
             next_validators_hash: opt_hash(&next_validators)?,
             patch_transactions_hash: opt_hash(&patch_txs)?,
             normal_transactions_hash: opt_hash(&normal_txs)?,
-            logs_bloom: bloom.nullable_bytes().or_code(BAD, "logs bloom is not bytes")?.unwrap_or_default().to_vec(),
+            logs_bloom: bloom.nullable_bytes().or_code(BAD, "logs bloom is not bytes")?.unwrap_or_default(),
             result: BlockResult::decode(&result)?,
-            extra: extra.map(|i| i.map(|i| i.raw().to_vec())).collect::<Result<_, _>>().or_code(BAD, "header extension is not RLP")?,
+            extra: extra.checked_rest().or_code(BAD, "header extension is not RLP")?,
             id: sha3_256(bytes),
         })
     }
@@ -122,11 +120,8 @@ impl BlockHeader {
             .nullable_bytes(hash(&self.next_validators_hash).as_deref())
             .nullable_bytes(hash(&self.patch_transactions_hash).as_deref())
             .nullable_bytes(hash(&self.normal_transactions_hash).as_deref())
-            .bytes(&self.logs_bloom)
+            .bytes(self.logs_bloom)
             .nullable_bytes(self.result.encode().as_deref());
-        self.extra.iter().for_each(|e| {
-            l.raw(e);
-        });
-        l.finish()
+        l.raw(self.extra).finish()
     }
 }

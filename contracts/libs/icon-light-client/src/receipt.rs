@@ -5,7 +5,6 @@ use crate::{
     header::opt_hash,
     BmvError, Hash,
 };
-use alloc::vec::Vec;
 use btp_primitives::{rlp::Rlp, IconAddress};
 
 const BAD: ErrorCode = ErrorCode::DecodeError;
@@ -20,40 +19,51 @@ pub fn event_logs_hash(receipt: &[u8]) -> Result<Hash, BmvError> {
     opt_hash(&hash)?.or_code(BAD, "receipt's event-logs hash is empty")
 }
 
-/// An event log: the emitting contract, its indexed and its data parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event log: the emitting contract, its indexed and its data parameters (read in place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventLog<'a> {
     pub address: IconAddress,
-    pub indexed: Vec<&'a [u8]>,
-    pub data: Vec<&'a [u8]>,
+    indexed: Rlp<'a>,
+    data: Rlp<'a>,
 }
 
-fn params<'a>(item: &Rlp<'a>) -> Result<Vec<&'a [u8]>, BmvError> {
-    item.nullable_items()
-        .or_code(BAD, "event parameters are not a list")?
-        .iter()
-        .map(|p| p.nullable_bytes().map(Option::unwrap_or_default).or_code(BAD, "event parameter is not bytes"))
-        .collect()
+/// The parameters of a list, a null parameter read as empty.
+fn params<'a>(list: &Rlp<'a>) -> impl Iterator<Item = Result<&'a [u8], BmvError>> + 'a {
+    list.nullable_iter()
+        .unwrap_or_default()
+        .map(|p| p.and_then(|p| p.nullable_bytes()).map(Option::unwrap_or_default).or_code(BAD, "event parameter is not bytes"))
 }
 
 impl<'a> EventLog<'a> {
     pub fn decode(bytes: &'a [u8]) -> Result<Self, BmvError> {
         let [address, indexed, data] = Rlp::new(bytes).and_then(|r| r.fixed()).or_code(BAD, "event log is not [addr, indexed, data]")?;
-        Ok(Self {
+        let log = Self {
             address: IconAddress::from_bytes(address.bytes().or_code(BAD, "event address is not bytes")?)
                 .or_code(BAD, "event address is not an ICON address")?,
-            indexed: params(&indexed)?,
-            data: params(&data)?,
-        })
+            indexed,
+            data,
+        };
+        // Every parameter is checked here, so that a malformed log fails alike whether its parameters are read.
+        log.indexed().chain(log.data()).try_for_each(|p| p.map(|_| ()))?;
+        Ok(log)
+    }
+
+    pub fn indexed(&self) -> impl Iterator<Item = Result<&'a [u8], BmvError>> + 'a {
+        params(&self.indexed)
+    }
+
+    pub fn data(&self) -> impl Iterator<Item = Result<&'a [u8], BmvError>> + 'a {
+        params(&self.data)
     }
 
     /// The BMC `Message(str _next, int _seq, bytes _msg)` this log carries, if it is one.
     pub fn message(&self) -> Result<Option<MessageEvent<'a>>, BmvError> {
-        if self.indexed.first() != Some(&MESSAGE_EVENT) {
+        let mut indexed = self.indexed();
+        if indexed.next().transpose()? != Some(MESSAGE_EVENT) {
             return Ok(None);
         }
-        let (next, seq, msg) = match (self.indexed.get(1), self.indexed.get(2), self.data.first()) {
-            (Some(n), Some(s), Some(m)) => (*n, *s, *m),
+        let (next, seq, msg) = match (indexed.next().transpose()?, indexed.next().transpose()?, self.data().next().transpose()?) {
+            (Some(n), Some(s), Some(m)) => (n, s, m),
             _ => return Err(BmvError::new(BAD, "Message event lacks next, seq or msg")),
         };
         Ok(Some(MessageEvent {

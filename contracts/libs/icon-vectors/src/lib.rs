@@ -13,9 +13,9 @@ use icon_light_client::{
     receipt::{event_logs_hash, EventLog},
     sha3_256,
     validators::ValidatorSet,
-    verifier::{verify_block_update, Outcome, Verifier},
-    votes::{CommitVotes, PartSetId, VoteItem},
-    BmvError,
+    verifier::{network_id, verify_block_update, Outcome, Recorder, Verifier},
+    votes::{CommitVotes, PartSetId, VoteChecker, VoteMessage},
+    BmvError, ErrorCode,
 };
 use serde_json::{Map, Value};
 
@@ -50,6 +50,16 @@ impl<'a> Expect<'a> {
             None => Ok(()),
             Some(expected) if *expected == actual => Ok(()),
             Some(expected) => Err(format!("{key}: expected {expected}, got {actual}")),
+        }
+    }
+
+    /// Like `eq` for an object, of which the expected one names the fields it checks.
+    fn fields(&mut self, key: &'static str, actual: &Value) -> Check<()> {
+        let Some(expected) = self.get(key) else { return Ok(()) };
+        let fields = expected.as_object().ok_or_else(|| format!("{key} is not an object"))?;
+        match fields.iter().find(|(field, value)| actual.get(field.as_str()) != Some(value)) {
+            None => Ok(()),
+            Some(_) => Err(format!("{key}: expected {expected}, got {actual}")),
         }
     }
 
@@ -190,18 +200,32 @@ fn relay_step(verifier: &mut Verifier, input: &Value, expect_value: &Value) -> C
         }
     }
     let seq = u64_of(input, "seq")?;
-    let result = verifier.handle_relay_message(str_of(input, "bmc")?, str_of(input, "prev")?, seq.into(), &msg, &HostSecp256k1);
+    let mut recorder = Recorder::default();
+    let result = verifier.handle_relay_message_with(str_of(input, "bmc")?, str_of(input, "prev")?, seq.into(), &msg, &HostSecp256k1, &mut recorder);
     let mut expect = Expect::new(expect_value)?;
     match str_of(expect_value, "result")? {
         "reject" => expect_error(&mut expect, result.map(|_| ()))?,
         "accept" => {
-            let Outcome { messages, blocks, .. } = result.map_err(|e| format!("rejected: {e}"))?;
-            let blocks: Value =
-                blocks.iter().map(|b| serde_json::json!({"height": b.height, "hash": hex::encode(b.id), "signers": addresses_json(&b.signers)})).collect();
+            let Outcome { messages, proven_block, .. } = result.map_err(|e| format!("rejected: {e}"))?;
+            let blocks: Value = recorder
+                .blocks
+                .iter()
+                .map(|b| {
+                    serde_json::json!({
+                        "height": b.block.height,
+                        "hash": hex::encode(b.block.id),
+                        "signers": addresses_json(&b.signers),
+                        "validators_changed": b.block.new_validators.is_some(),
+                    })
+                })
+                .collect();
             expect.subset("block_updates", &blocks)?;
+            let proof = proven_block.map_or(Value::Null, |(height, id)| serde_json::json!({"height": height, "hash": hex::encode(id)}));
+            expect.fields("block_proof", &proof)?;
             expect.eq("btp_messages", messages.iter().map(|m| Value::from(hex::encode(m))).collect())?;
             expect_decoded_messages(&mut expect, &messages)?;
             expect.eq("mta_height", verifier.mta.height().into())?;
+            expect.eq("validators_hash", hex::encode(verifier.validators.hash()).into())?;
         }
         other => return Err(format!("unknown result {other:?}")),
     }
@@ -242,18 +266,22 @@ pub fn check(vector: &Value) -> Check<()> {
             expect.eq("receipt_hash", receipt_root.into())?;
         }
         "block_update" => {
-            let validators = ValidatorSet::decode(&hex_of(vector.get("state").ok_or("missing state")?, "validators")?, &HostSecp256k1)
-                .map_err(|e| format!("state validators: {e}"))?;
+            let header_bytes = hex_of(input, "header")?;
             let votes = hex_of(input, "votes")?;
-            let result = BlockHeader::decode(&hex_of(input, "header")?)
-                .and_then(|header| verify_block_update(&header, Some(&votes), &validators, &HostSecp256k1).map(|signers| (header, signers)));
+            let result = BlockHeader::decode(&header_bytes).and_then(|header| {
+                let mut signers = Vec::new();
+                block_update_signers(vector, &header, &votes, &mut signers)?;
+                Ok((header, signers))
+            });
             if let (Some(json), Ok((header, _))) = (input.get("header_json"), &result) {
                 check_header_json(header, json)?;
             }
             if accept {
                 let (h, signers) = result.map_err(|e| format!("rejected: {e}"))?;
                 expect.eq("height", h.height.into())?;
+                expect.eq("hash", hash_json(Some(h.id)))?;
                 expect.eq("next_validators_hash", hash_json(h.next_validators_hash))?;
+                expect.eq("receipt_hash", h.result.normal_receipt_hash.map(hex::encode).unwrap_or_default().into())?;
                 expect.eq("signers", addresses_json(&signers))?;
             } else {
                 expect_error(&mut expect, result.map(|_| ()))?;
@@ -267,31 +295,35 @@ pub fn check(vector: &Value) -> Check<()> {
             }
             let v = CommitVotes::decode(&votes_bytes).map_err(|e| e.to_string())?;
             expect.eq("round", v.round.into())?;
-            expect.eq("part_set_id", serde_json::json!([v.part_set_id.count, v.part_set_id.hash.as_deref().map(hex::encode)]))?;
-            let items: Value = v.items.iter().map(|i| serde_json::json!([i.timestamp, hex::encode(&i.signature)])).collect();
+            expect.eq("part_set_id", serde_json::json!([v.part_set_id.count, v.part_set_id.hash.map(hex::encode)]))?;
+            let items: Value = v
+                .items()
+                .map(|i| i.map(|i| serde_json::json!([i.timestamp, hex::encode(i.signature)])))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
             expect.eq("items", items)?;
         }
         "vote_message" => {
             let psid = input.get("part_set_id").and_then(Value::as_array).ok_or("missing part_set_id")?;
-            let votes = CommitVotes {
-                round: u64_of(input, "round")? as i32,
-                part_set_id: PartSetId {
-                    count: psid.first().and_then(Value::as_u64).ok_or("part_set_id count")?,
-                    hash: Some(hex::decode(psid.get(1).and_then(Value::as_str).ok_or("part_set_id hash")?).map_err(|e| e.to_string())?),
-                },
-                items: vec![VoteItem { timestamp: u64_of(input, "timestamp")? as i64, signature: hex_of(input, "signature")? }],
-            };
+            let part_set_hash = hex::decode(psid.get(1).and_then(Value::as_str).ok_or("part_set_id hash")?).map_err(|e| e.to_string())?;
+            let part_set_id = PartSetId { count: psid.first().and_then(Value::as_u64).ok_or("part_set_id count")?, hash: Some(&part_set_hash) };
             let block_id: [u8; 32] = hex_of(input, "block_hash")?.try_into().map_err(|_| "block_hash is not 32 bytes")?;
-            let message = votes.vote_message(u64_of(input, "height")? as i64, &block_id, &votes.items[0]);
+            let round = i32::try_from(u64_of(input, "round")?).map_err(|_| "round is not an int32")?;
+            let height = i64::try_from(u64_of(input, "height")?).map_err(|_| "height is not an int64")?;
+            let timestamp = i64::try_from(u64_of(input, "timestamp")?).map_err(|_| "timestamp is not an int64")?;
+            let mut message = VoteMessage::default();
+            message.start(height, round, &block_id, &part_set_id);
+            let message = message.with_timestamp(timestamp).to_vec();
             let digest = sha3_256(&message);
             expect.eq("vote_message", hex::encode(&message).into())?;
             expect.eq("hash", hex::encode(digest).into())?;
-            let signer = recover_address(&HostSecp256k1, &digest, &votes.items[0].signature).ok_or("signature does not recover")?;
+            let signer = recover_address(&HostSecp256k1, &digest, &hex_of(input, "signature")?).ok_or("signature does not recover")?;
             expect.eq("address", signer.to_string().into())?;
         }
         "validators" => {
             let set = ValidatorSet::decode(&hex_of(input, "validators")?, &HostSecp256k1).map_err(|e| e.to_string())?;
             expect.eq("hash", hex::encode(set.hash()).into())?;
+            expect.eq("addresses", addresses_json(set.addresses()))?;
         }
         "signature" => {
             let digest: [u8; 32] = hex_of(input, "msg_hash")?.try_into().map_err(|_| "msg_hash is not 32 bytes")?;
@@ -301,8 +333,7 @@ pub fn check(vector: &Value) -> Check<()> {
         "mpt_proof" => {
             let root: [u8; 32] = hex_of(input, "root")?.try_into().map_err(|_| "root is not 32 bytes")?;
             let proofs = hashes(input, "proofs")?;
-            let nodes: Vec<&[u8]> = proofs.iter().map(Vec::as_slice).collect();
-            let result = mpt::prove(&root, &hex_of(input, "key")?, &nodes);
+            let result = mpt::prove(&root, &hex_of(input, "key")?, proofs.iter().map(|n| Ok(&n[..])));
             if accept {
                 expect.eq("value", hex::encode(result.map_err(|e| format!("rejected: {e}"))?).into())?;
             } else {
@@ -312,20 +343,17 @@ pub fn check(vector: &Value) -> Check<()> {
         "receipt_proof" => {
             let root: [u8; 32] = hex_of(input, "receipt_hash")?.try_into().map_err(|_| "receipt_hash is not 32 bytes")?;
             let proofs = hashes(input, "proofs")?;
-            let nodes: Vec<&[u8]> = proofs.iter().map(Vec::as_slice).collect();
-            let receipt = mpt::prove(&root, &mpt::list_key(u64_of(input, "index")?), &nodes).map_err(|e| e.to_string())?;
+            let receipt = mpt::prove(&root, mpt::list_key(u64_of(input, "index")?).as_bytes(), proofs.iter().map(|n| Ok(&n[..]))).map_err(|e| e.to_string())?;
             let logs_root = event_logs_hash(receipt).map_err(|e| e.to_string())?;
             expect.eq("event_logs_hash", hex::encode(logs_root).into())?;
             let mut events = Vec::new();
             for ep in input.get("event_proofs").and_then(Value::as_array).ok_or("missing event_proofs")? {
                 let proofs = hashes(ep, "proofs")?;
-                let nodes: Vec<&[u8]> = proofs.iter().map(Vec::as_slice).collect();
-                let log_bytes = mpt::prove(&logs_root, &mpt::list_key(u64_of(ep, "index")?), &nodes).map_err(|e| e.to_string())?;
+                let log_bytes =
+                    mpt::prove(&logs_root, mpt::list_key(u64_of(ep, "index")?).as_bytes(), proofs.iter().map(|n| Ok(&n[..]))).map_err(|e| e.to_string())?;
                 let log = EventLog::decode(log_bytes).map_err(|e| e.to_string())?;
-                let mut event = serde_json::json!({
-                    "address": log.address.to_string(),
-                    "indexed": log.indexed.iter().map(hex::encode).collect::<Vec<_>>(),
-                });
+                let indexed = log.indexed().map(|i| i.map(hex::encode)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+                let mut event = serde_json::json!({"address": log.address.to_string(), "indexed": indexed});
                 if let Some(m) = log.message().map_err(|e| e.to_string())? {
                     event["btp_message"] = btp_message_json(m.msg, false)?;
                 }
@@ -342,6 +370,33 @@ pub fn check(vector: &Value) -> Check<()> {
         other => return Err(format!("unknown kind {other:?}")),
     }
     expect.finish()
+}
+
+/// The signers of a block update vector's votes. With `state.validators` the votes are checked as the BMV
+/// checks them (membership, duplicates, quorum; with `state.check_next_validators_hash` the set must also be the
+/// one the header names); without a set nothing can be checked for membership, so every vote is only
+/// recovered.
+fn block_update_signers(vector: &Value, header: &BlockHeader<'_>, votes: &[u8], signers: &mut Vec<IconAddress>) -> Result<(), BmvError> {
+    const UNREADABLE: BmvError = BmvError::new(ErrorCode::Unknown, "state.validators is not a hex RLP list");
+    let nid = vector.get("network").and_then(Value::as_str).and_then(network_id);
+    let Some(state) = vector.get("state").filter(|s| s.get("validators").is_some()) else {
+        let votes = CommitVotes::decode(votes)?;
+        let mut message = VoteMessage::default();
+        message.start(header.height, votes.round, &header.id, &votes.part_set_id);
+        for item in votes.items() {
+            let item = item?;
+            let digest = sha3_256(message.with_timestamp(item.timestamp));
+            signers.push(recover_address(&HostSecp256k1, &digest, item.signature).ok_or(BmvError::new(ErrorCode::InvalidVotes, "signature does not recover"))?);
+        }
+        return Ok(());
+    };
+    let list = hex_of(state, "validators").map_err(|_| UNREADABLE)?;
+    let mut validators = ValidatorSet::decode(&list, &HostSecp256k1)?;
+    if state.get("check_next_validators_hash").and_then(Value::as_bool) == Some(true) && header.next_validators_hash.as_ref() != Some(validators.hash()) {
+        return Err(BmvError::new(ErrorCode::InvalidBlockUpdate, "the validator set is not the one the header names"));
+    }
+    let mut checker = VoteChecker::new(&HostSecp256k1, nid);
+    verify_block_update(header, Some(votes), &mut validators, &mut checker, |s| signers.push(*s)).map(|_| ())
 }
 
 /// The goloop JSON form of a header (Go's `[]byte` as standard base64) must name the same fields.
@@ -373,7 +428,7 @@ fn check_header_json(h: &BlockHeader, json: &Value) -> Check<()> {
     same("VotesHash", h.votes_hash.map(|x| x.to_vec()))?;
     same("NextValidatorsHash", h.next_validators_hash.map(|x| x.to_vec()))?;
     same("NormalTransactionsHash", h.normal_transactions_hash.map(|x| x.to_vec()))?;
-    same("LogsBloom", Some(h.logs_bloom.clone()))?;
+    same("LogsBloom", Some(h.logs_bloom.to_vec()))?;
     let result = b64("Result")?.ok_or("header_json.Result missing")?;
     let receipt_root = Rlp::new(&result).and_then(|r| r.at_least::<3>()).ok().and_then(|([_, _, normal], _)| normal.bytes().ok().map(<[u8]>::to_vec));
     if receipt_root != h.result.normal_receipt_hash.map(|x| x.to_vec()) {
