@@ -14,7 +14,10 @@ pub mod bmv_icon {
         verifier::{Observer, VerifiedBlock, Verifier},
         ErrorCode, Hash as IconHash,
     };
-    use ink::prelude::{string::String, vec::Vec};
+    use ink::{
+        prelude::{string::String, vec::Vec},
+        storage::Lazy,
+    };
 
     /// Why a call failed. The SCALE index of the first fifteen variants is the BMV's local error code
     /// (absolute BTP code = index + 25), so a BMC can report it without knowing this type.
@@ -129,8 +132,9 @@ pub mod bmv_icon {
         bmc_address: String,
         network: String,
         /// The current validator set (`ValidatorSet::encode_state`: the list as ICON committed to it, its hash
-        /// and the members' keys learnt so far).
-        validators: Vec<u8>,
+        /// and the members' keys learnt so far), in a storage cell of its own: `get_status`, which the BMC asks
+        /// twice per relay message, does not load it, and it has the 16 KiB value limit to itself.
+        validators: Lazy<Vec<u8>>,
         /// The accumulator in ICON's BMV layout (see `Mta::encode`).
         mta: Vec<u8>,
         last_block_hash: IconHash,
@@ -162,11 +166,12 @@ pub mod bmv_icon {
             btp_primitives::address::validate_network(&network).map_err(|_| Error::InvalidConfiguration)?;
             icon_light_client::verifier::network_id(&network).ok_or(Error::InvalidConfiguration)?;
             btp_primitives::BtpAddress::parse(&bmc_address).map_err(|_| Error::InvalidConfiguration)?;
-            let validators = ValidatorSet::decode(&validators, &RuntimeSecp256k1).map_err(|_| Error::InvalidConfiguration)?.encode_state();
+            let mut stored = Lazy::new();
+            stored.set(&ValidatorSet::decode(&validators, &RuntimeSecp256k1).map_err(|_| Error::InvalidConfiguration)?.encode_state());
             let mta = Mta::new(mta_offset, root_size, cache_size, allow_newer_witness).encode();
             let owner = Self::env().caller();
             Self::env().emit_event(OwnershipTransferred { previous: owner, owner });
-            Ok(Self { owner, bmc, bmc_address, network, validators, mta, last_block_hash, last_height: mta_offset })
+            Ok(Self { owner, bmc, bmc_address, network, validators: stored, mta, last_block_hash, last_height: mta_offset })
         }
 
         /// Verifies a relay message from the ICON BMC `prev` for the BMC `bmc` (its BTP address), whose link
@@ -183,7 +188,7 @@ pub mod bmv_icon {
             // A failed call reverts, so the light client may work on the state in place.
             let outcome = verifier.process(&bmc, &prev, seq, &msg, &RuntimeSecp256k1, &mut Events).map_err(|e| Error::from(e.code))?;
             // Written also when no block was added: the set may have learnt keys.
-            self.validators = verifier.validators.encode_state();
+            self.validators.set(&verifier.validators.encode_state());
             self.mta = verifier.mta.encode();
             self.last_block_hash = verifier.last_block_hash.unwrap_or(self.last_block_hash);
             self.last_height = verifier.last_height;
@@ -207,7 +212,7 @@ pub mod bmv_icon {
         /// The current validator list (RLP, as ICON committed to it) and its SHA3-256 hash.
         #[ink(message)]
         pub fn validators(&self) -> Result<(Vec<u8>, IconHash), Error> {
-            let set = ValidatorSet::decode_state(&self.validators).map_err(|e| Error::from(e.code))?;
+            let set = self.validator_set()?;
             Ok((set.raw().to_vec(), *set.hash()))
         }
 
@@ -240,10 +245,14 @@ pub mod bmv_icon {
             Ok(())
         }
 
+        fn validator_set(&self) -> Result<ValidatorSet, Error> {
+            ValidatorSet::decode_state(&self.validators.get().unwrap_or_default()).map_err(|e| Error::from(e.code))
+        }
+
         fn verifier(&self) -> Result<Verifier, Error> {
             Ok(Verifier {
                 network: self.network.clone(),
-                validators: ValidatorSet::decode_state(&self.validators).map_err(|e| Error::from(e.code))?,
+                validators: self.validator_set()?,
                 mta: Mta::decode(&self.mta).map_err(|e| Error::from(e.code))?,
                 last_block_hash: Some(self.last_block_hash),
                 last_height: self.last_height,

@@ -44,6 +44,7 @@ impl<'a> EventLog<'a> {
             data,
         };
         // Every parameter is checked here, so that a malformed log fails alike whether its parameters are read.
+        indexed.nullable_iter().and(data.nullable_iter()).or_code(BAD, "event parameters are not a list")?;
         log.indexed().chain(log.data()).try_for_each(|p| p.map(|_| ()))?;
         Ok(log)
     }
@@ -83,4 +84,20 @@ pub struct MessageEvent<'a> {
     pub seq: i128,
     /// The RLP BTP message.
     pub msg: &'a [u8],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use btp_primitives::rlp::ListBuilder;
+
+    #[test]
+    fn parameters_must_be_lists() {
+        let address = [1u8; 21];
+        let list = ListBuilder::new().bytes(MESSAGE_EVENT).finish();
+        let ok = ListBuilder::new().bytes(&address).raw(&list).null().finish();
+        assert!(EventLog::decode(&ok).is_ok(), "null parameters are none");
+        let bytes = ListBuilder::new().bytes(&address).bytes(MESSAGE_EVENT).raw(&list).finish();
+        assert_eq!(EventLog::decode(&bytes).unwrap_err().code, ErrorCode::DecodeError);
+    }
 }

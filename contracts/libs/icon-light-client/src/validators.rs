@@ -31,9 +31,9 @@ pub struct ValidatorSet {
     raw: Vec<u8>,
 }
 
-/// Most validators in a set: ICON has 22 main P-Reps, and a bound keeps the quorum bookkeeping of one vote list
-/// within a fixed size.
-pub const MAX_VALIDATORS: usize = 256;
+/// Most validators in a set. ICON has 22 main P-Reps; the bound keeps a stored set (list, addresses and learnt
+/// keys, about 100 bytes a member) inside pallet-contracts' 16 KiB limit on one storage value.
+pub const MAX_VALIDATORS: usize = 128;
 
 impl ValidatorSet {
     /// Decodes an RLP list whose items are 21-byte addresses or, for validators registered by key, 33-byte

@@ -172,7 +172,7 @@ impl Verifier {
                 // Without a witness only the newest block, alone in the first root, can be proven (as ICON's
                 // Java BMV accepts); against an older accumulator an empty witness proves nothing.
                 if proof.witness.is_empty() && proof.witness_height < self.mta.height() {
-                    return Err(BmvError::new(ErrorCode::InvalidBlockWitness, "an empty witness proves only against the current accumulator"));
+                    return Err(BmvError::new(ErrorCode::InvalidBlockWitness, "an empty witness proves nothing against an older accumulator"));
                 }
                 self.mta.verify(&proof.witness, &header.id, height, proof.witness_height)?;
                 outcome.proven_block = Some((header.height, header.id));
