@@ -49,6 +49,9 @@ else
   rustup toolchain link web /usr
 fi
 rustc +web --version | grep -q '^rustc 1\.85\.' || { say "toolchain 'web' is not rustc 1.85"; exit 1; }
+# rustc-web has no rustfmt: test.sh checks the format with the machine's stable toolchain.
+rustfmt +stable --version >/dev/null 2>&1 || rustup component add rustfmt --toolchain stable \
+  || { say "the stable toolchain has no rustfmt and it cannot be added"; exit 1; }
 
 # Prebuilt copies in ../shared/cache/ (see its README) save the long builds; each is used only when its checksum
 # matches and it reports the expected version, else the tool is built from crates.io.

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite: host unit tests of every crate, release builds of every contract with the MVP check,
-# the ICON vectors through the light client, then the e2e tests on a real pallet-contracts runtime.
+# The whole test suite: format and lints, host unit tests of every crate, the ICON vectors through the light client,
+# release builds of every contract with the MVP check, the e2e tests on a real pallet-contracts runtime, and the
+# gas benchmarks. It reads nothing outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+
+echo "== format (rustfmt.toml; rustc-web has no rustfmt, the machine's stable toolchain does) and clippy"
+cargo +stable fmt --all --check
+cargo clippy --workspace --all-targets --features btp-e2e-tests/e2e-tests -- -D warnings
 
 echo "== host unit tests and ink! off-chain tests"
 cargo test --workspace --exclude btp-e2e-tests
 
 echo "== ICON vectors through the light client"
-bash scripts/check-vectors.sh ../shared/vectors/icon
+bash scripts/check-vectors.sh contracts/libs/icon-vectors/data/icon
 
 echo "== contracts (release) and WebAssembly MVP check"
 bash scripts/build-contracts.sh

@@ -24,6 +24,8 @@
 //! most the owner-set gas limit and always leaves the BMC a reserve, so a service that loops or runs out of gas
 //! fails alone.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
+// Overflow must be an error, never a wrapped value or a panic (cargo-contract lints the Wasm build alike).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 extern crate alloc;
 
@@ -64,6 +66,9 @@ pub mod client {
             .map_err(Some)
     }
 }
+
+/// The contract and the types its users need, without the module path.
+pub use self::bmc::{Bmc, BmcRef, Error, GasLimit, LinkStatus};
 
 #[ink::contract]
 pub mod bmc {

@@ -4,6 +4,11 @@
 //! Merkle Tree Accumulator, last block id and height), lets only its BMC submit relay messages, and reports
 //! what changed in events. The verification itself is the light client's, the same code the relay runs.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
+// Overflow must be an error, never a wrapped value or a panic (cargo-contract lints the Wasm build alike).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
+/// The contract and the types its users need, without the module path.
+pub use self::bmv_icon::{BmvIcon, BmvIconRef, Error};
 
 #[ink::contract]
 pub mod bmv_icon {
@@ -264,7 +269,7 @@ pub mod bmv_icon {
     mod tests {
         use super::*;
 
-        const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/icon/");
+        const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../libs/icon-vectors/data/icon/");
 
         fn vector(name: &str) -> serde_json::Value {
             let text = std::fs::read_to_string(format!("{VECTORS}{name}.json")).expect("vector");

@@ -32,11 +32,16 @@
 //! * minting to a contract does not call into it (the relay's transaction must not run foreign code);
 //!   `safe_transfer_from` does ask a receiving contract.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
+// Overflow must be an error, never a wrapped value or a panic (cargo-contract lints the Wasm build alike).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 extern crate alloc;
 
 #[path = "ledger.rs"]
 pub mod ledger;
+
+/// The contract and the types its users need, without the module path.
+pub use self::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, Coin, CoinBalance, Error};
 
 #[ink::contract]
 pub mod bsh_nativecoin {

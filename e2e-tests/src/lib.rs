@@ -197,9 +197,9 @@ pub fn run<F: std::future::Future>(test: F) -> F::Output {
 pub mod vectors {
     use serde_json::Value;
 
-    /// Loads `../shared/vectors/icon/<name>.json`.
+    /// Loads `contracts/libs/icon-vectors/data/icon/<name>.json`.
     pub fn load(name: &str) -> Value {
-        let path = format!("{}/../../shared/vectors/icon/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../contracts/libs/icon-vectors/data/icon/{name}.json", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
     }

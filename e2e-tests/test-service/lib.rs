@@ -7,6 +7,9 @@
 //! contract ask.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
+/// The contract and the types its users need, without the module path.
+pub use self::test_service::{Error, Received, TestService, TestServiceRef};
+
 #[ink::contract]
 pub mod test_service {
     use ink::prelude::{string::String, vec::Vec};

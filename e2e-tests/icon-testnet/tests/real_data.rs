@@ -9,7 +9,7 @@ use icon_testnet::{
 use serde_json::Value;
 
 fn vector(name: &str) -> Value {
-    let path = format!("{}/../../../shared/vectors/icon/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../contracts/libs/icon-vectors/data/icon/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).expect("vector")).expect("json")
 }
 

@@ -203,7 +203,7 @@ async fn live_node_answers_every_call_and_its_blocks_verify() {
 
 #[tokio::test]
 async fn replay_serves_real_icon_block_21172_to_a_relay() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/icon/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/libs/icon-vectors/data/icon/");
     let vector: Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}icondao_h21172_scenario4.json")).unwrap()).unwrap();
     let mut replay = Replay::default();
     replay.add_relay_message(&hex::decode(vector["input"]["relay_message"].as_str().unwrap()).unwrap()).unwrap();

@@ -8,6 +8,9 @@
 //! * [`bmc`]: the BMC's internal service messages (`svc = "bmc"`).
 //! * [`nativecoin`]: the native-coin service's transfer request and response.
 #![cfg_attr(not(feature = "std"), no_std)]
+// Overflow on input must be an error, never a wrapped value or a panic: every operation is checked, saturating or
+// annotated with why it cannot overflow.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 extern crate alloc;
 

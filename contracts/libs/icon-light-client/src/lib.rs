@@ -7,6 +7,9 @@
 //! Signature recovery is behind the [`crypto::Secp256k1`] trait: the host uses libsecp256k1, the contract its
 //! runtime's `ecdsa_recover`.
 #![cfg_attr(not(feature = "std"), no_std)]
+// Overflow on input must be an error, never a wrapped value or a panic: every operation is checked, saturating or
+// annotated with why it cannot overflow.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 extern crate alloc;
 

@@ -1,10 +1,10 @@
 //! The encoders reproduce real goloop data byte for byte: every header, vote list, validator list and relay
-//! message that real goloop nodes produced in `../shared/vectors/icon` (vectors of origin `real-node`).
+//! message that real goloop nodes produced in `contracts/libs/icon-vectors/data/icon` (vectors of origin `real-node`).
 
 use btp_primitives::IconAddress;
 use icon_light_client::{header::BlockHeader, relay::ReceivedRelayMessage, validators::ValidatorSet, votes::CommitVotes};
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../../shared/vectors/icon");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../icon-vectors/data/icon");
 
 /// Long hex strings of the vectors made of real node data.
 fn real_hex_strings() -> Vec<Vec<u8>> {

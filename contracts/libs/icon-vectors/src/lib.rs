@@ -1,4 +1,4 @@
-//! Checks one ICON verification vector (see `../shared/vectors/README.md`) against the light client.
+//! Checks one ICON verification vector (see `data/README.md`) against the light client.
 //!
 //! Every `expect` field is compared; fields that only document (`provenance`, `note`, `source_error`) are the
 //! only ones passed over, and any other unknown field, kind or input makes the vector fail.
