@@ -73,12 +73,14 @@ pub use self::bmc::{Bmc, BmcRef, Error, GasLimit, LinkStatus};
 #[ink::contract]
 pub mod bmc {
     use crate::routing::{self, Disposition, View};
+    use btp_interfaces::{Verified, Verifier};
     use btp_primitives::{
         address::{canonical_network, hex_account, validate_network},
         bmc::{BmcMessage, BMC_SERVICE},
         message::{answers_own_request, clipped, EVENT_TEXT_MAX},
         BtpAddress, BtpMessage, ErrorMessage,
     };
+    use ink::codegen::TraitCallBuilder;
     use ink::{
         env::call::{build_call, ExecutionInput, Selector},
         prelude::{string::String, vec::Vec},
@@ -86,6 +88,7 @@ pub mod bmc {
     };
 
     pub use crate::routing::{LinkState, Relay, Rotation, ServiceFailure};
+    pub use btp_interfaces::VerifierStatus;
 
     #[derive(Debug, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -154,8 +157,8 @@ pub mod bmc {
     pub struct LinkStatus {
         pub rx_seq: u64,
         pub tx_seq: u64,
-        /// The link's BMV: (accumulator height, offset, last height with messages).
-        pub verifier: (u64, u64, u64),
+        /// The link's BMV.
+        pub verifier: VerifierStatus,
         pub relays: Vec<Relay>,
         /// The rotation parameters and state; `rotate_term` 0 means any relay of the link may submit.
         pub rotation: Rotation,
@@ -783,26 +786,18 @@ pub mod bmc {
                 return Err(Error::Unauthorized);
             }
             let bmv = self.verifier_for(peer.network())?;
-            let before = Self::verifier_status(bmv)?;
-            let messages = build_call::<ink::env::DefaultEnvironment>()
-                .call(bmv)
-                .exec_input(
-                    ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_relay_message")))
-                        .push_arg(&self.address)
-                        .push_arg(&key)
-                        .push_arg(u128::from(state.rx_seq))
-                        .push_arg(&msg),
-                )
-                .returns::<core::result::Result<Vec<Vec<u8>>, u8>>()
+            // One call: the verifier returns its status with what it proved.
+            let mut verifier: ink::contract_ref!(Verifier) = bmv.into();
+            let Verified { messages, blocks, status } = verifier
+                .call_mut()
+                .handle_relay_message(self.address.clone(), key.clone(), u128::from(state.rx_seq), msg)
                 .try_invoke()
                 .map_err(|_| Error::VerifierUnavailable)?
                 .map_err(|_| Error::VerifierUnavailable)?
-                // The BMV's error index is its local code; BMV codes start at 25.
-                .map_err(|code| Error::Verifier(u32::from(code).saturating_add(25)))?;
-            let after = Self::verifier_status(bmv)?;
+                .map_err(|e| e.btp_code().map_or(Error::VerifierUnavailable, Error::Verifier))?;
             let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
             let now = self.env().block_number();
-            if let Some(turn) = state.rotation.rotate(u64::from(now), after.2, count > 0, state.relays.len()) {
+            if let Some(turn) = state.rotation.rotate(u64::from(now), status.last_height, count > 0, state.relays.len()) {
                 if state.relays.get(turn).map(|r| r.account) != Some(caller) {
                     return Err(Error::Unauthorized);
                 }
@@ -811,7 +806,7 @@ pub mod bmc {
             state.rx_seq = state.rx_seq.checked_add(count).ok_or(Error::Overflow)?;
             let drops: Vec<bool> = (first..=state.rx_seq).map(|seq| state.take_drop(seq)).collect();
             if let Some(relay) = state.relays.iter_mut().find(|r| r.account == caller) {
-                relay.block_count = relay.block_count.saturating_add(after.0.saturating_sub(before.0));
+                relay.block_count = relay.block_count.saturating_add(u64::from(blocks));
                 relay.msg_count = relay.msg_count.saturating_add(count);
             }
             let rx_seq = state.rx_seq;
@@ -925,7 +920,7 @@ pub mod bmc {
         ) -> Result<()> {
             self.only_owner()?;
             let peer = parse(&link)?;
-            let (height, _, _) = Self::verifier_status(self.verifier_for(peer.network())?)?;
+            let height = Self::verifier_status(self.verifier_for(peer.network())?)?.height;
             let now = u64::from(self.env().block_number());
             let rotation = self.update_link(&link, |state| {
                 state.rotation.configure(block_interval_src, block_interval_dst, max_aggregation, delay_limit, now, height);
@@ -1113,12 +1108,12 @@ pub mod bmc {
             self.verifiers.get(network).ok_or(Error::NotExistsBmv)
         }
 
-        /// The BMV's `(height, offset, last_height)`.
-        fn verifier_status(bmv: AccountId) -> Result<(u64, u64, u64)> {
-            build_call::<ink::env::DefaultEnvironment>()
-                .call(bmv)
-                .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("get_status"))))
-                .returns::<core::result::Result<(u64, u64, u64), u8>>()
+        /// Where the BMV stands.
+        fn verifier_status(bmv: AccountId) -> Result<VerifierStatus> {
+            let verifier: ink::contract_ref!(Verifier) = bmv.into();
+            verifier
+                .call()
+                .status()
                 .try_invoke()
                 .map_err(|_| Error::VerifierUnavailable)?
                 .map_err(|_| Error::VerifierUnavailable)?

@@ -12,6 +12,7 @@ pub use self::bmv_icon::{BmvIcon, BmvIconRef, Error};
 
 #[ink::contract]
 pub mod bmv_icon {
+    use btp_interfaces::{Verified, VerifierError, VerifierStatus};
     use icon_light_client::{
         crypto::Secp256k1,
         mta::Mta,
@@ -24,51 +25,36 @@ pub mod bmv_icon {
         storage::Lazy,
     };
 
-    /// Why a call failed. The SCALE index of the first fifteen variants is the BMV's local error code
-    /// (absolute BTP code = index + 25), so a BMC can report it without knowing this type.
+    /// Why an administrative call failed. Verification refuses with the interface's `VerifierError`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     pub enum Error {
-        Unknown,
-        InvalidMpt,
-        InvalidVotes,
-        InvalidSequence,
-        InvalidBlockUpdate,
-        InvalidBlockProof,
-        InvalidBlockWitness,
-        InvalidSequenceHigher,
-        InvalidBlockUpdateHeightHigher,
-        InvalidBlockUpdateHeightLower,
-        InvalidBlockProofHeightHigher,
-        InvalidBlockWitnessOld,
-        DecodeError,
-        NotAcceptedFromNetwork,
-        NotAcceptedBmc,
         /// The caller may not do this.
         Unauthorized,
         /// A constructor argument is invalid (network address, validator list).
         InvalidConfiguration,
+        /// The stored state is unreadable.
+        Corrupted,
     }
 
-    impl From<ErrorCode> for Error {
-        fn from(code: ErrorCode) -> Self {
-            match code {
-                ErrorCode::Unknown => Self::Unknown,
-                ErrorCode::InvalidMpt => Self::InvalidMpt,
-                ErrorCode::InvalidVotes => Self::InvalidVotes,
-                ErrorCode::InvalidSequence => Self::InvalidSequence,
-                ErrorCode::InvalidBlockUpdate => Self::InvalidBlockUpdate,
-                ErrorCode::InvalidBlockProof => Self::InvalidBlockProof,
-                ErrorCode::InvalidBlockWitness => Self::InvalidBlockWitness,
-                ErrorCode::InvalidSequenceHigher => Self::InvalidSequenceHigher,
-                ErrorCode::InvalidBlockUpdateHeightHigher => Self::InvalidBlockUpdateHeightHigher,
-                ErrorCode::InvalidBlockUpdateHeightLower => Self::InvalidBlockUpdateHeightLower,
-                ErrorCode::InvalidBlockProofHeightHigher => Self::InvalidBlockProofHeightHigher,
-                ErrorCode::InvalidBlockWitnessOld => Self::InvalidBlockWitnessOld,
-                ErrorCode::DecodeError => Self::DecodeError,
-                ErrorCode::NotAcceptedFromNetwork => Self::NotAcceptedFromNetwork,
-                ErrorCode::NotAcceptedBmc => Self::NotAcceptedBmc,
-            }
+    /// The wire code of a light-client refusal: the one place ICON's codes meet the interface's.
+    fn wire(code: ErrorCode) -> VerifierError {
+        match code {
+            ErrorCode::Unknown => VerifierError::Unknown,
+            ErrorCode::InvalidMpt => VerifierError::InvalidMpt,
+            ErrorCode::InvalidVotes => VerifierError::InvalidVotes,
+            ErrorCode::InvalidSequence => VerifierError::InvalidSequence,
+            ErrorCode::InvalidBlockUpdate => VerifierError::InvalidBlockUpdate,
+            ErrorCode::InvalidBlockProof => VerifierError::InvalidBlockProof,
+            ErrorCode::InvalidBlockWitness => VerifierError::InvalidBlockWitness,
+            ErrorCode::InvalidSequenceHigher => VerifierError::InvalidSequenceHigher,
+            ErrorCode::InvalidBlockUpdateHeightHigher => VerifierError::InvalidBlockUpdateHeightHigher,
+            ErrorCode::InvalidBlockUpdateHeightLower => VerifierError::InvalidBlockUpdateHeightLower,
+            ErrorCode::InvalidBlockProofHeightHigher => VerifierError::InvalidBlockProofHeightHigher,
+            ErrorCode::InvalidBlockWitnessOld => VerifierError::InvalidBlockWitnessOld,
+            ErrorCode::DecodeError => VerifierError::DecodeError,
+            ErrorCode::NotAcceptedFromNetwork => VerifierError::NotAcceptedFromNetwork,
+            ErrorCode::NotAcceptedBmc => VerifierError::NotAcceptedBmc,
         }
     }
 
@@ -179,45 +165,10 @@ pub mod bmv_icon {
             Ok(Self { owner, bmc, bmc_address, network, validators: stored, mta, last_block_hash, last_height: mta_offset })
         }
 
-        /// Verifies a relay message from the ICON BMC `prev` for the BMC `bmc` (its BTP address), whose link
-        /// has received `seq` messages, and returns the BTP messages it proves, in order. Only the BMC may call.
-        #[ink(message)]
-        pub fn handle_relay_message(&mut self, bmc: String, prev: String, seq: u128, msg: Vec<u8>) -> Result<Vec<Vec<u8>>, Error> {
-            if self.env().caller() != self.bmc {
-                return Err(Error::Unauthorized);
-            }
-            if bmc != self.bmc_address {
-                return Err(Error::NotAcceptedBmc);
-            }
-            let mut verifier = self.verifier()?;
-            // A failed call reverts, so the light client may work on the state in place.
-            let outcome = verifier.process(&bmc, &prev, seq, &msg, &RuntimeSecp256k1, &mut Events).map_err(|e| Error::from(e.code))?;
-            // Written also when no block was added: the set may have learnt keys.
-            self.validators.set(&verifier.validators.encode_state());
-            self.mta = verifier.mta.encode();
-            self.last_block_hash = verifier.last_block_hash.unwrap_or(self.last_block_hash);
-            self.last_height = verifier.last_height;
-            self.env().emit_event(RelayMessageVerified {
-                mta_height: verifier.mta.height(),
-                last_height: verifier.last_height,
-                last_block_id: self.last_block_hash,
-                blocks: outcome.blocks,
-                messages: u32::try_from(outcome.messages.len()).unwrap_or(u32::MAX),
-            });
-            Ok(outcome.messages)
-        }
-
-        /// `(mta height, mta offset, last height)`: where a relay resumes.
-        #[ink(message)]
-        pub fn get_status(&self) -> Result<(u64, u64, u64), Error> {
-            let mta = Mta::decode(&self.mta).map_err(|e| Error::from(e.code))?;
-            Ok((mta.height(), mta.offset(), self.last_height))
-        }
-
         /// The current validator list (RLP, as ICON committed to it) and its SHA3-256 hash.
         #[ink(message)]
         pub fn validators(&self) -> Result<(Vec<u8>, IconHash), Error> {
-            let set = self.validator_set()?;
+            let set = self.validator_set().map_err(|_| Error::Corrupted)?;
             Ok((set.raw().to_vec(), *set.hash()))
         }
 
@@ -250,24 +201,64 @@ pub mod bmv_icon {
             Ok(())
         }
 
-        fn validator_set(&self) -> Result<ValidatorSet, Error> {
-            ValidatorSet::decode_state(&self.validators.get().unwrap_or_default()).map_err(|e| Error::from(e.code))
+        fn validator_set(&self) -> Result<ValidatorSet, VerifierError> {
+            ValidatorSet::decode_state(&self.validators.get().unwrap_or_default()).map_err(|_| VerifierError::Corrupted)
         }
 
-        fn verifier(&self) -> Result<Verifier, Error> {
+        fn verifier(&self) -> Result<Verifier, VerifierError> {
             Ok(Verifier {
                 network: self.network.clone(),
                 validators: self.validator_set()?,
-                mta: Mta::decode(&self.mta).map_err(|e| Error::from(e.code))?,
+                mta: Mta::decode(&self.mta).map_err(|_| VerifierError::Corrupted)?,
                 last_block_hash: Some(self.last_block_hash),
                 last_height: self.last_height,
             })
         }
     }
 
+    impl btp_interfaces::Verifier for BmvIcon {
+        /// Verifies a relay message from the ICON BMC `prev` for the BMC `bmc` (its BTP address), whose link
+        /// has received `seq` messages, and returns the BTP messages it proves, in order, with the new status.
+        /// Only the BMC may call.
+        #[ink(message)]
+        fn handle_relay_message(&mut self, bmc: String, prev: String, seq: u128, msg: Vec<u8>) -> Result<Verified, VerifierError> {
+            if self.env().caller() != self.bmc {
+                return Err(VerifierError::Unauthorized);
+            }
+            if bmc != self.bmc_address {
+                return Err(VerifierError::NotAcceptedBmc);
+            }
+            let mut verifier = self.verifier()?;
+            // A failed call reverts, so the light client may work on the state in place.
+            let outcome = verifier.process(&bmc, &prev, seq, &msg, &RuntimeSecp256k1, &mut Events).map_err(|e| wire(e.code))?;
+            // Written also when no block was added: the set may have learnt keys.
+            self.validators.set(&verifier.validators.encode_state());
+            self.mta = verifier.mta.encode();
+            self.last_block_hash = verifier.last_block_hash.unwrap_or(self.last_block_hash);
+            self.last_height = verifier.last_height;
+            self.env().emit_event(RelayMessageVerified {
+                mta_height: verifier.mta.height(),
+                last_height: verifier.last_height,
+                last_block_id: self.last_block_hash,
+                blocks: outcome.blocks,
+                messages: u32::try_from(outcome.messages.len()).unwrap_or(u32::MAX),
+            });
+            let status = VerifierStatus { height: verifier.mta.height(), offset: verifier.mta.offset(), last_height: verifier.last_height };
+            Ok(Verified { messages: outcome.messages, blocks: outcome.blocks, status })
+        }
+
+        /// Where a relay resumes: accumulator height and offset, and the last height that delivered messages.
+        #[ink(message)]
+        fn status(&self) -> Result<VerifierStatus, VerifierError> {
+            let mta = Mta::decode(&self.mta).map_err(|_| VerifierError::Corrupted)?;
+            Ok(VerifierStatus { height: mta.height(), offset: mta.offset(), last_height: self.last_height })
+        }
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
+        use btp_interfaces::Verifier as _;
 
         const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../libs/icon-vectors/data/icon/");
 
@@ -330,10 +321,11 @@ pub mod bmv_icon {
             ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.bob);
             let input = &v["input"];
             let (bmc, prev, msg) = (text(input, "bmc"), text(input, "prev"), hex_field(input, "relay_message"));
-            let messages = bmv.handle_relay_message(bmc.clone(), prev.clone(), 0, msg.clone()).unwrap();
-            assert_eq!(messages.iter().map(hex::encode).collect::<Vec<_>>(), vec![v["expect"]["btp_messages"][0].as_str().unwrap().to_string()]);
-            assert_eq!(bmv.get_status(), Ok((21172, 21171, 21172)));
-            assert_eq!(bmv.handle_relay_message(bmc, prev, 1, msg), Err(Error::InvalidBlockUpdateHeightLower));
+            let verified = bmv.handle_relay_message(bmc.clone(), prev.clone(), 0, msg.clone()).unwrap();
+            assert_eq!(verified.messages.iter().map(hex::encode).collect::<Vec<_>>(), vec![v["expect"]["btp_messages"][0].as_str().unwrap().to_string()]);
+            let status = VerifierStatus { height: 21172, offset: 21171, last_height: 21172 };
+            assert_eq!((verified.blocks, verified.status, bmv.status()), (1, status, Ok(status)));
+            assert_eq!(bmv.handle_relay_message(bmc, prev, 1, msg), Err(VerifierError::InvalidBlockUpdateHeightLower));
         }
 
         #[ink::test]
@@ -344,14 +336,14 @@ pub mod bmv_icon {
             let input = &v["input"];
             let (bmc, prev, msg) = (text(input, "bmc"), text(input, "prev"), hex_field(input, "relay_message"));
             // Alice is not the BMC.
-            assert_eq!(bmv.handle_relay_message(bmc.clone(), prev.clone(), 0, msg.clone()), Err(Error::Unauthorized));
+            assert_eq!(bmv.handle_relay_message(bmc.clone(), prev.clone(), 0, msg.clone()), Err(VerifierError::Unauthorized));
             ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.bob);
-            assert_eq!(bmv.handle_relay_message("btp://0x8.pra/0x00".into(), prev, 0, msg.clone()), Err(Error::NotAcceptedBmc));
+            assert_eq!(bmv.handle_relay_message("btp://0x8.pra/0x00".into(), prev, 0, msg.clone()), Err(VerifierError::NotAcceptedBmc));
             assert_eq!(
                 bmv.handle_relay_message(bmc, "btp://0x9.icon/cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a".into(), 0, msg),
-                Err(Error::NotAcceptedFromNetwork)
+                Err(VerifierError::NotAcceptedFromNetwork)
             );
-            assert_eq!(bmv.get_status(), Ok((21171, 21171, 21171)));
+            assert_eq!(bmv.status(), Ok(VerifierStatus { height: 21171, offset: 21171, last_height: 21171 }));
         }
 
         #[ink::test]
@@ -377,7 +369,7 @@ pub mod bmv_icon {
             assert_eq!(new(&bmc, "0x3.icon", vec![0xc0]).err(), Some(Error::InvalidConfiguration));
             let bmv = new(&bmc, "0x3.icon", validators.clone()).unwrap();
             assert_eq!(bmv.validators(), Ok((validators.clone(), icon_light_client::sha3_256(&validators))));
-            assert_eq!(bmv.get_status(), Ok((5, 5, 5)));
+            assert_eq!(bmv.status(), Ok(VerifierStatus { height: 5, offset: 5, last_height: 5 }));
             assert_eq!(bmv.network(), ("0x3.icon".into(), accounts.bob, bmc));
         }
     }

@@ -10,6 +10,7 @@ use btp_e2e_tests::{
     vectors::{self, Relay},
     BmvCalls, Client,
 };
+use btp_interfaces::Verifier as _;
 use btp_primitives::bmc::MAX_RELAY_MESSAGE_LEN;
 use icon_light_client::{
     crypto::HostSecp256k1,

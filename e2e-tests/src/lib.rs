@@ -269,9 +269,8 @@ pub mod vectors {
         names
     }
 
-    /// The ICON name of a BMV error: its SCALE index is the BMV's local error code.
-    pub fn error_name(error: &bmv_icon::bmv_icon::Error) -> String {
-        let index = parity_scale_codec::Encode::encode(error)[0];
-        icon_light_client::ErrorCode::from_local(index).map_or_else(|| format!("{error:?}"), |c| c.name().to_string())
+    /// The ICON name of a BMV error.
+    pub fn error_name(error: &btp_interfaces::VerifierError) -> String {
+        error.name().to_string()
     }
 }

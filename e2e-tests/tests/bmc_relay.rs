@@ -6,6 +6,7 @@
 use bmc::bmc::{Bmc, BmcRef, Error};
 use bmv_icon::bmv_icon::BmvIconRef;
 use btp_e2e_tests::{client, run};
+use btp_interfaces::VerifierStatus;
 use btp_primitives::{address::hex_account, bmc::BmcMessage, BtpAddress, BtpMessage, IconAddress};
 use icon_testnet::{
     btp::IconBtp,
@@ -62,7 +63,7 @@ fn a_relay_message_from_icon_is_verified_and_handled() -> E2EResult<()> {
         let status = client.call(&ink_e2e::bob(), &calls.get_status(icon_link.clone())).dry_run().await?.return_value().expect("status");
         assert_eq!(status.rx_seq, 2, "both messages count");
         assert_eq!(status.tx_seq, 2, "Init, then the error reply: no nativecoin service is registered");
-        assert_eq!(status.verifier, (101, 100, 101));
+        assert_eq!(status.verifier, VerifierStatus { height: 101, offset: 100, last_height: 101 });
         assert_eq!((status.relays[0].block_count, status.relays[0].msg_count), (1, 2));
         let links = client.call(&ink_e2e::bob(), &calls.links()).dry_run().await?.return_value();
         assert_eq!(links[0].reachable, vec![hmny.as_str().to_string()], "the Link announcement was applied");

@@ -151,7 +151,7 @@ fn the_bmc_delivers_refuses_forwards_and_drops() -> E2EResult<()> {
         assert_eq!(out.len(), 3);
 
         let status = s.client.call(&alice, &s.calls.get_status(icon_link.clone())).dry_run().await?.return_value().expect("status");
-        assert_eq!((status.rx_seq, status.tx_seq, status.verifier), (5, 4, (101, 100, 101)));
+        assert_eq!((status.rx_seq, status.tx_seq, status.verifier), (5, 4, btp_interfaces::VerifierStatus { height: 101, offset: 100, last_height: 101 }));
         assert_eq!((status.relays[0].block_count, status.relays[0].msg_count, status.rotate_term), (1, 5, 0));
         assert_eq!(s.seqs(&s.eth.link.clone()).await, (0, 2));
 

@@ -46,7 +46,7 @@ async fn relay(client: &mut Client, calls: &mut BmcCalls, link: &str, msg: Vec<u
 }
 
 async fn accumulator_height(client: &mut Client, calls: &mut BmcCalls, link: &str) -> u64 {
-    client.call(&ink_e2e::bob(), &calls.get_status(link.into())).dry_run().await.expect("status").return_value().expect("status").verifier.0
+    client.call(&ink_e2e::bob(), &calls.get_status(link.into())).dry_run().await.expect("status").return_value().expect("status").verifier.height
 }
 
 #[test]

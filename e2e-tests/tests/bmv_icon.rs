@@ -6,6 +6,7 @@ use btp_e2e_tests::{
     client, deploy_bmv, run,
     vectors::{self, Relay},
 };
+use btp_interfaces::{Verifier as _, VerifierStatus};
 use btp_primitives::BtpMessage;
 use ink_e2e::ContractsBackend;
 
@@ -20,7 +21,7 @@ fn real_icon_block_delivers_its_btp_message() -> E2EResult<()> {
         let mut bmv = deploy_bmv(&mut client, &v, bmc.clone()).await;
 
         let result = client.call(&ink_e2e::alice(), &bmv.handle_relay_message(bmc.clone(), prev.clone(), seq, msg.clone())).submit().await?;
-        let messages = result.return_value().expect("accepted");
+        let messages = result.return_value().expect("accepted").messages;
         let expected: Vec<String> = v["expect"]["btp_messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect();
         assert_eq!(messages.iter().map(hex::encode).collect::<Vec<_>>(), expected);
         let decoded = BtpMessage::decode(&messages[0]).expect("BTP message");
@@ -28,8 +29,8 @@ fn real_icon_block_delivers_its_btp_message() -> E2EResult<()> {
         assert_eq!(decoded.dst.as_str(), bmc);
         assert_eq!((decoded.svc.as_str(), decoded.sn), ("Coin/WrappedCoin", 1));
 
-        let status = client.call(&ink_e2e::bob(), &bmv.get_status()).dry_run().await?.return_value();
-        assert_eq!(status, Ok((21172, 21171, 21172)));
+        let status = client.call(&ink_e2e::bob(), &bmv.status()).dry_run().await?.return_value();
+        assert_eq!(status, Ok(VerifierStatus { height: 21172, offset: 21171, last_height: 21172 }));
         // The same block again is already accumulated.
         let replay = client.call(&ink_e2e::alice(), &bmv.handle_relay_message(bmc, prev, 1, msg)).dry_run().await?.return_value();
         assert_eq!(replay.map_err(|e| vectors::error_name(&e)), Err("InvalidBlockUpdateHeightLower".to_string()));
@@ -59,8 +60,8 @@ fn tampered_icon_data_is_rejected_with_icons_codes() -> E2EResult<()> {
             let error = vectors::error_name(&result.expect_err(name));
             let allowed = vectors::allowed_errors(&v["expect"]);
             assert!(allowed.contains(&error), "{name}: got {error}, expected one of {allowed:?}");
-            let status = client.call(&ink_e2e::bob(), &bmv.get_status()).dry_run().await?.return_value().expect("status");
-            assert_eq!(status.0, vectors::bmv_state(&v).mta_offset, "{name}: a rejected message changes nothing");
+            let status = client.call(&ink_e2e::bob(), &bmv.status()).dry_run().await?.return_value().expect("status");
+            assert_eq!(status.height, vectors::bmv_state(&v).mta_offset, "{name}: a rejected message changes nothing");
         }
         Ok(())
     })
@@ -77,17 +78,17 @@ fn a_relay_sequence_moves_the_accumulator_step_by_step() -> E2EResult<()> {
             let Relay { bmc, prev, seq, msg } = vectors::relay(&step["input"]);
             let call = bmv.handle_relay_message(bmc, prev, seq, msg);
             let expect = &step["expect"];
-            let before = client.call(&ink_e2e::bob(), &bmv.get_status()).dry_run().await?.return_value().expect("status");
+            let before = client.call(&ink_e2e::bob(), &bmv.status()).dry_run().await?.return_value().expect("status");
             if expect["result"] == "accept" {
-                let messages = client.call(&ink_e2e::alice(), &call).submit().await?.return_value().expect("accepted");
+                let messages = client.call(&ink_e2e::alice(), &call).submit().await?.return_value().expect("accepted").messages;
                 assert!(messages.is_empty(), "step {i}: these blocks carry no BTP messages");
-                let after = client.call(&ink_e2e::bob(), &bmv.get_status()).dry_run().await?.return_value().expect("status");
-                assert_eq!(after.0, expect["mta_height"].as_u64().unwrap(), "step {i}");
-                assert_eq!(after.1, 156, "step {i}: no pruning with root_size 0");
+                let after = client.call(&ink_e2e::bob(), &bmv.status()).dry_run().await?.return_value().expect("status");
+                assert_eq!(after.height, expect["mta_height"].as_u64().unwrap(), "step {i}");
+                assert_eq!(after.offset, 156, "step {i}: no pruning with root_size 0");
             } else {
                 let error = client.call(&ink_e2e::alice(), &call).dry_run().await?.return_value().expect_err("rejected");
                 assert!(vectors::allowed_errors(expect).contains(&vectors::error_name(&error)), "step {i}: {error:?}");
-                let after = client.call(&ink_e2e::bob(), &bmv.get_status()).dry_run().await?.return_value().expect("status");
+                let after = client.call(&ink_e2e::bob(), &bmv.status()).dry_run().await?.return_value().expect("status");
                 assert_eq!(after, before, "step {i}: a rejected step changes nothing");
             }
         }

@@ -31,7 +31,11 @@ fn all_contracts_instantiate_and_answer() -> E2EResult<()> {
         client.call(&ink_e2e::alice(), &bmc_calls.add_verifier("0x3.icon".into(), bmv.account_id)).submit().await?.return_value().expect("verifier");
         client.call(&ink_e2e::alice(), &bmc_calls.add_link(icon.clone())).submit().await?.return_value().expect("link");
         let status = client.call(&ink_e2e::bob(), &bmc_calls.get_status(icon)).dry_run().await?.return_value().expect("status");
-        assert_eq!((status.rx_seq, status.tx_seq, status.verifier), (0, 1, (21171, 21171, 21171)), "tx_seq 1: the Init message");
+        assert_eq!(
+            (status.rx_seq, status.tx_seq, status.verifier),
+            (0, 1, btp_interfaces::VerifierStatus { height: 21171, offset: 21171, last_height: 21171 }),
+            "tx_seq 1: the Init message"
+        );
 
         let mut bsh_ctor = BshNativecoinRef::new(bmc.account_id, "0x501.pra".into(), "DOT".into(), 10, 0);
         let bsh = client.instantiate("bsh_nativecoin", &ink_e2e::alice(), &mut bsh_ctor).submit().await.expect("instantiate bsh");

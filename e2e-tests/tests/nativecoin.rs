@@ -43,7 +43,11 @@ fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
         bridge.relay_to_parachain(events).await;
         let status =
             bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
-        assert_eq!((status.rx_seq, status.verifier), (1, (101, 100, 101)), "the BMV accepted ICON block 101 and its one message");
+        assert_eq!(
+            (status.rx_seq, status.verifier),
+            (1, btp_interfaces::VerifierStatus { height: 101, offset: 100, last_height: 101 }),
+            "the BMV accepted ICON block 101 and its one message"
+        );
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
         let balance = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.balance_of(bob(), icx_id)).dry_run().await?.return_value();
         assert_eq!(balance, 99 * ICX, "99 wrapped ICX in Bob's parachain account");
