@@ -26,12 +26,14 @@ fn main() {
         bridge.relay_to_icon();
 
         // Ten requests in one block: what each further message adds.
-        let mut events = Vec::new();
-        for _ in 0..10 {
-            events.extend(bridge.icon.transfer_native_coin(icon_bob(), 10 * ICX, &para_bob()).expect("transfer on ICON"));
-        }
-        print("relay message, 1 block, 10 transfer requests", bridge.relay_to_parachain(events).await);
+        let events = requests(&mut bridge, 1);
+        let one = bridge.relay_to_parachain(events).await;
         bridge.relay_to_icon();
+        let events = requests(&mut bridge, 10);
+        let ten = bridge.relay_to_parachain(events).await;
+        print("relay message, 1 block, 10 transfer requests", ten);
+        bridge.relay_to_icon();
+        println!("BENCH marginal per delivered transfer: ref_time {} proof_size {}", (ten.0 - one.0) / 9, (ten.1 - one.1) / 9);
 
         // Parachain → ICON: the user's calls, then the response that settles them.
         let to = format!("btp://0x3.icon/{}", icon_bob());
@@ -45,7 +47,26 @@ fn main() {
         let answer = bridge.relay_to_icon();
         print("relay message, 1 block, 2 responses (verify + settle + burn)", bridge.relay_to_parachain(answer).await);
         assert_eq!(bridge.balance(bob(), "ICX").await.locked, 0, "settled");
+
+        // The most requests one relay message carries within a parachain block's budget (the sandbox's gas
+        // limit): found by dry runs on fresh bridges, the largest count that still goes through.
+        let (mut fits, mut fails) = (1usize, 256usize);
+        while fails - fits > 1 {
+            let n = (fits + fails) / 2;
+            let mut fresh = Bridge::new().await;
+            let events = requests(&mut fresh, n);
+            match fresh.try_relay_to_parachain(events).await {
+                Ok(_) => fits = n,
+                Err(_) => fails = n,
+            }
+        }
+        println!("BENCH max transfers per relay message: {fits}");
     });
+}
+
+/// `n` transfer requests of Bob's on ICON toward the parachain, in one ICON transaction's events.
+fn requests(bridge: &mut Bridge, n: usize) -> Vec<icon_testnet::receipt::EventLog> {
+    (0..n).flat_map(|_| bridge.icon.transfer_native_coin(icon_bob(), 2 * ICX, &para_bob()).expect("transfer on ICON")).collect()
 }
 
 fn weight(w: &ink_sandbox::Weight) -> (u64, u64) {

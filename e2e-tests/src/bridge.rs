@@ -125,16 +125,36 @@ impl Bridge {
     /// ICON produces a block with `events` in one transaction; the relay submits it with the BMC messages among
     /// them, signed by ICON's validators, to the parachain BMC. Returns the call's weight: (ref_time, proof_size).
     pub async fn relay_to_parachain(&mut self, events: Vec<EventLog>) -> (u64, u64) {
-        let messages: Vec<u64> = (0..).zip(&events).filter(|(_, e)| e.address == self.icon.bmc).map(|(i, _)| i).collect();
-        self.chain.produce(vec![Receipt::success(self.icon.bsh, events)]);
-        let height = self.chain.height();
-        let msg = self.chain.relay_message(height, height, &[ReceiptRef { index: 0, events: messages }]);
+        let msg = self.block_with(events);
         let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
         let result = self.client.call(&ink_e2e::ferdie(), &call).submit().await.expect("submit");
         let gas = result.dry_run.exec_result.gas_consumed;
         result.return_value().expect("the parachain BMC took the relay message");
         self.collect();
         (gas.ref_time(), gas.proof_size())
+    }
+
+    /// [`Bridge::relay_to_parachain`] as a dry run: its weight, or why it would fail (out of the parachain
+    /// block's budget among other things). Nothing changes on the parachain.
+    pub async fn try_relay_to_parachain(&mut self, events: Vec<EventLog>) -> Result<(u64, u64), String> {
+        let msg = self.block_with(events);
+        let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
+        let result = self.client.call(&ink_e2e::ferdie(), &call).dry_run().await.map_err(|e| format!("{e:?}"))?;
+        if result.is_err() {
+            return Err(format!("{:?}", result.exec_result.result));
+        }
+        let gas = result.exec_result.gas_consumed;
+        result.return_value().map_err(|e| format!("{e:?}"))?;
+        Ok((gas.ref_time(), gas.proof_size()))
+    }
+
+    /// ICON produces a block with `events` in one transaction: the relay message with its update and the BMC
+    /// messages among the events.
+    fn block_with(&mut self, events: Vec<EventLog>) -> Vec<u8> {
+        let messages: Vec<u64> = (0..).zip(&events).filter(|(_, e)| e.address == self.icon.bmc).map(|(i, _)| i).collect();
+        self.chain.produce(vec![Receipt::success(self.icon.bsh, events)]);
+        let height = self.chain.height();
+        self.chain.relay_message(height, height, &[ReceiptRef { index: 0, events: messages }])
     }
 
     /// The relay carries the outbox to ICON's BMC; what ICON emits in answer is returned.
