@@ -269,8 +269,9 @@ pub mod vectors {
         names
     }
 
-    /// The ICON name of a BMV error.
+    /// The ICON name of a BMV error: its wire code is the BMV's local error code.
     pub fn error_name(error: &btp_interfaces::VerifierError) -> String {
-        error.name().to_string()
+        let code = parity_scale_codec::Encode::encode(error)[0];
+        icon_light_client::ErrorCode::from_local(code).map_or_else(|| format!("{error:?}"), |c| c.name().to_string())
     }
 }

@@ -28,7 +28,7 @@ pub struct Verified {
 }
 
 /// Why a verifier refused a relay message. Codes 0–14 are the BMV codes of ICON's BTP (`BMVException`, absolute
-/// BTP code 25 + code); the rest are this interface's own.
+/// BTP code 25 + code; `icon_light_client::ErrorCode` names them); the rest are this interface's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 pub enum VerifierError {
@@ -76,29 +76,6 @@ impl VerifierError {
         let local = scale::Encode::encode(&self)[0];
         (local < 15).then(|| u32::from(local).saturating_add(25))
     }
-
-    /// The Java `BMVException` name, as relays and ICON's test vectors spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Unknown => "Unknown",
-            Self::InvalidMpt => "InvalidMPT",
-            Self::InvalidVotes => "InvalidVotes",
-            Self::InvalidSequence => "InvalidSequence",
-            Self::InvalidBlockUpdate => "InvalidBlockUpdate",
-            Self::InvalidBlockProof => "InvalidBlockProof",
-            Self::InvalidBlockWitness => "InvalidBlockWitness",
-            Self::InvalidSequenceHigher => "InvalidSequenceHigher",
-            Self::InvalidBlockUpdateHeightHigher => "InvalidBlockUpdateHeightHigher",
-            Self::InvalidBlockUpdateHeightLower => "InvalidBlockUpdateHeightLower",
-            Self::InvalidBlockProofHeightHigher => "InvalidBlockProofHeightHigher",
-            Self::InvalidBlockWitnessOld => "InvalidBlockWitnessOld",
-            Self::DecodeError => "DecodeError",
-            Self::NotAcceptedFromNetwork => "NotAcceptedFromNetwork",
-            Self::NotAcceptedBmc => "NotAcceptedBmc",
-            Self::Unauthorized => "Unauthorized",
-            Self::Corrupted => "Corrupted",
-        }
-    }
 }
 
 /// A BMV: verifies relay messages from one network for one BMC.
@@ -126,6 +103,5 @@ mod tests {
         assert_eq!(VerifierError::NotAcceptedBmc.btp_code(), Some(39));
         assert_eq!(VerifierError::Unauthorized.btp_code(), None);
         assert_eq!(scale::Encode::encode(&VerifierError::Corrupted), vec![65]);
-        assert_eq!(VerifierError::InvalidMpt.name(), "InvalidMPT");
     }
 }
