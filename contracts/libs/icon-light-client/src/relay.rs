@@ -125,8 +125,10 @@ impl<'a> ReceivedRelayMessage<'a> {
                 ))
             }
         };
+        // Only whether the list has an item: the first update is decoded once, when it is walked.
+        let no_updates = updates.nullable_iter().is_ok_and(|mut items| items.next().is_none());
         let message = Self { block_updates: updates, block_proof, receipt_proofs: receipts };
-        if message.block_updates().next().is_none() && block_proof.is_none() {
+        if no_updates && block_proof.is_none() {
             return Err(BmvError::new(ErrorCode::Unknown, "relay message has neither block updates nor a block proof"));
         }
         Ok(message)
