@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-export INK_STATIC_BUFFER_SIZE=131072
+export INK_STATIC_BUFFER_SIZE=196608
 out=target/contracts
 status=0
 for manifest in contracts/*/Cargo.toml e2e-tests/test-service/Cargo.toml; do

@@ -5,75 +5,42 @@
 //! carries to the next BMC. Links, routes, relays, verifiers and services are configured by the owners.
 //!
 //! # The service interface
-//! A service (BSH) contract registered with `add_service` has these messages, which the BMC calls by name:
-//! * `handle_btp_message(src: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<(), E>`: a message of the
-//!   service from the network `src`;
-//! * `handle_btp_error(src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<(), E>`: the BMC
-//!   `src` (a BTP address) reports that the service's message `sn` failed with `code`;
-//! * `handle_fee_gathering(fa: String, svc: String) -> Result<(), E>`: send the accumulated fees to the fee
-//!   aggregator `fa` (a BTP address);
-//! * `pending_requests(network: String) -> u64`: how many of the service's requests to `network` still wait
-//!   for an answer (a link or service with any is not removed).
-//!
-//! `E` is a field-less enum whose SCALE index is the service's local BTP code: a refusal of message `sn` becomes
-//! the error reply `40 + index` (capped at 54), a trap becomes 40. A service numbers its own requests from
-//! `btp_primitives::message::REQUEST_SN_BASE` (2^64): a message for this chain at or above it answers one of them,
-//! and an answer that cannot be delivered gets no error reply (`AnswerUndelivered` records it). A service may call
-//! `send_message` while it handles a message (a response, say): the BMC writes its state before calling a service
-//! and reads it back afterwards, so nothing the service causes is lost or overwritten. Each service call gets at
-//! most the owner-set gas limit and always leaves the BMC a reserve, so a service that loops or runs out of gas
-//! fails alone.
+//! A service (BSH) contract registered with `add_service` implements `btp_interfaces::BtpService`, which the
+//! BMC calls typed (`contract_ref!`). A relay message's consecutive messages for one service go to it in one
+//! `handle_btp_messages` call, and the service returns its answers (a transfer's response) for the BMC to send:
+//! the service's code is loaded once per batch and never calls back to answer. A batch is all or nothing; when it
+//! fails, each message is handed over alone, and a refusal (`ServiceError`, local code 0–14) of message `sn` then
+//! becomes the error reply 40 + code, a trap 40. Error reports go to `handle_btp_error` one at a time. The BMC
+//! implements `btp_interfaces::MessageCenter` for its services (`send_message`, `take_undelivered_answer`). A
+//! service numbers its own requests from `btp_primitives::message::REQUEST_SN_BASE` (2^64): a message for this
+//! chain at or above it answers one of them, and an answer that cannot be delivered gets no error reply
+//! (`AnswerUndelivered` records it). A service may still call `send_message` while it handles messages: the BMC
+//! writes its state before calling a service and reads it back afterwards, so nothing the service causes is lost
+//! or overwritten. Each call gets at most the owner-set gas per message it carries, so a service that loops or
+//! runs out of gas fails alone.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 // Overflow must be an error, never a wrapped value or a panic (cargo-contract lints the Wasm build alike).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 extern crate alloc;
 
+// ink!'s bump allocator never frees: the BMC makes and drops a few buffers per BTP message (decoded, re-encoded,
+// answered), which for a full relay message of large messages outgrew the contract's 1 MiB. dlmalloc reuses them
+// (+14 KB of code, +2 % ref_time per delivered transfer: `examples/bridge_gas.rs`).
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 #[path = "routing.rs"]
 pub mod routing;
 
-/// What a service calls on its BMC, for service contracts that build on this crate (`ink-as-dependency`).
-pub mod client {
-    use crate::bmc::Error;
-    use ink::{
-        env::call::{build_call, ExecutionInput, Selector},
-        primitives::AccountId,
-    };
-
-    /// Has the BMC at `bmc` send `msg` as message `sn` of `svc` to network `to`. `Err(None)`: the BMC could not
-    /// be called at all.
-    pub fn send_message(bmc: AccountId, to: &str, svc: &str, sn: u128, msg: &[u8]) -> Result<(), Option<Error>> {
-        build_call::<ink::env::DefaultEnvironment>()
-            .call(bmc)
-            .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("send_message"))).push_arg(to).push_arg(svc).push_arg(sn).push_arg(msg))
-            .returns::<Result<(), Error>>()
-            .try_invoke()
-            .map_err(|_| None)?
-            .map_err(|_| None)?
-            .map_err(Some)
-    }
-
-    /// Takes from the BMC at `bmc` the answer to request `sn` of `svc` it kept when the service could not take it.
-    /// `Err(None)`: the BMC could not be called at all.
-    pub fn take_undelivered_answer(bmc: AccountId, svc: &str, sn: u128) -> Result<Option<crate::bmc::UndeliveredAnswer>, Option<Error>> {
-        build_call::<ink::env::DefaultEnvironment>()
-            .call(bmc)
-            .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("take_undelivered_answer"))).push_arg(svc).push_arg(sn))
-            .returns::<Result<Option<crate::bmc::UndeliveredAnswer>, Error>>()
-            .try_invoke()
-            .map_err(|_| None)?
-            .map_err(|_| None)?
-            .map_err(Some)
-    }
-}
-
 /// The contract and the types its users need, without the module path.
-pub use self::bmc::{Bmc, BmcRef, Error, GasLimit, LinkStatus};
+pub use self::bmc::{Bmc, BmcRef, Error, FeeGatheringSettings, GasLimit, LinkStatus};
 
 #[ink::contract]
 pub mod bmc {
     use crate::routing::{self, Disposition, View};
-    use btp_interfaces::{Verified, Verifier};
+    use btp_interfaces::{Answer, BmcError, BtpService, Incoming, MessageCenter, ServiceError, Verified, Verifier, VerifierError};
     use btp_primitives::{
         address::{canonical_network, hex_account, validate_network},
         bmc::{BmcMessage, BMC_SERVICE},
@@ -82,13 +49,16 @@ pub mod bmc {
     };
     use ink::codegen::TraitCallBuilder;
     use ink::{
-        env::call::{build_call, ExecutionInput, Selector},
+        env::call::{build_call, ExecutionInput},
         prelude::{string::String, vec::Vec},
         storage::Mapping,
     };
 
     pub use crate::routing::{LinkState, Relay, Rotation, ServiceFailure};
-    pub use btp_interfaces::VerifierStatus;
+    pub use btp_interfaces::{
+        events::{Message, RelayMessageHandled},
+        UndeliveredAnswer, VerifierStatus,
+    };
 
     #[derive(Debug, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -151,6 +121,43 @@ pub mod bmc {
 
     pub type Result<T> = core::result::Result<T, Error>;
 
+    impl Error {
+        /// What a service is told of this error (`MessageCenter`'s error type).
+        fn for_service(self) -> BmcError {
+            match self {
+                Self::NotExistsBsh => BmcError::NotExistsBsh,
+                Self::Unauthorized => BmcError::Unauthorized,
+                Self::InvalidSn => BmcError::InvalidSn,
+                Self::Unreachable => BmcError::Unreachable,
+                Self::MessageTooLarge => BmcError::MessageTooLarge,
+                _ => BmcError::Failed,
+            }
+        }
+    }
+
+    /// A service as the BMC calls it.
+    type ServiceRef = ink::contract_ref!(BtpService);
+
+    /// A typed call to a service returning `Result<T, ServiceError>`, before its gas limits and flags are set.
+    type ServiceCall<Args, T> = ink::env::call::CallBuilder<
+        ink::env::DefaultEnvironment,
+        ink::env::call::utils::Set<ink::env::call::Call<ink::env::DefaultEnvironment>>,
+        ink::env::call::utils::Set<ExecutionInput<Args>>,
+        ink::env::call::utils::Set<ink::env::call::utils::ReturnType<core::result::Result<T, ServiceError>>>,
+    >;
+
+    /// Fee gathering as an owner set it: `fee_gathering()`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    pub struct FeeGatheringSettings {
+        /// The BTP address the services' fees go to; `None`: no gathering.
+        pub fee_aggregator: Option<String>,
+        /// Blocks between gatherings; 0: only when an owner calls `gather_fees`.
+        pub term: u32,
+        /// The block the next gathering runs at (after a relay message in or past it).
+        pub next: u32,
+    }
+
     /// What a relay resumes from: `get_status(link)`.
     #[derive(Debug, Clone, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -166,7 +173,8 @@ pub mod bmc {
         pub cur_height: u32,
     }
 
-    /// The gas a service call may use at most (`ref_time`, `proof_size`).
+    /// The gas a service may use per message it is handed (`ref_time`, `proof_size`): a batch of `n` messages
+    /// gets `n` times this, an error report or a fee-gathering request once this.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
@@ -175,35 +183,13 @@ pub mod bmc {
         pub proof_size: u64,
     }
 
-    /// A delivered transfer takes about 8 G ref_time and 150 KB of proof (`examples/bridge_gas.rs`): the default
-    /// leaves a service room for several times that.
-    pub const DEFAULT_SERVICE_GAS: GasLimit = GasLimit { ref_time: 40_000_000_000, proof_size: 512 * 1024 };
+    /// A relay message with one transfer costs about 17.5 G ref_time and 0.3 MB of proof in all (the BMV and the
+    /// service's code included), each further transfer in the same batch about 2.7 G and 21 KB
+    /// (`examples/bridge_gas.rs`): per message, the default leaves a service several times a transfer's need.
+    pub const DEFAULT_SERVICE_GAS: GasLimit = GasLimit { ref_time: 10_000_000_000, proof_size: 256 * 1024 };
 
     /// pallet-contracts refuses event data (and storage values) over 16 KiB: a `Message` event must fit.
     pub const MAX_EVENT_LEN: usize = 16 * 1024;
-
-    /// A BTP message for the BMC `next`, the `seq`-th on that link; `msg` is its RLP encoding.
-    #[ink(event)]
-    pub struct Message {
-        #[ink(topic)]
-        next: String,
-        seq: u64,
-        msg: Vec<u8>,
-    }
-
-    /// A relay message from `prev` was verified: `messages` BTP messages, of which `undecodable` were not BTP
-    /// messages (skipped, still counted in `rx_seq`), `refused` were refused or failed and `dropped` were
-    /// dropped as scheduled.
-    #[ink(event)]
-    pub struct RelayMessageHandled {
-        #[ink(topic)]
-        prev: String,
-        rx_seq: u64,
-        messages: u32,
-        undecodable: u32,
-        refused: u32,
-        dropped: u32,
-    }
 
     /// Message `seq` of `prev` was dropped as an owner scheduled: not delivered; `msg` is what the BMV verified
     /// (its source got the error reply when it asked for one), empty when it is too large for an event, and
@@ -249,15 +235,15 @@ pub mod bmc {
         sn: i128,
     }
 
-    /// A verified answer to one of our own requests, kept until its service takes it: `src` the BMC that sent
-    /// it, `sn` as in the message (negative for an error reply), `payload` as in the message.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    #[ink::scale_derive(Encode, Decode, TypeInfo)]
-    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
-    pub struct UndeliveredAnswer {
-        pub src: String,
-        pub sn: i128,
-        pub payload: Vec<u8>,
+    /// The service `svc` answered its message `sn` from `src` (a network) with more than an event holds: the
+    /// message was delivered and what the service did stays, but no answer went back.
+    #[ink(event)]
+    pub struct AnswerNotSent {
+        #[ink(topic)]
+        svc: String,
+        sn: u128,
+        src: String,
+        len: u32,
     }
 
     /// An error reply for the service `svc`'s message `sn` (`code`, `msg`) could not be handed to the service:
@@ -742,30 +728,6 @@ pub mod bmc {
             self.undelivered.get((svc, sn))
         }
 
-        /// Hands the service `svc` its kept answer to request `sn`, once. Only the service's BSH.
-        #[ink(message)]
-        pub fn take_undelivered_answer(&mut self, svc: String, sn: u128) -> Result<Option<UndeliveredAnswer>> {
-            let bsh = self.services.get(&svc).ok_or(Error::NotExistsBsh)?;
-            if self.env().caller() != bsh {
-                return Err(Error::Unauthorized);
-            }
-            Ok(self.undelivered.take((svc, sn)))
-        }
-
-        /// Sends `msg` of service `svc` with serial number `sn` (> 0) to network `to`. Only the service's BSH.
-        #[ink(message)]
-        pub fn send_message(&mut self, to: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<()> {
-            let bsh = self.services.get(&svc).ok_or(Error::NotExistsBsh)?;
-            if self.env().caller() != bsh {
-                return Err(Error::Unauthorized);
-            }
-            let sn = i128::try_from(sn).ok().filter(|sn| *sn > 0).ok_or(Error::InvalidSn)?;
-            let view = self.routing_view()?;
-            let hop = view.resolve(&to).ok_or(Error::Unreachable)?;
-            let message = BtpMessage { src: view.own.clone(), dst: hop.dst.clone(), svc, sn, payload: msg };
-            self.emit(hop.next, message.encode())
-        }
-
         /// Takes a relay message from a relay of the link `prev`: the link's BMV verifies it (its refusal reverts
         /// with the BMV's code), `rx_seq` advances by the messages it proves, and each message is handled: the
         /// BMC's own messages update what the peer can reach, messages for other BMCs go out on their next link,
@@ -786,15 +748,16 @@ pub mod bmc {
                 return Err(Error::Unauthorized);
             }
             let bmv = self.verifier_for(peer.network())?;
-            // One call: the verifier returns its status with what it proved.
-            let mut verifier: ink::contract_ref!(Verifier) = bmv.into();
-            let Verified { messages, blocks, status } = verifier
-                .call_mut()
-                .handle_relay_message(self.address.clone(), key.clone(), u128::from(state.rx_seq), msg)
+            // One call: the verifier returns its status with where in `msg` the messages it proved are.
+            let Verified { messages: spans, blocks, status } = build_call::<ink::env::DefaultEnvironment>()
+                .call(bmv)
+                .exec_input(btp_interfaces::verifier::handle_relay_message_input(&self.address, &key, u128::from(state.rx_seq), &msg))
+                .returns::<core::result::Result<Verified, VerifierError>>()
                 .try_invoke()
                 .map_err(|_| Error::VerifierUnavailable)?
                 .map_err(|_| Error::VerifierUnavailable)?
                 .map_err(|e| e.btp_code().map_or(Error::VerifierUnavailable, Error::Verifier))?;
+            let messages = spans.iter().map(|span| span.slice(&msg)).collect::<Option<Vec<&[u8]>>>().ok_or(Error::VerifierUnavailable)?;
             let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
             let now = self.env().block_number();
             if let Some(turn) = state.rotation.rotate(u64::from(now), status.last_height, count > 0, state.relays.len()) {
@@ -816,9 +779,25 @@ pub mod bmc {
             let mut view = self.routing_view()?;
             let (mut undecodable, mut refused, mut dropped) = (0u32, 0u32, 0u32);
             // Each message is classified when its turn comes: an internal message before it may have changed
-            // what the peer leads to.
+            // what the peer leads to. Consecutive messages for one service are delivered in one call, when the
+            // run ends, so that the service's code is loaded once, not once per message.
+            let mut batch: Vec<BtpMessage> = Vec::new();
             for ((bytes, drop), seq) in messages.iter().zip(drops).zip(first..) {
-                match view.classify(&peer, bytes, drop) {
+                let disposition = view.classify(&peer, bytes, drop);
+                let joins = match &disposition {
+                    Disposition::Deliver(message) => {
+                        if self.paused_services.contains(&message.svc) {
+                            return Err(Error::ServicePaused);
+                        }
+                        message.sn >= 0 && batch.first().is_none_or(|first| first.svc == message.svc)
+                    }
+                    _ => false,
+                };
+                if !joins {
+                    let failed = self.deliver_batch(&view, &peer, core::mem::take(&mut batch))?;
+                    refused = refused.saturating_add(failed);
+                }
+                match disposition {
                     Disposition::Undecodable => undecodable = undecodable.saturating_add(1),
                     Disposition::Internal(message) => {
                         if self.handle_internal(&view, &key, &message)? {
@@ -846,11 +825,9 @@ pub mod bmc {
                             sn: message.sn,
                         });
                     }
+                    Disposition::Deliver(message) if message.sn >= 0 => batch.push(message),
                     Disposition::Deliver(message) => {
-                        if self.paused_services.contains(&message.svc) {
-                            return Err(Error::ServicePaused);
-                        }
-                        if let Err(error) = self.deliver(&message)? {
+                        if let Err(error) = self.deliver_error_report(&message)? {
                             refused = refused.saturating_add(1);
                             if answers_own_request(message.sn) {
                                 self.keep_undelivered(&message, error.code);
@@ -870,11 +847,13 @@ pub mod bmc {
                         }
                         let mut hash = [0u8; 32];
                         ink::env::hash_bytes::<ink::env::hash::Blake2x256>(bytes, &mut hash);
-                        let msg = if bytes.len() <= MAX_EVENT_LEN / 2 { bytes.clone() } else { Vec::new() };
+                        let msg = if bytes.len() <= MAX_EVENT_LEN / 2 { bytes.to_vec() } else { Vec::new() };
                         self.env().emit_event(MessageDropped { prev: key.clone(), seq, hash, msg });
                     }
                 }
             }
+            let failed = self.deliver_batch(&view, &peer, batch)?;
+            refused = refused.saturating_add(failed);
             if self.fee_gathering_term > 0 && self.fee_gathering_next <= now && !self.service_names.is_empty() && self.fee_aggregator.is_some() {
                 self.gather_fees_now()?;
             }
@@ -930,11 +909,10 @@ pub mod bmc {
             Ok(())
         }
 
-        /// Where fee gathering sends the services' fees (a BTP address), the term in blocks (0: only when an
-        /// owner calls `gather_fees`) and the block it next runs at.
+        /// Where fee gathering sends the services' fees, how often, and when next.
         #[ink(message)]
-        pub fn fee_gathering(&self) -> (Option<String>, u32, u32) {
-            (self.fee_aggregator.clone(), self.fee_gathering_term, self.fee_gathering_next)
+        pub fn fee_gathering(&self) -> FeeGatheringSettings {
+            FeeGatheringSettings { fee_aggregator: self.fee_aggregator.clone(), term: self.fee_gathering_term, next: self.fee_gathering_next }
         }
 
         /// Sets the fee aggregator (a BTP address, `None` to stop gathering; never this BMC or a service) and the
@@ -980,8 +958,8 @@ pub mod bmc {
             let mut asked = Vec::new();
             for svc in names {
                 let Some(bsh) = self.services.get(svc).filter(|_| !self.paused_services.contains(svc)) else { continue };
-                let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_fee_gathering"))).push_arg(fa).push_arg(svc);
-                if self.call_service(bsh, input)?.is_err() {
+                let call = ServiceRef::from(bsh).call_mut().handle_fee_gathering(fa.into(), svc.clone());
+                if self.call_service(call, 1)?.is_err() {
                     failed.push(svc.clone());
                 }
                 asked.push(svc.clone());
@@ -1004,21 +982,86 @@ pub mod bmc {
             Ok(fa.canonical().into())
         }
 
-        /// Hands a message addressed to this BMC to its service; the inner `Err` is why a message failed (the error
-        /// reply a failed `sn >= 0` message gets). A failed error report (`sn < 0`) is recorded in
-        /// `ErrorOnBtpError` and fails only when it concerns one of our own requests (kept for its service). The
-        /// outer `Err` is a relay message without the gas a service call may take.
-        fn deliver(&mut self, message: &BtpMessage) -> Result<core::result::Result<(), ErrorMessage>> {
-            let bsh = self.services.get(&message.svc);
-            if message.sn >= 0 {
-                let Some(bsh) = bsh else { return Ok(Err(ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH"))) };
-                let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_btp_message")))
-                    .push_arg(message.src.network())
-                    .push_arg(&message.svc)
-                    .push_arg(message.sn.unsigned_abs())
-                    .push_arg(&message.payload);
-                return Ok(self.call_service(bsh, input)?.map_err(ServiceFailure::error_message));
+        /// Hands `messages` (consecutive ones for one service, each with `sn >= 0`) to their service in one call;
+        /// when that call fails (a refusal, a trap, too little gas, a wrong number of answers) nothing of it stays
+        /// and each message is handed over alone, so that one bad message fails alone and the outcome never
+        /// depends on the gas the relay brought. Returns how many were refused. `Err` is a relay message without
+        /// the gas a lone service call may take.
+        fn deliver_batch(&mut self, view: &View, peer: &BtpAddress, messages: Vec<BtpMessage>) -> Result<u32> {
+            let Some(first) = messages.first() else { return Ok(0) };
+            let svc = first.svc.clone();
+            let Some(bsh) = self.services.get(&svc) else {
+                let missing = ErrorMessage::new(routing::code::NOT_EXISTS_BSH, "NotExistsBSH");
+                messages.iter().try_for_each(|m| self.settle(view, peer, m, Err(missing.clone())))?;
+                return u32::try_from(messages.len()).map_err(|_| Error::Overflow);
+            };
+            let incoming = |m: &BtpMessage| Incoming { src: m.src.network().into(), sn: m.sn.unsigned_abs(), msg: m.payload.clone() };
+            let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
+            if count > 1 {
+                let call = ServiceRef::from(bsh).call_mut().handle_btp_messages(svc.clone(), messages.iter().map(incoming).collect());
+                if let Ok(answers) = self.call_service(call, count)? {
+                    if answers.len() == messages.len() {
+                        messages.iter().zip(answers).try_for_each(|(m, answer)| self.settle(view, peer, m, Ok(answer)))?;
+                        return Ok(0);
+                    }
+                }
             }
+            let mut refused = 0u32;
+            for message in &messages {
+                let call = ServiceRef::from(bsh).call_mut().handle_btp_messages(svc.clone(), ink::prelude::vec![incoming(message)]);
+                let outcome = match self.call_service(call, 1)? {
+                    Ok(mut answers) if answers.len() == 1 => Ok(answers.pop().flatten()),
+                    Ok(_) => Err(ServiceFailure::Failed.error_message()),
+                    Err(failure) => Err(failure.error_message()),
+                };
+                if outcome.is_err() {
+                    refused = refused.saturating_add(1);
+                }
+                self.settle(view, peer, message, outcome)?;
+            }
+            Ok(refused)
+        }
+
+        /// What follows a delivery: the service's answer goes back to the message's source; a failure gets the
+        /// error reply, or, for an answer to one of our own requests, the answer is kept for its service.
+        fn settle(&mut self, view: &View, peer: &BtpAddress, message: &BtpMessage, outcome: core::result::Result<Answer, ErrorMessage>) -> Result<()> {
+            match outcome {
+                Ok(None) => {}
+                Ok(Some(payload)) => self.answer(view, message, payload)?,
+                Err(error) if answers_own_request(message.sn) => self.keep_undelivered(message, error.code),
+                Err(error) => {
+                    self.reply(view, peer, message, &error);
+                }
+            }
+            Ok(())
+        }
+
+        /// Sends the service's answer to `message` back to its source under the message's `sn`. One that no
+        /// event can hold is recorded (`AnswerNotSent`); the message stays delivered.
+        fn answer(&mut self, view: &View, message: &BtpMessage, payload: Vec<u8>) -> Result<()> {
+            let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+            match self.send(view, message.src.network(), message.svc.clone(), message.sn, payload) {
+                Err(Error::MessageTooLarge | Error::Unreachable) => {
+                    let (svc, src) = (clipped(&message.svc, EVENT_TEXT_MAX), clipped(message.src.network(), EVENT_TEXT_MAX));
+                    self.env().emit_event(AnswerNotSent { svc, sn: message.sn.unsigned_abs(), src, len });
+                    Ok(())
+                }
+                other => other,
+            }
+        }
+
+        /// Sends `payload` of service `svc` as message `sn` to the network `to`, on the way `view` knows.
+        fn send(&mut self, view: &View, to: &str, svc: String, sn: i128, payload: Vec<u8>) -> Result<()> {
+            let hop = view.resolve(to).ok_or(Error::Unreachable)?;
+            let message = BtpMessage { src: view.own.clone(), dst: hop.dst.clone(), svc, sn, payload };
+            self.emit(hop.next, message.encode())
+        }
+
+        /// Hands an error report (a message with `sn < 0`) to its service; the inner `Err` is why it failed. A
+        /// failed report is recorded in `ErrorOnBtpError` and fails only when it concerns one of our own requests
+        /// (kept for its service). The outer `Err` is a relay message without the gas a service call may take.
+        fn deliver_error_report(&mut self, message: &BtpMessage) -> Result<core::result::Result<(), ErrorMessage>> {
+            let bsh = self.services.get(&message.svc);
             let sn = message.sn.unsigned_abs();
             // A garbled report still means the message failed: the service hears of it with the Unknown code
             // so that it can refund, rather than keep the value locked forever.
@@ -1026,13 +1069,14 @@ pub mod bmc {
             let failure = match bsh {
                 None => Some(routing::code::NOT_EXISTS_BSH),
                 Some(bsh) => {
-                    let input = ExecutionInput::new(Selector::new(ink::selector_bytes!("handle_btp_error")))
-                        .push_arg(message.src.as_str())
-                        .push_arg(&message.svc)
-                        .push_arg(sn)
-                        .push_arg(report.code)
-                        .push_arg(&report.message);
-                    self.call_service(bsh, input)?.err().map(ServiceFailure::code)
+                    let call = ServiceRef::from(bsh).call_mut().handle_btp_error(
+                        message.src.as_str().into(),
+                        message.svc.clone(),
+                        sn,
+                        report.code,
+                        report.message.clone(),
+                    );
+                    self.call_service(call, 1)?.err().map(ServiceFailure::code)
                 }
             };
             let Some(failure) = failure else { return Ok(Ok(())) };
@@ -1056,30 +1100,29 @@ pub mod bmc {
 
         /// Calls a service, which may call back into this BMC (`send_message`): the state is written before the
         /// call and read back after it, so that what the service caused is kept and nothing is written twice.
-        /// The call gets at most the service gas limit (the runtime gives it no more than is left). A service that
-        /// traps or runs out of gas while less than its limit was left may have failed only because the relay
-        /// brought too little gas: then the whole call fails (`OutOfGas`), so that the relay's choice of gas never
-        /// decides whether a message fails. A relay that gives the call what its dry run needed gets exactly the
-        /// dry run's outcome.
-        fn call_service<Args: ink::scale::Encode>(&mut self, bsh: AccountId, input: ExecutionInput<Args>) -> Result<core::result::Result<(), ServiceFailure>> {
-            let ref_time = self.service_gas.ref_time;
-            let short = self.env().gas_left() < ref_time;
+        /// The call is for `messages` messages and gets at most that many times the service gas (the runtime
+        /// gives it no more than is left). A lone call (`messages` 1) that traps or runs out of gas while less than
+        /// its limit was left may have failed only because the relay brought too little gas: then the whole call
+        /// fails (`OutOfGas`), so that the relay's choice of gas never decides whether a message fails; a failed
+        /// batch is handed over again message by message, so its failure decides nothing either. A relay that
+        /// gives the call what its dry run needed gets exactly the dry run's outcome.
+        fn call_service<Args: ink::scale::Encode, T: ink::scale::Decode>(
+            &mut self,
+            call: ServiceCall<Args, T>,
+            messages: u64,
+        ) -> Result<core::result::Result<T, ServiceFailure>> {
+            let ref_time = self.service_gas.ref_time.saturating_mul(messages);
+            let proof_size = self.service_gas.proof_size.saturating_mul(messages);
+            let short = messages <= 1 && self.env().gas_left() < ref_time;
             let key = <Self as ink::storage::traits::StorageKey>::KEY;
             ink::env::set_contract_storage(&key, self);
-            let outcome = build_call::<ink::env::DefaultEnvironment>()
-                .call(bsh)
-                .ref_time_limit(ref_time)
-                .proof_size_limit(self.service_gas.proof_size)
-                .call_flags(ink::env::CallFlags::ALLOW_REENTRY)
-                .exec_input(input)
-                .returns::<core::result::Result<(), u8>>()
-                .try_invoke();
+            let outcome = call.ref_time_limit(ref_time).proof_size_limit(proof_size).call_flags(ink::env::CallFlags::ALLOW_REENTRY).try_invoke();
             if let Ok(Some(fresh)) = ink::env::get_contract_storage::<_, Self>(&key) {
                 *self = fresh;
             }
             match outcome {
-                Ok(Ok(Ok(()))) => Ok(Ok(())),
-                Ok(Ok(Err(local))) => Ok(Err(ServiceFailure::Refused(local))),
+                Ok(Ok(Ok(value))) => Ok(Ok(value)),
+                Ok(Ok(Err(refusal))) => Ok(Err(ServiceFailure::Refused(refusal.code()))),
                 _ if short => Err(Error::OutOfGas),
                 _ => Ok(Err(ServiceFailure::Failed)),
             }
@@ -1090,17 +1133,17 @@ pub mod bmc {
         fn pending_requests(bsh: AccountId, networks: &[String]) -> u64 {
             networks
                 .iter()
-                .map(|network| {
-                    build_call::<ink::env::DefaultEnvironment>()
-                        .call(bsh)
-                        .exec_input(ExecutionInput::new(Selector::new(ink::selector_bytes!("pending_requests"))).push_arg(network))
-                        .returns::<u64>()
-                        .try_invoke()
-                        .ok()
-                        .and_then(|r| r.ok())
-                        .unwrap_or(0)
-                })
+                .map(|network| ServiceRef::from(bsh).call().pending_requests(network.clone()).try_invoke().ok().and_then(|r| r.ok()).unwrap_or(0))
                 .fold(0u64, u64::saturating_add)
+        }
+
+        /// Refuses a caller that is not the registered contract of service `svc`.
+        fn service_caller(&self, svc: &str) -> Result<()> {
+            let bsh = self.services.get(svc).ok_or(Error::NotExistsBsh)?;
+            if self.env().caller() != bsh {
+                return Err(Error::Unauthorized);
+            }
+            Ok(())
         }
 
         /// The BMV verifying messages from `network`.
@@ -1209,6 +1252,24 @@ pub mod bmc {
             let seq = self.update_link(next, |state| state.next_tx_seq().ok_or(Error::Overflow))?;
             self.env().emit_event(Message { next: next.into(), seq, msg });
             Ok(())
+        }
+    }
+
+    impl MessageCenter for Bmc {
+        /// Sends `msg` of service `svc` with serial number `sn` (> 0) to network `to`. Only the service's BSH.
+        #[ink(message)]
+        fn send_message(&mut self, to: String, svc: String, sn: u128, msg: Vec<u8>) -> core::result::Result<(), BmcError> {
+            self.service_caller(&svc).map_err(Error::for_service)?;
+            let sn = i128::try_from(sn).ok().filter(|sn| *sn > 0).ok_or(BmcError::InvalidSn)?;
+            let view = self.routing_view().map_err(Error::for_service)?;
+            self.send(&view, &to, svc, sn, msg).map_err(Error::for_service)
+        }
+
+        /// Hands the service `svc` its kept answer to request `sn`, once. Only the service's BSH.
+        #[ink(message)]
+        fn take_undelivered_answer(&mut self, svc: String, sn: u128) -> core::result::Result<Option<UndeliveredAnswer>, BmcError> {
+            self.service_caller(&svc).map_err(Error::for_service)?;
+            Ok(self.undelivered.take((svc, sn)))
         }
     }
 
@@ -1404,15 +1465,15 @@ pub mod bmc {
             bmc.add_link(ICON.into()).unwrap();
             bmc.add_service("nativecoin".into(), a.bob).unwrap();
             bmc.add_route("btp://0x7.hmny/0x03".into(), ICON.into()).unwrap();
-            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7]), Err(Error::Unauthorized));
+            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7]), Err(BmcError::Unauthorized));
             as_caller(a.bob);
-            assert_eq!(bmc.send_message("0x3.icon".into(), "other".into(), 1, vec![7]), Err(Error::NotExistsBsh));
-            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 0, vec![7]), Err(Error::InvalidSn));
-            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), u128::MAX, vec![7]), Err(Error::InvalidSn), "beyond BTP's signed sn");
-            assert_eq!(bmc.send_message("0x9.bsc".into(), "nativecoin".into(), 1, vec![7]), Err(Error::Unreachable));
+            assert_eq!(bmc.send_message("0x3.icon".into(), "other".into(), 1, vec![7]), Err(BmcError::NotExistsBsh));
+            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), 0, vec![7]), Err(BmcError::InvalidSn));
+            assert_eq!(bmc.send_message("0x3.icon".into(), "nativecoin".into(), u128::MAX, vec![7]), Err(BmcError::InvalidSn), "beyond BTP's signed sn");
+            assert_eq!(bmc.send_message("0x9.bsc".into(), "nativecoin".into(), 1, vec![7]), Err(BmcError::Unreachable));
             assert_eq!(
                 bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7; MAX_EVENT_LEN]),
-                Err(Error::MessageTooLarge),
+                Err(BmcError::MessageTooLarge),
                 "no event could hold it"
             );
             bmc.send_message("0x3.icon".into(), "nativecoin".into(), 1, vec![7]).unwrap();
@@ -1484,7 +1545,7 @@ pub mod bmc {
             let fa = "btp://0x501.pra/0x00000000000000000000000000000000000000000000000000000000000000fa";
             test::set_block_number::<Env>(5);
             bmc.set_fee_gathering(Some(fa.into()), 10).unwrap();
-            assert_eq!(bmc.fee_gathering(), (Some(fa.into()), 10, 15));
+            assert_eq!(bmc.fee_gathering(), FeeGatheringSettings { fee_aggregator: Some(fa.into()), term: 10, next: 15 });
             let before = sent().len();
             bmc.gather_fees().unwrap();
             let asked: Vec<_> = sent()[before..].iter().map(|(next, _, m)| (next.clone(), BmcMessage::decode(&m.payload).unwrap())).collect();
@@ -1492,7 +1553,7 @@ pub mod bmc {
             assert_eq!(asked, vec![(ICON.to_string(), request.clone()), (ETH.to_string(), request)]);
             // An aggregator elsewhere gathers only this BMC's services' fees: peers are not asked.
             bmc.set_fee_gathering(Some(ICON.into()), 0).unwrap();
-            assert_eq!(bmc.fee_gathering(), (Some(ICON.into()), 0, 0));
+            assert_eq!(bmc.fee_gathering(), FeeGatheringSettings { fee_aggregator: Some(ICON.into()), term: 0, next: 0 });
             let before = sent().len();
             bmc.gather_fees().unwrap();
             assert_eq!(sent().len(), before);

@@ -47,9 +47,9 @@ pub mod code {
 /// How a call into a service (BSH) failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceFailure {
-    /// The service returned its error: the SCALE index of its error enum, which is its local BTP code.
+    /// The service refused with its local code (`btp_interfaces::ServiceError`).
     Refused(u8),
-    /// The service trapped, ran out of gas, or answered with something that is not `Result<(), Error>`.
+    /// The service trapped, ran out of gas, or answered with something that is not `Result<(), ServiceError>`.
     Failed,
 }
 
@@ -426,7 +426,7 @@ impl View {
 /// What the BMC does with one message a BMV returned for the link `prev`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
-    /// For a service of this BMC (`sn >= 0`: `handle_btp_message`; `sn < 0`: `handle_btp_error`).
+    /// For a service of this BMC (`sn >= 0`: `handle_btp_messages`, in a batch; `sn < 0`: `handle_btp_error`).
     Deliver(BtpMessage),
     /// For this BMC's own `bmc` service, from the peer of the arriving link.
     Internal(BtpMessage),

@@ -12,7 +12,7 @@ pub use self::bmv_icon::{BmvIcon, BmvIconRef, Error};
 
 #[ink::contract]
 pub mod bmv_icon {
-    use btp_interfaces::{Verified, VerifierError, VerifierStatus};
+    use btp_interfaces::{MessageSpan, Verified, VerifierError, VerifierStatus};
     use icon_light_client::{
         crypto::Secp256k1,
         mta::Mta,
@@ -244,7 +244,9 @@ pub mod bmv_icon {
                 messages: u32::try_from(outcome.messages.len()).unwrap_or(u32::MAX),
             });
             let status = VerifierStatus { height: verifier.mta.height(), offset: verifier.mta.offset(), last_height: verifier.last_height };
-            Ok(Verified { messages: outcome.messages, blocks: outcome.blocks, status })
+            // The light client reads messages in place: each is a part of `msg`.
+            let messages = outcome.messages.iter().map(|m| MessageSpan::within(&msg, m)).collect::<Option<Vec<_>>>().ok_or(VerifierError::Unknown)?;
+            Ok(Verified { messages, blocks: outcome.blocks, status })
         }
 
         /// Where a relay resumes: accumulator height and offset, and the last height that delivered messages.
@@ -322,7 +324,8 @@ pub mod bmv_icon {
             let input = &v["input"];
             let (bmc, prev, msg) = (text(input, "bmc"), text(input, "prev"), hex_field(input, "relay_message"));
             let verified = bmv.handle_relay_message(bmc.clone(), prev.clone(), 0, msg.clone()).unwrap();
-            assert_eq!(verified.messages.iter().map(hex::encode).collect::<Vec<_>>(), vec![v["expect"]["btp_messages"][0].as_str().unwrap().to_string()]);
+            let messages: Vec<String> = verified.messages.iter().map(|span| hex::encode(span.slice(&msg).expect("a part of the message"))).collect();
+            assert_eq!(messages, vec![v["expect"]["btp_messages"][0].as_str().unwrap().to_string()]);
             let status = VerifierStatus { height: 21172, offset: 21171, last_height: 21172 };
             assert_eq!((verified.blocks, verified.status, bmv.status()), (1, status, Ok(status)));
             assert_eq!(bmv.handle_relay_message(bmc, prev, 1, msg), Err(VerifierError::InvalidBlockUpdateHeightLower));

@@ -37,6 +37,8 @@
 
 extern crate alloc;
 
+#[path = "events.rs"]
+pub mod events;
 #[path = "ledger.rs"]
 pub mod ledger;
 
@@ -45,21 +47,22 @@ pub use self::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, Coin, CoinBalanc
 
 #[ink::contract]
 pub mod bsh_nativecoin {
+    pub use crate::events::{TransferBatch, TransferEnd, TransferReceived, TransferSingle, TransferStart};
     use crate::ledger::{self, AssetTransfer, Books, FeeRule, Key, LedgerError, Pending, Store, TokenId, MAX_ASSETS};
+    use btp_interfaces::{token, Answer, BtpService, Incoming, MessageCenter, ServiceError, TokenReceiver};
     use btp_primitives::{
         address::{canonical_network, hex_account},
         message::{clipped, MessageError, EVENT_TEXT_MAX, REQUEST_SN_BASE},
         nativecoin::{Asset, ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK, SERVICE},
         BtpAddress,
     };
+    use ink::codegen::TraitCallBuilder;
     use ink::{
-        env::call::{build_call, ExecutionInput, Selector},
         prelude::{format, string::String, vec, vec::Vec},
         storage::Mapping,
     };
 
-    /// The SCALE index of each error is the service's local BTP code: the BMC reports a refused message as
-    /// 40 + index.
+    /// Why a call failed. A refused BMC call carries the code [`ServiceError::from`] gives each error.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     pub enum Error {
@@ -108,6 +111,30 @@ pub mod bsh_nativecoin {
 
     pub type Result<T> = core::result::Result<T, Error>;
 
+    /// The local BTP code of each error, pinned here (the BMC reports a refused message as 40 + code): errors of
+    /// the same kind share a code, as the service range has 15.
+    impl From<Error> for ServiceError {
+        fn from(e: Error) -> Self {
+            ServiceError::new(match e {
+                Error::Unknown | Error::AlreadyExistsOwner | Error::NotExistsOwner | Error::LastOwner | Error::InvalidCoinName => 0,
+                Error::Unauthorized | Error::NotApproved => 1,
+                Error::InvalidService => 2,
+                Error::InvalidMessage => 3,
+                Error::Paused => 4,
+                Error::InvalidAddress => 5,
+                Error::NotExistsCoin => 6,
+                Error::InvalidFee | Error::InvalidAmount | Error::InvalidLengths => 7,
+                Error::Insufficient => 8,
+                Error::Overflow => 9,
+                Error::Bmc => 10,
+                Error::TransferFailed | Error::TransferRejected => 11,
+                Error::TooManyAssets => 12,
+                Error::UnsupportedNetwork => 13,
+                Error::NotExistsRequest => 14,
+            })
+        }
+    }
+
     impl From<LedgerError> for Error {
         fn from(e: LedgerError) -> Self {
             match e {
@@ -142,38 +169,6 @@ pub mod bsh_nativecoin {
         pub usable: Option<u128>,
         pub locked: u128,
         pub refundable: u128,
-    }
-
-    /// A transfer left: request `sn` from `from` to the BTP address `to`.
-    #[ink(event)]
-    pub struct TransferStart {
-        #[ink(topic)]
-        from: AccountId,
-        to: String,
-        sn: u128,
-        assets: Vec<AssetTransfer>,
-    }
-
-    /// Request `sn` of `from` ended with `code` (0: done; otherwise its value is refundable).
-    #[ink(event)]
-    pub struct TransferEnd {
-        #[ink(topic)]
-        from: AccountId,
-        sn: u128,
-        code: u32,
-        msg: String,
-    }
-
-    /// A transfer request `sn` arrived from `src`: `code` 0 carried out, 1 refused (nothing changed).
-    #[ink(event)]
-    pub struct TransferReceived {
-        src: String,
-        from: String,
-        to: String,
-        sn: u128,
-        assets: Vec<(String, u128)>,
-        code: u32,
-        msg: String,
     }
 
     /// An answer about our request `sn` came from `src`, which is not the network the request went to: ignored.
@@ -239,31 +234,6 @@ pub mod bsh_nativecoin {
     pub struct OwnerChanged {
         owner: AccountId,
         added: bool,
-    }
-
-    /// ERC1155: `value` of token `id` moved from `from` to `to` (`None`: minted / burned).
-    #[ink(event)]
-    pub struct TransferSingle {
-        #[ink(topic)]
-        operator: AccountId,
-        #[ink(topic)]
-        from: Option<AccountId>,
-        #[ink(topic)]
-        to: Option<AccountId>,
-        id: TokenId,
-        value: u128,
-    }
-
-    #[ink(event)]
-    pub struct TransferBatch {
-        #[ink(topic)]
-        operator: AccountId,
-        #[ink(topic)]
-        from: Option<AccountId>,
-        #[ink(topic)]
-        to: Option<AccountId>,
-        ids: Vec<TokenId>,
-        values: Vec<u128>,
     }
 
     #[ink(event)]
@@ -507,12 +477,6 @@ pub mod bsh_nativecoin {
             self.pending.get(sn)
         }
 
-        /// How many requests to `network` wait for an answer (the BMC keeps a link with any).
-        #[ink(message)]
-        pub fn pending_requests(&self, network: String) -> u64 {
-            self.pending_count.get(network).unwrap_or(0)
-        }
-
         /// The serial number of the last request sent.
         #[ink(message)]
         pub fn last_sn(&self) -> u128 {
@@ -634,11 +598,22 @@ pub mod bsh_nativecoin {
         #[ink(message)]
         pub fn settle_request(&mut self, sn: u128) -> Result<()> {
             let pending = self.pending.get(sn).ok_or(Error::NotExistsRequest)?;
-            let answer = bmc::client::take_undelivered_answer(self.bmc, SERVICE, sn).map_err(|_| Error::Bmc)?.ok_or(Error::NotExistsRequest)?;
+            let mut bmc: ink::contract_ref!(MessageCenter) = self.bmc.into();
+            let answer = bmc
+                .call_mut()
+                .take_undelivered_answer(SERVICE.into(), sn)
+                .try_invoke()
+                .map_err(|_| Error::Bmc)?
+                .map_err(|_| Error::Bmc)?
+                .map_err(|_| Error::Bmc)?
+                .ok_or(Error::NotExistsRequest)?;
             self.env().emit_event(RequestSettled { from: pending.from, sn });
             if answer.sn > 0 {
                 let src = BtpAddress::parse(&answer.src).map_err(|_| Error::InvalidAddress)?;
-                return self.receive(src.network(), sn, &answer.payload);
+                return match self.receive(src.network(), sn, &answer.payload)? {
+                    Some(reply) => self.send(src.network(), sn, &reply),
+                    None => Ok(()),
+                };
             }
             let report = btp_primitives::ErrorMessage::decode(&answer.payload).unwrap_or_else(|_| btp_primitives::ErrorMessage::new(0, ""));
             self.receive_error(&answer.src, sn, report.code, report.message)
@@ -646,28 +621,13 @@ pub mod bsh_nativecoin {
 
         // ---- the BMC's calls ------------------------------------------------------------------------------
 
-        /// A native-coin message from the network `src`: a transfer request (carried out or refused, answered
-        /// either way) or the response to one of ours. BMC only.
-        #[ink(message)]
-        pub fn handle_btp_message(&mut self, src: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<()> {
-            self.only_bmc(&svc)?;
-            self.receive(&src, sn, &msg)
-        }
-
-        /// The BMC `src` reports that our request `sn` failed with `code`: its amount becomes refundable, if `src`
-        /// is on the network the request went to. BMC only.
-        #[ink(message)]
-        pub fn handle_btp_error(&mut self, src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<()> {
-            self.only_bmc(&svc)?;
-            self.receive_error(&src, sn, code, msg)
-        }
-
-        fn receive(&mut self, src: &str, sn: u128, msg: &[u8]) -> Result<()> {
+        /// Takes message `sn` from the network `src`; returns the answer the BMC sends back, if any.
+        fn receive(&mut self, src: &str, sn: u128, msg: &[u8]) -> Result<Answer> {
             let message = match ServiceMessage::decode(msg) {
                 Ok(message) => message,
                 Err(MessageError::UnknownServiceType(_)) => {
                     let answer = ServiceMessage::UnknownTypeResponse(TransferResponse { code: RC_ERR, message: "UNKNOWN_TYPE".into() });
-                    return self.send(src, sn, &answer.encode());
+                    return Ok(Some(answer.encode()));
                 }
                 Err(_) => return Err(Error::InvalidMessage),
             };
@@ -694,13 +654,16 @@ pub mod bsh_nativecoin {
                         code,
                         msg: text.clone(),
                     });
-                    let answer = ServiceMessage::Response(TransferResponse { code, message: text });
-                    self.send(src, sn, &answer.encode())
+                    Ok(Some(ServiceMessage::Response(TransferResponse { code, message: text }).encode()))
                 }
-                ServiceMessage::Response(response) => self.complete(src, sn, response.code == RC_OK, response.code, response.message),
+                ServiceMessage::Response(response) => {
+                    self.complete(src, sn, response.code == RC_OK, response.code, response.message)?;
+                    Ok(None)
+                }
                 ServiceMessage::UnknownTypeResponse(response) => {
                     self.env().emit_event(UnknownResponse { from: src.into(), sn });
-                    self.complete(src, sn, false, response.code.max(RC_ERR), response.message)
+                    self.complete(src, sn, false, response.code.max(RC_ERR), response.message)?;
+                    Ok(None)
                 }
             }
         }
@@ -711,10 +674,8 @@ pub mod bsh_nativecoin {
         }
 
         /// Sends the accumulated fees to the aggregator `fa` (a BTP address): paid out here when it is on this
-        /// network, otherwise as a fee-free transfer request whose failure puts the fees back. BMC only.
-        #[ink(message)]
-        pub fn handle_fee_gathering(&mut self, fa: String, svc: String) -> Result<()> {
-            self.only_bmc(&svc)?;
+        /// network, otherwise as a fee-free transfer request whose failure puts the fees back.
+        fn gather_fees(&mut self, fa: String) -> Result<()> {
             let aggregator = BtpAddress::parse(&fa).map_err(|_| Error::InvalidAddress)?;
             // An aggregator here is an account; fees paid to this service or its BMC would vanish from the books.
             let local = (aggregator.network() == self.network)
@@ -790,6 +751,11 @@ pub mod bsh_nativecoin {
             }
         }
 
+        /// How many requests to `network` wait for an answer.
+        fn waiting(&self, network: &str) -> u64 {
+            self.pending_count.get(network).unwrap_or(0)
+        }
+
         fn only_bmc(&self, svc: &str) -> Result<()> {
             if self.env().caller() != self.bmc {
                 return Err(Error::Unauthorized);
@@ -848,7 +814,7 @@ pub mod bsh_nativecoin {
                 assets: assets.iter().map(|a| Asset { coin_name: a.coin.clone(), value: a.amount }).collect(),
             };
             self.pending.insert(sn, &Pending { from, to: to.as_str().into(), network: network.clone(), assets: assets.clone() });
-            let waiting = self.pending_requests(network.clone()).checked_add(1).ok_or(Error::Overflow)?;
+            let waiting = self.waiting(&network).checked_add(1).ok_or(Error::Overflow)?;
             self.pending_count.insert(&network, &waiting);
             self.send(&network, sn, &ServiceMessage::TransferRequest(request).encode())?;
             self.env().emit_event(TransferStart { from, to: to.as_str().into(), sn, assets });
@@ -923,7 +889,7 @@ pub mod bsh_nativecoin {
                 return Ok(());
             }
             self.pending.remove(sn);
-            let waiting = self.pending_requests(pending.network.clone()).saturating_sub(1);
+            let waiting = self.waiting(&pending.network).saturating_sub(1);
             self.pending_count.insert(&pending.network, &waiting);
             self.books().settle(&pending, success)?;
             if success {
@@ -943,7 +909,7 @@ pub mod bsh_nativecoin {
         }
 
         fn send(&self, to_network: &str, sn: u128, msg: &[u8]) -> Result<()> {
-            bmc::client::send_message(self.bmc, to_network, SERVICE, sn, msg).map_err(|_| Error::Bmc)
+            btp_interfaces::service::send_message(self.bmc, to_network.into(), SERVICE.into(), sn, msg.to_vec()).map_err(|_| Error::Bmc)
         }
 
         fn safe_batch(&mut self, from: AccountId, to: AccountId, ids: Vec<TokenId>, values: Vec<u128>, data: Vec<u8>, batch: bool) -> Result<()> {
@@ -960,15 +926,8 @@ pub mod bsh_nativecoin {
             for (id, value) in ids.iter().zip(&values) {
                 self.books().move_tokens(from, to, *id, *value)?;
             }
-            if self.env().is_contract(&to) {
-                let accepted = if batch {
-                    self.ask_receiver(to, ink::selector_bytes!("on_erc1155_batch_received"), (operator, from, ids.clone(), values.clone(), data))
-                } else {
-                    self.ask_receiver(to, ink::selector_bytes!("on_erc1155_received"), (operator, from, ids[0], values[0], data))
-                };
-                if !accepted {
-                    return Err(Error::TransferRejected);
-                }
+            if self.env().is_contract(&to) && !self.accepted(to, operator, from, &ids, &values, data, batch) {
+                return Err(Error::TransferRejected);
             }
             if batch {
                 self.env().emit_event(TransferBatch { operator, from: Some(from), to: Some(to), ids, values });
@@ -978,18 +937,62 @@ pub mod bsh_nativecoin {
             Ok(())
         }
 
-        /// Whether the contract `to` accepts tokens: it answers the hook `selector` with that selector. The hook
-        /// gets at most `RECEIVER_GAS`, so that a receiver that loops fails the transfer, not more.
-        fn ask_receiver<Args: ink::scale::Encode>(&self, to: AccountId, selector: [u8; 4], args: Args) -> bool {
-            build_call::<ink::env::DefaultEnvironment>()
-                .call(to)
-                .ref_time_limit(RECEIVER_GAS.0)
-                .proof_size_limit(RECEIVER_GAS.1)
-                .exec_input(ExecutionInput::new(Selector::new(selector)).push_arg(args))
-                .returns::<[u8; 4]>()
-                .try_invoke()
-                .map(|answer| matches!(answer, Ok(s) if s == selector))
-                .unwrap_or(false)
+        /// Whether the contract `to` accepts the tokens: its hook answers with the accepting value. The hook gets
+        /// at most `RECEIVER_GAS`, so that a receiver that loops fails the transfer, not more.
+        #[allow(clippy::too_many_arguments)]
+        fn accepted(&self, to: AccountId, operator: AccountId, from: AccountId, ids: &[TokenId], values: &[u128], data: Vec<u8>, batch: bool) -> bool {
+            let mut receiver: ink::contract_ref!(TokenReceiver) = to.into();
+            let (ref_time, proof_size) = RECEIVER_GAS;
+            let answer = match (batch, ids.first(), values.first()) {
+                (true, _, _) => receiver
+                    .call_mut()
+                    .on_erc1155_batch_received(operator, from, ids.to_vec(), values.to_vec(), data)
+                    .ref_time_limit(ref_time)
+                    .proof_size_limit(proof_size)
+                    .try_invoke()
+                    .map(|answer| (answer, token::ACCEPT_BATCH)),
+                (false, Some(id), Some(value)) => receiver
+                    .call_mut()
+                    .on_erc1155_received(operator, from, *id, *value, data)
+                    .ref_time_limit(ref_time)
+                    .proof_size_limit(proof_size)
+                    .try_invoke()
+                    .map(|answer| (answer, token::ACCEPT_SINGLE)),
+                _ => return false,
+            };
+            matches!(answer, Ok((Ok(got), expected)) if got == expected)
+        }
+    }
+
+    impl BtpService for BshNativecoin {
+        /// Native-coin messages: transfer requests (carried out or refused, answered with a response either way)
+        /// and responses to ours. Any message that fails (one that is not a native-coin message, say) fails the
+        /// whole batch, which reverts: the BMC then hands the messages over one at a time. BMC only.
+        #[ink(message)]
+        fn handle_btp_messages(&mut self, svc: String, messages: Vec<Incoming>) -> core::result::Result<Vec<Answer>, ServiceError> {
+            self.only_bmc(&svc)?;
+            Ok(messages.iter().map(|m| self.receive(&m.src, m.sn, &m.msg)).collect::<Result<Vec<Answer>>>()?)
+        }
+
+        /// The BMC `src` reports that our request `sn` failed with `code`: its amount becomes refundable, if `src`
+        /// is on the network the request went to. BMC only.
+        #[ink(message)]
+        fn handle_btp_error(&mut self, src: String, svc: String, sn: u128, code: u32, msg: String) -> core::result::Result<(), ServiceError> {
+            self.only_bmc(&svc)?;
+            Ok(self.receive_error(&src, sn, code, msg)?)
+        }
+
+        /// Sends the accumulated fees to the aggregator `fa` (a BTP address). BMC only.
+        #[ink(message)]
+        fn handle_fee_gathering(&mut self, fa: String, svc: String) -> core::result::Result<(), ServiceError> {
+            self.only_bmc(&svc)?;
+            Ok(self.gather_fees(fa)?)
+        }
+
+        /// How many requests to `network` wait for an answer (the BMC keeps a link with any).
+        #[ink(message)]
+        fn pending_requests(&self, network: String) -> u64 {
+            self.waiting(&network)
         }
     }
 
@@ -997,6 +1000,34 @@ pub mod bsh_nativecoin {
     mod tests {
         use super::*;
         use ink::env::{test, DefaultEnvironment as Env};
+
+        btp_interfaces::service_conformance_tests!(
+            service: BshNativecoin,
+            new: |bmc| {
+                let mut bsh = BshNativecoin::new(bmc, "0x501.pra".into(), "DOT".into(), 10, 0).expect("a valid service");
+                bsh.register("ICX".into(), "ICX".into(), 18, 0, 0, vec![ICON.into()]).expect("ICX registered");
+                bsh
+            },
+            svc: "nativecoin",
+            messages: || {
+                let bob = hex_account(test::default_accounts::<Env>().bob.as_ref());
+                let request = |coin: &str, value: u128| {
+                    let assets = vec![Asset { coin_name: coin.into(), value }];
+                    ServiceMessage::TransferRequest(TransferRequest { from: "hx0000000000000000000000000000000000000b0b".into(), to: bob.clone(), assets }).encode()
+                };
+                let response = ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode();
+                let unknown_type = btp_primitives::rlp::ListBuilder::new().uint(9).bytes(&[0xc0]).finish();
+                let message = |sn: u128, msg: Vec<u8>| Incoming { src: ICON.into(), sn, msg };
+                vec![message(1, request("ICX", 5)), message(2, request("BTC", 5)), message(REQUEST_SN_BASE, response), message(3, unknown_type), message(4, request("ICX", 7))]
+            }
+        );
+
+        /// The BMC's delivery of message `sn` from `src`, alone.
+        fn deliver(bsh: &mut BshNativecoin, src: &str, sn: u128, msg: Vec<u8>) -> core::result::Result<Answer, ServiceError> {
+            let mut answers = bsh.handle_btp_messages("nativecoin".into(), vec![Incoming { src: src.into(), sn, msg }])?;
+            assert_eq!(answers.len(), 1, "one answer for one message");
+            Ok(answers.remove(0))
+        }
 
         const ICON_BOB: &str = "btp://0x3.icon/hx0000000000000000000000000000000000000b0b";
         const ICON: &str = "0x3.icon";
@@ -1087,14 +1118,18 @@ pub mod bsh_nativecoin {
             let mut bsh = deploy();
             let response = ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode();
             as_caller(a.charlie);
-            assert_eq!(bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 1, response.clone()), Err(Error::Unauthorized));
-            assert_eq!(bsh.handle_btp_error(ICON_BOB.into(), "nativecoin".into(), 1, 40, String::new()), Err(Error::Unauthorized));
-            assert_eq!(bsh.handle_fee_gathering(ICON_BOB.into(), "nativecoin".into()), Err(Error::Unauthorized));
+            fn refused<T>(e: Error) -> core::result::Result<T, ServiceError> {
+                Err(ServiceError::from(e))
+            }
+            assert_eq!(deliver(&mut bsh, "0x3.icon", 1, response.clone()), refused(Error::Unauthorized));
+            assert_eq!(bsh.handle_btp_error(ICON_BOB.into(), "nativecoin".into(), 1, 40, String::new()), refused(Error::Unauthorized));
+            assert_eq!(bsh.handle_fee_gathering(ICON_BOB.into(), "nativecoin".into()), refused(Error::Unauthorized));
             as_caller(a.django);
-            assert_eq!(bsh.handle_btp_message("0x3.icon".into(), "other".into(), 1, response.clone()), Err(Error::InvalidService));
-            assert_eq!(bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 1, vec![0xc0]), Err(Error::InvalidMessage));
-            assert_eq!(bsh.handle_btp_message("0x3.icon".into(), "nativecoin".into(), 1, response), Ok(()), "an unknown sn is ignored");
-            assert_eq!(bsh.handle_fee_gathering("nonsense".into(), "nativecoin".into()), Err(Error::InvalidAddress));
+            let one = |sn: u128, msg: Vec<u8>| vec![Incoming { src: ICON.into(), sn, msg }];
+            assert_eq!(bsh.handle_btp_messages("other".into(), one(1, response.clone())), refused(Error::InvalidService));
+            assert_eq!(deliver(&mut bsh, "0x3.icon", 1, vec![0xc0]), refused(Error::InvalidMessage));
+            assert_eq!(deliver(&mut bsh, "0x3.icon", 1, response), Ok(None), "an unknown sn is ignored, unanswered");
+            assert_eq!(bsh.handle_fee_gathering("nonsense".into(), "nativecoin".into()), refused(Error::InvalidAddress));
         }
 
         #[ink::test]
@@ -1124,6 +1159,29 @@ pub mod bsh_nativecoin {
             assert_eq!(check(&bsh, &request(&a.bob, "ICX", 1)), Err(Error::Overflow));
             bsh.set_paused(true).unwrap();
             assert_eq!(check(&bsh, &request(&a.bob, "DOT", 5)), Err(Error::Paused));
+        }
+
+        #[ink::test]
+        fn requests_are_answered_for_the_bmc_to_send() {
+            let a = accounts();
+            let mut bsh = deploy();
+            as_caller(a.django);
+            let request = |coin: &str| {
+                let assets = vec![Asset { coin_name: coin.into(), value: 5 }];
+                ServiceMessage::TransferRequest(TransferRequest {
+                    from: "hx0000000000000000000000000000000000000b0b".into(),
+                    to: hex_account(a.bob.as_ref()),
+                    assets,
+                })
+                .encode()
+            };
+            let response = |answer: Answer| ServiceMessage::decode(&answer.expect("answered")).expect("a service message");
+            let ok = response(deliver(&mut bsh, ICON, 7, request("ICX")).unwrap());
+            assert_eq!(ok, ServiceMessage::Response(TransferResponse { code: RC_OK, message: "Transfer Success".into() }));
+            assert_eq!(bsh.balance_of(a.bob, icx()), 5, "minted");
+            let refused = response(deliver(&mut bsh, ICON, 8, request("BTC")).unwrap());
+            assert_eq!(refused, ServiceMessage::Response(TransferResponse { code: RC_ERR, message: "NotExistsCoin".into() }), "answered, not refused");
+            assert_eq!(bsh.balance_of(a.bob, icx()), 5);
         }
 
         #[ink::test]
@@ -1196,11 +1254,11 @@ pub mod bsh_nativecoin {
             let failed = ServiceMessage::Response(TransferResponse { code: RC_ERR, message: String::new() }).encode();
             // Ethereum's BMC answering for ICON: neither its error, its failure response nor its success settles.
             bsh.handle_btp_error("btp://0x5.eth/0x0000000000000000000000000000000000000002".into(), "nativecoin".into(), sn, 40, "no".into()).unwrap();
-            bsh.handle_btp_message("0x5.eth".into(), "nativecoin".into(), sn, failed).unwrap();
-            bsh.handle_btp_message("0x5.eth".into(), "nativecoin".into(), sn, ok.clone()).unwrap();
+            deliver(&mut bsh, "0x5.eth", sn, failed).unwrap();
+            deliver(&mut bsh, "0x5.eth", sn, ok.clone()).unwrap();
             assert!(bsh.pending_request(sn).is_some(), "still waiting for ICON");
             assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(50), locked: 50, refundable: 0 });
-            bsh.handle_btp_message(ICON.into(), "nativecoin".into(), sn, ok).unwrap();
+            deliver(&mut bsh, ICON, sn, ok).unwrap();
             assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(50), locked: 0, refundable: 0 });
         }
 
@@ -1234,11 +1292,11 @@ pub mod bsh_nativecoin {
             pending_to_icon(&mut bsh, 3, vec![AssetTransfer { coin: "ICX".into(), amount: 49, fee: 1 }]);
             as_caller(a.django);
             let ok = ServiceMessage::Response(TransferResponse { code: RC_OK, message: "Transfer Success".into() }).encode();
-            bsh.handle_btp_message(ICON.into(), "nativecoin".into(), 3, ok.clone()).unwrap();
+            deliver(&mut bsh, ICON, 3, ok.clone()).unwrap();
             assert_eq!(bsh.balance_of(a.bob, icx()), 50);
             assert_eq!(bsh.backing("ICX".into(), ICON.into()), 51, "49 burned");
             assert_eq!(bsh.accumulated_fees()[1], (String::from("ICX"), 1));
-            bsh.handle_btp_message(ICON.into(), "nativecoin".into(), 3, ok).unwrap();
+            deliver(&mut bsh, ICON, 3, ok).unwrap();
             assert_eq!(bsh.backing("ICX".into(), ICON.into()), 51, "a second response changes nothing");
         }
 
@@ -1261,7 +1319,11 @@ pub mod bsh_nativecoin {
             bsh.books().add(&Key::Fees("DOT".into()), 30).unwrap();
             let here = |account: &AccountId| ink::prelude::format!("btp://0x501.pra/{}", hex_account(account.as_ref()));
             for fa in ["btp://0x501.pra/hx01".to_string(), here(&custody), here(&a.django)] {
-                assert_eq!(bsh.handle_fee_gathering(fa.clone(), "nativecoin".into()), Err(Error::InvalidAddress), "{fa}: not an account whose fees stay paid");
+                assert_eq!(
+                    bsh.handle_fee_gathering(fa.clone(), "nativecoin".into()),
+                    Err(ServiceError::from(Error::InvalidAddress)),
+                    "{fa}: not an account whose fees stay paid"
+                );
             }
         }
 

@@ -49,18 +49,19 @@ fn main() {
         assert_eq!(bridge.balance(bob(), "ICX").await.locked, 0, "settled");
 
         // The most requests one relay message carries within a parachain block's budget (the sandbox's gas
-        // limit): found by dry runs on fresh bridges, the largest count that still goes through.
-        let (mut fits, mut fails) = (1usize, 256usize);
+        // limit): found by dry runs on fresh bridges, the largest count that still goes through, and what stops
+        // the next one (the relay message's length or the block's gas).
+        let (mut fits, mut fails, mut why) = (1usize, 256usize, String::from("not tried"));
         while fails - fits > 1 {
             let n = (fits + fails) / 2;
             let mut fresh = Bridge::new().await;
             let events = requests(&mut fresh, n);
             match fresh.try_relay_to_parachain(events).await {
                 Ok(_) => fits = n,
-                Err(_) => fails = n,
+                Err(e) => (fails, why) = (n, e),
             }
         }
-        println!("BENCH max transfers per relay message: {fits}");
+        println!("BENCH max transfers per relay message: {fits} ({fails} fail: {why})");
     });
 }
 

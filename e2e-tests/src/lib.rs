@@ -140,7 +140,13 @@ pub mod events {
 
     /// The BMC `bmc`'s `Message` events among `events`: (next BMC, seq, RLP BTP message).
     pub fn bmc_messages(events: &[Emitted], bmc: &ink::primitives::AccountId) -> Vec<(String, u64, Vec<u8>)> {
-        of::<bmc::bmc::Message>(events, bmc).into_iter().map(|data| parity_scale_codec::Decode::decode(&mut &data[..]).expect("a BMC Message event")).collect()
+        of::<btp_interfaces::events::Message>(events, bmc)
+            .into_iter()
+            .map(|data| {
+                let m: btp_interfaces::events::Message = parity_scale_codec::Decode::decode(&mut &data[..]).expect("a BMC Message event");
+                (m.next, m.seq, m.msg)
+            })
+            .collect()
     }
 
     /// The data of `contract`'s events of type `E` among `events`.

@@ -1,8 +1,8 @@
 //! A BTP service for the BMC's end-to-end tests. It implements the service interface the BMC calls
-//! (`handle_btp_message`, `handle_btp_error`, `handle_fee_gathering`, `pending_requests`) and records every call,
-//! so a test can see exactly what the BMC delivered. A message whose payload is `refuse` is refused; `loop` never
-//! returns (it runs until its gas is gone); one starting with `reply:` is answered through the BMC while the BMC
-//! is still handling the relay message, as a real service answers. It also
+//! (`btp_interfaces::BtpService`) and records every call, so a test can see exactly what the BMC delivered and in
+//! which batches. A message whose payload is `refuse` is refused (the whole batch is); `loop` never returns (it
+//! runs until its gas is gone); `reply:<text>` is answered with `<text>` for the BMC to send; `send:<text>` sends
+//! `<text>` back through the BMC's `send_message` while the BMC is still handling the relay message. It also
 //! accepts single ERC1155-style token transfers (`on_erc1155_received`) but not batches, so a test can see a token
 //! contract ask.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
@@ -12,9 +12,10 @@ pub use self::test_service::{Error, Received, TestService, TestServiceRef};
 
 #[ink::contract]
 pub mod test_service {
+    use btp_interfaces::{token, Answer, BtpService, Incoming, ServiceError, TokenReceiver};
     use ink::prelude::{string::String, vec::Vec};
 
-    /// The SCALE index is the local BTP code the BMC reports (40 + index).
+    /// Why a call failed; as a refusal of the BMC's call, the code of [`ServiceError::from`].
     #[derive(Debug, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     pub enum Error {
@@ -25,6 +26,18 @@ pub mod test_service {
         Refused,
         /// The BMC refused to send.
         Bmc,
+    }
+
+    /// Local codes by declaration order: the BMC reports `Refused` as 42.
+    impl From<Error> for ServiceError {
+        fn from(e: Error) -> Self {
+            ServiceError::new(match e {
+                Error::Unknown => 0,
+                Error::Unauthorized => 1,
+                Error::Refused => 2,
+                Error::Bmc => 3,
+            })
+        }
     }
 
     /// One call the BMC made.
@@ -68,13 +81,14 @@ pub mod test_service {
     pub struct TestService {
         bmc: AccountId,
         received: Vec<Received>,
+        batches: Vec<u32>,
     }
 
     impl TestService {
         /// A service that takes calls from `bmc` only.
         #[ink(constructor)]
         pub fn new(bmc: AccountId) -> Self {
-            Self { bmc, received: Vec::new() }
+            Self { bmc, received: Vec::new(), batches: Vec::new() }
         }
 
         /// Every call the BMC made, in order.
@@ -83,61 +97,16 @@ pub mod test_service {
             self.received.clone()
         }
 
+        /// How many messages each batch the service took held, in order.
+        #[ink(message)]
+        pub fn batches(&self) -> Vec<u32> {
+            self.batches.clone()
+        }
+
         /// Sends `msg` as message `sn` of `svc` to network `to` through the BMC.
         #[ink(message)]
         pub fn send(&mut self, to: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<(), Error> {
             self.send_message(&to, &svc, sn, &msg)
-        }
-
-        /// A message of the service from network `src`.
-        #[ink(message)]
-        pub fn handle_btp_message(&mut self, src: String, svc: String, sn: u128, msg: Vec<u8>) -> Result<(), Error> {
-            self.only_bmc()?;
-            if msg == b"refuse" {
-                return Err(Error::Refused);
-            }
-            if msg == b"loop" {
-                let mut spins: u64 = 0;
-                loop {
-                    spins = core::hint::black_box(spins.wrapping_add(1));
-                }
-            }
-            if let Some(answer) = msg.strip_prefix(b"reply:") {
-                self.send_message(&src, &svc, sn, answer)?;
-            }
-            self.record(Received::Message { src, svc, sn, msg });
-            Ok(())
-        }
-
-        /// The BMC `src` reports that message `sn` failed with `code`.
-        #[ink(message)]
-        pub fn handle_btp_error(&mut self, src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<(), Error> {
-            self.only_bmc()?;
-            self.record(Received::Error { src, svc, sn, code, msg });
-            Ok(())
-        }
-
-        /// The BMC asks for the fees to go to `fa`.
-        #[ink(message)]
-        pub fn handle_fee_gathering(&mut self, fa: String, svc: String) -> Result<(), Error> {
-            self.only_bmc()?;
-            self.record(Received::FeeGathering { fa, svc });
-            Ok(())
-        }
-
-        /// Requests of this service waiting for an answer: it sends none of its own.
-        #[ink(message)]
-        pub fn pending_requests(&self, network: String) -> u64 {
-            let _ = network;
-            0
-        }
-
-        /// ERC1155 receiver hook: accepts by answering with this message's selector.
-        #[ink(message)]
-        pub fn on_erc1155_received(&mut self, operator: AccountId, from: AccountId, id: [u8; 32], value: u128, data: Vec<u8>) -> [u8; 4] {
-            let _ = data;
-            self.record(Received::Tokens { operator, from, id, value });
-            ink::selector_bytes!("on_erc1155_received")
         }
 
         fn only_bmc(&self) -> Result<(), Error> {
@@ -154,7 +123,74 @@ pub mod test_service {
         }
 
         fn send_message(&self, to: &str, svc: &str, sn: u128, msg: &[u8]) -> Result<(), Error> {
-            bmc::client::send_message(self.bmc, to, svc, sn, msg).map_err(|_| Error::Bmc)
+            btp_interfaces::service::send_message(self.bmc, to.into(), svc.into(), sn, msg.to_vec()).map_err(|_| Error::Bmc)
+        }
+    }
+
+    impl TokenReceiver for TestService {
+        /// Accepts single token transfers, and records them.
+        #[ink(message)]
+        fn on_erc1155_received(&mut self, operator: AccountId, from: AccountId, id: [u8; 32], value: u128, data: Vec<u8>) -> [u8; 4] {
+            let _ = data;
+            self.record(Received::Tokens { operator, from, id, value });
+            token::ACCEPT_SINGLE
+        }
+
+        /// Refuses batches.
+        #[ink(message)]
+        fn on_erc1155_batch_received(&mut self, operator: AccountId, from: AccountId, ids: Vec<[u8; 32]>, values: Vec<u128>, data: Vec<u8>) -> [u8; 4] {
+            let _ = (operator, from, ids, values, data);
+            [0; 4]
+        }
+    }
+
+    impl BtpService for TestService {
+        /// Messages of the service, taken all or none.
+        #[ink(message)]
+        fn handle_btp_messages(&mut self, svc: String, messages: Vec<Incoming>) -> Result<Vec<Answer>, ServiceError> {
+            self.only_bmc()?;
+            self.batches.push(u32::try_from(messages.len()).unwrap_or(u32::MAX));
+            let mut answers = Vec::new();
+            for Incoming { src, sn, msg } in messages {
+                if msg == b"refuse" {
+                    return Err(Error::Refused.into());
+                }
+                if msg == b"loop" {
+                    let mut spins: u64 = 0;
+                    loop {
+                        spins = core::hint::black_box(spins.wrapping_add(1));
+                    }
+                }
+                if let Some(text) = msg.strip_prefix(b"send:") {
+                    self.send_message(&src, &svc, sn, text)?;
+                }
+                answers.push(msg.strip_prefix(b"reply:").map(<[u8]>::to_vec));
+                self.record(Received::Message { src, svc: svc.clone(), sn, msg });
+            }
+            Ok(answers)
+        }
+
+        /// The BMC `src` reports that message `sn` failed with `code`.
+        #[ink(message)]
+        fn handle_btp_error(&mut self, src: String, svc: String, sn: u128, code: u32, msg: String) -> Result<(), ServiceError> {
+            self.only_bmc()?;
+            self.record(Received::Error { src, svc, sn, code, msg });
+            Ok(())
+        }
+
+        /// The BMC asks for the fees to go to `fa`.
+        #[ink(message)]
+        fn handle_fee_gathering(&mut self, fa: String, svc: String) -> Result<(), ServiceError> {
+            self.only_bmc()?;
+            self.record(Received::FeeGathering { fa, svc });
+            Ok(())
+        }
+
+        /// Requests of this service waiting for an answer: it sends none of its own.
+        #[ink(message)]
+        fn pending_requests(&self, network: String) -> u64 {
+            let _ = network;
+            0
         }
     }
 
@@ -163,16 +199,27 @@ pub mod test_service {
         use super::*;
         use ink::env::{test, DefaultEnvironment as Env};
 
+        btp_interfaces::service_conformance_tests!(
+            service: TestService,
+            new: TestService::new,
+            svc: "test",
+            messages: || {
+                let message = |sn: u128, msg: &[u8]| Incoming { src: "0x3.icon".into(), sn, msg: msg.to_vec() };
+                vec![message(1, b"hello"), message(2, b"reply:pong"), message(1 << 64, b"an answer")]
+            }
+        );
+
         #[ink::test]
         fn only_the_bmc_is_heard_and_refusals_are_on_request() {
             let accounts = test::default_accounts::<Env>();
             let mut service = TestService::new(accounts.alice);
+            let one = |sn: u128, msg: &[u8]| vec![Incoming { src: "0x3.icon".into(), sn, msg: msg.to_vec() }];
             test::set_caller::<Env>(accounts.bob);
-            assert_eq!(service.handle_btp_message("0x3.icon".into(), "test".into(), 1, vec![1]), Err(Error::Unauthorized));
-            assert_eq!(service.handle_fee_gathering("btp://0x3.icon/hx01".into(), "test".into()), Err(Error::Unauthorized));
+            assert_eq!(service.handle_btp_messages("test".into(), one(1, &[1])), Err(Error::Unauthorized.into()));
+            assert_eq!(service.handle_fee_gathering("btp://0x3.icon/hx01".into(), "test".into()), Err(Error::Unauthorized.into()));
             test::set_caller::<Env>(accounts.alice);
-            assert_eq!(service.handle_btp_message("0x3.icon".into(), "test".into(), 1, b"refuse".to_vec()), Err(Error::Refused));
-            service.handle_btp_message("0x3.icon".into(), "test".into(), 2, vec![1]).unwrap();
+            assert_eq!(service.handle_btp_messages("test".into(), one(1, b"refuse")), Err(ServiceError::new(2)));
+            assert_eq!(service.handle_btp_messages("test".into(), one(2, b"reply:pong")), Ok(vec![Some(b"pong".to_vec())]));
             service.handle_btp_error("btp://0x3.icon/cx01".into(), "test".into(), 3, 42, "no".into()).unwrap();
             assert_eq!(service.received().len(), 2);
         }

@@ -21,10 +21,11 @@ fn real_icon_block_delivers_its_btp_message() -> E2EResult<()> {
         let mut bmv = deploy_bmv(&mut client, &v, bmc.clone()).await;
 
         let result = client.call(&ink_e2e::alice(), &bmv.handle_relay_message(bmc.clone(), prev.clone(), seq, msg.clone())).submit().await?;
-        let messages = result.return_value().expect("accepted").messages;
+        let spans = result.return_value().expect("accepted").messages;
+        let messages: Vec<&[u8]> = spans.iter().map(|span| span.slice(&msg).expect("a part of the relay message")).collect();
         let expected: Vec<String> = v["expect"]["btp_messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect();
         assert_eq!(messages.iter().map(hex::encode).collect::<Vec<_>>(), expected);
-        let decoded = BtpMessage::decode(&messages[0]).expect("BTP message");
+        let decoded = BtpMessage::decode(messages[0]).expect("BTP message");
         assert_eq!(decoded.src.as_str(), "btp://0x3.icon/cx7a0c2dd9751e592ac4fbd6c70bd5ec574ebf198a");
         assert_eq!(decoded.dst.as_str(), bmc);
         assert_eq!((decoded.svc.as_str(), decoded.sn), ("Coin/WrappedCoin", 1));

@@ -286,10 +286,10 @@ fn undeliverable_answer_gets_no_error_reply_and_is_settled_from_the_kept_answer(
 
         bridge.client.call(&alice, &bridge.bmc_calls.set_service_gas(normal)).submit().await?.return_value().expect("gas back");
         // Anyone settles it from the kept answer, exactly as ICON answered: nobody chooses the outcome.
-        let taken = bridge.bmc_calls.take_undelivered_answer("nativecoin".into(), sn);
+        let taken = btp_interfaces::MessageCenter::take_undelivered_answer(&mut bridge.bmc_calls, "nativecoin".into(), sn);
         assert_eq!(
             bridge.client.call(&ink_e2e::charlie(), &taken).dry_run().await?.return_value(),
-            Err(bmc::bmc::Error::Unauthorized),
+            Err(btp_interfaces::BmcError::Unauthorized),
             "only the service takes it"
         );
         bridge.client.call(&ink_e2e::charlie(), &bridge.bsh_calls.settle_request(sn)).submit().await?.return_value().expect("settled");

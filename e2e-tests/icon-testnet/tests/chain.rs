@@ -63,11 +63,12 @@ fn fifty_blocks_with_two_validator_changes_verify() {
         let to = from + 9;
         let refs = if to == 1050 { vec![ReceiptRef { index: 0, events: vec![0, 1, 2] }] } else { vec![] };
         let mut recorder = Recorder::default();
-        let outcome = verifier.handle_relay_message_with(BMC, PREV, 0, &chain.relay_message(from, to, &refs), &HostSecp256k1, &mut recorder).unwrap();
+        let msg = chain.relay_message(from, to, &refs);
+        let outcome = verifier.handle_relay_message_with(BMC, PREV, 0, &msg, &HostSecp256k1, &mut recorder).unwrap();
         changes.extend(recorder.blocks.iter().filter(|b| b.block.new_validators.is_some()).map(|b| b.block.height));
         if to == 1050 {
             // The message to another BMC is passed over.
-            assert_eq!(outcome.messages, vec![btp_message(1), btp_message(2)]);
+            assert_eq!(outcome.messages, vec![&btp_message(1)[..], &btp_message(2)[..]]);
         }
     }
     assert_eq!(changes, vec![1020, 1036]);
@@ -85,11 +86,13 @@ fn block_proofs_reach_accumulated_blocks() {
     chain.produce_empty(10);
     verifier.handle_relay_message(BMC, PREV, 0, &chain.relay_message(1, 16, &[]), &HostSecp256k1).unwrap();
     let events = [ReceiptRef { index: 0, events: vec![0] }];
-    let outcome = verifier.clone().handle_relay_message(BMC, PREV, 0, &chain.block_proof_message(6, 16, &events), &HostSecp256k1).unwrap();
-    assert_eq!(outcome.messages, vec![btp_message(1)]);
+    let msg = chain.block_proof_message(6, 16, &events);
+    let outcome = verifier.clone().handle_relay_message(BMC, PREV, 0, &msg, &HostSecp256k1).unwrap();
+    assert_eq!(outcome.messages, vec![&btp_message(1)[..]]);
     // A witness from a relay that knows 4 more blocks than the BMV is accepted (newer-witness rule).
     chain.produce_empty(4);
-    let outcome = verifier.clone().handle_relay_message(BMC, PREV, 0, &chain.block_proof_message(6, 20, &events), &HostSecp256k1).unwrap();
+    let msg = chain.block_proof_message(6, 20, &events);
+    let outcome = verifier.clone().handle_relay_message(BMC, PREV, 0, &msg, &HostSecp256k1).unwrap();
     assert_eq!(outcome.messages.len(), 1);
     let err = verifier.handle_relay_message(BMC, PREV, 0, &chain.block_proof_message(18, 20, &[]), &HostSecp256k1).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidBlockProofHeightHigher);
@@ -157,7 +160,7 @@ fn the_newest_block_is_provable_with_an_empty_witness() {
     assert!(witness.is_empty(), "5 = 0b101 leaves: block 5 is alone in roots[0]");
     let mut recorder = Recorder::default();
     let outcome = verifier.handle_relay_message_with(BMC, PREV, 0, &proof, &HostSecp256k1, &mut recorder).unwrap();
-    assert_eq!((outcome.messages, outcome.proven_block), (vec![btp_message(1)], Some((5, chain.block(5).unwrap().id()))));
+    assert_eq!((outcome.messages, outcome.proven_block), (vec![&btp_message(1)[..]], Some((5, chain.block(5).unwrap().id()))));
 }
 
 /// goloop (≥ 1.3.13) signs the network id in the part-set count word and refuses votes of another network;

@@ -159,7 +159,7 @@ async fn live_node_answers_every_call_and_its_blocks_verify() {
         rpc.nodes(&receipt_proof).await.iter().map(Vec::as_slice).collect::<Vec<_>>()
     );
     let outcome = verifier.handle_relay_message(PARA_BMC, bmc_address.as_str(), 0, &message, &HostSecp256k1).unwrap();
-    let request = BtpMessage::decode(&outcome.messages[0]).unwrap();
+    let request = BtpMessage::decode(outcome.messages[0]).unwrap();
     let ServiceMessage::TransferRequest(r) = ServiceMessage::decode(&request.payload).unwrap() else { panic!("request") };
     assert_eq!((r.from, r.to, r.assets[0].value), (bob.address.to_string(), "0x0b0b".to_string(), 99 * ICX));
 
@@ -229,6 +229,6 @@ async fn replay_serves_real_icon_block_21172_to_a_relay() {
         last_height: 21171,
     };
     let outcome = verifier.handle_relay_message(bmc, prev, 0, &message, &HostSecp256k1).unwrap();
-    assert_eq!(hex::encode(&outcome.messages[0]), vector["expect"]["btp_messages"][0].as_str().unwrap());
+    assert_eq!(hex::encode(outcome.messages[0]), vector["expect"]["btp_messages"][0].as_str().unwrap());
     assert_eq!(rpc.call("icx_sendTransaction", json!({})).await.unwrap_err().0, -32601, "replay takes no transactions");
 }

@@ -6,6 +6,11 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
+pub mod events;
+pub mod service;
+pub mod token;
 pub mod verifier;
 
-pub use verifier::{Verified, Verifier, VerifierError, VerifierStatus};
+pub use service::{Answer, BmcError, BtpService, Incoming, MessageCenter, ServiceError, UndeliveredAnswer};
+pub use token::TokenReceiver;
+pub use verifier::{MessageSpan, Verified, Verifier, VerifierError, VerifierStatus};

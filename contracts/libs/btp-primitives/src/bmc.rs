@@ -8,10 +8,12 @@ use crate::{
 };
 use alloc::{string::String, vec::Vec};
 
-/// Longest relay message a BMC takes. The contracts are built with a 128 KiB I/O buffer (ink's static buffer),
+/// Longest relay message a BMC takes. The contracts are built with a 192 KiB I/O buffer (ink's static buffer),
 /// which must hold the whole input of the BMC's `handle_relay_message` and of its call to the BMV (the message
-/// plus two BTP addresses and a sequence number); 1 KiB of it is left for those. A relay segments under this.
-pub const MAX_RELAY_MESSAGE_LEN: usize = 127 * 1024;
+/// plus two BTP addresses and a sequence number); 1 KiB of it is left for those. 191 KiB carries a hundred
+/// transfers with their proofs, and a full message of block updates still fits a parachain block's gas. A relay
+/// segments under this.
+pub const MAX_RELAY_MESSAGE_LEN: usize = 191 * 1024;
 
 /// The reserved service name of BMC-internal messages.
 pub const BMC_SERVICE: &str = "bmc";

@@ -80,7 +80,12 @@ pub struct BtpMessage {
 
 impl BtpMessage {
     pub fn encode(&self) -> Vec<u8> {
-        ListBuilder::new().str(self.src.as_str()).str(self.dst.as_str()).str(&self.svc).int(self.sn).bytes(&self.payload).finish()
+        // Items' headers take at most 9 bytes each, the sn at most 17 bytes.
+        let len =
+            [self.src.as_str().len(), self.dst.as_str().len(), self.svc.len(), self.payload.len()].iter().fold(4 * 9 + 17, |n: usize, l| n.saturating_add(*l));
+        let mut list = ListBuilder::with_capacity(len);
+        list.str(self.src.as_str()).str(self.dst.as_str()).str(&self.svc).int(self.sn).bytes(&self.payload);
+        list.into_list()
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {

@@ -537,6 +537,22 @@ impl ListBuilder {
         self.payload.clear();
     }
 
+    /// An empty list whose items will take about `len` bytes: built in one allocation (a contract's allocator
+    /// never frees what a growing buffer leaves behind).
+    pub fn with_capacity(len: usize) -> Self {
+        Self { payload: Vec::with_capacity(len.saturating_add(9)) }
+    }
+
+    /// The encoding of the list, in the builder's own buffer: the header is put in front in place.
+    pub fn into_list(mut self) -> Vec<u8> {
+        let end = self.payload.len();
+        let (bytes, n) = header(0xc0, end);
+        self.payload.extend_from_slice(&bytes[..n]);
+        self.payload.copy_within(0..end, n);
+        self.payload[..n].copy_from_slice(&bytes[..n]);
+        self.payload
+    }
+
     /// The encoding of the list.
     pub fn finish(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.payload.len().saturating_add(9));
@@ -574,6 +590,19 @@ pub fn encode_bytes(data: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_built_in_place_is_the_finished_list() {
+        for len in [0usize, 10, 55, 56, 300, 70_000] {
+            let mut b = ListBuilder::with_capacity(len + 8);
+            b.bytes(&vec![0x42; len]).uint(7);
+            let finished = b.finish();
+            let cap = b.payload.capacity();
+            let built = b.into_list();
+            assert_eq!(built, finished, "payload of {len} bytes");
+            assert_eq!(built.capacity(), cap, "no second buffer for a payload of {len} bytes");
+        }
+    }
     use alloc::vec;
 
     fn hex(s: &str) -> Vec<u8> {

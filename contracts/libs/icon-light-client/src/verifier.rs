@@ -70,9 +70,9 @@ impl Observer for Recorder {
 
 /// What one accepted relay message did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
-    /// The BTP messages for the BMC, in sequence order.
-    pub messages: Vec<Vec<u8>>,
+pub struct Outcome<'m> {
+    /// The BTP messages for the BMC, in sequence order: parts of the relay message, verbatim.
+    pub messages: Vec<&'m [u8]>,
     /// Block updates accepted.
     pub blocks: u32,
     /// Height and id of the block a block proof proved.
@@ -113,21 +113,21 @@ pub struct Verifier {
 impl Verifier {
     /// Processes a relay message for the BMC `bmc` (its BTP address) from the ICON BMC `prev`, whose link has
     /// received `seq` messages so far. On error nothing changes.
-    pub fn handle_relay_message(&mut self, bmc: &str, prev: &str, seq: u128, msg: &[u8], crypto: &impl Secp256k1) -> Result<Outcome, BmvError> {
+    pub fn handle_relay_message<'m>(&mut self, bmc: &str, prev: &str, seq: u128, msg: &'m [u8], crypto: &impl Secp256k1) -> Result<Outcome<'m>, BmvError> {
         self.handle_relay_message_with(bmc, prev, seq, msg, crypto, &mut ())
     }
 
     /// [`Verifier::handle_relay_message`], reporting to `observer` as it goes (also for a message that then
     /// fails).
-    pub fn handle_relay_message_with(
+    pub fn handle_relay_message_with<'m>(
         &mut self,
         bmc: &str,
         prev: &str,
         seq: u128,
-        msg: &[u8],
+        msg: &'m [u8],
         crypto: &impl Secp256k1,
         observer: &mut impl Observer,
-    ) -> Result<Outcome, BmvError> {
+    ) -> Result<Outcome<'m>, BmvError> {
         let mut next = self.clone();
         let outcome = next.process(bmc, prev, seq, msg, crypto, observer)?;
         *self = next;
@@ -136,15 +136,15 @@ impl Verifier {
 
     /// [`Verifier::handle_relay_message`] without the copy, reporting to `observer`: on error the state is left
     /// part-way, for callers that discard it then (a contract call that fails is reverted).
-    pub fn process(
+    pub fn process<'m>(
         &mut self,
         bmc: &str,
         prev: &str,
         seq: u128,
-        msg: &[u8],
+        msg: &'m [u8],
         crypto: &impl Secp256k1,
         observer: &mut impl Observer,
-    ) -> Result<Outcome, BmvError> {
+    ) -> Result<Outcome<'m>, BmvError> {
         let prev = BtpAddress::parse(prev).or_code(ErrorCode::NotAcceptedFromNetwork, "prev is not a BTP address")?;
         if prev.network() != self.network {
             return Err(BmvError::new(ErrorCode::NotAcceptedFromNetwork, "prev is not on the verified network"));
@@ -200,7 +200,7 @@ impl Verifier {
                 if event.seq < next_seq {
                     return Err(BmvError::new(ErrorCode::InvalidSequence, "message already delivered"));
                 }
-                outcome.messages.push(event.msg.to_vec());
+                outcome.messages.push(event.msg);
                 next_seq = next_seq.checked_add(1).or_code(ErrorCode::Unknown, "sequence overflow")?;
             }
         }

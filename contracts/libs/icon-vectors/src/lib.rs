@@ -146,7 +146,7 @@ fn btp_message_json(bytes: &[u8], with_payload: bool) -> Check<Value> {
 }
 
 /// Compares a list of decoded BTP messages; each expected object names the fields it checks.
-fn expect_decoded_messages(expect: &mut Expect<'_>, messages: &[Vec<u8>]) -> Check<()> {
+fn expect_decoded_messages(expect: &mut Expect<'_>, messages: &[&[u8]]) -> Check<()> {
     let Some(expected) = expect.get("decoded_btp_messages") else { return Ok(()) };
     let expected = expected.as_array().ok_or("decoded_btp_messages is not a list")?;
     if expected.len() != messages.len() {
