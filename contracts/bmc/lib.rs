@@ -158,6 +158,18 @@ pub mod bmc {
         pub next: u32,
     }
 
+    /// How a service call ended.
+    enum Served<T> {
+        /// It answered: what it did stays.
+        Answered(T),
+        /// It returned something that is not an answer (the wrong number of answers, or bytes that do not
+        /// decode): what it did may have stayed, so its messages count as delivered, unanswered: never handed over
+        /// twice, and never refused, as an error reply would have the source refund what the service may have kept.
+        Garbled,
+        /// It refused, trapped or ran out of gas: nothing of it stays.
+        Failed(ServiceFailure),
+    }
+
     /// What a relay resumes from: `get_status(link)`.
     #[derive(Debug, Clone, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -244,6 +256,16 @@ pub mod bmc {
         sn: u128,
         src: String,
         len: u32,
+    }
+
+    /// The service `svc` took `messages` messages in one call but answered with something that is not an
+    /// answer for each (a service defect): what it did stays, so they count as delivered; no answer or error
+    /// reply goes back for them.
+    #[ink(event)]
+    pub struct AnswersGarbled {
+        #[ink(topic)]
+        svc: String,
+        messages: u32,
     }
 
     /// An error reply for the service `svc`'s message `sn` (`code`, `msg`) could not be handed to the service:
@@ -959,7 +981,7 @@ pub mod bmc {
             for svc in names {
                 let Some(bsh) = self.services.get(svc).filter(|_| !self.paused_services.contains(svc)) else { continue };
                 let call = ServiceRef::from(bsh).call_mut().handle_fee_gathering(fa.into(), svc.clone());
-                if self.call_service(call, 1)?.is_err() {
+                if let Served::Failed(_) = self.call_service(call, 1)? {
                     failed.push(svc.clone());
                 }
                 asked.push(svc.clone());
@@ -999,20 +1021,30 @@ pub mod bmc {
             let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
             if count > 1 {
                 let call = ServiceRef::from(bsh).call_mut().handle_btp_messages(svc.clone(), messages.iter().map(incoming).collect());
-                if let Ok(answers) = self.call_service(call, count)? {
-                    if answers.len() == messages.len() {
+                match self.call_service(call, count)? {
+                    Served::Answered(answers) if answers.len() == messages.len() => {
                         messages.iter().zip(answers).try_for_each(|(m, answer)| self.settle(view, peer, m, Ok(answer)))?;
                         return Ok(0);
                     }
+                    // What the service did stays: handing the messages over again would deliver them twice.
+                    Served::Answered(_) | Served::Garbled => {
+                        self.env().emit_event(AnswersGarbled { svc: clipped(&svc, EVENT_TEXT_MAX), messages: u32::try_from(count).unwrap_or(u32::MAX) });
+                        return Ok(0);
+                    }
+                    Served::Failed(_) => {}
                 }
             }
             let mut refused = 0u32;
             for message in &messages {
                 let call = ServiceRef::from(bsh).call_mut().handle_btp_messages(svc.clone(), ink::prelude::vec![incoming(message)]);
                 let outcome = match self.call_service(call, 1)? {
-                    Ok(mut answers) if answers.len() == 1 => Ok(answers.pop().flatten()),
-                    Ok(_) => Err(ServiceFailure::Failed.error_message()),
-                    Err(failure) => Err(failure.error_message()),
+                    Served::Answered(mut answers) if answers.len() == 1 => Ok(answers.pop().flatten()),
+                    // Delivered, unanswered: an error reply would have its source refund what the service kept.
+                    Served::Answered(_) | Served::Garbled => {
+                        self.env().emit_event(AnswersGarbled { svc: clipped(&svc, EVENT_TEXT_MAX), messages: 1 });
+                        Ok(None)
+                    }
+                    Served::Failed(failure) => Err(failure.error_message()),
                 };
                 if outcome.is_err() {
                     refused = refused.saturating_add(1);
@@ -1076,7 +1108,10 @@ pub mod bmc {
                         report.code,
                         report.message.clone(),
                     );
-                    self.call_service(call, 1)?.err().map(ServiceFailure::code)
+                    match self.call_service(call, 1)? {
+                        Served::Failed(failure) => Some(failure.code()),
+                        Served::Answered(()) | Served::Garbled => None,
+                    }
                 }
             };
             let Some(failure) = failure else { return Ok(Ok(())) };
@@ -1106,11 +1141,7 @@ pub mod bmc {
         /// fails (`OutOfGas`), so that the relay's choice of gas never decides whether a message fails; a failed
         /// batch is handed over again message by message, so its failure decides nothing either. A relay that
         /// gives the call what its dry run needed gets exactly the dry run's outcome.
-        fn call_service<Args: ink::scale::Encode, T: ink::scale::Decode>(
-            &mut self,
-            call: ServiceCall<Args, T>,
-            messages: u64,
-        ) -> Result<core::result::Result<T, ServiceFailure>> {
+        fn call_service<Args: ink::scale::Encode, T: ink::scale::Decode>(&mut self, call: ServiceCall<Args, T>, messages: u64) -> Result<Served<T>> {
             let ref_time = self.service_gas.ref_time.saturating_mul(messages);
             let proof_size = self.service_gas.proof_size.saturating_mul(messages);
             let short = messages <= 1 && self.env().gas_left() < ref_time;
@@ -1121,10 +1152,11 @@ pub mod bmc {
                 *self = fresh;
             }
             match outcome {
-                Ok(Ok(Ok(value))) => Ok(Ok(value)),
-                Ok(Ok(Err(refusal))) => Ok(Err(ServiceFailure::Refused(refusal.code()))),
+                Ok(Ok(Ok(value))) => Ok(Served::Answered(value)),
+                Ok(Ok(Err(refusal))) => Ok(Served::Failed(ServiceFailure::Refused(refusal.code()))),
+                Err(ink::env::Error::Decode(_)) => Ok(Served::Garbled),
                 _ if short => Err(Error::OutOfGas),
-                _ => Ok(Err(ServiceFailure::Failed)),
+                _ => Ok(Served::Failed(ServiceFailure::Failed)),
             }
         }
 

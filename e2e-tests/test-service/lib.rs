@@ -2,7 +2,8 @@
 //! (`btp_interfaces::BtpService`) and records every call, so a test can see exactly what the BMC delivered and in
 //! which batches. A message whose payload is `refuse` is refused (the whole batch is); `loop` never returns (it
 //! runs until its gas is gone); `reply:<text>` is answered with `<text>` for the BMC to send; `send:<text>` sends
-//! `<text>` back through the BMC's `send_message` while the BMC is still handling the relay message. It also
+//! `<text>` back through the BMC's `send_message` while the BMC is still handling the relay message; `garble` adds
+//! an answer too many, as a broken service would. It also
 //! accepts single ERC1155-style token transfers (`on_erc1155_received`) but not batches, so a test can see a token
 //! contract ask.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
@@ -163,6 +164,9 @@ pub mod test_service {
                 }
                 if let Some(text) = msg.strip_prefix(b"send:") {
                     self.send_message(&src, &svc, sn, text)?;
+                }
+                if msg == b"garble" {
+                    answers.push(None);
                 }
                 answers.push(msg.strip_prefix(b"reply:").map(<[u8]>::to_vec));
                 self.record(Received::Message { src, svc: svc.clone(), sn, msg });

@@ -7,7 +7,7 @@
 //! gathering, relay rotation, and `get_status` after each step.
 #![cfg(feature = "e2e-tests")]
 
-use bmc::bmc::{Bmc, BmcRef, Error, ForgedMessage, MessageDropped};
+use bmc::bmc::{AnswersGarbled, Bmc, BmcRef, Error, ForgedMessage, MessageDropped};
 use bmv_icon::bmv_icon::BmvIconRef;
 use btp_e2e_tests::{client, events, run, Client};
 use btp_primitives::{address::hex_account, bmc::BmcMessage, BtpAddress, BtpMessage, ErrorMessage, IconAddress};
@@ -347,6 +347,31 @@ fn large_messages_fill_a_relay_message() -> E2EResult<()> {
         let forwarded: Vec<BtpMessage> = s.sent().into_iter().map(|(next, _, m)| (next == s.eth.link).then_some(m).expect("on the second link")).collect();
         assert_eq!(forwarded, messages, "all fourteen, unchanged");
         assert_eq!(s.seqs(&icon_link).await.0, 14);
+        Ok(())
+    })
+}
+
+/// A service that answers with the wrong number of answers kept what it did: its messages count as delivered,
+/// never handed over a second time and never refused (an error reply would have the source refund a transfer the
+/// service may have carried out).
+#[test]
+fn garbled_answers_are_delivered_once() -> E2EResult<()> {
+    run(async {
+        let mut s = Stand::new().await;
+        let (icon, icon_link) = (s.icon.address(), s.icon.link.clone());
+        let msg = s.icon.produce(s.own.as_str(), 1, &[s.to_us(&icon, "test", 1, b"first"), s.to_us(&icon, "test", 2, b"garble")]);
+        s.relay(&icon_link, msg).await.expect("handled");
+        let msg = s.icon.produce(s.own.as_str(), 3, &[s.to_us(&icon, "test", 3, b"garble")]);
+        s.relay(&icon_link, msg).await.expect("handled");
+        let delivered: Vec<u128> = s.received().await.into_iter().filter_map(|r| if let Received::Message { sn, .. } = r { Some(sn) } else { None }).collect();
+        assert_eq!(delivered, vec![1, 2, 3], "each once");
+        assert_eq!(s.batches().await, vec![2, 1]);
+        let emitted = events::take();
+        let garbled: Vec<(String, u32)> =
+            events::of::<AnswersGarbled>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
+        assert_eq!(garbled, vec![("test".to_string(), 2), ("test".to_string(), 1)]);
+        assert!(events::bmc_messages(&emitted, &s.bmc).is_empty(), "no error reply");
+        assert_eq!(s.seqs(&icon_link).await, (3, 2));
         Ok(())
     })
 }

@@ -32,8 +32,12 @@ pub struct MessageSpan {
 }
 
 impl MessageSpan {
-    /// The span of `part` within `msg`, when `part` is a subslice of it.
+    /// The span of `part` within `msg`, when `part` is a subslice of it; an empty part is the empty span at 0,
+    /// wherever it points (a null item reads as an empty slice of no particular place).
     pub fn within(msg: &[u8], part: &[u8]) -> Option<Self> {
+        if part.is_empty() {
+            return Some(Self::default());
+        }
         let (start, end) = (msg.as_ptr() as usize, part.as_ptr() as usize);
         let offset = end.checked_sub(start)?;
         (offset.checked_add(part.len())? <= msg.len()).then_some(())?;
@@ -160,7 +164,8 @@ mod tests {
         let span = MessageSpan::within(&msg, &msg[3..7]).unwrap();
         assert_eq!(span, MessageSpan { offset: 3, len: 4 });
         assert_eq!(span.slice(&msg), Some(&b"3456"[..]));
-        assert_eq!(MessageSpan::within(&msg, &msg[10..]), Some(MessageSpan { offset: 10, len: 0 }));
+        assert_eq!(MessageSpan::within(&msg, &msg[10..]), Some(MessageSpan { offset: 0, len: 0 }));
+        assert_eq!(MessageSpan::within(&msg, <&[u8]>::default()), Some(MessageSpan::default()), "a null item");
         let other = msg.clone();
         assert_eq!(MessageSpan::within(&msg, &other[3..7]), None, "a copy is not a part");
         assert_eq!(MessageSpan::within(&msg[..5], &msg[3..7]), None, "past the end");
