@@ -13,6 +13,8 @@ WEB_PACKAGES=(rustc-web cargo-web rust-web-src libstd-rust-web-dev libstd-rust-w
 # wabt: wasm-validate, to prove every contract is WebAssembly MVP only.
 OTHER_PACKAGES=(lld-19 wabt pkg-config libssl-dev protobuf-compiler clang zstd)
 CARGO_CONTRACT_VERSION="5.0.3"
+# The node the tests and devnet.sh start: pallet-contracts for ink! v5 (contracts-node on crates.io).
+NODE_VERSION="0.42.0"
 
 say() { printf '[setup] %s\n' "$*"; }
 SUDO=""
@@ -58,19 +60,22 @@ rustfmt +stable --version >/dev/null 2>&1 || rustup component add rustfmt --tool
 CACHE_DIR="${BTP_TOOL_CACHE:-$(cd "$(dirname "$0")/.." && pwd)/../shared/cache}"
 BIN_DIR="${CARGO_HOME:-$HOME/.cargo}/bin"
 
-# install_cached NAME FILE VERSION_PREFIX: unpack FILE from the cache as $BIN_DIR/NAME if it is valid.
+# install_cached NAME FILE VERSION_PREFIX: unpack FILE from the cache as $BIN_DIR/NAME if it is valid. It is
+# unpacked under its own name first (the node prints the name it was started as in --version).
 install_cached() {
-  local name=$1 file=$2 want=$3 sums="$CACHE_DIR/SHA256SUMS"
+  local name=$1 file=$2 want=$3 sums="$CACHE_DIR/SHA256SUMS" part
   [ -f "$CACHE_DIR/$file" ] && [ -f "$sums" ] && command -v zstd >/dev/null || return 1
   (cd "$CACHE_DIR" && grep -E "  $file\$" SHA256SUMS | sha256sum --check --status -) || {
     say "cached $file does not match its checksum: not used"; return 1; }
   mkdir -p "$BIN_DIR"
-  zstd -q -d -f "$CACHE_DIR/$file" -o "$BIN_DIR/$name.part" && chmod +x "$BIN_DIR/$name.part"
-  if "$BIN_DIR/$name.part" --version 2>/dev/null | grep -q "^$want"; then
-    mv -f "$BIN_DIR/$name.part" "$BIN_DIR/$name"
+  part=$(mktemp -d "$BIN_DIR/.setup-XXXXXX")
+  zstd -q -d -f "$CACHE_DIR/$file" -o "$part/$name" && chmod +x "$part/$name"
+  if "$part/$name" --version 2>/dev/null | grep -q "^$want"; then
+    mv -f "$part/$name" "$BIN_DIR/$name"
+    rmdir "$part"
     say "$name installed from the cache ($file)"
   else
-    rm -f "$BIN_DIR/$name.part"; say "cached $file does not run as $want: not used"; return 1
+    rm -rf "$part"; say "cached $file does not run as $want: not used"; return 1
   fi
 }
 
@@ -81,6 +86,16 @@ elif install_cached cargo-contract "cargo-contract-$CARGO_CONTRACT_VERSION-x86_6
 else
   say "installing cargo-contract $CARGO_CONTRACT_VERSION with stable (about 16 minutes)"
   cargo +stable install cargo-contract --version "$CARGO_CONTRACT_VERSION" --locked
+fi
+
+if command -v substrate-contracts-node >/dev/null && substrate-contracts-node --version | grep -q "^substrate-contracts-node $NODE_VERSION-"; then
+  say "substrate-contracts-node $NODE_VERSION present"
+elif install_cached substrate-contracts-node "substrate-contracts-node-$NODE_VERSION-x86_64-linux-gnu.zst" "substrate-contracts-node $NODE_VERSION-"; then
+  :
+else
+  say "building substrate-contracts-node $NODE_VERSION from crates.io (about 55-75 minutes)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-dev g++ make git
+  VERSION="$NODE_VERSION" ROOT="${CARGO_HOME:-$HOME/.cargo}" bash "$(dirname "$0")/build-contracts-node.sh"
 fi
 
 say "done"
