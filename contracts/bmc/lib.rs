@@ -753,9 +753,10 @@ pub mod bmc {
         /// Takes a relay message from a relay of the link `prev`: the link's BMV verifies it (its refusal reverts
         /// with the BMV's code), `rx_seq` advances by the messages it proves, and each message is handled: the
         /// BMC's own messages update what the peer can reach, messages for other BMCs go out on their next link,
-        /// messages an owner scheduled are dropped, and what cannot be delivered gets an error reply on `prev`.
-        /// One bad message never reverts the others; a message for a paused service refuses the whole relay
-        /// message (`ServicePaused`).
+        /// messages an owner scheduled are dropped, consecutive messages for one service are delivered in one
+        /// call whose answers go back to their sources, and what cannot be delivered gets an error reply on
+        /// `prev`. One bad message never reverts the others; a message for a paused service refuses the whole
+        /// relay message (`ServicePaused`).
         #[ink(message)]
         pub fn handle_relay_message(&mut self, prev: String, msg: Vec<u8>) -> Result<()> {
             // Longer ones would overflow the I/O buffer of the call to the BMV: a trap, not an answer.
@@ -1139,8 +1140,8 @@ pub mod bmc {
         /// gives it no more than is left). A lone call (`messages` 1) that traps or runs out of gas while less than
         /// its limit was left may have failed only because the relay brought too little gas: then the whole call
         /// fails (`OutOfGas`), so that the relay's choice of gas never decides whether a message fails; a failed
-        /// batch is handed over again message by message, so its failure decides nothing either. A relay that
-        /// gives the call what its dry run needed gets exactly the dry run's outcome.
+        /// batch is handed over again message by message, so its failure decides nothing either: the gas a relay
+        /// brings changes what the call costs or whether it goes through, never a message's outcome.
         fn call_service<Args: ink::scale::Encode, T: ink::scale::Decode>(&mut self, call: ServiceCall<Args, T>, messages: u64) -> Result<Served<T>> {
             let ref_time = self.service_gas.ref_time.saturating_mul(messages);
             let proof_size = self.service_gas.proof_size.saturating_mul(messages);

@@ -3,6 +3,12 @@
 //! A contract implements a trait in an `impl Trait for Contract` block; a caller holds an
 //! `ink::contract_ref!(Trait)` and calls it typed. Error codes are pinned with `#[codec(index)]`: the SCALE index
 //! of a variant is its code on the wire, whatever order the variants are written in.
+//!
+//! * [`service`]: a BTP service as its BMC calls it (`BtpService`, batches of messages answered in one call), the
+//!   BMC as services call it (`MessageCenter`), and `service_conformance_tests!` for any service;
+//! * [`verifier`]: a BMV as its BMC calls it (`Verifier`, answering with `MessageSpan`s of the relay message);
+//! * [`token`]: the ERC1155-style receiver hooks a token contract asks (`TokenReceiver`);
+//! * [`events`]: what a relay reads from the BMC (`Message`, `RelayMessageHandled`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 

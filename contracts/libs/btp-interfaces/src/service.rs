@@ -61,7 +61,7 @@ pub type Answer = Option<Vec<u8>>;
 /// message (the BMC sends its source an error reply with the refusal's code). So a service never refuses one
 /// message of a larger batch: it returns `Err` for the batch and refuses the message when it comes alone. Handling
 /// a batch must change the service exactly as handling its messages one after another does
-/// ([`service_conformance_tests!`] checks it).
+/// ([`crate::service_conformance_tests!`] checks it).
 #[ink::trait_definition]
 pub trait BtpService {
     /// Messages of service `svc`, in the order they were sent. BMC only.
