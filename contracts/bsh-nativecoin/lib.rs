@@ -1006,6 +1006,9 @@ pub mod bsh_nativecoin {
             new: |bmc| {
                 let mut bsh = BshNativecoin::new(bmc, "0x501.pra".into(), "DOT".into(), 10, 0).expect("a valid service");
                 bsh.register("ICX".into(), "ICX".into(), 18, 0, 0, vec![ICON.into()]).expect("ICX registered");
+                // Bob's request REQUEST_SN_BASE to ICON waits: one of the messages answers it.
+                bsh.books().mint(accounts().bob, "ICX", ICON, 100).expect("Bob's ICX");
+                pending_to_icon(&mut bsh, REQUEST_SN_BASE, vec![AssetTransfer { coin: "ICX".into(), amount: 9, fee: 1 }]);
                 bsh
             },
             svc: "nativecoin",
@@ -1019,6 +1022,10 @@ pub mod bsh_nativecoin {
                 let unknown_type = btp_primitives::rlp::ListBuilder::new().uint(9).bytes(&[0xc0]).finish();
                 let message = |sn: u128, msg: Vec<u8>| Incoming { src: ICON.into(), sn, msg };
                 vec![message(1, request("ICX", 5)), message(2, request("BTC", 5)), message(REQUEST_SN_BASE, response), message(3, unknown_type), message(4, request("ICX", 7))]
+            },
+            state: |bsh: &BshNativecoin| {
+                let bob = accounts().bob;
+                (bsh.coin_balance_of(bob, "ICX".into()), bsh.backing("ICX".into(), ICON.into()), bsh.accumulated_fees(), bsh.pending_request(REQUEST_SN_BASE))
             }
         );
 

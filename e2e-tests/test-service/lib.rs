@@ -210,7 +210,8 @@ pub mod test_service {
             messages: || {
                 let message = |sn: u128, msg: &[u8]| Incoming { src: "0x3.icon".into(), sn, msg: msg.to_vec() };
                 vec![message(1, b"hello"), message(2, b"reply:pong"), message(1 << 64, b"an answer")]
-            }
+            },
+            state: |service: &TestService| service.received()
         );
 
         #[ink::test]

@@ -144,18 +144,20 @@ pub trait MessageCenter {
 ///
 /// ```text
 /// btp_interfaces::service_conformance_tests!(
-///     service: MyService, new: |bmc| MyService::new(bmc, …), svc: "my-service", messages: || vec![…]
+///     service: MyService, new: |bmc| MyService::new(bmc, …), svc: "my-service", messages: || vec![…],
+///     state: |s: &MyService| (s.balance_of(…), …)
 /// );
 /// ```
 ///
 /// `service` is the contract's type, `new` builds one whose BMC is `bmc` (the caller when it runs is the default account, which is `bmc`);
-/// `messages` are messages the service takes (any mix of requests, answers, unknown kinds). The service must: hear
-/// only its BMC; answer a batch with one answer per message, exactly as it answers those messages one at a time,
-/// and end in the same state (compared by `pending_requests` and the events it emits); take an empty batch; take
-/// error reports of requests it never sent without trapping; report no pending requests before it sent any.
+/// `messages` are messages the service takes (any mix of requests, answers to requests `new` left pending, unknown
+/// kinds), and `state` reads what the service keeps (its `Debug` output is compared). The service must: hear only
+/// its BMC; answer a batch with one answer per message, exactly as it answers those messages one at a time, and
+/// end in the same state (compared by `state`, `pending_requests` and the events it emits); take an empty batch;
+/// take error reports of requests it never sent without trapping.
 #[macro_export]
 macro_rules! service_conformance_tests {
-    (service: $service:ty, new: $new:expr, svc: $svc:expr, messages: $messages:expr $(,)?) => {
+    (service: $service:ty, new: $new:expr, svc: $svc:expr, messages: $messages:expr, state: $state:expr $(,)?) => {
         mod btp_service_conformance {
             use super::*;
             use $crate::{BtpService as _, Incoming};
@@ -186,7 +188,12 @@ macro_rules! service_conformance_tests {
             /// the pending requests per source network. Each run is a fresh off-chain chain.
             fn outcome(
                 size: usize,
-            ) -> (::ink::prelude::vec::Vec<$crate::Answer>, ::ink::prelude::vec::Vec<::ink::prelude::vec::Vec<u8>>, ::ink::prelude::vec::Vec<u64>) {
+            ) -> (
+                ::ink::prelude::vec::Vec<$crate::Answer>,
+                ::ink::prelude::vec::Vec<::ink::prelude::vec::Vec<u8>>,
+                ::ink::prelude::vec::Vec<u64>,
+                ::ink::prelude::string::String,
+            ) {
                 let mut outcome = None;
                 ::ink::env::test::run_test::<Env, _>(|_| {
                     let mut service = service();
@@ -199,7 +206,8 @@ macro_rules! service_conformance_tests {
                     }
                     let events = ::ink::env::test::recorded_events().map(|e| e.data).collect();
                     let pending = all.iter().map(|m| service.pending_requests(m.src.clone())).collect();
-                    outcome = Some((answers, events, pending));
+                    let state = ::ink::prelude::format!("{:?}", ($state)(&service));
+                    outcome = Some((answers, events, pending, state));
                     Ok(())
                 })
                 .expect("off-chain run");
@@ -220,18 +228,18 @@ macro_rules! service_conformance_tests {
             }
 
             #[::ink::test]
-            fn a_fresh_service_waits_for_nothing() {
+            fn no_requests_wait_on_a_network_that_is_none() {
                 let service = service();
-                assert_eq!(service.pending_requests("0x3.icon".into()), 0);
                 assert_eq!(service.pending_requests("not a network".into()), 0);
             }
 
             #[::ink::test]
             fn an_error_for_a_request_never_sent_does_not_trap() {
                 let mut service = service();
-                let _ = service.handle_btp_error("btp://0x3.icon/cx01".into(), $svc.into(), 1u128 << 64, 41, "unknown".into());
+                let before = service.pending_requests("0x3.icon".into());
+                let _ = service.handle_btp_error("btp://0x3.icon/cx01".into(), $svc.into(), (1u128 << 64) + 1_000_000, 41, "unknown".into());
                 let _ = service.handle_btp_error("not an address".into(), $svc.into(), 7, 0, "".into());
-                assert_eq!(service.pending_requests("0x3.icon".into()), 0);
+                assert_eq!(service.pending_requests("0x3.icon".into()), before, "nothing it waits for changed");
             }
         }
     };
