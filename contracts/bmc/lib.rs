@@ -1018,33 +1018,23 @@ pub mod bmc {
                 messages.iter().try_for_each(|m| self.settle(view, peer, m, Err(missing.clone())))?;
                 return u32::try_from(messages.len()).map_err(|_| Error::Overflow);
             };
-            let incoming = |m: &BtpMessage| Incoming { src: m.src.network().into(), sn: m.sn.unsigned_abs(), msg: m.payload.clone() };
-            let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
-            if count > 1 {
-                let call = ServiceRef::from(bsh).call_mut().handle_btp_messages(svc.clone(), messages.iter().map(incoming).collect());
-                match self.call_service(call, count)? {
-                    Served::Answered(answers) if answers.len() == messages.len() => {
+            if messages.len() > 1 {
+                match self.hand_over(bsh, &svc, &messages)? {
+                    Served::Answered(answers) => {
                         messages.iter().zip(answers).try_for_each(|(m, answer)| self.settle(view, peer, m, Ok(answer)))?;
                         return Ok(0);
                     }
                     // What the service did stays: handing the messages over again would deliver them twice.
-                    Served::Answered(_) | Served::Garbled => {
-                        self.env().emit_event(AnswersGarbled { svc: clipped(&svc, EVENT_TEXT_MAX), messages: u32::try_from(count).unwrap_or(u32::MAX) });
-                        return Ok(0);
-                    }
+                    Served::Garbled => return Ok(0),
                     Served::Failed(_) => {}
                 }
             }
             let mut refused = 0u32;
             for message in &messages {
-                let call = ServiceRef::from(bsh).call_mut().handle_btp_messages(svc.clone(), ink::prelude::vec![incoming(message)]);
-                let outcome = match self.call_service(call, 1)? {
-                    Served::Answered(mut answers) if answers.len() == 1 => Ok(answers.pop().flatten()),
+                let outcome = match self.hand_over(bsh, &svc, core::slice::from_ref(message))? {
+                    Served::Answered(mut answers) => Ok(answers.pop().flatten()),
                     // Delivered, unanswered: an error reply would have its source refund what the service kept.
-                    Served::Answered(_) | Served::Garbled => {
-                        self.env().emit_event(AnswersGarbled { svc: clipped(&svc, EVENT_TEXT_MAX), messages: 1 });
-                        Ok(None)
-                    }
+                    Served::Garbled => Ok(None),
                     Served::Failed(failure) => Err(failure.error_message()),
                 };
                 if outcome.is_err() {
@@ -1053,6 +1043,23 @@ pub mod bmc {
                 self.settle(view, peer, message, outcome)?;
             }
             Ok(refused)
+        }
+
+        /// One `handle_btp_messages` call for `messages` of the service `svc` at `bsh`: `Answered` holds exactly
+        /// one answer per message; any other number of answers is `Garbled`, recorded (`AnswersGarbled`).
+        fn hand_over(&mut self, bsh: AccountId, svc: &str, messages: &[BtpMessage]) -> Result<Served<Vec<Answer>>> {
+            let incoming = messages.iter().map(|m| Incoming { src: m.src.network().into(), sn: m.sn.unsigned_abs(), msg: m.payload.clone() }).collect();
+            let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
+            let call = ServiceRef::from(bsh).call_mut().handle_btp_messages(svc.into(), incoming);
+            let served = match self.call_service(call, count)? {
+                Served::Answered(answers) if answers.len() == messages.len() => return Ok(Served::Answered(answers)),
+                Served::Answered(_) => Served::Garbled,
+                other => other,
+            };
+            if let Served::Garbled = served {
+                self.env().emit_event(AnswersGarbled { svc: clipped(svc, EVENT_TEXT_MAX), messages: u32::try_from(count).unwrap_or(u32::MAX) });
+            }
+            Ok(served)
         }
 
         /// What follows a delivery: the service's answer goes back to the message's source; a failure gets the

@@ -141,13 +141,13 @@ pub mod events {
 
     /// The BMC `bmc`'s `Message` events among `events`: (next BMC, seq, RLP BTP message).
     pub fn bmc_messages(events: &[Emitted], bmc: &ink::primitives::AccountId) -> Vec<(String, u64, Vec<u8>)> {
-        of::<btp_interfaces::events::Message>(events, bmc)
-            .into_iter()
-            .map(|data| {
-                let m: btp_interfaces::events::Message = parity_scale_codec::Decode::decode(&mut &data[..]).expect("a BMC Message event");
-                (m.next, m.seq, m.msg)
-            })
-            .collect()
+        decoded::<btp_interfaces::events::Message, btp_interfaces::events::Message>(events, bmc).into_iter().map(|m| (m.next, m.seq, m.msg)).collect()
+    }
+
+    /// `contract`'s events of type `E` among `events`, decoded as `T` (the event itself, or a tuple of its fields
+    /// where they are private).
+    pub fn decoded<E: ink::env::Event, T: parity_scale_codec::Decode>(events: &[Emitted], contract: &ink::primitives::AccountId) -> Vec<T> {
+        of::<E>(events, contract).iter().map(|data| T::decode(&mut &data[..]).expect("the event's fields")).collect()
     }
 
     /// The data of `contract`'s events of type `E` among `events`.

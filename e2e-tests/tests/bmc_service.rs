@@ -104,6 +104,11 @@ impl Stand {
         self.client.call(&ink_e2e::alice(), &self.service.received()).dry_run().await.expect("dry run").return_value()
     }
 
+    /// The serial numbers of the messages the service took, in order.
+    async fn delivered_sns(&mut self) -> Vec<u128> {
+        self.received().await.into_iter().filter_map(|r| if let Received::Message { sn, .. } = r { Some(sn) } else { None }).collect()
+    }
+
     /// The sizes of the batches the service took.
     async fn batches(&mut self) -> Vec<u32> {
         self.client.call(&ink_e2e::alice(), &self.service.batches()).dry_run().await.expect("dry run").return_value()
@@ -218,8 +223,7 @@ fn scheduled_drop_on_a_real_runtime() -> E2EResult<()> {
         let msg = s.icon.produce(s.own.as_str(), 1, &[s.to_us(&icon, "test", 5, b"before"), stuck.clone(), s.to_us(&icon, "test", 8, b"after")]);
         s.relay(&icon_link, msg).await.expect("handled");
         let emitted = events::take();
-        let dropped: Vec<(String, u64, [u8; 32], Vec<u8>)> =
-            events::of::<MessageDropped>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
+        let dropped: Vec<(String, u64, [u8; 32], Vec<u8>)> = events::decoded::<MessageDropped, _>(&emitted, &s.bmc);
         let mut hash = [0u8; 32];
         ink::env::hash_bytes::<ink::env::hash::Blake2x256>(&stuck.encode(), &mut hash);
         assert_eq!(dropped, vec![(icon_link.clone(), 2, hash, stuck.encode())], "the verified message, as ICON's BMC sent it");
@@ -262,7 +266,7 @@ fn looping_service_fails_alone() -> E2EResult<()> {
         // pallet-contracts charges for a frame that ran out of fuel varies with where the loop stood, so only the
         // bound is checked.)
         assert!(gas.ref_time() < 4 * limit.ref_time + 20_000_000_000, "the batch of three at most its limit, the loop alone at most its own: {gas:?}");
-        let delivered: Vec<u128> = s.received().await.into_iter().filter_map(|r| if let Received::Message { sn, .. } = r { Some(sn) } else { None }).collect();
+        let delivered = s.delivered_sns().await;
         assert_eq!(delivered, vec![1, 2, 3, 4, 6]);
         assert_eq!(s.batches().await, vec![3, 1, 1], "the trapped batch and the lone loop left nothing");
         let replies = s.sent();
@@ -288,8 +292,7 @@ fn forged_source_on_another_link_is_refused() -> E2EResult<()> {
         assert!(s.received().await.is_empty(), "nothing reached the service");
         let emitted = events::take();
         assert!(events::bmc_messages(&emitted, &s.bmc).is_empty(), "no error reply: signed by us, it would reach ICON as a refund order");
-        let forged: Vec<(String, u64, String, String, i128)> =
-            events::of::<ForgedMessage>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
+        let forged: Vec<(String, u64, String, String, i128)> = events::decoded::<ForgedMessage, _>(&emitted, &s.bmc);
         let seqs: Vec<(u64, i128)> = forged
             .iter()
             .map(|(_, seq, src, _, sn)| {
@@ -363,12 +366,11 @@ fn garbled_answers_are_delivered_once() -> E2EResult<()> {
         s.relay(&icon_link, msg).await.expect("handled");
         let msg = s.icon.produce(s.own.as_str(), 3, &[s.to_us(&icon, "test", 3, b"garble")]);
         s.relay(&icon_link, msg).await.expect("handled");
-        let delivered: Vec<u128> = s.received().await.into_iter().filter_map(|r| if let Received::Message { sn, .. } = r { Some(sn) } else { None }).collect();
+        let delivered = s.delivered_sns().await;
         assert_eq!(delivered, vec![1, 2, 3], "each once");
         assert_eq!(s.batches().await, vec![2, 1]);
         let emitted = events::take();
-        let garbled: Vec<(String, u32)> =
-            events::of::<AnswersGarbled>(&emitted, &s.bmc).iter().map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap()).collect();
+        let garbled: Vec<(String, u32)> = events::decoded::<AnswersGarbled, _>(&emitted, &s.bmc);
         assert_eq!(garbled, vec![("test".to_string(), 2), ("test".to_string(), 1)]);
         assert!(events::bmc_messages(&emitted, &s.bmc).is_empty(), "no error reply");
         assert_eq!(s.seqs(&icon_link).await, (3, 2));

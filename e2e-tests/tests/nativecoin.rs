@@ -272,10 +272,7 @@ fn undeliverable_answer_gets_no_error_reply_and_is_settled_from_the_kept_answer(
         let starved = bmc::bmc::GasLimit { ref_time: 1_000, proof_size: 1_000 };
         bridge.client.call(&alice, &bridge.bmc_calls.set_service_gas(starved)).submit().await?.return_value().expect("gas cut");
         bridge.relay_to_parachain(answer).await;
-        let undelivered: Vec<(String, u128, u32, bool)> = events::of::<bmc::bmc::AnswerUndelivered>(&bridge.seen, &bridge.bmc)
-            .iter()
-            .map(|d| parity_scale_codec::Decode::decode(&mut &d[..]).unwrap())
-            .collect();
+        let undelivered: Vec<(String, u128, u32, bool)> = events::decoded::<bmc::bmc::AnswerUndelivered, _>(&bridge.seen, &bridge.bmc);
         assert_eq!(undelivered, vec![("nativecoin".to_string(), sn, 40, true)], "the answer is kept");
         let out = bridge.outgoing();
         let [error] = out.as_slice() else { panic!("one error reply: {out:?}") };
