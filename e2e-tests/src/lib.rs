@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 pub mod bridge;
-pub mod node;
 
 /// The sandbox client the tests use: a real runtime with pallet-contracts and funded dev accounts.
 pub type Client = ink_e2e::SandboxClient<ink::primitives::AccountId, ink::primitives::Hash, ParachainSandbox>;

@@ -1,0 +1,178 @@
+//! ICON JSON-RPC v3 as goloop serves it, for the relay and the deploy tool.
+//!
+//! goloop answers every JSON-RPC error with HTTP status 400 and the error object in the body
+//! (`server/jsonrpc/error.go`): a 400 with an error object is the call's error with its code ([`Error::Rpc`]),
+//! not a transport failure. Integers travel as `T_INT` (`0x`-prefixed hex), hashes as `T_HASH`, binary data
+//! (headers, votes, validator lists, proofs) as base64.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// goloop's JSON-RPC error codes the relay reacts to.
+pub mod code {
+    /// The server failed (and goloop's generic system error).
+    pub const SERVER_ERROR: i64 = -31000;
+    /// The transaction is in the pool, not in a block yet.
+    pub const PENDING: i64 = -31002;
+    /// The transaction is in a block that is being executed.
+    pub const EXECUTING: i64 = -31003;
+    /// No such block, transaction or data.
+    pub const NOT_FOUND: i64 = -31004;
+    pub const INVALID_PARAMS: i64 = -32602;
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+}
+
+/// How long a request may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a JSON-RPC call gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No answer, or not a JSON-RPC one (retry).
+    #[error("ICON endpoint {url}: {reason}")]
+    Transport { url: String, reason: String },
+    /// The node answered with a JSON-RPC error.
+    #[error("ICON {method} answered error {code}: {message}")]
+    Rpc { method: String, code: i64, message: String },
+    /// The result is not what the method returns.
+    #[error("ICON {method}: unexpected result: {reason}")]
+    Decode { method: String, reason: String },
+}
+
+impl Error {
+    /// The JSON-RPC error code, when the node answered with one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Self::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// `T_INT`: `0x`-prefixed lower-case hex.
+pub fn t_int(value: u64) -> String {
+    format!("{value:#x}")
+}
+
+/// Reads a `T_INT` (also accepting the plain JSON numbers some of goloop's block fields use).
+pub fn parse_t_int(value: &Value) -> Option<u64> {
+    match value {
+        Value::String(s) => u64::from_str_radix(s.strip_prefix("0x")?, 16).ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
+/// `T_HASH`: `0x` and 64 hex digits.
+pub fn t_hash(hash: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(hash))
+}
+
+/// A client of one ICON node's JSON-RPC endpoint (`http://host:port/api/v3`, or a channel's `/api/v3/icon_dex`).
+#[derive(Clone, Debug)]
+pub struct IconClient {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl IconClient {
+    pub fn new(url: &str) -> Result<Self, Error> {
+        let http = reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| Error::Transport { url: url.to_string(), reason: e.to_string() })?;
+        Ok(Self { url: url.to_string(), http })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Calls `method` with `params` and returns its result.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        let transport = |reason: String| Error::Transport { url: self.url.clone(), reason };
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let response = self.http.post(&self.url).json(&request).send().await.map_err(|e| transport(e.to_string()))?;
+        let status = response.status();
+        let body: Value = match response.json().await {
+            Ok(body) => body,
+            Err(e) => return Err(transport(format!("HTTP {status} without a JSON-RPC answer: {e}"))),
+        };
+        if let Some(error) = body.get("error") {
+            let code = error["code"].as_i64().unwrap_or(code::SERVER_ERROR);
+            return Err(Error::Rpc { method: method.to_string(), code, message: error["message"].as_str().unwrap_or_default().to_string() });
+        }
+        match body.get("result") {
+            Some(result) if status.is_success() => Ok(result.clone()),
+            _ => Err(transport(format!("HTTP {status}: {body}"))),
+        }
+    }
+
+    async fn bytes(&self, method: &str, params: Value) -> Result<Vec<u8>, Error> {
+        let result = self.call(method, params).await?;
+        let decode = |reason: String| Error::Decode { method: method.to_string(), reason };
+        STANDARD.decode(result.as_str().ok_or_else(|| decode(format!("{result} is not base64 text")))?).map_err(|e| decode(e.to_string()))
+    }
+
+    /// The height of the node's last block.
+    pub async fn last_height(&self) -> Result<u64, Error> {
+        let block = self.call("icx_getLastBlock", Value::Null).await?;
+        parse_t_int(&block["height"]).ok_or_else(|| Error::Decode { method: "icx_getLastBlock".into(), reason: format!("no height in {block}") })
+    }
+
+    /// Block `height`'s header, RLP as validators signed it.
+    pub async fn block_header(&self, height: u64) -> Result<Vec<u8>, Error> {
+        self.bytes("icx_getBlockHeaderByHeight", json!({"height": t_int(height)})).await
+    }
+
+    /// The votes that confirmed block `height`.
+    pub async fn votes(&self, height: u64) -> Result<Vec<u8>, Error> {
+        self.bytes("icx_getVotesByHeight", json!({"height": t_int(height)})).await
+    }
+
+    /// The data committed to by `hash` (a validator list by a header's next-validators hash).
+    pub async fn data_by_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        self.bytes("icx_getDataByHash", json!({"hash": t_hash(hash)})).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ints_and_hashes_travel_as_goloop_writes_them() {
+        assert_eq!(t_int(0), "0x0");
+        assert_eq!(t_int(255), "0xff");
+        assert_eq!(parse_t_int(&json!("0x1a")), Some(26));
+        assert_eq!(parse_t_int(&json!(26)), Some(26));
+        assert_eq!(parse_t_int(&json!("26")), None, "T_INT is hex with 0x");
+        assert_eq!(t_hash(&[0xab; 32]), format!("0x{}", "ab".repeat(32)));
+    }
+
+    /// goloop's error answer (HTTP 400, the error object in the body) is the call's error with its code; a
+    /// non-JSON-RPC answer is a transport failure.
+    #[tokio::test]
+    async fn an_error_answer_with_status_400_is_a_json_rpc_error() {
+        use tokio::{
+            io::{AsyncReadExt, AsyncWriteExt},
+            net::TcpListener,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let bodies = [r#"{"jsonrpc":"2.0","id":1,"error":{"code":-31004,"message":"NotFound: no block"}}"#, "<html>bad gateway</html>"];
+            for (status, body) in ["400 Bad Request", "502 Bad Gateway"].into_iter().zip(bodies) {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await.unwrap();
+                let answer =
+                    format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        let client = IconClient::new(&url).unwrap();
+        let e = client.block_header(7).await.unwrap_err();
+        assert_eq!(e.code(), Some(code::NOT_FOUND), "{e}");
+        let e = client.block_header(7).await.unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }), "{e}");
+    }
+}

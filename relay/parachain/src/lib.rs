@@ -1,0 +1,517 @@
+//! The parachain side of the BTP relay and its deploy tool: our ink! contracts on a pallet-contracts chain over
+//! subxt's dynamic API (no generated runtime types to keep in step with the node).
+//!
+//! * [`Parachain`] connects (and reconnects) to a node, uploads and instantiates [`Bundle`]s, dry-runs messages
+//!   through `ContractsApi_call` for their gas and storage deposit, submits `Contracts::call` and waits until the
+//!   block is finalized, and hands back the [`Emitted`] events of the call.
+//! * Messages are typed: a [`Message`] is built from the contract crate's own call builder (`ink-as-dependency`),
+//!   so selectors and argument encodings come from the contract, never from strings, and the answer decodes as
+//!   the type the bundle's ABI declares.
+//! * Failures are classified in [`Error`]: the node unreachable or slow (retry), the runtime refusing the
+//!   extrinsic (`Contracts::OutOfGas`, by its name in the chain's metadata), the contract answering with its own
+//!   error (named by the message's label in the bundle and the error's variant), a transaction not included.
+
+mod bundle;
+mod runtime;
+
+pub use bundle::Bundle;
+pub use runtime::{contract_address, StorageDeposit, Weight};
+pub use subxt::utils::AccountId32;
+pub use subxt_signer::{sr25519::Keypair, SecretUri};
+
+use ink::{
+    codegen::ContractCallBuilder,
+    env::{
+        call::{
+            utils::{ReturnType, Set, Unset},
+            Call, ConstructorReturnType, CreateBuilder, ExecutionInput, FromAccountId, LimitParamsV2,
+        },
+        DefaultEnvironment, Event,
+    },
+};
+use runtime::{CallRequest, Code, ContractResult, ExecReturnValue, InstantiateRequest, InstantiateReturnValue};
+use scale::{Decode, Encode};
+use std::{fmt::Debug, future::Future, marker::PhantomData, path::PathBuf, time::Duration};
+use subxt::{
+    backend::{legacy::LegacyRpcMethods, rpc::RpcClient},
+    config::DefaultExtrinsicParamsBuilder,
+    dynamic::Value,
+    error::DispatchError,
+    utils::H256,
+    OnlineClient, SubstrateConfig,
+};
+use tokio::sync::{Mutex, RwLock};
+
+type Env = DefaultEnvironment;
+
+/// A message call as the contract crate builds it (`calls::<Bmc>(&address).get_status(link)`).
+pub type CallBuilder<Args, R> = ink::env::call::CallBuilder<Env, Set<Call<Env>>, Set<ExecutionInput<Args>>, Set<ReturnType<R>>>;
+
+/// A constructor call as the contract crate builds it (`BmcRef::new(network)`).
+pub type ConstructorBuilder<Ref, Args, R> = CreateBuilder<
+    Env,
+    Ref,
+    Unset<ink::primitives::Hash>,
+    Set<LimitParamsV2<Env>>,
+    Unset<u128>,
+    Set<ExecutionInput<Args>>,
+    Unset<ink::env::call::state::Salt>,
+    Set<ReturnType<R>>,
+>;
+
+/// How long one RPC request may take before the connection counts as lost.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a submitted extrinsic may take to be finalized.
+const FINALITY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Reconnect attempts (with doubling pauses from 1 s) before a read gives up.
+const RECONNECT_ATTEMPTS: u32 = 6;
+/// Blocks an extrinsic stays valid for: long enough for a slow pool, short enough that a lost one expires.
+const MORTALITY: u64 = 64;
+/// Added to a dry run's gas: state can change between the dry run and the block.
+pub const GAS_MARGIN_PERCENT: u64 = 20;
+
+/// Why something did not happen on the parachain.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The node did not answer at all (retry later).
+    #[error("the node at {url} does not answer: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The connection failed during a request (retry).
+    #[error("RPC failed: {0}")]
+    Transport(String),
+    /// A request got no answer in time (retry).
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The runtime refused the call: a pallet error by name (`Contracts::OutOfGas`) or another dispatch error.
+    #[error("the runtime refused it: {0}")]
+    Dispatch(String),
+    /// The contract answered with its own error (it reverted: nothing it did stays).
+    #[error("{contract}.{message} answered {error}")]
+    Contract { contract: String, message: String, error: String },
+    /// The pool refused the transaction or dropped it (a stale nonce, an expired mortality, too low a balance).
+    #[error("the transaction was not included: {0}")]
+    Transaction(String),
+    /// A bundle could not be used.
+    #[error("bundle {}: {reason}", path.display())]
+    Bundle { path: PathBuf, reason: String },
+    /// An answer that does not decode as what was asked for.
+    #[error("cannot decode {what}: {reason}")]
+    Decode { what: String, reason: String },
+}
+
+impl Error {
+    /// The failure is the connection's, not the call's: the same call may succeed once the node answers.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::Transport(_) | Self::Timeout(_))
+    }
+}
+
+fn decode_error(what: impl Into<String>, e: impl ToString) -> Error {
+    Error::Decode { what: what.into(), reason: e.to_string() }
+}
+
+/// Maps subxt's errors onto ours: a runtime refusal keeps its pallet and error name.
+fn classify(e: subxt::Error) -> Error {
+    match e {
+        subxt::Error::Runtime(DispatchError::Module(m)) => Error::Dispatch(m.details_string()),
+        subxt::Error::Runtime(d) => Error::Dispatch(d.to_string()),
+        subxt::Error::Transaction(t) => Error::Transaction(t.to_string()),
+        // The pool's refusals (1010 Invalid Transaction, 1011, 1012) arrive as RPC errors.
+        subxt::Error::Rpc(r) if r.to_string().contains("Invalid Transaction") || r.to_string().contains("Transaction is") => Error::Transaction(r.to_string()),
+        subxt::Error::Rpc(r) => Error::Transport(r.to_string()),
+        subxt::Error::Io(e) => Error::Transport(e.to_string()),
+        other => Error::Decode { what: "the node's answer".into(), reason: other.to_string() },
+    }
+}
+
+async fn timed<T>(limit: Duration, f: impl Future<Output = Result<T, subxt::Error>>) -> Result<T, Error> {
+    tokio::time::timeout(limit, f).await.map_err(|_| Error::Timeout(limit))?.map_err(classify)
+}
+
+/// The call builders of contract `C` at `contract`: `calls::<Bmc>(&bmc).add_link(link)`.
+pub fn calls<C>(contract: &AccountId32) -> <C as ContractCallBuilder>::Type
+where
+    C: ContractCallBuilder,
+    <C as ContractCallBuilder>::Type: FromAccountId<Env>,
+{
+    FromAccountId::from_account_id(ink::primitives::AccountId::from(contract.0))
+}
+
+/// A message to a contract, typed by what the message returns.
+pub struct Message<R> {
+    pub contract: AccountId32,
+    /// Selector and SCALE arguments.
+    pub input: Vec<u8>,
+    returns: PhantomData<fn() -> R>,
+}
+
+impl<R> Message<R> {
+    /// The message `call` builds.
+    pub fn new<Args: Encode>(call: CallBuilder<Args, R>) -> Self {
+        let params = call.params();
+        Self { contract: AccountId32(*params.callee().as_ref()), input: params.exec_input().encode(), returns: PhantomData }
+    }
+}
+
+/// A constructor's SCALE input, and the error type its `Result` carries.
+pub struct Constructor<E> {
+    pub input: Vec<u8>,
+    error: PhantomData<fn() -> E>,
+}
+
+impl<E> Constructor<E> {
+    /// The constructor call `create` builds (`BmcRef::new(network)`).
+    pub fn new<Ref, Args: Encode, R>(create: ConstructorBuilder<Ref, Args, R>) -> Self
+    where
+        R: ConstructorReturnType<Ref, Error = E>,
+    {
+        let input = create.endowment(0).code_hash(Default::default()).salt_bytes(Vec::<u8>::new()).params().exec_input().encode();
+        Self { input, error: PhantomData }
+    }
+}
+
+/// A dry run's verdict on a message: what it would return and cost.
+#[derive(Debug)]
+pub struct DryRun<R> {
+    /// The message's return value (for a `Result` message, `Ok` here means it would not revert).
+    pub value: R,
+    pub gas_required: Weight,
+    pub storage_deposit: StorageDeposit,
+}
+
+/// An extrinsic finalized: where, and the events of our contracts it caused.
+#[derive(Debug, Clone)]
+pub struct Included {
+    pub block: H256,
+    pub extrinsic: H256,
+    pub emitted: Vec<Emitted>,
+}
+
+/// A `Contracts::ContractEmitted` event: ink! 5 puts the event signature's hash first among the topics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emitted {
+    pub contract: AccountId32,
+    pub topics: Vec<[u8; 32]>,
+    pub data: Vec<u8>,
+}
+
+impl Emitted {
+    /// The event as `E`, if it is one (by its signature topic) and decodes.
+    pub fn decode<E: Event + Decode>(&self) -> Option<E> {
+        let signature = E::SIGNATURE_TOPIC?;
+        if self.topics.first() != Some(&signature) {
+            return None;
+        }
+        E::decode(&mut self.data.as_slice()).ok()
+    }
+}
+
+/// An account that signs extrinsics, with its own nonce counter: subxt would read the nonce at the finalized
+/// block, which refuses a second transaction sent within the finalization delay.
+pub struct Signer {
+    keypair: Keypair,
+    nonce: Mutex<Option<u64>>,
+}
+
+impl Signer {
+    pub fn new(keypair: Keypair) -> Self {
+        Self { keypair, nonce: Mutex::new(None) }
+    }
+
+    /// A signer from a secret URI (`//Alice`, a mnemonic with `//derivation///password`).
+    pub fn from_uri(uri: &str) -> Result<Self, String> {
+        let uri: SecretUri = uri.parse().map_err(|e| format!("not a secret URI: {e}"))?;
+        Keypair::from_uri(&uri).map(Self::new).map_err(|e| format!("no key from that secret URI: {e}"))
+    }
+
+    pub fn account(&self) -> AccountId32 {
+        AccountId32(self.keypair.public_key().0)
+    }
+}
+
+#[derive(Clone)]
+struct Connection {
+    client: OnlineClient<SubstrateConfig>,
+    rpc: LegacyRpcMethods<SubstrateConfig>,
+}
+
+impl Connection {
+    async fn open(url: &str) -> Result<Self, Error> {
+        let unreachable = |e: subxt::Error| Error::Unreachable { url: url.to_string(), reason: e.to_string() };
+        let rpc = tokio::time::timeout(REQUEST_TIMEOUT, RpcClient::from_url(url)).await.map_err(|_| Error::Timeout(REQUEST_TIMEOUT))?.map_err(unreachable)?;
+        let client = tokio::time::timeout(REQUEST_TIMEOUT, OnlineClient::from_rpc_client(rpc.clone()))
+            .await
+            .map_err(|_| Error::Timeout(REQUEST_TIMEOUT))?
+            .map_err(unreachable)?;
+        Ok(Self { client, rpc: LegacyRpcMethods::new(rpc) })
+    }
+}
+
+/// A parachain node, reconnected to when the connection fails.
+pub struct Parachain {
+    url: String,
+    connection: RwLock<Connection>,
+}
+
+impl Parachain {
+    /// Connects to the node's WebSocket RPC at `url`.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Ok(Self { url: url.to_string(), connection: RwLock::new(Connection::open(url).await?) })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Replaces the connection with a new one: subxt's client never recovers from a node restart.
+    pub async fn reconnect(&self) -> Result<(), Error> {
+        let fresh = Connection::open(&self.url).await?;
+        *self.connection.write().await = fresh;
+        Ok(())
+    }
+
+    async fn connection(&self) -> Connection {
+        self.connection.read().await.clone()
+    }
+
+    /// Runs a read, reconnecting and retrying (pauses doubling from 1 s) while the failure is the connection's.
+    async fn read<T, F, Fut>(&self, op: F) -> Result<T, Error>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let mut pause = Duration::from_secs(1);
+        for attempt in 1.. {
+            match op(self.connection().await).await {
+                Err(e) if e.is_transport() && attempt < RECONNECT_ATTEMPTS => {
+                    tracing::warn!(url = %self.url, error = %e, "parachain RPC failed; reconnecting");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    if let Err(e) = self.reconnect().await {
+                        tracing::warn!(url = %self.url, error = %e, "reconnect failed");
+                    }
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the loop returns by its last attempt")
+    }
+
+    /// The number of the last finalized block.
+    pub async fn finalized_height(&self) -> Result<u32, Error> {
+        self.read(|c| async move {
+            let hash = timed(REQUEST_TIMEOUT, c.rpc.chain_get_finalized_head()).await?;
+            let header = timed(REQUEST_TIMEOUT, c.rpc.chain_get_header(Some(hash))).await?;
+            header.map(|h| h.number).ok_or_else(|| decode_error("the finalized header", "the node has no header for its finalized head"))
+        })
+        .await
+    }
+
+    /// The next nonce of `account`, counting the transactions in the pool.
+    pub async fn account_nonce(&self, account: &AccountId32) -> Result<u64, Error> {
+        self.read(|c| async move { timed(REQUEST_TIMEOUT, c.rpc.system_account_next_index(account)).await }).await
+    }
+
+    /// A storage value of pallet-contracts at the best block, SCALE-encoded.
+    async fn contracts_storage(&self, item: &str, key: &[u8; 32]) -> Result<Option<Vec<u8>>, Error> {
+        self.read(|c| async move {
+            let address = subxt::dynamic::storage("Contracts", item, vec![Value::from_bytes(key)]);
+            let storage = timed(REQUEST_TIMEOUT, c.client.storage().at_latest()).await?;
+            Ok(timed(REQUEST_TIMEOUT, storage.fetch(&address)).await?.map(|v| v.into_encoded()))
+        })
+        .await
+    }
+
+    /// Whether code with this hash is on chain.
+    pub async fn code_exists(&self, code_hash: &[u8; 32]) -> Result<bool, Error> {
+        Ok(self.contracts_storage("CodeInfoOf", code_hash).await?.is_some())
+    }
+
+    /// The code hash of the contract at `contract`, or `None` when no contract is there.
+    pub async fn contract_code_hash(&self, contract: &AccountId32) -> Result<Option<[u8; 32]>, Error> {
+        let Some(info) = self.contracts_storage("ContractInfoOf", &contract.0).await? else { return Ok(None) };
+        // ContractInfo begins with the trie id (a byte vector), then the code hash.
+        let input = &mut info.as_slice();
+        Vec::<u8>::decode(input).and_then(|_| <[u8; 32]>::decode(input)).map(Some).map_err(|e| decode_error("a contract's info", e))
+    }
+
+    async fn state_call(&self, function: &'static str, args: Vec<u8>) -> Result<Vec<u8>, Error> {
+        self.read(|c| {
+            let args = args.clone();
+            async move { timed(REQUEST_TIMEOUT, c.rpc.state_call(function, Some(&args), None)).await }
+        })
+        .await
+    }
+
+    /// Names the runtime's undecoded `DispatchError` with the chain's metadata.
+    async fn dispatch_error(&self, bytes: &[u8]) -> Error {
+        let metadata = self.connection().await.client.metadata();
+        match DispatchError::decode_from(bytes.to_vec(), metadata) {
+            Ok(DispatchError::Module(m)) => Error::Dispatch(m.details_string()),
+            Ok(other) => Error::Dispatch(other.to_string()),
+            Err(e) => decode_error("a dispatch error", e),
+        }
+    }
+
+    /// Dry-runs `message` as `origin` through `ContractsApi_call`. A message that returns `Err` (it would revert)
+    /// is [`Error::Contract`] with the error decoded and the message named from `bundle`.
+    pub async fn dry_run<R: Decode + Debug>(&self, origin: &AccountId32, bundle: &Bundle, message: &Message<R>) -> Result<DryRun<R>, Error> {
+        let label = bundle.message_label(&message.input).unwrap_or("(a message not in the bundle)").to_string();
+        let request = CallRequest {
+            origin: origin.0,
+            dest: message.contract.0,
+            value: 0,
+            gas_limit: None,
+            storage_deposit_limit: None,
+            input_data: message.input.clone(),
+        };
+        let answer = self.state_call("ContractsApi_call", request.encode()).await?;
+        let result = ContractResult::<ExecReturnValue>::decode(&answer).map_err(|e| decode_error("ContractsApi_call's answer", e))?;
+        let returned = match result.result {
+            Ok(r) => r,
+            Err(e) => return Err(self.dispatch_error(&e).await),
+        };
+        let what = || format!("the answer of {}.{label}", bundle.name);
+        let value = match Result::<R, ink::LangError>::decode(&mut returned.data.as_slice()).map_err(|e| decode_error(what(), e))? {
+            Ok(value) => value,
+            Err(lang) => return Err(Error::Contract { contract: bundle.name.clone(), message: label, error: format!("{lang:?}") }),
+        };
+        if returned.reverted() {
+            return Err(Error::Contract { contract: bundle.name.clone(), message: label, error: format!("{value:?}") });
+        }
+        Ok(DryRun { value, gas_required: result.gas_required, storage_deposit: result.storage_deposit })
+    }
+
+    /// Reads a message's answer (a dry run from `origin`; nothing is submitted).
+    pub async fn query<R: Decode + Debug>(&self, origin: &AccountId32, bundle: &Bundle, message: &Message<R>) -> Result<R, Error> {
+        Ok(self.dry_run(origin, bundle, message).await?.value)
+    }
+
+    /// Calls `message`: dry run, then `Contracts::call` with the dry run's gas plus [`GAS_MARGIN_PERCENT`] and its
+    /// storage deposit as the limit, waiting until the block is finalized.
+    pub async fn call<R: Decode + Debug>(&self, signer: &Signer, bundle: &Bundle, message: &Message<R>) -> Result<(R, Included), Error> {
+        let dry = self.dry_run(&signer.account(), bundle, message).await?;
+        let gas = dry.gas_required.with_margin(GAS_MARGIN_PERCENT);
+        let call = subxt::dynamic::tx(
+            "Contracts",
+            "call",
+            vec![
+                Value::unnamed_variant("Id", [Value::from_bytes(message.contract.0)]),
+                Value::u128(0),
+                weight_value(gas),
+                Value::unnamed_variant("Some", [Value::u128(dry.storage_deposit.limit())]),
+                Value::from_bytes(&message.input),
+            ],
+        );
+        Ok((dry.value, self.submit(signer, &call).await?))
+    }
+
+    /// Uploads the bundle's code unless it is on chain already; returns its hash.
+    pub async fn upload(&self, signer: &Signer, bundle: &Bundle) -> Result<([u8; 32], Option<Included>), Error> {
+        if self.code_exists(&bundle.code_hash).await? {
+            return Ok((bundle.code_hash, None));
+        }
+        let upload = subxt::dynamic::tx(
+            "Contracts",
+            "upload_code",
+            vec![Value::from_bytes(&bundle.wasm), Value::unnamed_variant("None", []), Value::unnamed_variant("Enforced", [])],
+        );
+        let included = self.submit(signer, &upload).await?;
+        Ok((bundle.code_hash, Some(included)))
+    }
+
+    /// Instantiates a contract from code on chain with `constructor`'s input and `salt`, after a dry run for
+    /// gas and deposit; returns its address. A constructor that fails is [`Error::Contract`].
+    pub async fn instantiate<E: Decode + Debug>(
+        &self,
+        signer: &Signer,
+        bundle: &Bundle,
+        constructor: &Constructor<E>,
+        salt: &[u8],
+    ) -> Result<(AccountId32, Included), Error> {
+        let origin = signer.account();
+        let request = InstantiateRequest {
+            origin: origin.0,
+            value: 0,
+            gas_limit: None,
+            storage_deposit_limit: None,
+            code: Code::Existing(bundle.code_hash),
+            data: constructor.input.clone(),
+            salt: salt.to_vec(),
+        };
+        let answer = self.state_call("ContractsApi_instantiate", request.encode()).await?;
+        let result = ContractResult::<InstantiateReturnValue>::decode(&answer).map_err(|e| decode_error("ContractsApi_instantiate's answer", e))?;
+        let returned = match result.result {
+            Ok(r) => r,
+            Err(e) => return Err(self.dispatch_error(&e).await),
+        };
+        if returned.result.reverted() {
+            let error = match Result::<Result<(), E>, ink::LangError>::decode(&mut returned.result.data.as_slice()) {
+                Ok(decoded) => format!("{decoded:?}"),
+                Err(_) => format!("0x{}", hex::encode(&returned.result.data)),
+            };
+            return Err(Error::Contract { contract: bundle.name.clone(), message: "new".into(), error });
+        }
+        let address = AccountId32(returned.account_id);
+        let expected = contract_address(&origin.0, &bundle.code_hash, &constructor.input, salt);
+        if address.0 != expected {
+            return Err(decode_error(
+                "the new contract's address",
+                format!("the node puts it at {address}, not at 0x{} (the address rule)", hex::encode(expected)),
+            ));
+        }
+        let instantiate = subxt::dynamic::tx(
+            "Contracts",
+            "instantiate",
+            vec![
+                Value::u128(0),
+                weight_value(result.gas_required.with_margin(GAS_MARGIN_PERCENT)),
+                Value::unnamed_variant("Some", [Value::u128(result.storage_deposit.limit())]),
+                Value::from_bytes(bundle.code_hash),
+                Value::from_bytes(&constructor.input),
+                Value::from_bytes(salt),
+            ],
+        );
+        Ok((address, self.submit(signer, &instantiate).await?))
+    }
+
+    /// Signs `call` with the signer's next nonce (mortal for [`MORTALITY`] blocks from the finalized head),
+    /// submits it and waits until its block is finalized and it succeeded.
+    async fn submit(&self, signer: &Signer, call: &subxt::tx::DynamicPayload) -> Result<Included, Error> {
+        let mut nonce = signer.nonce.lock().await;
+        let next = match *nonce {
+            Some(n) => n,
+            None => self.account_nonce(&signer.account()).await?,
+        };
+        let result = self.sign_and_watch(signer, call, next).await;
+        // After a failure the pool may or may not hold the transaction: ask the node next time.
+        *nonce = result.as_ref().ok().map(|_| next + 1);
+        result
+    }
+
+    async fn sign_and_watch(&self, signer: &Signer, call: &subxt::tx::DynamicPayload, nonce: u64) -> Result<Included, Error> {
+        let c = self.connection().await;
+        let head = timed(REQUEST_TIMEOUT, c.rpc.chain_get_finalized_head()).await?;
+        let header = timed(REQUEST_TIMEOUT, c.rpc.chain_get_header(Some(head))).await?.ok_or_else(|| decode_error("the finalized header", "missing"))?;
+        let params = DefaultExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).mortal(&header, MORTALITY).build();
+        let signed = c.client.tx().create_signed_offline(call, &signer.keypair, params).map_err(classify)?;
+        let progress = timed(REQUEST_TIMEOUT, signed.submit_and_watch()).await?;
+        let extrinsic = progress.extrinsic_hash();
+        let events = timed(FINALITY_TIMEOUT, progress.wait_for_finalized_success()).await?;
+        let mut emitted = Vec::new();
+        for event in events.iter() {
+            let event = event.map_err(|e| decode_error("an event", e))?;
+            if (event.pallet_name(), event.variant_name()) == ("Contracts", "ContractEmitted") {
+                let fields = &mut event.field_bytes();
+                let (contract, data) = <([u8; 32], Vec<u8>)>::decode(fields).map_err(|e| decode_error("ContractEmitted", e))?;
+                let topics = event.topics().iter().map(|t| t.0).collect();
+                emitted.push(Emitted { contract: AccountId32(contract), topics, data });
+            }
+        }
+        Ok(Included { block: events.block_hash(), extrinsic, emitted })
+    }
+}
+
+fn weight_value(w: Weight) -> Value {
+    Value::named_composite([("ref_time", Value::u128(w.ref_time.into())), ("proof_size", Value::u128(w.proof_size.into()))])
+}

@@ -1,0 +1,460 @@
+//! `relay deploy`: uploads, instantiates, wires and configures the BMC, the BMV for ICON and the native-coin BSH,
+//! and writes the deployment file.
+//!
+//! Every step reads the chain first and acts only on a difference, so a re-run (after an interruption, or with
+//! a coin or a relay added) does the rest and a run with nothing new submits nothing. Contracts are found again
+//! from the file or, before it names them, from pallet-contracts' address rule (deployer, code, constructor input,
+//! salt).
+
+use crate::{
+    deployment::{Coin, Contracts, Deployment, Icon},
+    signer::SignerArgs,
+};
+use bmc::bmc::{Bmc, BmcRef};
+use bmv_icon::bmv_icon::BmvIconRef;
+use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef};
+use btp_parachain::{calls, contract_address, AccountId32, Bundle, Constructor, Message, Parachain, Signer};
+use btp_primitives::BtpAddress;
+use clap::Args;
+use icon_light_client::header::BlockHeader;
+use icon_rpc::IconClient;
+use ink::primitives::AccountId;
+use std::{fmt::Debug, path::PathBuf, str::FromStr};
+
+/// The name the BMC routes the native-coin service's messages by (ICON's name for it).
+const SERVICE: &str = "nativecoin";
+
+/// Deploys and wires the bridge's contracts on a parachain. Options left out are taken from the deployment file
+/// when it exists; a re-run with the same file changes nothing.
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    /// The deployment file: read first when it exists, written when done (TOML; see the README).
+    #[arg(long, value_name = "PATH", default_value = "deployment.toml")]
+    pub deployment: PathBuf,
+    /// The parachain node's WebSocket RPC (ws://… or wss://…).
+    #[arg(long, value_name = "URL")]
+    pub parachain_url: Option<String>,
+    /// The parachain's BTP network name, e.g. 0x501.pra.
+    #[arg(long, value_name = "NET")]
+    pub network: Option<String>,
+    /// Directory with bmc.contract, bmv_icon.contract and bsh_nativecoin.contract (scripts/build-contracts.sh).
+    #[arg(long, value_name = "DIR", default_value = "target/contracts")]
+    pub bundles: PathBuf,
+    /// ICON's JSON-RPC v3 endpoint, e.g. https://ctz.solidwallet.io/api/v3.
+    #[arg(long, value_name = "URL")]
+    pub icon_url: Option<String>,
+    /// ICON's BMC as a BTP address, e.g. btp://0x1.icon/cx…: the link's peer; its network is the BMV's.
+    #[arg(long, value_name = "BTP_ADDRESS")]
+    pub icon_bmc: Option<String>,
+    /// The ICON block the BMV starts after: its header (from --icon-url) gives the block hash, and its
+    /// next-validators hash the validator list (icx_getDataByHash). The relay's first block update is HEIGHT + 1.
+    #[arg(long, value_name = "HEIGHT")]
+    pub icon_height: Option<u64>,
+    /// Block HEIGHT's hash (hex), for an endpoint that lacks that block; use with --icon-validators.
+    #[arg(long, value_name = "HEX", requires_all = ["icon_validators", "icon_height"])]
+    pub icon_block_hash: Option<String>,
+    /// The RLP list of the validators that sign block HEIGHT + 1 (hex); use with --icon-block-hash.
+    #[arg(long, value_name = "HEX", requires = "icon_block_hash")]
+    pub icon_validators: Option<String>,
+    /// An account that may relay ICON's messages (SS58); repeat for several. Default: the signer.
+    #[arg(long = "relay", value_name = "SS58")]
+    pub relays: Vec<String>,
+    /// The parachain's own coin as the BSH names it [file, else DOT].
+    #[arg(long, value_name = "NAME")]
+    pub native_coin: Option<String>,
+    /// The native coin's transfer fee in 1/10,000 of the value [file, else 10].
+    #[arg(long, value_name = "BPS")]
+    pub native_fee_ratio: Option<u32>,
+    /// The native coin's fixed transfer fee in its smallest unit [file, else 0].
+    #[arg(long, value_name = "AMOUNT")]
+    pub native_fixed_fee: Option<u128>,
+    /// A coin of another network to mint wrapped: NAME:SYMBOL:DECIMALS:FEE_RATIO:FIXED_FEE:NETWORK[,NETWORK…],
+    /// e.g. ICX:ICX:18:0:100000000000000000:0x1.icon; repeat for several. Added to the file's coins.
+    #[arg(long = "coin", value_name = "COIN")]
+    pub coins: Vec<Coin>,
+    /// Where the BMC gathers the services' fees (a BTP address) [file, else none].
+    #[arg(long, value_name = "BTP_ADDRESS")]
+    pub fee_aggregator: Option<String>,
+    /// Blocks between fee gatherings; 0: only when an owner calls gather_fees [file, else 0].
+    #[arg(long, value_name = "BLOCKS")]
+    pub fee_gathering_term: Option<u32>,
+    /// Roots the BMV's accumulator keeps; 0: all [file, else 0].
+    #[arg(long, value_name = "N")]
+    pub mta_root_size: Option<u32>,
+    /// Recent block ids the BMV's accumulator caches [file, else 0].
+    #[arg(long, value_name = "N")]
+    pub mta_cache_size: Option<u32>,
+    /// Let the BMV accept block proofs against accumulator roots newer than the relay's [file, else no].
+    #[arg(long, value_name = "BOOL")]
+    pub allow_newer_witness: Option<bool>,
+    /// Salt of the contracts' addresses (hex): a second deployment by the same account needs another [file, else none].
+    #[arg(long, value_name = "HEX")]
+    pub salt: Option<String>,
+    #[command(flatten)]
+    pub signer: SignerArgs,
+}
+
+/// Combines the options with the file's values: an option wins, except where the deployed BMV fixes the value.
+pub fn plan(args: &DeployArgs, file: Option<Deployment>) -> Result<Deployment, String> {
+    let deployed = file.as_ref().is_some_and(|f| f.contracts.is_some());
+    let mut d = file.unwrap_or_default();
+    let set = |field: &mut String, option: &Option<String>, flag: &str| -> Result<(), String> {
+        if let Some(v) = option {
+            *field = v.clone();
+        }
+        if field.is_empty() {
+            return Err(format!("{flag} is needed (the deployment file has none)"));
+        }
+        Ok(())
+    };
+    set(&mut d.parachain.url, &args.parachain_url, "--parachain-url")?;
+    set(&mut d.parachain.network, &args.network, "--network")?;
+    btp_primitives::address::validate_network(&d.parachain.network).map_err(|e| format!("--network {}: {e}", d.parachain.network))?;
+    set(&mut d.icon.url, &args.icon_url, "--icon-url")?;
+    set(&mut d.icon.bmc, &args.icon_bmc, "--icon-bmc")?;
+    let icon_bmc = BtpAddress::parse(&d.icon.bmc).map_err(|e| format!("--icon-bmc {}: {e}", d.icon.bmc))?;
+    d.icon.network = icon_bmc.network().to_string();
+    if let Some(height) = args.icon_height {
+        if deployed && height != d.icon.height {
+            return Err(format!("the BMV was deployed to start after ICON block {}; another height needs a new deployment file", d.icon.height));
+        }
+        if height != d.icon.height {
+            d.icon.block_hash.clear();
+            d.icon.validators.clear();
+        }
+        d.icon.height = height;
+    } else if d.icon.block_hash.is_empty() {
+        return Err("--icon-height is needed (the deployment file has none)".into());
+    }
+    if let (Some(hash), Some(validators)) = (&args.icon_block_hash, &args.icon_validators) {
+        d.icon.block_hash = hash.trim_start_matches("0x").to_string();
+        d.icon.validators = validators.trim_start_matches("0x").to_string();
+    }
+    let s = &mut d.settings;
+    for relay in &args.relays {
+        AccountId32::from_str(relay).map_err(|e| format!("--relay {relay}: {e}"))?;
+        if !s.relays.contains(relay) {
+            s.relays.push(relay.clone());
+        }
+    }
+    for coin in &args.coins {
+        s.coins.retain(|c| c.name != coin.name);
+        s.coins.push(coin.clone());
+    }
+    macro_rules! take {
+        ($($field:ident <- $option:expr),*) => { $(if let Some(v) = $option.clone() { s.$field = v; })* };
+    }
+    take!(native_coin <- args.native_coin, native_fee_ratio <- args.native_fee_ratio, native_fixed_fee <- args.native_fixed_fee,
+          fee_gathering_term <- args.fee_gathering_term, mta_root_size <- args.mta_root_size, mta_cache_size <- args.mta_cache_size,
+          allow_newer_witness <- args.allow_newer_witness, salt <- args.salt);
+    if args.fee_aggregator.is_some() {
+        s.fee_aggregator = args.fee_aggregator.clone();
+    }
+    hex::decode(&s.salt).map_err(|e| format!("--salt {}: {e}", s.salt))?;
+    Ok(d)
+}
+
+/// What a run did, for its summary.
+#[derive(Default)]
+struct Report {
+    submitted: Vec<String>,
+}
+
+impl Report {
+    fn did(&mut self, what: String) {
+        tracing::info!("{what}");
+        self.submitted.push(what);
+    }
+}
+
+fn fail(e: impl ToString) -> String {
+    e.to_string()
+}
+
+fn ink_account(a: &AccountId32) -> AccountId {
+    AccountId::from(a.0)
+}
+
+/// The deployment's three bundles.
+struct Bundles {
+    bmc: Bundle,
+    bmv: Bundle,
+    bsh: Bundle,
+}
+
+impl Bundles {
+    fn load(dir: &std::path::Path) -> Result<Self, String> {
+        let load = |name: &str| Bundle::load(dir.join(format!("{name}.contract"))).map_err(fail);
+        Ok(Self { bmc: load("bmc")?, bmv: load("bmv_icon")?, bsh: load("bsh_nativecoin")? })
+    }
+}
+
+/// Runs `relay deploy`.
+pub async fn run(args: DeployArgs) -> Result<(), String> {
+    let mut d = plan(&args, Deployment::read(&args.deployment)?)?;
+    let signer = args.signer.signer()?;
+    let bundles = Bundles::load(&args.bundles)?;
+    if d.icon.block_hash.is_empty() {
+        fetch_icon_start(&mut d.icon).await?;
+    }
+    let para = Parachain::connect(&d.parachain.url).await.map_err(fail)?;
+    tracing::info!(parachain = %d.parachain.url, signer = %signer.account(), "deploying");
+    let mut report = Report::default();
+    let mut deployer = Deployer { para: &para, signer: &signer, report: &mut report };
+    let contracts = deployer.contracts(&d, &bundles).await?;
+    d.contracts = Some(contracts);
+    // Recorded before the wiring: a run interrupted from here on finds the contracts by the file.
+    d.write(&args.deployment)?;
+    deployer.wire(&d, &bundles).await?;
+    d.write(&args.deployment)?;
+
+    let c = d.contracts.as_ref().expect("set above");
+    println!("deployment file: {}", args.deployment.display());
+    println!("parachain: {} ({})", d.parachain.url, d.parachain.network);
+    println!("bmc: {} (code 0x{})", c.bmc, c.bmc_code_hash);
+    println!("bmv: {} (code 0x{}) for {} after block {}", c.bmv, c.bmv_code_hash, d.icon.network, d.icon.height);
+    println!("bsh: {} (code 0x{}) as service {SERVICE}", c.bsh, c.bsh_code_hash);
+    println!("link: {} ({})", d.icon.bmc, d.icon.url);
+    match report.submitted.len() {
+        0 => println!("submitted 0 extrinsics: the parachain already matched the deployment"),
+        n => println!("submitted {n} extrinsics: {}", report.submitted.join("; ")),
+    }
+    Ok(())
+}
+
+/// Reads where the BMV starts from ICON: block `height`'s hash, and the validators its header commits to as the
+/// next block's signers.
+async fn fetch_icon_start(icon: &mut Icon) -> Result<(), String> {
+    let client = IconClient::new(&icon.url).map_err(fail)?;
+    let bytes = client.block_header(icon.height).await.map_err(fail)?;
+    let header = BlockHeader::decode(&bytes).map_err(|e| format!("ICON block {}'s header: {e:?}", icon.height))?;
+    if u64::try_from(header.height).ok() != Some(icon.height) {
+        return Err(format!("ICON answered block {} for height {}", header.height, icon.height));
+    }
+    let next = header.next_validators_hash.ok_or_else(|| format!("ICON block {} names no next validators", icon.height))?;
+    let validators = client.data_by_hash(&next).await.map_err(fail)?;
+    if icon_light_client::sha3_256(&validators) != next {
+        return Err(format!("ICON's data for hash 0x{} does not hash to it", hex::encode(next)));
+    }
+    icon.block_hash = hex::encode(header.id);
+    icon.validators = hex::encode(validators);
+    tracing::info!(height = icon.height, block = %icon.block_hash, "the BMV starts after this ICON block");
+    Ok(())
+}
+
+struct Deployer<'a> {
+    para: &'a Parachain,
+    signer: &'a Signer,
+    report: &'a mut Report,
+}
+
+impl Deployer<'_> {
+    /// The three contracts, each found or instantiated (their code uploaded first when missing).
+    async fn contracts(&mut self, d: &Deployment, b: &Bundles) -> Result<Contracts, String> {
+        let recorded = d.contracts.clone();
+        let recorded = recorded.as_ref();
+        let salt = hex::decode(&d.settings.salt).map_err(fail)?;
+        let s = &d.settings;
+        let bmc = self.contract(&b.bmc, recorded.map(|c| &c.bmc), Constructor::new(BmcRef::new(d.parachain.network.clone())), &salt).await?;
+        let bmc_address = self.para.query(&self.signer.account(), &b.bmc, &Message::new(calls::<Bmc>(&bmc).btp_address())).await.map_err(fail)?;
+        let hash = |h: &str| -> Result<[u8; 32], String> {
+            hex::decode(h).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| format!("ICON block hash {h} is not 32 bytes of hex"))
+        };
+        let validators = hex::decode(&d.icon.validators).map_err(|e| format!("ICON validators: {e}"))?;
+        let bmv_new = BmvIconRef::new(
+            ink_account(&bmc),
+            bmc_address,
+            d.icon.network.clone(),
+            validators,
+            d.icon.height,
+            s.mta_root_size,
+            s.mta_cache_size,
+            s.allow_newer_witness,
+            hash(&d.icon.block_hash)?,
+        );
+        let bmv = self.contract(&b.bmv, recorded.map(|c| &c.bmv), Constructor::new(bmv_new), &salt).await?;
+        let bsh_new = BshNativecoinRef::new(ink_account(&bmc), d.parachain.network.clone(), s.native_coin.clone(), s.native_fee_ratio, s.native_fixed_fee);
+        let bsh = self.contract(&b.bsh, recorded.map(|c| &c.bsh), Constructor::new(bsh_new), &salt).await?;
+        let code = |b: &Bundle| hex::encode(b.code_hash);
+        Ok(Contracts {
+            bmc: bmc.to_string(),
+            bmc_code_hash: code(&b.bmc),
+            bmv: bmv.to_string(),
+            bmv_code_hash: code(&b.bmv),
+            bsh: bsh.to_string(),
+            bsh_code_hash: code(&b.bsh),
+        })
+    }
+
+    /// The contract the file records (it must be there, running the bundle's code), or the one at the address
+    /// this deployer, code, input and salt give, instantiated if it is not there yet.
+    async fn contract<E: ink::scale::Decode + Debug>(
+        &mut self,
+        bundle: &Bundle,
+        recorded: Option<&String>,
+        constructor: Constructor<E>,
+        salt: &[u8],
+    ) -> Result<AccountId32, String> {
+        let (para, name) = (self.para, &bundle.name);
+        if let Some(recorded) = recorded {
+            let account = AccountId32::from_str(recorded).map_err(|e| format!("the deployment file's {name} {recorded}: {e}"))?;
+            return match para.contract_code_hash(&account).await.map_err(fail)? {
+                Some(code) if code == bundle.code_hash => Ok(account),
+                Some(code) => Err(format!(
+                    "{name} at {recorded} runs code 0x{}, not the bundle's 0x{}: deploy does not upgrade contracts",
+                    hex::encode(code),
+                    hex::encode(bundle.code_hash)
+                )),
+                None => Err(format!(
+                    "the deployment file names {name} at {recorded}, but the parachain has no contract there (a new chain? start from a new deployment file)"
+                )),
+            };
+        }
+        if para.upload(self.signer, bundle).await.map_err(fail)?.1.is_some() {
+            self.report.did(format!("uploaded the {name} code 0x{}", hex::encode(bundle.code_hash)));
+        }
+        let address = AccountId32(contract_address(&self.signer.account().0, &bundle.code_hash, &constructor.input, salt));
+        if para.contract_code_hash(&address).await.map_err(fail)?.is_some() {
+            return Ok(address);
+        }
+        let (address, _) = para.instantiate(self.signer, bundle, &constructor, salt).await.map_err(fail)?;
+        self.report.did(format!("instantiated {name} at {address}"));
+        Ok(address)
+    }
+
+    /// Submits `message` (a state change) as the deployer.
+    async fn act<R: ink::scale::Decode + Debug>(&mut self, bundle: &Bundle, message: Message<R>, what: String) -> Result<(), String> {
+        self.para.call(self.signer, bundle, &message).await.map_err(|e| format!("{what}: {e}"))?;
+        self.report.did(what);
+        Ok(())
+    }
+
+    async fn query<R: ink::scale::Decode + Debug>(&self, bundle: &Bundle, message: Message<R>) -> Result<R, String> {
+        self.para.query(&self.signer.account(), bundle, &message).await.map_err(fail)
+    }
+
+    /// The BMC's verifier, service, link, relays and fee gathering, and the BSH's coins, as the deployment says.
+    async fn wire(&mut self, d: &Deployment, b: &Bundles) -> Result<(), String> {
+        let c = d.contracts.as_ref().expect("contracts first");
+        let account = |s: &str| AccountId32::from_str(s).map_err(|e| format!("{s}: {e}"));
+        let (bmc, bmv, bsh) = (account(&c.bmc)?, account(&c.bmv)?, account(&c.bsh)?);
+        let (bmv_ink, bsh_ink) = (ink_account(&bmv), ink_account(&bsh));
+        let on_bmc = || calls::<Bmc>(&bmc);
+        let net = &d.icon.network;
+
+        let verifiers = self.query(&b.bmc, Message::new(on_bmc().verifiers())).await?;
+        match verifiers.iter().find(|(n, _)| n == net) {
+            Some((_, v)) if *v == bmv_ink => {}
+            Some((_, v)) => return Err(format!("the BMC verifies {net} with {} already; remove that verifier first", AccountId32(*v.as_ref()))),
+            None => self.act(&b.bmc, Message::new(on_bmc().add_verifier(net.clone(), bmv_ink)), format!("BMC: verifier for {net}")).await?,
+        }
+        let services = self.query(&b.bmc, Message::new(on_bmc().services())).await?;
+        match services.iter().find(|(n, _)| n == SERVICE) {
+            Some((_, s)) if *s == bsh_ink => {}
+            Some((_, s)) => return Err(format!("the BMC's {SERVICE} service is {} already; remove it first", AccountId32(*s.as_ref()))),
+            None => self.act(&b.bmc, Message::new(on_bmc().add_service(SERVICE.into(), bsh_ink)), format!("BMC: service {SERVICE}")).await?,
+        }
+        let link = &d.icon.bmc;
+        let state = match self.query(&b.bmc, Message::new(on_bmc().link(link.clone()))).await? {
+            Some(state) if state.connected => state,
+            _ => {
+                self.act(&b.bmc, Message::new(on_bmc().add_link(link.clone())), format!("BMC: link to {link}")).await?;
+                self.query(&b.bmc, Message::new(on_bmc().link(link.clone()))).await?.ok_or("the link added is not there")?
+            }
+        };
+        let relays = match d.settings.relays.is_empty() {
+            true => vec![self.signer.account()],
+            false => d.settings.relays.iter().map(|r| account(r)).collect::<Result<_, _>>()?,
+        };
+        for relay in relays {
+            if !state.relays.iter().any(|r| r.account == ink_account(&relay)) {
+                self.act(&b.bmc, Message::new(on_bmc().add_relay(link.clone(), ink_account(&relay))), format!("BMC: relay {relay}")).await?;
+            }
+        }
+        let fees = self.query(&b.bmc, Message::new(on_bmc().fee_gathering())).await?;
+        let (aggregator, term) = (d.settings.fee_aggregator.clone(), d.settings.fee_gathering_term);
+        if (fees.fee_aggregator.as_ref(), fees.term) != (aggregator.as_ref(), term) {
+            self.act(
+                &b.bmc,
+                Message::new(on_bmc().set_fee_gathering(aggregator.clone(), term)),
+                format!("BMC: fee gathering to {aggregator:?} every {term} blocks"),
+            )
+            .await?;
+        }
+
+        let on_bsh = || calls::<BshNativecoin>(&bsh);
+        let s = &d.settings;
+        let native = Coin {
+            name: s.native_coin.clone(),
+            symbol: String::new(),
+            decimals: 0,
+            fee_ratio: s.native_fee_ratio,
+            fixed_fee: s.native_fixed_fee,
+            networks: vec![],
+        };
+        for coin in std::iter::once(&native).chain(&s.coins) {
+            let name = &coin.name;
+            match self.query(&b.bsh, Message::new(on_bsh().coin_info(name.clone()))).await? {
+                None => {
+                    let register = on_bsh().register(name.clone(), coin.symbol.clone(), coin.decimals, coin.fee_ratio, coin.fixed_fee, coin.networks.clone());
+                    self.act(&b.bsh, Message::new(register), format!("BSH: coin {name} from {}", coin.networks.join(","))).await?;
+                }
+                Some(info) => {
+                    if info.networks != coin.networks && coin.name != s.native_coin {
+                        tracing::warn!(coin = %name, registered = ?info.networks, wanted = ?coin.networks, "a coin's networks are fixed at registration");
+                    }
+                    if (info.fee.ratio, info.fee.fixed) != (coin.fee_ratio, coin.fixed_fee) {
+                        let set_fee = on_bsh().set_fee(name.clone(), coin.fee_ratio, coin.fixed_fee);
+                        self.act(&b.bsh, Message::new(set_fee), format!("BSH: {name} fee {}/10000 + {}", coin.fee_ratio, coin.fixed_fee)).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        deploy: DeployArgs,
+    }
+
+    fn args(extra: &[&str]) -> DeployArgs {
+        let base = ["relay", "--parachain-url", "ws://127.0.0.1:9944", "--network", "0x501.pra", "--icon-url", "http://127.0.0.1:9080/api/v3"];
+        Cli::try_parse_from(base.iter().chain(extra)).map(|c| c.deploy).unwrap()
+    }
+
+    const ICON_BMC: &str = "btp://0x3.icon/cx0000000000000000000000000000000000000001";
+
+    #[test]
+    fn options_fill_a_new_deployment_and_say_what_is_missing() {
+        let d = plan(&args(&["--icon-bmc", ICON_BMC, "--icon-height", "100", "--coin", "ICX:ICX:18:0:1:0x3.icon"]), None).unwrap();
+        assert_eq!((d.icon.network.as_str(), d.icon.height, d.settings.coins.len()), ("0x3.icon", 100, 1));
+        assert!(d.icon.block_hash.is_empty(), "to be read from ICON");
+        assert!(plan(&args(&["--icon-bmc", ICON_BMC]), None).unwrap_err().contains("--icon-height"));
+        assert!(plan(&args(&["--icon-height", "1"]), None).unwrap_err().contains("--icon-bmc"));
+        assert!(plan(&args(&["--icon-bmc", "cx01", "--icon-height", "1"]), None).unwrap_err().contains("--icon-bmc cx01"));
+        assert!(plan(&args(&["--icon-bmc", ICON_BMC, "--icon-height", "1", "--salt", "zz"]), None).unwrap_err().contains("--salt"));
+    }
+
+    #[test]
+    fn a_rerun_keeps_the_file_and_adds_to_it() {
+        let mut file = plan(&args(&["--icon-bmc", ICON_BMC, "--icon-height", "100", "--coin", "ICX:ICX:18:0:1:0x3.icon"]), None).unwrap();
+        file.icon.block_hash = "11".repeat(32);
+        file.icon.validators = "c0".into();
+        file.contracts = Some(Contracts::default());
+        let alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+        let again = plan(&args(&["--relay", alice, "--coin", "ICX:ICX:18:5:1:0x3.icon"]), Some(file.clone())).unwrap();
+        assert_eq!(again.icon, file.icon, "the BMV's start stays");
+        assert_eq!((again.settings.relays.len(), again.settings.coins.len(), again.settings.coins[0].fee_ratio), (1, 1, 5));
+        let moved = plan(&args(&["--icon-height", "200"]), Some(file.clone())).unwrap_err();
+        assert!(moved.contains("new deployment file"), "{moved}");
+        assert_eq!(plan(&args(&[]), Some(file.clone())).unwrap(), file, "nothing given, nothing changed");
+    }
+}

@@ -1,0 +1,38 @@
+//! `relay`: the BTP relay between ICON and a parachain, and the tool that deploys the parachain's contracts.
+
+mod deploy;
+mod deployment;
+mod signer;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "relay", version, about = "The BTP relay between ICON and a parachain (logs: RELAY_LOG=debug)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deploy, wire and configure the BMC, the BMV for ICON and the native-coin BSH on a parachain, and write the
+    /// deployment file the relay reads. Idempotent: a re-run does what is missing and nothing else.
+    Deploy(deploy::DeployArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELAY_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match Cli::parse().command {
+        Command::Deploy(args) => deploy::run(args).await.map_err(|e| format!("relay deploy: {e}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
