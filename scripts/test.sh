@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: format and lints, host unit tests of every crate, the ICON vectors through the light client,
-# release builds of every contract with the MVP check, the e2e tests on a real pallet-contracts runtime, and the
-# gas benchmarks. It reads nothing outside the repository.
+# The whole test suite: format and lints, release builds of every contract with the MVP check, host unit tests of
+# every crate with the relay's tests on a real node, the ICON vectors through the light client, the e2e tests on a
+# real pallet-contracts runtime, and the gas benchmarks. It reads nothing outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -10,14 +10,14 @@ echo "== format (rustfmt.toml; rustc-web has no rustfmt, the machine's stable to
 cargo +stable fmt --all --check
 cargo clippy --workspace --all-targets --features btp-e2e-tests/e2e-tests -- -D warnings
 
-echo "== host unit tests and ink! off-chain tests"
+echo "== contracts (release) and WebAssembly MVP check"
+bash scripts/build-contracts.sh
+
+echo "== host unit tests, ink! off-chain tests, and the relay on a real node (relay deploy, devnet.sh: they need the bundles)"
 cargo test --workspace --exclude btp-e2e-tests
 
 echo "== ICON vectors through the light client"
 bash scripts/check-vectors.sh contracts/libs/icon-vectors/data/icon
-
-echo "== contracts (release) and WebAssembly MVP check"
-bash scripts/build-contracts.sh
 
 echo "== e2e tests (ink_e2e sandbox: pallet-contracts in-process)"
 cargo test -p btp-e2e-tests --features e2e-tests

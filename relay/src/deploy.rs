@@ -47,7 +47,8 @@ pub struct DeployArgs {
     #[arg(long, value_name = "BTP_ADDRESS")]
     pub icon_bmc: Option<String>,
     /// The ICON block the BMV starts after: its header (from --icon-url) gives the block hash, and its
-    /// next-validators hash the validator list (icx_getDataByHash). The relay's first block update is HEIGHT + 1.
+    /// next-validators hash the validator list (icx_getDataByHash). The relay's first block update is HEIGHT + 1
+    /// [file, else ICON's last block when the BMV is first deployed].
     #[arg(long, value_name = "HEIGHT")]
     pub icon_height: Option<u64>,
     /// Block HEIGHT's hash (hex), for an endpoint that lacks that block; use with --icon-validators.
@@ -123,8 +124,6 @@ pub fn plan(args: &DeployArgs, file: Option<Deployment>) -> Result<Deployment, S
             d.icon.validators.clear();
         }
         d.icon.height = height;
-    } else if d.icon.block_hash.is_empty() {
-        return Err("--icon-height is needed (the deployment file has none)".into());
     }
     if let (Some(hash), Some(validators)) = (&args.icon_block_hash, &args.icon_validators) {
         d.icon.block_hash = hash.trim_start_matches("0x").to_string();
@@ -195,7 +194,7 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
     let signer = args.signer.signer()?;
     let bundles = Bundles::load(&args.bundles)?;
     if d.icon.block_hash.is_empty() {
-        fetch_icon_start(&mut d.icon).await?;
+        fetch_icon_start(&mut d.icon, args.icon_height).await?;
     }
     let para = Parachain::connect(&d.parachain.url).await.map_err(fail)?;
     tracing::info!(parachain = %d.parachain.url, signer = %signer.account(), "deploying");
@@ -222,10 +221,14 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads where the BMV starts from ICON: block `height`'s hash, and the validators its header commits to as the
-/// next block's signers.
-async fn fetch_icon_start(icon: &mut Icon) -> Result<(), String> {
+/// Reads where the BMV starts from ICON: block `height`'s (by default the last block's) hash, and the validators
+/// its header commits to as the next block's signers.
+async fn fetch_icon_start(icon: &mut Icon, height: Option<u64>) -> Result<(), String> {
     let client = IconClient::new(&icon.url).map_err(fail)?;
+    icon.height = match height {
+        Some(h) => h,
+        None => client.last_height().await.map_err(fail)?,
+    };
     let bytes = client.block_header(icon.height).await.map_err(fail)?;
     let header = BlockHeader::decode(&bytes).map_err(|e| format!("ICON block {}'s header: {e:?}", icon.height))?;
     if u64::try_from(header.height).ok() != Some(icon.height) {
@@ -437,8 +440,8 @@ mod tests {
         let d = plan(&args(&["--icon-bmc", ICON_BMC, "--icon-height", "100", "--coin", "ICX:ICX:18:0:1:0x3.icon"]), None).unwrap();
         assert_eq!((d.icon.network.as_str(), d.icon.height, d.settings.coins.len()), ("0x3.icon", 100, 1));
         assert!(d.icon.block_hash.is_empty(), "to be read from ICON");
-        assert!(plan(&args(&["--icon-bmc", ICON_BMC]), None).unwrap_err().contains("--icon-height"));
-        assert!(plan(&args(&["--icon-height", "1"]), None).unwrap_err().contains("--icon-bmc"));
+        assert!(plan(&args(&["--icon-bmc", ICON_BMC]), None).unwrap().icon.block_hash.is_empty(), "ICON's last block, read at deployment");
+        assert!(plan(&args(&[]), None).unwrap_err().contains("--icon-bmc"));
         assert!(plan(&args(&["--icon-bmc", "cx01", "--icon-height", "1"]), None).unwrap_err().contains("--icon-bmc cx01"));
         assert!(plan(&args(&["--icon-bmc", ICON_BMC, "--icon-height", "1", "--salt", "zz"]), None).unwrap_err().contains("--salt"));
     }

@@ -1,0 +1,61 @@
+//! `scripts/devnet.sh`, the newcomer's one command: it brings up a dev node and the ICON test chain on loopback,
+//! deploys the bridge, prints where everything is, and on Ctrl-C stops all it started.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::{TcpListener, TcpStream},
+    path::Path,
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn devnet_comes_up_with_a_deployment_file_and_ctrl_c_stops_it() {
+    let binaries = Path::new(env!("CARGO_BIN_EXE_relay")).parent().unwrap();
+    assert!(binaries.join("icon-testnet").exists(), "build the ICON test chain first: cargo build -p icon-testnet");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = std::env::temp_dir().join(format!("btp-devnet-{}", std::process::id()));
+    let (para_port, icon_port) = (free_port(), free_port());
+    let mut devnet = Command::new("bash")
+        .arg("scripts/devnet.sh")
+        .current_dir(root)
+        .env("PARA_PORT", para_port.to_string())
+        .env("ICON_PORT", icon_port.to_string())
+        .env("DEVNET_DIR", &dir)
+        .env("DEVNET_BINARIES", binaries)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, printed) = mpsc::channel();
+    let stdout = devnet.stdout.take().unwrap();
+    std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).try_for_each(|line| lines.send(line)));
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut seen = Vec::new();
+    let file = loop {
+        let line = printed.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_else(|_| panic!("devnet did not come up: {seen:#?}"));
+        if let Some(path) = line.trim().strip_prefix("deployment file: ").filter(|_| line.starts_with(' ')) {
+            break path.to_string();
+        }
+        seen.push(line);
+    };
+    let deployment: toml::Value = toml::from_str(&std::fs::read_to_string(root.join(&file)).unwrap()).unwrap();
+    assert!(deployment["contracts"]["bmc"].as_str().is_some_and(|a| a.starts_with('5')), "{deployment}");
+    assert_eq!(deployment["parachain"]["url"].as_str(), Some(format!("ws://127.0.0.1:{para_port}").as_str()));
+    assert!(TcpStream::connect(("127.0.0.1", icon_port)).is_ok(), "the ICON test chain is up");
+
+    Command::new("kill").args(["-INT", &devnet.id().to_string()]).status().unwrap();
+    let stopped = Instant::now() + Duration::from_secs(30);
+    while devnet.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < stopped, "devnet.sh did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for port in [para_port, icon_port] {
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} is still open after Ctrl-C");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

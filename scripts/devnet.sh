@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The local bridge in one command: a dev parachain node (substrate-contracts-node --dev --tmp) and the ICON test
+# chain on loopback, the BMC, BMV and native-coin BSH deployed and wired by `relay deploy`, the deployment file
+# written; then it waits. Ctrl-C (or SIGTERM) stops everything it started.
+# Ports: PARA_PORT (9944) and ICON_PORT (9080). Logs and the deployment file: DEVNET_DIR (target/devnet).
+# DEVNET_BINARIES=DIR takes relay and icon-testnet from DIR instead of building them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+PARA_PORT="${PARA_PORT:-9944}"
+ICON_PORT="${ICON_PORT:-9080}"
+DIR="${DEVNET_DIR:-target/devnet}"
+mkdir -p "$DIR"
+[ -f target/contracts/bmc.contract ] || bash scripts/build-contracts.sh
+if [ -n "${DEVNET_BINARIES:-}" ]; then
+  BIN="$DEVNET_BINARIES"
+else
+  cargo build --quiet -p btp-relay -p icon-testnet --bins
+  BIN=target/debug
+fi
+
+PIDS=()
+stop() {
+  trap - EXIT INT TERM
+  # SIGTERM lets the node remove its --tmp chain; whatever is still up after 10 s is killed.
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 100); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  echo "devnet stopped"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+wait_for_port() { # port, what, pid
+  for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || { echo "$2 exited; its log: $DIR/$2.log" >&2; tail -5 "$DIR/$2.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "$2 did not open port $1 within a minute" >&2
+  exit 1
+}
+
+substrate-contracts-node --dev --tmp --rpc-port "$PARA_PORT" --listen-addr /ip4/127.0.0.1/tcp/0 \
+  --no-prometheus --no-telemetry --no-mdns >"$DIR/node.log" 2>&1 &
+PIDS+=($!)
+NODE=$!
+"$BIN/icon-testnet" --listen "127.0.0.1:$ICON_PORT" --network 0x3.icon --validators 4 --block-interval-ms 1000 \
+  >"$DIR/icon.log" 2>&1 &
+PIDS+=($!)
+wait_for_port "$ICON_PORT" icon $!
+ICON_BMC=$(sed -n 's/.*"bmc_address":"\([^"]*\)".*/\1/p' "$DIR/icon.log" | head -1)
+wait_for_port "$PARA_PORT" node "$NODE"
+
+# Each run is a new dev chain (--tmp), so a new deployment.
+rm -f "$DIR/deployment.toml"
+RELAY_SURI="${RELAY_SURI:-//Alice}" "$BIN/relay" deploy --deployment "$DIR/deployment.toml" \
+  --parachain-url "ws://127.0.0.1:$PARA_PORT" --network 0x501.pra \
+  --icon-url "http://127.0.0.1:$ICON_PORT/api/v3" --icon-bmc "$ICON_BMC" \
+  --coin ICX:ICX:18:0:100000000000000000:0x3.icon 2>"$DIR/deploy.log"
+
+echo
+echo "devnet is up (Ctrl-C stops it):"
+echo "  parachain node: ws://127.0.0.1:$PARA_PORT (log $DIR/node.log; dev accounts //Alice … //Ferdie)"
+echo "  ICON test chain: http://127.0.0.1:$ICON_PORT/api/v3, BMC $ICON_BMC (log $DIR/icon.log)"
+echo "  deployment file: $DIR/deployment.toml"
+while :; do sleep 1; done
