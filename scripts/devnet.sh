@@ -36,15 +36,27 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-wait_for_port() { # port, what, pid
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$PARA_PORT" "$ICON_PORT"; do
+  if port_open "$port"; then
+    echo "port $port is taken (another devnet?): set PARA_PORT / ICON_PORT" >&2
+    exit 1
+  fi
+done
+
+wait_until() { # what, pid, test…
+  local what=$1 pid=$2
+  shift 2
   for _ in $(seq 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || { echo "$2 exited; its log: $DIR/$2.log" >&2; tail -5 "$DIR/$2.log" >&2; exit 1; }
+    kill -0 "$pid" 2>/dev/null || { echo "$what exited; the end of $DIR/$what.log:" >&2; tail -5 "$DIR/$what.log" >&2; exit 1; }
+    "$@" && return 0
     sleep 0.2
   done
-  echo "$2 did not open port $1 within a minute" >&2
+  echo "$what did not come up within a minute ($DIR/$what.log)" >&2
   exit 1
 }
+icon_bmc() { sed -n 's/.*"bmc_address":"\([^"]*\)".*/\1/p' "$DIR/icon.log" | head -1; }
+icon_ready() { [ -n "$(icon_bmc)" ]; }
 
 substrate-contracts-node --dev --tmp --rpc-port "$PARA_PORT" --listen-addr /ip4/127.0.0.1/tcp/0 \
   --no-prometheus --no-telemetry --no-mdns >"$DIR/node.log" 2>&1 &
@@ -53,16 +65,19 @@ NODE=$!
 "$BIN/icon-testnet" --listen "127.0.0.1:$ICON_PORT" --network 0x3.icon --validators 4 --block-interval-ms 1000 \
   >"$DIR/icon.log" 2>&1 &
 PIDS+=($!)
-wait_for_port "$ICON_PORT" icon $!
-ICON_BMC=$(sed -n 's/.*"bmc_address":"\([^"]*\)".*/\1/p' "$DIR/icon.log" | head -1)
-wait_for_port "$PARA_PORT" node "$NODE"
+ICON=$!
+# The ICON test chain prints its BMC once it listens.
+wait_until icon "$ICON" icon_ready
+ICON_BMC=$(icon_bmc)
+wait_until node "$NODE" port_open "$PARA_PORT"
 
 # Each run is a new dev chain (--tmp), so a new deployment.
 rm -f "$DIR/deployment.toml"
 RELAY_SURI="${RELAY_SURI:-//Alice}" "$BIN/relay" deploy --deployment "$DIR/deployment.toml" \
   --parachain-url "ws://127.0.0.1:$PARA_PORT" --network 0x501.pra \
   --icon-url "http://127.0.0.1:$ICON_PORT/api/v3" --icon-bmc "$ICON_BMC" \
-  --coin ICX:ICX:18:0:100000000000000000:0x3.icon 2>"$DIR/deploy.log"
+  --coin ICX:ICX:18:0:100000000000000000:0x3.icon 2>"$DIR/deploy.log" ||
+  { echo "relay deploy failed; the end of $DIR/deploy.log:" >&2; tail -5 "$DIR/deploy.log" >&2; exit 1; }
 
 echo
 echo "devnet is up (Ctrl-C stops it):"

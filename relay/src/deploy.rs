@@ -14,7 +14,7 @@ use bmc::bmc::{Bmc, BmcRef};
 use bmv_icon::bmv_icon::BmvIconRef;
 use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef};
 use btp_parachain::{calls, contract_address, AccountId32, Bundle, Constructor, Message, Parachain, Signer};
-use btp_primitives::BtpAddress;
+use btp_primitives::{address::canonical_network, BtpAddress};
 use clap::Args;
 use icon_light_client::header::BlockHeader;
 use icon_rpc::IconClient;
@@ -97,7 +97,7 @@ pub struct DeployArgs {
 
 /// Combines the options with the file's values: an option wins, except where the deployed BMV fixes the value.
 pub fn plan(args: &DeployArgs, file: Option<Deployment>) -> Result<Deployment, String> {
-    let deployed = file.as_ref().is_some_and(|f| f.contracts.is_some());
+    let deployed = file.clone().filter(|f| f.contracts.is_some());
     let mut d = file.unwrap_or_default();
     let set = |field: &mut String, option: &Option<String>, flag: &str| -> Result<(), String> {
         if let Some(v) = option {
@@ -116,9 +116,6 @@ pub fn plan(args: &DeployArgs, file: Option<Deployment>) -> Result<Deployment, S
     let icon_bmc = BtpAddress::parse(&d.icon.bmc).map_err(|e| format!("--icon-bmc {}: {e}", d.icon.bmc))?;
     d.icon.network = icon_bmc.network().to_string();
     if let Some(height) = args.icon_height {
-        if deployed && height != d.icon.height {
-            return Err(format!("the BMV was deployed to start after ICON block {}; another height needs a new deployment file", d.icon.height));
-        }
         if height != d.icon.height {
             d.icon.block_hash.clear();
             d.icon.validators.clear();
@@ -150,7 +147,40 @@ pub fn plan(args: &DeployArgs, file: Option<Deployment>) -> Result<Deployment, S
         s.fee_aggregator = args.fee_aggregator.clone();
     }
     hex::decode(&s.salt).map_err(|e| format!("--salt {}: {e}", s.salt))?;
+    // As the contracts store them, so that a re-run compares like with like.
+    if let Some(aggregator) = &s.fee_aggregator {
+        s.fee_aggregator = Some(BtpAddress::parse(aggregator).map_err(|e| format!("--fee-aggregator {aggregator}: {e}"))?.canonical().to_string());
+    }
+    for coin in &mut s.coins {
+        for network in &mut coin.networks {
+            *network = canonical_network(network).map_err(|e| format!("coin {}: network {network}: {e}", coin.name))?;
+        }
+    }
+    if let Some(before) = deployed {
+        refuse_changed_constructors(&before, &d)?;
+    }
     Ok(d)
+}
+
+/// The contracts were built from these values: changing one would wire contracts that do not fit each other.
+fn refuse_changed_constructors(before: &Deployment, now: &Deployment) -> Result<(), String> {
+    let (b, n) = (&before.settings, &now.settings);
+    let fixed = [
+        ("--network", before.parachain.network != now.parachain.network),
+        ("--icon-bmc", before.icon.bmc != now.icon.bmc),
+        ("--icon-height", before.icon.height != now.icon.height),
+        ("--icon-block-hash", before.icon.block_hash != now.icon.block_hash),
+        ("--icon-validators", before.icon.validators != now.icon.validators),
+        ("--native-coin", b.native_coin != n.native_coin),
+        ("--salt", b.salt != n.salt),
+        ("--mta-root-size", b.mta_root_size != n.mta_root_size),
+        ("--mta-cache-size", b.mta_cache_size != n.mta_cache_size),
+        ("--allow-newer-witness", b.allow_newer_witness != n.allow_newer_witness),
+    ];
+    match fixed.iter().filter(|(_, changed)| *changed).map(|(flag, _)| *flag).collect::<Vec<_>>()[..] {
+        [] => Ok(()),
+        ref changed => Err(format!("{} differ from the deployed contracts' constructors; another value needs a new deployment file", changed.join(", "))),
+    }
 }
 
 /// What a run did, for its summary.
@@ -194,7 +224,10 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
     let signer = args.signer.signer()?;
     let bundles = Bundles::load(&args.bundles)?;
     if d.icon.block_hash.is_empty() {
-        fetch_icon_start(&mut d.icon, args.icon_height).await?;
+        let height = args.icon_height.or_else(|| (d.icon.height > 0).then_some(d.icon.height));
+        fetch_icon_start(&mut d.icon, height).await?;
+        // Recorded at once: a re-run must build the same BMV, not one from a later ICON block.
+        d.write(&args.deployment)?;
     }
     let para = Parachain::connect(&d.parachain.url).await.map_err(fail)?;
     tracing::info!(parachain = %d.parachain.url, signer = %signer.account(), "deploying");
@@ -457,7 +490,13 @@ mod tests {
         assert_eq!(again.icon, file.icon, "the BMV's start stays");
         assert_eq!((again.settings.relays.len(), again.settings.coins.len(), again.settings.coins[0].fee_ratio), (1, 1, 5));
         let moved = plan(&args(&["--icon-height", "200"]), Some(file.clone())).unwrap_err();
-        assert!(moved.contains("new deployment file"), "{moved}");
+        assert!(moved.contains("--icon-height") && moved.contains("new deployment file"), "{moved}");
+        let other = plan(&args(&["--native-coin", "KSM", "--salt", "01"]), Some(file.clone())).unwrap_err();
+        assert!(other.starts_with("--native-coin, --salt differ"), "{other}");
+        let peer = plan(&args(&["--icon-bmc", "btp://0x7.icon/cx0000000000000000000000000000000000000001"]), Some(file.clone())).unwrap_err();
+        assert!(peer.contains("--icon-bmc"), "{peer}");
+        let mixed = plan(&args(&["--fee-aggregator", "btp://0x3.icon/HX00000000000000000000000000000000000000AB"]), Some(file.clone())).unwrap();
+        assert_eq!(mixed.settings.fee_aggregator.as_deref(), Some("btp://0x3.icon/hx00000000000000000000000000000000000000ab"), "as the BMC keeps it");
         assert_eq!(plan(&args(&[]), Some(file.clone())).unwrap(), file, "nothing given, nothing changed");
     }
 }

@@ -5,10 +5,35 @@ use std::{
     io::{BufRead, BufReader},
     net::{TcpListener, TcpStream},
     path::Path,
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
 };
+
+/// Stops the devnet however the test ends: Ctrl-C, then a kill if it has not stopped within 30 s.
+struct Devnet(Child);
+
+impl Devnet {
+    fn interrupt(&mut self) -> bool {
+        let _ = Command::new("kill").args(["-INT", &self.0.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if !self.interrupt() {
+            let _ = self.0.kill();
+        }
+    }
+}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -21,18 +46,20 @@ fn devnet_comes_up_with_a_deployment_file_and_ctrl_c_stops_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let dir = std::env::temp_dir().join(format!("btp-devnet-{}", std::process::id()));
     let (para_port, icon_port) = (free_port(), free_port());
-    let mut devnet = Command::new("bash")
-        .arg("scripts/devnet.sh")
-        .current_dir(root)
-        .env("PARA_PORT", para_port.to_string())
-        .env("ICON_PORT", icon_port.to_string())
-        .env("DEVNET_DIR", &dir)
-        .env("DEVNET_BINARIES", binaries)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut devnet = Devnet(
+        Command::new("bash")
+            .arg("scripts/devnet.sh")
+            .current_dir(root)
+            .env("PARA_PORT", para_port.to_string())
+            .env("ICON_PORT", icon_port.to_string())
+            .env("DEVNET_DIR", &dir)
+            .env("DEVNET_BINARIES", binaries)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let (lines, printed) = mpsc::channel();
-    let stdout = devnet.stdout.take().unwrap();
+    let stdout = devnet.0.stdout.take().unwrap();
     std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).try_for_each(|line| lines.send(line)));
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut seen = Vec::new();
@@ -48,12 +75,7 @@ fn devnet_comes_up_with_a_deployment_file_and_ctrl_c_stops_it() {
     assert_eq!(deployment["parachain"]["url"].as_str(), Some(format!("ws://127.0.0.1:{para_port}").as_str()));
     assert!(TcpStream::connect(("127.0.0.1", icon_port)).is_ok(), "the ICON test chain is up");
 
-    Command::new("kill").args(["-INT", &devnet.id().to_string()]).status().unwrap();
-    let stopped = Instant::now() + Duration::from_secs(30);
-    while devnet.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < stopped, "devnet.sh did not stop on Ctrl-C");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(devnet.interrupt(), "devnet.sh did not stop on Ctrl-C");
     for port in [para_port, icon_port] {
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} is still open after Ctrl-C");
     }

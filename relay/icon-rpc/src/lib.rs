@@ -9,18 +9,12 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// goloop's JSON-RPC error codes the relay reacts to.
+/// goloop's JSON-RPC error codes.
 pub mod code {
     /// The server failed (and goloop's generic system error).
     pub const SERVER_ERROR: i64 = -31000;
-    /// The transaction is in the pool, not in a block yet.
-    pub const PENDING: i64 = -31002;
-    /// The transaction is in a block that is being executed.
-    pub const EXECUTING: i64 = -31003;
     /// No such block, transaction or data.
     pub const NOT_FOUND: i64 = -31004;
-    pub const INVALID_PARAMS: i64 = -32602;
-    pub const METHOD_NOT_FOUND: i64 = -32601;
 }
 
 /// How long a request may take.
@@ -82,10 +76,6 @@ impl IconClient {
         Ok(Self { url: url.to_string(), http })
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Calls `method` with `params` and returns its result.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
         let transport = |reason: String| Error::Transport { url: self.url.clone(), reason };
@@ -121,11 +111,6 @@ impl IconClient {
     /// Block `height`'s header, RLP as validators signed it.
     pub async fn block_header(&self, height: u64) -> Result<Vec<u8>, Error> {
         self.bytes("icx_getBlockHeaderByHeight", json!({"height": t_int(height)})).await
-    }
-
-    /// The votes that confirmed block `height`.
-    pub async fn votes(&self, height: u64) -> Result<Vec<u8>, Error> {
-        self.bytes("icx_getVotesByHeight", json!({"height": t_int(height)})).await
     }
 
     /// The data committed to by `hash` (a validator list by a header's next-validators hash).

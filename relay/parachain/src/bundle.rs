@@ -29,8 +29,10 @@ impl Bundle {
         if code_hash != metadata.source.hash.0 {
             return Err(bad(format!("its Wasm hashes to 0x{} but it claims 0x{}", hex::encode(code_hash), hex::encode(metadata.source.hash.0))));
         }
-        let messages = metadata.abi["spec"]["messages"]
-            .as_array()
+        let messages = metadata
+            .abi
+            .get("spec")
+            .and_then(|spec| spec["messages"].as_array())
             .ok_or_else(|| bad("no spec.messages in its ABI".into()))?
             .iter()
             .filter_map(|m| {

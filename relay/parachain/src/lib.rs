@@ -88,6 +88,10 @@ pub enum Error {
     /// The contract answered with its own error (it reverted: nothing it did stays).
     #[error("{contract}.{message} answered {error}")]
     Contract { contract: String, message: String, error: String },
+    /// The extrinsic was submitted but its fate is not known (the connection failed or finality took too long):
+    /// it may still be included, so read the chain before submitting it again.
+    #[error("extrinsic {extrinsic:?} was submitted, its outcome is unknown: {reason}")]
+    OutcomeUnknown { extrinsic: H256, reason: String },
     /// The pool refused the transaction or dropped it (a stale nonce, an expired mortality, too low a balance).
     #[error("the transaction was not included: {0}")]
     Transaction(String),
@@ -259,10 +263,6 @@ impl Parachain {
         Ok(Self { url: url.to_string(), connection: RwLock::new(Connection::open(url).await?) })
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Replaces the connection with a new one: subxt's client never recovers from a node restart.
     pub async fn reconnect(&self) -> Result<(), Error> {
         let fresh = Connection::open(&self.url).await?;
@@ -295,16 +295,6 @@ impl Parachain {
             }
         }
         unreachable!("the loop returns by its last attempt")
-    }
-
-    /// The number of the last finalized block.
-    pub async fn finalized_height(&self) -> Result<u32, Error> {
-        self.read(|c| async move {
-            let hash = timed(REQUEST_TIMEOUT, c.rpc.chain_get_finalized_head()).await?;
-            let header = timed(REQUEST_TIMEOUT, c.rpc.chain_get_header(Some(hash))).await?;
-            header.map(|h| h.number).ok_or_else(|| decode_error("the finalized header", "the node has no header for its finalized head"))
-        })
-        .await
     }
 
     /// The next nonce of `account`, counting the transactions in the pool.
@@ -497,7 +487,10 @@ impl Parachain {
         let signed = c.client.tx().create_signed_offline(call, &signer.keypair, params).map_err(classify)?;
         let progress = timed(REQUEST_TIMEOUT, signed.submit_and_watch()).await?;
         let extrinsic = progress.extrinsic_hash();
-        let events = timed(FINALITY_TIMEOUT, progress.wait_for_finalized_success()).await?;
+        let events = timed(FINALITY_TIMEOUT, progress.wait_for_finalized_success()).await.map_err(|e| match e {
+            e if e.is_transport() => Error::OutcomeUnknown { extrinsic, reason: e.to_string() },
+            e => e,
+        })?;
         let mut emitted = Vec::new();
         for event in events.iter() {
             let event = event.map_err(|e| decode_error("an event", e))?;
