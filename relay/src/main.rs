@@ -2,7 +2,11 @@
 
 mod deploy;
 mod deployment;
+mod icon;
+mod lane;
+mod parachain;
 mod signer;
+mod start;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,7 +22,10 @@ struct Cli {
 enum Command {
     /// Deploy, wire and configure the BMC, the BMV for ICON and the native-coin BSH on a parachain, and write the
     /// deployment file the relay reads. Idempotent: a re-run does what is missing and nothing else.
-    Deploy(deploy::DeployArgs),
+    Deploy(Box<deploy::DeployArgs>),
+    /// Relay ICON's messages to the parachain BMC of a deployment file until stopped (Ctrl-C, SIGTERM). It
+    /// resumes from the BMC's status, so it may be stopped or killed at any time.
+    Start(start::StartArgs),
 }
 
 #[tokio::main]
@@ -26,7 +33,8 @@ async fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELAY_LOG").unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match Cli::parse().command {
-        Command::Deploy(args) => deploy::run(args).await.map_err(|e| format!("relay deploy: {e}")),
+        Command::Deploy(args) => deploy::run(*args).await.map_err(|e| format!("relay deploy: {e}")),
+        Command::Start(args) => start::run(args).await.map_err(|e| format!("relay start: {e}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

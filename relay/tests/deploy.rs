@@ -9,12 +9,7 @@ use bmc::bmc::Bmc;
 use bsh_nativecoin::bsh_nativecoin::BshNativecoin;
 use btp_interfaces::events::Message as BtpMessageEvent;
 use btp_parachain::{calls, AccountId32, Bundle, Error, Message, Parachain, Signer};
-use icon_testnet::{
-    btp::IconBtp,
-    node::LiveNode,
-    server::{serve, Shared},
-    TestChain, Validator,
-};
+use icon_testnet::Validator;
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -22,31 +17,12 @@ use std::{
 };
 use support::node::Node;
 
-const ICX: u128 = 1_000_000_000_000_000_000;
 const FERDIE: &str = "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL";
 
 fn bundles() -> PathBuf {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contracts"));
     assert!(dir.join("bmc.contract").exists(), "{} has no bundles: run scripts/build-contracts.sh first", dir.display());
     dir
-}
-
-/// The ICON test chain at height 100 on a free loopback port, serving until the test ends; its BMC's address.
-fn icon_chain() -> (String, String) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
-    let contract = |n: u8| btp_primitives::IconAddress::contract([n; 20]);
-    let btp = IconBtp::new("0x3.icon", contract(0xb1), contract(0xb2), 0, ICX);
-    let bmc = btp.bmc_address().as_str().to_string();
-    let backend = LiveNode::new(TestChain::new("0x3.icon", Validator::set(1, 4), 100), btp);
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            serve(tokio::net::TcpListener::from_std(listener).unwrap(), Shared::new(Box::new(backend)), None).await.unwrap();
-        });
-    });
-    (url, bmc)
 }
 
 /// Runs `relay deploy` as a user would; returns what it printed, or fails the test with its error.
@@ -70,7 +46,8 @@ fn answer(call: &serde_json::Value) -> &serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_deploy_wires_the_bridge_on_a_real_node_and_a_rerun_changes_nothing() {
     let node = Node::start().expect("substrate-contracts-node (scripts/setup.sh installs it)");
-    let (icon_url, icon_bmc) = icon_chain();
+    let icon = support::icon::start(100, None, &Validator::from_seed(1000), None);
+    let (icon_url, icon_bmc) = (icon.url.clone(), icon.bmc.clone());
     let dir = std::env::temp_dir().join(format!("btp-deploy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("deployment.toml");

@@ -113,11 +113,39 @@ impl IconClient {
         self.bytes("icx_getBlockHeaderByHeight", json!({"height": t_int(height)})).await
     }
 
+    /// The votes that confirmed block `height`.
+    pub async fn votes(&self, height: u64) -> Result<Vec<u8>, Error> {
+        self.bytes("icx_getVotesByHeight", json!({"height": t_int(height)})).await
+    }
+
+    /// Proofs of events `events` of receipt `index` in block `block` (its id): the receipt's MPT proof, then one
+    /// proof per event, each a list of nodes.
+    pub async fn proof_for_events(&self, block: &[u8; 32], index: u64, events: &[u64]) -> Result<Vec<Vec<Vec<u8>>>, Error> {
+        const METHOD: &str = "icx_getProofForEvents";
+        let params = json!({"hash": t_hash(block), "index": t_int(index), "events": events.iter().map(|e| t_int(*e)).collect::<Vec<_>>()});
+        let result = self.call(METHOD, params).await?;
+        let decode = |reason: String| Error::Decode { method: METHOD.into(), reason };
+        let lists = result.as_array().ok_or_else(|| decode(format!("{result} is not a list of proofs")))?;
+        let proofs = lists
+            .iter()
+            .map(|nodes| {
+                let nodes = nodes.as_array().ok_or_else(|| decode(format!("{nodes} is not a list of nodes")))?;
+                nodes.iter().map(|n| n.as_str().and_then(|t| STANDARD.decode(t).ok()).ok_or_else(|| decode(format!("{n} is not base64")))).collect()
+            })
+            .collect::<Result<Vec<Vec<Vec<u8>>>, Error>>()?;
+        if proofs.len() != events.len() + 1 {
+            return Err(decode(format!("{} proofs for a receipt and {} events", proofs.len(), events.len())));
+        }
+        Ok(proofs)
+    }
+
     /// The data committed to by `hash` (a validator list by a header's next-validators hash).
     pub async fn data_by_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, Error> {
         self.bytes("icx_getDataByHash", json!({"hash": t_hash(hash)})).await
     }
 }
+
+pub mod monitor;
 
 #[cfg(test)]
 mod tests {

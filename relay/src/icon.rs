@@ -1,0 +1,170 @@
+//! ICON as a lane's source: block updates (header, votes, the next validators when they change) after the
+//! target's height, up to the first block holding messages for the parachain's BMC past its `rx_seq`, with the
+//! receipt and event proofs of those messages, encoded as `icon_light_client::relay` encodes relay messages.
+//!
+//! Where the messages are comes from goloop's block monitor (an event filter on our BMC's `Message` events to the
+//! parachain BMC); each message's sequence number is read from its proven event log with the light client, so
+//! messages already delivered are left out.
+
+use crate::lane::{Failure, Position, Segment, Source};
+use btp_primitives::{bmc::MAX_RELAY_MESSAGE_LEN, IconAddress};
+use icon_light_client::{
+    header::BlockHeader,
+    mpt,
+    receipt::{event_logs_hash, EventLog},
+    relay::{BlockUpdate, EventProof, ReceiptProof, RelayMessage},
+    BmvError,
+};
+use icon_rpc::{
+    monitor::{BlockMonitor, EventFilter},
+    IconClient,
+};
+
+/// Room left in a relay message for its list headers: a segment's parts are counted as they are added.
+const FRAMING: usize = 1024;
+
+/// ICON's `Message(str,int,bytes)` event of its BMC.
+const MESSAGE_EVENT: &str = "Message(str,int,bytes)";
+
+pub struct IconSource {
+    rpc: IconClient,
+    monitor_url: String,
+    /// ICON's BMC contract.
+    bmc: IconAddress,
+    /// The parachain BMC's BTP address: the messages' `next`.
+    destination: String,
+    max_bytes: usize,
+}
+
+/// A block update as fetched.
+struct Block {
+    header: Vec<u8>,
+    votes: Vec<u8>,
+    next_validators: Option<Vec<u8>>,
+}
+
+/// A receipt's proof with the proofs of the events kept from it.
+struct Receipt {
+    index: u64,
+    proof: Vec<Vec<u8>>,
+    events: Vec<(u64, Vec<Vec<u8>>)>,
+}
+
+fn transport(e: icon_rpc::Error) -> Failure {
+    Failure::Transport(e.to_string())
+}
+
+/// ICON data that does not verify: the source is wrong (or lying), so nothing built from it may be submitted.
+fn invalid(e: BmvError) -> Failure {
+    Failure::Refused { code: Some(e.code.btp_code()), reason: format!("ICON's data: {} ({})", e.reason, e.code.name()) }
+}
+
+fn slices(nodes: &[Vec<u8>]) -> Vec<&[u8]> {
+    nodes.iter().map(Vec::as_slice).collect()
+}
+
+impl IconSource {
+    pub fn new(rpc: IconClient, monitor_url: String, bmc: IconAddress, destination: String) -> Self {
+        Self { rpc, monitor_url, bmc, destination, max_bytes: MAX_RELAY_MESSAGE_LEN - FRAMING }
+    }
+
+    async fn header(&self, height: u64) -> Result<Vec<u8>, Failure> {
+        self.rpc.block_header(height).await.map_err(transport)
+    }
+
+    /// The proofs of the messages in block `header` (receipts and events as the monitor located them) whose
+    /// sequence is past `rx_seq`.
+    async fn messages(&self, header: &BlockHeader<'_>, located: &[(u64, Vec<u64>)], rx_seq: u64) -> Result<(Vec<Receipt>, u64), Failure> {
+        let root = header
+            .result
+            .normal_receipt_hash
+            .ok_or_else(|| invalid(BmvError::new(icon_light_client::ErrorCode::InvalidMpt, "a block with events has no receipt hash")))?;
+        let (mut receipts, mut count) = (Vec::new(), 0);
+        for (index, events) in located {
+            let mut proofs = self.rpc.proof_for_events(&header.id, *index, events).await.map_err(transport)?.into_iter();
+            let receipt_proof = proofs.next().unwrap_or_default();
+            let receipt = mpt::prove(&root, mpt::list_key(*index).as_bytes(), slices(&receipt_proof).into_iter().map(Ok)).map_err(invalid)?;
+            let logs_root = event_logs_hash(receipt).map_err(invalid)?;
+            let mut kept = Vec::new();
+            for (event, proof) in events.iter().zip(proofs) {
+                let log = EventLog::decode(mpt::prove(&logs_root, mpt::list_key(*event).as_bytes(), slices(&proof).into_iter().map(Ok)).map_err(invalid)?)
+                    .map_err(invalid)?;
+                let Some(message) = log.message().map_err(invalid)?.filter(|m| log.address == self.bmc && m.next == self.destination) else { continue };
+                if message.seq > i128::from(rx_seq) {
+                    kept.push((*event, proof));
+                }
+            }
+            if !kept.is_empty() {
+                count += kept.len() as u64;
+                receipts.push(Receipt { index: *index, proof: receipt_proof, events: kept });
+            }
+        }
+        Ok((receipts, count))
+    }
+}
+
+impl Source for IconSource {
+    async fn segment(&mut self, at: Position, max_blocks: u64) -> Result<Option<Segment>, Failure> {
+        // ICON's consensus is final at once: its last block is as good as any.
+        let last = self.rpc.last_height().await.map_err(transport)?;
+        if last <= at.height {
+            return Ok(None);
+        }
+        let end = last.min(at.height.saturating_add(max_blocks.max(1)));
+        let parent_bytes = self.header(at.height).await?;
+        let parent = BlockHeader::decode(&parent_bytes).map_err(invalid)?;
+        let mut validators = parent.next_validators_hash;
+        let filter = EventFilter { addr: self.bmc.to_string(), event: MESSAGE_EVENT.into(), indexed: vec![Some(self.destination.clone())] };
+        let mut monitor = BlockMonitor::connect(&self.monitor_url, at.height + 1, &filter).await.map_err(transport)?;
+
+        let (mut blocks, mut size, mut receipts, mut messages) = (Vec::<Block>::new(), 0usize, Vec::new(), 0);
+        for height in at.height + 1..=end {
+            let note = monitor.next().await.map_err(transport)?;
+            if note.height != height {
+                return Err(Failure::Transport(format!("the block monitor sent block {} for {height}", note.height)));
+            }
+            let header = self.header(height).await?;
+            let votes = self.rpc.votes(height).await.map_err(transport)?;
+            let decoded = BlockHeader::decode(&header).map_err(invalid)?;
+            let next_validators = match decoded.next_validators_hash {
+                Some(hash) if Some(hash) != validators => {
+                    validators = Some(hash);
+                    Some(self.rpc.data_by_hash(&hash).await.map_err(transport)?)
+                }
+                _ => None,
+            };
+            let found = match note.receipts.is_empty() {
+                true => (Vec::new(), 0),
+                false => self.messages(&decoded, &note.receipts, at.rx_seq).await?,
+            };
+            let proofs: usize = found.0.iter().map(|r| r.proof.iter().chain(r.events.iter().flat_map(|(_, p)| p)).map(Vec::len).sum::<usize>()).sum();
+            let grown = size + header.len() + votes.len() + next_validators.as_ref().map_or(0, Vec::len) + proofs;
+            if grown > self.max_bytes && !blocks.is_empty() {
+                break;
+            }
+            size = grown;
+            blocks.push(Block { header, votes, next_validators });
+            if found.1 > 0 {
+                (receipts, messages) = found;
+                break;
+            }
+        }
+        let message = RelayMessage {
+            block_updates: blocks
+                .iter()
+                .map(|b| BlockUpdate { header: &b.header, votes: Some(&b.votes), next_validators: b.next_validators.as_deref() })
+                .collect(),
+            block_proof: None,
+            receipt_proofs: receipts
+                .iter()
+                .map(|r| ReceiptProof {
+                    index: r.index,
+                    proof: slices(&r.proof),
+                    event_proofs: r.events.iter().map(|(index, proof)| EventProof { index: *index, proof: slices(proof) }).collect(),
+                })
+                .collect(),
+        };
+        let to = at.height + blocks.len() as u64;
+        Ok(Some(Segment { from: at.height + 1, to, messages, parent: parent.id, bytes: message.encode() }))
+    }
+}

@@ -1,0 +1,337 @@
+//! One direction of a link, chain-agnostic: the target says what it has accepted, the source builds the next
+//! segment after it, the target checks the segment (without paying) and takes it. Nothing is remembered between
+//! rounds but the segment size: every round starts from the target's own status, so a restart, a racing relay or
+//! a lost answer never makes the loop send twice or skip.
+//!
+//! Failures are handled here, once: transport errors back off and retry; a segment the target would refuse is
+//! logged with its reason and not submitted (the next round reads the status again and rebuilds it); a segment too
+//! large for the target is halved; a submission whose outcome is unknown is followed by a fresh status.
+
+use std::{fmt, future::Future, time::Duration};
+
+/// What the target has accepted: where the next segment starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// Messages accepted on the link: the next one carries `rx_seq + 1`.
+    pub rx_seq: u64,
+    /// The last source block the target's verifier took: the next update is `height + 1`.
+    pub height: u64,
+}
+
+/// Source blocks `from..=to` with the messages in the last one, encoded for the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub from: u64,
+    pub to: u64,
+    /// Messages it delivers.
+    pub messages: u64,
+    /// The id of block `from - 1`, which the segment's first block names as its parent.
+    pub parent: [u8; 32],
+    pub bytes: Vec<u8>,
+}
+
+/// Why a step did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A chain did not answer or the connection failed: retry after a pause.
+    Transport(String),
+    /// The target would refuse the segment (the verifier's code, when it gave one): not submitted.
+    Refused { code: Option<u32>, reason: String },
+    /// The segment exceeds what one target transaction can take: build a smaller one.
+    TooLarge(String),
+    /// Submitted, but whether it was taken is unknown: read the status before anything else.
+    Unknown(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transport(e) => write!(f, "transport: {e}"),
+            Self::Refused { code: Some(code), reason } => write!(f, "refused (code {code}): {reason}"),
+            Self::Refused { code: None, reason } => write!(f, "refused: {reason}"),
+            Self::TooLarge(e) => write!(f, "too large: {e}"),
+            Self::Unknown(e) => write!(f, "outcome unknown: {e}"),
+        }
+    }
+}
+
+/// The chain messages come from.
+pub trait Source {
+    /// The next segment after `at`, of at most `max_blocks` blocks: block updates up to the first block with
+    /// messages past `at.rx_seq` (with their proofs), or up to the newest final block. `None`: nothing new.
+    fn segment(&mut self, at: Position, max_blocks: u64) -> impl Future<Output = Result<Option<Segment>, Failure>> + Send;
+}
+
+/// The chain messages go to.
+pub trait Target {
+    /// What it has accepted.
+    fn position(&mut self) -> impl Future<Output = Result<Position, Failure>> + Send;
+    /// Checks `segment` as the target would, paying nothing.
+    fn check(&mut self, at: Position, segment: &Segment) -> impl Future<Output = Result<(), Failure>> + Send;
+    /// Submits `segment` and waits until it is final.
+    fn submit(&mut self, segment: &Segment) -> impl Future<Output = Result<(), Failure>> + Send;
+}
+
+/// How the loop paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// Pause when there is nothing to do or after a refusal.
+    pub idle: Duration,
+    /// First pause after a transport failure; it doubles up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// The most blocks a segment starts with.
+    pub max_blocks: u64,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self { idle: Duration::from_secs(1), backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(30), max_blocks: 64 }
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Round {
+    /// Delivered a segment.
+    Delivered(Segment),
+    /// Nothing new at the source.
+    Idle,
+    /// Failed: the loop pauses as the failure says.
+    Failed(Failure),
+}
+
+/// The loop's state between rounds: only the segment size it has learnt.
+pub struct Lane<S, T> {
+    pub source: S,
+    pub target: T,
+    pacing: Pacing,
+    max_blocks: u64,
+}
+
+impl<S: Source, T: Target> Lane<S, T> {
+    pub fn new(source: S, target: T, pacing: Pacing) -> Self {
+        Self { source, target, max_blocks: pacing.max_blocks.max(1), pacing }
+    }
+
+    /// One round: status, segment, check, submit.
+    pub async fn round(&mut self) -> Round {
+        match self.try_round().await {
+            Ok(Some(segment)) => {
+                // A segment that went through may grow again.
+                self.max_blocks = self.max_blocks.saturating_mul(2).min(self.pacing.max_blocks.max(1));
+                Round::Delivered(segment)
+            }
+            Ok(None) => Round::Idle,
+            Err(Failure::TooLarge(reason)) if self.max_blocks > 1 => {
+                self.max_blocks /= 2;
+                tracing::info!(max_blocks = self.max_blocks, %reason, "segment too large; halving");
+                Round::Failed(Failure::TooLarge(reason))
+            }
+            Err(failure) => Round::Failed(failure),
+        }
+    }
+
+    async fn try_round(&mut self) -> Result<Option<Segment>, Failure> {
+        let at = self.target.position().await?;
+        let Some(segment) = self.source.segment(at, self.max_blocks).await? else { return Ok(None) };
+        self.target.check(at, &segment).await?;
+        self.target.submit(&segment).await?;
+        Ok(Some(segment))
+    }
+
+    /// Runs rounds until `stop` resolves, pausing as each round's result says.
+    pub async fn run(&mut self, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut backoff = self.pacing.backoff;
+        loop {
+            let round = self.round().await;
+            let pause = match &round {
+                Round::Delivered(s) => {
+                    tracing::info!(from = s.from, to = s.to, messages = s.messages, bytes = s.bytes.len(), "delivered");
+                    backoff = self.pacing.backoff;
+                    Duration::ZERO
+                }
+                Round::Idle => {
+                    backoff = self.pacing.backoff;
+                    self.pacing.idle
+                }
+                Round::Failed(Failure::Transport(e)) => {
+                    tracing::warn!(error = %e, pause = ?backoff, "transport failure; retrying");
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(self.pacing.max_backoff);
+                    pause
+                }
+                Round::Failed(f @ Failure::Refused { .. }) => {
+                    tracing::error!(failure = %f, "the target would refuse the segment; not submitted");
+                    self.pacing.idle
+                }
+                Round::Failed(Failure::TooLarge(_)) => Duration::ZERO,
+                Round::Failed(f @ Failure::Unknown(_)) => {
+                    tracing::warn!(failure = %f, "reading the target's status again");
+                    self.pacing.idle
+                }
+            };
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// A source chain of `blocks` blocks; `messages[h]` messages in block h (seq counted from 1 in order).
+    struct MemorySource {
+        tip: u64,
+        messages: Vec<u64>,
+        failures: VecDeque<Failure>,
+    }
+
+    impl MemorySource {
+        fn seq_before(&self, height: u64) -> u64 {
+            self.messages.iter().take(height as usize).sum()
+        }
+    }
+
+    impl Source for MemorySource {
+        async fn segment(&mut self, at: Position, max_blocks: u64) -> Result<Option<Segment>, Failure> {
+            if let Some(f) = self.failures.pop_front() {
+                return Err(f);
+            }
+            let from = at.height + 1;
+            if from > self.tip {
+                return Ok(None);
+            }
+            let mut to = from;
+            while to < self.tip && to - from + 1 < max_blocks && self.messages[to as usize] == 0 {
+                to += 1;
+            }
+            let messages = self.messages[to as usize];
+            assert_eq!(self.seq_before(to), at.rx_seq, "the source starts where the target is");
+            Ok(Some(Segment { from, to, messages, parent: [from as u8; 32], bytes: vec![0; (to - from + 1) as usize] }))
+        }
+    }
+
+    /// A target that takes segments of at most `limit` blocks, counting every message it is given.
+    struct MemoryTarget {
+        at: Position,
+        limit: u64,
+        delivered: Vec<u64>,
+        failures: VecDeque<Failure>,
+        refuse: Option<Failure>,
+        submissions: u32,
+    }
+
+    impl Target for MemoryTarget {
+        async fn position(&mut self) -> Result<Position, Failure> {
+            Ok(self.at)
+        }
+
+        async fn check(&mut self, at: Position, s: &Segment) -> Result<(), Failure> {
+            if let Some(refusal) = &self.refuse {
+                return Err(refusal.clone());
+            }
+            if s.from != at.height + 1 {
+                return Err(Failure::Refused { code: Some(26), reason: "height".into() });
+            }
+            if s.to - s.from + 1 > self.limit {
+                return Err(Failure::TooLarge("out of gas".into()));
+            }
+            Ok(())
+        }
+
+        async fn submit(&mut self, s: &Segment) -> Result<(), Failure> {
+            self.submissions += 1;
+            let failure = self.failures.pop_front();
+            // An unknown outcome may still have been taken.
+            if matches!(failure, None | Some(Failure::Unknown(_))) {
+                self.delivered.extend((self.at.rx_seq + 1)..=(self.at.rx_seq + s.messages));
+                self.at = Position { rx_seq: self.at.rx_seq + s.messages, height: s.to };
+            }
+            failure.map_or(Ok(()), Err)
+        }
+    }
+
+    fn lane(messages: Vec<u64>, limit: u64) -> Lane<MemorySource, MemoryTarget> {
+        let tip = messages.len() as u64 - 1;
+        let source = MemorySource { tip, messages, failures: VecDeque::new() };
+        let target = MemoryTarget { at: Position { rx_seq: 0, height: 0 }, limit, delivered: vec![], failures: VecDeque::new(), refuse: None, submissions: 0 };
+        Lane::new(source, target, Pacing { max_blocks: 8, ..Pacing::default() })
+    }
+
+    async fn until_idle(lane: &mut Lane<MemorySource, MemoryTarget>) -> Vec<Round> {
+        let mut rounds = vec![];
+        for _ in 0..100 {
+            let round = lane.round().await;
+            if round == Round::Idle {
+                return rounds;
+            }
+            rounds.push(round);
+        }
+        panic!("no end: {rounds:?}");
+    }
+
+    #[tokio::test]
+    async fn every_message_arrives_once_in_order() {
+        let mut lane = lane(vec![0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0], 64);
+        let rounds = until_idle(&mut lane).await;
+        assert_eq!(lane.target.delivered, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(lane.target.at.height, 19, "up to the tip");
+        let ends: Vec<u64> = rounds.iter().map(|r| if let Round::Delivered(s) = r { s.to } else { 0 }).collect();
+        assert_eq!(ends, [2, 6, 14, 18, 19], "a segment ends at a block with messages or after 8 blocks");
+    }
+
+    #[tokio::test]
+    async fn a_segment_too_large_is_halved_until_it_fits() {
+        let mut lane = lane(vec![0; 40], 3);
+        let rounds = until_idle(&mut lane).await;
+        assert_eq!(lane.target.at.height, 39);
+        let too_large = rounds.iter().filter(|r| matches!(r, Round::Failed(Failure::TooLarge(_)))).count();
+        assert!(too_large >= 2, "8 → 4 → 2, then growing back to 4 fails again: {rounds:?}");
+        assert!(rounds.iter().all(|r| match r {
+            Round::Delivered(s) => s.to - s.from < 3,
+            _ => true,
+        }));
+    }
+
+    #[tokio::test]
+    async fn failures_neither_lose_nor_repeat_messages() {
+        let mut lane = lane(vec![0, 1, 1, 0, 2, 0, 1], 64);
+        lane.source.failures.extend([Failure::Transport("ICON down".into())]);
+        lane.target.failures.extend([Failure::Unknown("timeout after submission".into()), Failure::Transport("node restarting".into())]);
+        let rounds = until_idle(&mut lane).await;
+        assert_eq!(lane.target.delivered, [1, 2, 3, 4, 5], "the unknown outcome was taken and not sent again");
+        assert_eq!(rounds.iter().filter(|r| matches!(r, Round::Failed(_))).count(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refused_segment_is_never_submitted() {
+        let mut lane = lane(vec![0, 1, 0], 64);
+        let refused = Failure::Refused { code: Some(27), reason: "bad signature".into() };
+        lane.target.refuse = Some(refused.clone());
+        for _ in 0..3 {
+            assert_eq!(lane.round().await, Round::Failed(refused.clone()));
+        }
+        lane.target.refuse = None;
+        lane.target.limit = 0; // too large even at one block
+        for _ in 0..6 {
+            assert!(matches!(lane.round().await, Round::Failed(Failure::TooLarge(_))));
+        }
+        assert_eq!(lane.target.submissions, 0);
+        lane.target.limit = 1;
+        until_idle(&mut lane).await;
+        assert_eq!((lane.target.delivered.as_slice(), lane.target.submissions), ([1].as_slice(), 2));
+    }
+
+    #[tokio::test]
+    async fn run_stops_when_told() {
+        let mut lane = lane(vec![0, 1], 64);
+        lane.run(async {}).await;
+        assert_eq!(lane.target.delivered, [1], "one round, then the stop");
+    }
+}

@@ -1,0 +1,101 @@
+//! The parachain BMC as a lane's target: its `get_status` is the position; a segment is first run through the
+//! same light client the BMV runs, on the BMV's own state read from the chain, then dry-run, and only then paid
+//! for with `handle_relay_message`.
+
+use crate::lane::{Failure, Position, Segment, Target};
+use bmc::bmc::Bmc;
+use bmv_icon::bmv_icon::BmvIcon;
+use btp_parachain::{calls, AccountId32, Bundle, Error, Message, Parachain, Signer};
+use btp_primitives::bmc::MAX_RELAY_MESSAGE_LEN;
+use icon_light_client::{crypto::HostSecp256k1, mta::Mta, validators::ValidatorSet, verifier::Verifier};
+
+pub struct ParachainTarget {
+    pub para: Parachain,
+    pub signer: Signer,
+    pub bmc: AccountId32,
+    pub bmv: AccountId32,
+    pub bmc_bundle: Bundle,
+    pub bmv_bundle: Bundle,
+    /// ICON's BMC: the link.
+    pub link: String,
+    /// ICON's network (`0x1.icon`).
+    pub network: String,
+    /// The parachain BMC's own BTP address, which ICON's messages name as their destination.
+    pub own_address: String,
+}
+
+/// How a parachain failure bears on the lane.
+fn failure(e: Error) -> Failure {
+    match e {
+        e if e.is_transport() => Failure::Transport(e.to_string()),
+        Error::Transaction(e) => Failure::Transport(e),
+        Error::OutcomeUnknown { .. } => Failure::Unknown(e.to_string()),
+        Error::Dispatch(ref d) if d.ends_with("OutOfGas") => Failure::TooLarge(e.to_string()),
+        Error::Contract { ref error, .. } if error.contains("OutOfGas") || error.contains("MessageTooLarge") => Failure::TooLarge(e.to_string()),
+        e => Failure::Refused { code: None, reason: e.to_string() },
+    }
+}
+
+impl ParachainTarget {
+    async fn query<R: ink::scale::Decode + std::fmt::Debug>(&self, bundle: &Bundle, message: Message<R>) -> Result<R, Failure> {
+        self.para.query(&self.signer.account(), bundle, &message).await.map_err(failure)
+    }
+
+    /// The BMV's state as its light client holds it, to check a segment that builds on block `parent`.
+    async fn verifier(&self, parent: [u8; 32]) -> Result<Verifier, Failure> {
+        let on_bmv = || calls::<BmvIcon>(&self.bmv);
+        let (list, _) = self
+            .query(&self.bmv_bundle, Message::new(on_bmv().validators()))
+            .await?
+            .map_err(|e| Failure::Refused { code: None, reason: format!("BMV validators: {e:?}") })?;
+        let mta = self.query(&self.bmv_bundle, Message::new(on_bmv().mta())).await?;
+        let status = self.status().await?;
+        let corrupt =
+            |what: &str, e: icon_light_client::BmvError| Failure::Refused { code: None, reason: format!("the BMV's {what} do not decode: {}", e.reason) };
+        Ok(Verifier {
+            network: self.network.clone(),
+            validators: ValidatorSet::decode(&list, &HostSecp256k1).map_err(|e| corrupt("validators", e))?,
+            mta: Mta::decode(&mta).map_err(|e| corrupt("accumulator", e))?,
+            last_block_hash: Some(parent),
+            last_height: status.verifier.last_height,
+        })
+    }
+
+    async fn status(&self) -> Result<bmc::bmc::LinkStatus, Failure> {
+        self.query(&self.bmc_bundle, Message::new(calls::<Bmc>(&self.bmc).get_status(self.link.clone())))
+            .await?
+            .map_err(|e| Failure::Refused { code: None, reason: format!("the BMC's status of {}: {e:?}", self.link) })
+    }
+
+    fn relay_message(&self, segment: &Segment) -> Message<bmc::bmc::Result<()>> {
+        Message::new(calls::<Bmc>(&self.bmc).handle_relay_message(self.link.clone(), segment.bytes.clone()))
+    }
+}
+
+impl Target for ParachainTarget {
+    async fn position(&mut self) -> Result<Position, Failure> {
+        let status = self.status().await?;
+        Ok(Position { rx_seq: status.rx_seq, height: status.verifier.height })
+    }
+
+    async fn check(&mut self, at: Position, segment: &Segment) -> Result<(), Failure> {
+        if segment.bytes.len() > MAX_RELAY_MESSAGE_LEN {
+            return Err(Failure::TooLarge(format!("{} bytes, more than a relay message may have", segment.bytes.len())));
+        }
+        let mut verifier = self.verifier(segment.parent).await?;
+        let outcome = verifier
+            .handle_relay_message(&self.own_address, &self.link, u128::from(at.rx_seq), &segment.bytes, &HostSecp256k1)
+            .map_err(|e| Failure::Refused { code: Some(e.code.btp_code()), reason: format!("the BMV would refuse it: {} ({})", e.reason, e.code.name()) })?;
+        if outcome.messages.len() as u64 != segment.messages {
+            return Err(Failure::Refused { code: None, reason: format!("it proves {} messages, not the {} built", outcome.messages.len(), segment.messages) });
+        }
+        self.para.dry_run(&self.signer.account(), &self.bmc_bundle, &self.relay_message(segment)).await.map_err(failure)?;
+        Ok(())
+    }
+
+    async fn submit(&mut self, segment: &Segment) -> Result<(), Failure> {
+        let (_, included) = self.para.call(&self.signer, &self.bmc_bundle, &self.relay_message(segment)).await.map_err(failure)?;
+        tracing::debug!(block = ?included.block, extrinsic = ?included.extrinsic, "relay message finalized");
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! `relay start`: relays ICON's messages to the parachain BMC named by a deployment file, until stopped.
+
+use crate::{
+    deployment::Deployment,
+    icon::IconSource,
+    lane::{Lane, Pacing},
+    parachain::ParachainTarget,
+    signer::SignerArgs,
+};
+use bmc::bmc::Bmc;
+use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
+use btp_primitives::{BtpAddress, IconAddress};
+use clap::Args;
+use icon_rpc::{monitor::monitor_url, IconClient};
+use std::{path::PathBuf, str::FromStr, time::Duration};
+
+/// Relays ICON's BTP messages to the parachain (ICON → parachain), resuming from the parachain BMC's status.
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// The deployment file `relay deploy` wrote.
+    #[arg(long, value_name = "PATH", default_value = "deployment.toml")]
+    pub deployment: PathBuf,
+    /// Directory with the contract bundles (their ABI names messages in errors).
+    #[arg(long, value_name = "DIR", default_value = "target/contracts")]
+    pub bundles: PathBuf,
+    /// ICON's block monitor; default: the deployment's ICON URL with ws(s):// and /block.
+    #[arg(long, value_name = "URL")]
+    pub icon_monitor_url: Option<String>,
+    /// Pause when there is nothing to relay, and after a refusal (milliseconds).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub idle_ms: u64,
+    /// The most ICON blocks one relay message carries (halved while the parachain finds a message too large).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_blocks: u64,
+    #[command(flatten)]
+    pub signer: SignerArgs,
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM). The handlers are installed here, before the
+/// first round: a signal that arrived before would otherwise kill the relay in the middle of a submission.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| format!("no SIGINT handler: {e}"))?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| format!("no SIGTERM handler: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+pub async fn run(args: StartArgs) -> Result<(), String> {
+    let stop = stop_signal()?;
+    let d = Deployment::read(&args.deployment)?.ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", args.deployment.display()))?;
+    let contracts = d.contracts.as_ref().ok_or_else(|| format!("{}: no [contracts] yet: run relay deploy", args.deployment.display()))?;
+    let account = |s: &str| AccountId32::from_str(s).map_err(|e| format!("{}: {s}: {e}", args.deployment.display()));
+    let (bmc, bmv) = (account(&contracts.bmc)?, account(&contracts.bmv)?);
+    let bundle = |name: &str| Bundle::load(args.bundles.join(format!("{name}.contract"))).map_err(|e| e.to_string());
+    let (bmc_bundle, bmv_bundle) = (bundle("bmc")?, bundle("bmv_icon")?);
+    let signer = args.signer.signer()?;
+    let icon_bmc = BtpAddress::parse(&d.icon.bmc).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
+    let icon_contract = IconAddress::parse(icon_bmc.account()).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
+
+    let para = Parachain::connect(&d.parachain.url).await.map_err(|e| e.to_string())?;
+    let own_address = para.query(&signer.account(), &bmc_bundle, &Message::new(calls::<Bmc>(&bmc).btp_address())).await.map_err(|e| e.to_string())?;
+    tracing::info!(link = %d.icon.bmc, bmc = %own_address, relay = %signer.account(), "relaying ICON → parachain");
+    let target = ParachainTarget {
+        para,
+        signer,
+        bmc,
+        bmv,
+        bmc_bundle,
+        bmv_bundle,
+        link: d.icon.bmc.clone(),
+        network: d.icon.network.clone(),
+        own_address: own_address.clone(),
+    };
+    let monitor = args.icon_monitor_url.clone().unwrap_or_else(|| monitor_url(&d.icon.url));
+    let source = IconSource::new(IconClient::new(&d.icon.url).map_err(|e| e.to_string())?, monitor, icon_contract, own_address);
+    let pacing = Pacing { idle: Duration::from_millis(args.idle_ms), max_blocks: args.max_blocks, ..Pacing::default() };
+    Lane::new(source, target, pacing).run(stop).await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The `relay` binary between a real node (`substrate-contracts-node --dev`) and the ICON test chain, with no
+//! test code in between: the seed's story, and a relay killed and restarted.
+
+mod support;
+
+use bmc::bmc::{Bmc, BmcRef};
+use bsh_nativecoin::bsh_nativecoin::BshNativecoin;
+use btp_parachain::{calls, contract_address, AccountId32, Bundle, Constructor, Message, Parachain, Signer};
+use btp_primitives::address::hex_account;
+use icon_testnet::{transaction, Validator};
+use serde_json::json;
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use support::{
+    icon::{IconChain, ICX},
+    node::Node,
+};
+
+const PARA: &str = "0x501.pra";
+
+fn bundles() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contracts"));
+    assert!(dir.join("bmc.contract").exists(), "{} has no bundles: run scripts/build-contracts.sh first", dir.display());
+    dir
+}
+
+/// A `relay start` process, stopped (SIGTERM, then a kill) when dropped.
+struct Relay(Child);
+
+impl Relay {
+    fn start(deployment: &Path) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_relay"))
+            .args(["start", "--deployment", deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap(), "--idle-ms", "200"])
+            .env("RELAY_SURI", "//Alice")
+            .env("RELAY_LOG", "relay=debug,btp_parachain=debug")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+
+    fn stop(&mut self) -> bool {
+        if let Ok(Some(status)) = self.0.try_wait() {
+            eprintln!("the relay had exited already: {status}");
+            return false;
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if !self.stop() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Both chains with the bridge deployed by `relay deploy` (as //Alice, who also relays).
+struct Bridge {
+    _node: Node,
+    icon: IconChain,
+    para: Parachain,
+    deployment: PathBuf,
+    bsh: AccountId32,
+    bmc: AccountId32,
+    dir: PathBuf,
+}
+
+impl Bridge {
+    async fn new(name: &str, bob: &Validator) -> Self {
+        let node = Node::start().expect("substrate-contracts-node (scripts/setup.sh installs it)");
+        // The parachain BMC's address follows from its deployer, code and constructor: ICON's BMC links to it
+        // before it exists.
+        let alice = Signer::from_uri("//Alice").unwrap();
+        let bmc_bundle = Bundle::load(bundles().join("bmc.contract")).unwrap();
+        let input = Constructor::new(BmcRef::new(PARA.into())).input;
+        let bmc = AccountId32(contract_address(&alice.account().0, &bmc_bundle.code_hash, &input, &[]));
+        let para_bmc = format!("btp://{PARA}/{}", hex_account(&bmc.0));
+        let icon = support::icon::start(0, Some(&para_bmc), bob, Some(Duration::from_millis(500)));
+        let dir = std::env::temp_dir().join(format!("btp-relay-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let deployment = dir.join("deployment.toml");
+        let out = Command::new(env!("CARGO_BIN_EXE_relay"))
+            .args(["deploy", "--deployment", deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap()])
+            .args(["--parachain-url", &node.url(), "--network", PARA, "--icon-url", &icon.url, "--icon-bmc", &icon.bmc])
+            .args(["--coin", "ICX:ICX:18:0:100000000000000000:0x3.icon"])
+            .env("RELAY_SURI", "//Alice")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "relay deploy: {}", String::from_utf8_lossy(&out.stderr));
+        let written: toml::Value = toml::from_str(&std::fs::read_to_string(&deployment).unwrap()).unwrap();
+        assert_eq!(written["contracts"]["bmc"].as_str(), Some(bmc.to_string().as_str()), "where the address rule put it");
+        let bsh = written["contracts"]["bsh"].as_str().unwrap().parse().unwrap();
+        let para = Parachain::connect(&node.url()).await.unwrap();
+        Self { _node: node, icon, para, deployment, bsh, bmc, dir }
+    }
+
+    /// `from` sends `value` of ICX on ICON to `to` (an account on the parachain).
+    async fn transfer_on_icon(&self, from: &Validator, value: u128, to: &AccountId32, timestamp: u64) {
+        let to = format!("btp://{PARA}/{}", hex_account(&to.0));
+        let tx =
+            transaction::build(from, "0x3", &self.icon.btp.bsh, Some(value), Some(json!({"method": "transferNativeCoin", "params": {"_to": to}})), timestamp);
+        icon_rpc::IconClient::new(&self.icon.url).unwrap().call("icx_sendTransaction", tx).await.expect("ICON took the transfer");
+    }
+
+    async fn wrapped_icx(&self, owner: &AccountId32) -> u128 {
+        let bsh_bundle = Bundle::load(bundles().join("bsh_nativecoin.contract")).unwrap();
+        let id = self.para.query(owner, &bsh_bundle, &Message::new(calls::<BshNativecoin>(&self.bsh).coin_id("ICX".into()))).await.unwrap().unwrap();
+        self.para.query(owner, &bsh_bundle, &Message::new(calls::<BshNativecoin>(&self.bsh).balance_of((*owner).0.into(), id))).await.unwrap()
+    }
+
+    async fn rx_seq(&self) -> u64 {
+        let bmc_bundle = Bundle::load(bundles().join("bmc.contract")).unwrap();
+        let status = self.para.query(&self.bmc, &bmc_bundle, &Message::new(calls::<Bmc>(&self.bmc).get_status(self.icon.bmc.clone()))).await.unwrap();
+        status.unwrap().rx_seq
+    }
+
+    /// Waits until `owner` holds `value` wrapped ICX (at most `within`).
+    async fn wait_for_wrapped(&self, owner: &AccountId32, value: u128, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let held = self.wrapped_icx(owner).await;
+            if held == value {
+                return;
+            }
+            assert!(held < value, "more minted than sent: {held}");
+            assert!(Instant::now() < deadline, "{owner} holds {held} wrapped ICX, not {value}, after {within:?}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The seed's story: Bob sends 100 ICX on ICON with a 1 ICX fee; the relay carries the locked 99 across and the
+/// parachain mints 99 wrapped ICX to Bob.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_delivers_the_seed_scenario() {
+    let icon_bob = Validator::from_seed(1000);
+    let bridge = Bridge::new("seed", &icon_bob).await;
+    let bob = Signer::from_uri("//Bob").unwrap().account();
+    let mut relay = Relay::start(&bridge.deployment);
+    bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob, 1).await;
+    bridge.wait_for_wrapped(&bob, 99 * ICX, Duration::from_secs(60)).await;
+    assert_eq!(bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap(), 900 * ICX, "Bob paid 100 ICX on ICON");
+    assert_eq!(bridge.rx_seq().await, 1, "one message: the transfer");
+    assert!(relay.stop(), "the relay stops cleanly on SIGTERM");
+}
+
+/// A relay killed with SIGKILL at arbitrary points and started again delivers every transfer exactly once: it
+/// keeps nothing of its own, each round starts from the parachain BMC's status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_survives_kill_9() {
+    let icon_bob = Validator::from_seed(1000);
+    let bridge = Bridge::new("kill9", &icon_bob).await;
+    let bob = Signer::from_uri("//Bob").unwrap().account();
+    const TRANSFERS: u64 = 12;
+    for (i, pause) in (1..=TRANSFERS).zip([150u64, 700, 300, 1100, 50, 900, 400, 1300, 250, 600, 100, 800]) {
+        bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob, i).await;
+        let mut relay = Relay::start(&bridge.deployment);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        relay.0.kill().unwrap();
+        relay.0.wait().unwrap();
+    }
+    let _relay = Relay::start(&bridge.deployment);
+    bridge.wait_for_wrapped(&bob, TRANSFERS as u128 * ICX, Duration::from_secs(90)).await;
+    assert_eq!(bridge.rx_seq().await, TRANSFERS, "each transfer's message once");
+}

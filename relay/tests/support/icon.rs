@@ -1,0 +1,47 @@
+//! The ICON test chain for the relay's tests: in this process, on a free loopback port, serving until the test
+//! process ends.
+
+use btp_primitives::{BtpAddress, IconAddress};
+use icon_testnet::{
+    btp::IconBtp,
+    node::LiveNode,
+    server::{serve, Shared},
+    TestChain, Validator,
+};
+use std::{sync::Arc, time::Duration};
+
+pub const ICX: u128 = 1_000_000_000_000_000_000;
+pub const NETWORK: &str = "0x3.icon";
+
+/// A running ICON test chain.
+pub struct IconChain {
+    pub url: String,
+    /// Its BMC as a BTP address.
+    pub bmc: String,
+    pub btp: IconBtp,
+    pub shared: Arc<Shared>,
+}
+
+/// A chain of 4 validators at height `offset`, with a link to `link` (the parachain BMC) when given, Bob's ICON
+/// account funded with 1,000 ICX, and a block every `interval` when given (else blocks only on request).
+pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<Duration>) -> IconChain {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
+    let contract = |n: u8| IconAddress::contract([n; 20]);
+    let mut btp = IconBtp::new(NETWORK, contract(0xb1), contract(0xb2), 0, ICX);
+    if let Some(link) = link {
+        btp.add_link(BtpAddress::parse(link).unwrap());
+    }
+    btp.mint(bob.address, 1_000 * ICX);
+    let bmc = btp.bmc_address().as_str().to_string();
+    let shared = Shared::new(Box::new(LiveNode::new(TestChain::new(NETWORK, Validator::set(1, 4), offset), btp.clone())));
+    let serving = shared.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            serve(tokio::net::TcpListener::from_std(listener).unwrap(), serving, interval).await.unwrap();
+        });
+    });
+    IconChain { url, bmc, btp, shared }
+}
