@@ -119,7 +119,7 @@ impl Bridge {
     async fn wrapped_icx(&self, owner: &AccountId32) -> u128 {
         let bsh_bundle = Bundle::load(bundles().join("bsh_nativecoin.contract")).unwrap();
         let id = self.para.query(owner, &bsh_bundle, &Message::new(calls::<BshNativecoin>(&self.bsh).coin_id("ICX".into()))).await.unwrap().unwrap();
-        self.para.query(owner, &bsh_bundle, &Message::new(calls::<BshNativecoin>(&self.bsh).balance_of((*owner).0.into(), id))).await.unwrap()
+        self.para.query(owner, &bsh_bundle, &Message::new(calls::<BshNativecoin>(&self.bsh).balance_of(owner.0.into(), id))).await.unwrap()
     }
 
     async fn rx_seq(&self) -> u64 {
