@@ -46,7 +46,7 @@ fn answer(call: &serde_json::Value) -> &serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_deploy_wires_the_bridge_on_a_real_node_and_a_rerun_changes_nothing() {
     let node = Node::start().expect("substrate-contracts-node (scripts/setup.sh installs it)");
-    let icon = support::icon::start(100, None, &Validator::from_seed(1000), None);
+    let icon = support::icon::start(100, None, &Validator::from_seed(1000), None, None);
     let (icon_url, icon_bmc) = (icon.url.clone(), icon.bmc.clone());
     let dir = std::env::temp_dir().join(format!("btp-deploy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

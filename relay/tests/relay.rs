@@ -31,12 +31,14 @@ fn bundles() -> PathBuf {
 struct Relay(Child);
 
 impl Relay {
+    /// Starts `relay start`, its log in `deployment`'s directory (`relay.log`, appended).
     fn start(deployment: &Path) -> Self {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(deployment.with_file_name("relay.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_relay"))
             .args(["start", "--deployment", deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap(), "--idle-ms", "200"])
             .env("RELAY_SURI", "//Alice")
-            .env("RELAY_LOG", "relay=debug,btp_parachain=debug")
             .stdout(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         Self(child)
@@ -80,7 +82,7 @@ struct Bridge {
 }
 
 impl Bridge {
-    async fn new(name: &str, bob: &Validator) -> Self {
+    async fn new(name: &str, bob: &Validator, forged_votes_from: Option<i64>) -> Self {
         let node = Node::start().expect("substrate-contracts-node (scripts/setup.sh installs it)");
         // The parachain BMC's address follows from its deployer, code and constructor: ICON's BMC links to it
         // before it exists.
@@ -89,7 +91,7 @@ impl Bridge {
         let input = Constructor::new(BmcRef::new(PARA.into())).input;
         let bmc = AccountId32(contract_address(&alice.account().0, &bmc_bundle.code_hash, &input, &[]));
         let para_bmc = format!("btp://{PARA}/{}", hex_account(&bmc.0));
-        let icon = support::icon::start(0, Some(&para_bmc), bob, Some(Duration::from_millis(500)));
+        let icon = support::icon::start(0, Some(&para_bmc), bob, Some(Duration::from_millis(500)), forged_votes_from);
         let dir = std::env::temp_dir().join(format!("btp-relay-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let deployment = dir.join("deployment.toml");
@@ -122,10 +124,10 @@ impl Bridge {
         self.para.query(owner, &bsh_bundle, &Message::new(calls::<BshNativecoin>(&self.bsh).balance_of(owner.0.into(), id))).await.unwrap()
     }
 
-    async fn rx_seq(&self) -> u64 {
+    async fn status(&self) -> bmc::bmc::LinkStatus {
         let bmc_bundle = Bundle::load(bundles().join("bmc.contract")).unwrap();
         let status = self.para.query(&self.bmc, &bmc_bundle, &Message::new(calls::<Bmc>(&self.bmc).get_status(self.icon.bmc.clone()))).await.unwrap();
-        status.unwrap().rx_seq
+        status.unwrap()
     }
 
     /// Waits until `owner` holds `value` wrapped ICX (at most `within`).
@@ -154,13 +156,13 @@ impl Drop for Bridge {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_delivers_the_seed_scenario() {
     let icon_bob = Validator::from_seed(1000);
-    let bridge = Bridge::new("seed", &icon_bob).await;
+    let bridge = Bridge::new("seed", &icon_bob, None).await;
     let bob = Signer::from_uri("//Bob").unwrap().account();
     let mut relay = Relay::start(&bridge.deployment);
     bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob, 1).await;
     bridge.wait_for_wrapped(&bob, 99 * ICX, Duration::from_secs(60)).await;
     assert_eq!(bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap(), 900 * ICX, "Bob paid 100 ICX on ICON");
-    assert_eq!(bridge.rx_seq().await, 1, "one message: the transfer");
+    assert_eq!(bridge.status().await.rx_seq, 1, "one message: the transfer");
     assert!(relay.stop(), "the relay stops cleanly on SIGTERM");
 }
 
@@ -169,7 +171,7 @@ async fn relay_delivers_the_seed_scenario() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_survives_kill_9() {
     let icon_bob = Validator::from_seed(1000);
-    let bridge = Bridge::new("kill9", &icon_bob).await;
+    let bridge = Bridge::new("kill9", &icon_bob, None).await;
     let bob = Signer::from_uri("//Bob").unwrap().account();
     const TRANSFERS: u64 = 12;
     for (i, pause) in (1..=TRANSFERS).zip([150u64, 700, 300, 1100, 50, 900, 400, 1300, 250, 600, 100, 800]) {
@@ -181,5 +183,31 @@ async fn relay_survives_kill_9() {
     }
     let _relay = Relay::start(&bridge.deployment);
     bridge.wait_for_wrapped(&bob, TRANSFERS as u128 * ICX, Duration::from_secs(90)).await;
-    assert_eq!(bridge.rx_seq().await, TRANSFERS, "each transfer's message once");
+    assert_eq!(bridge.status().await.rx_seq, TRANSFERS, "each transfer's message once");
+}
+
+/// A source serving votes that do not sign their blocks: the relay checks each segment with the light client on
+/// the BMV's state, logs the refusal with ICON's error code and pays for nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_never_pays_for_a_refused_message() {
+    let icon_bob = Validator::from_seed(1000);
+    let bridge = Bridge::new("refused", &icon_bob, Some(0)).await;
+    let alice = Signer::from_uri("//Alice").unwrap().account();
+    let (nonce, height) = (bridge.para.account_nonce(&alice).await.unwrap(), bridge.status().await.verifier.height);
+    let bob = Signer::from_uri("//Bob").unwrap().account();
+    bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob, 1).await;
+    let mut relay = Relay::start(&bridge.deployment);
+    let log = bridge.deployment.with_file_name("relay.log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log).unwrap().contains("InvalidVotes") {
+        assert!(Instant::now() < deadline, "no refusal logged: {}", std::fs::read_to_string(&log).unwrap());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(relay.stop());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("refused (code 27)"), "ICON's code for invalid votes: {logged}");
+    assert_eq!(bridge.para.account_nonce(&alice).await.unwrap(), nonce, "nothing submitted");
+    assert_eq!(bridge.status().await.verifier.height, height);
+    assert_eq!(bridge.wrapped_icx(&bob).await, 0);
 }

@@ -102,6 +102,9 @@ struct TxRecord {
 pub struct LiveNode {
     pub chain: TestChain,
     pub btp: IconBtp,
+    /// From this height on, each block's votes are served as those of the block before: valid signatures that
+    /// do not sign the block, a source no relay may trust.
+    pub forged_votes_from: Option<i64>,
     nid: String,
     pool: Vec<(Hash, IconAddress, Map<String, Value>)>,
     txs: HashMap<Hash, TxRecord>,
@@ -118,8 +121,17 @@ impl LiveNode {
     /// `nid` is the network id transactions must carry (e.g. `0x3` for network `0x3.icon`).
     pub fn new(chain: TestChain, btp: IconBtp) -> Self {
         let nid = chain.network().split('.').next().unwrap_or_default().to_string();
-        let mut node =
-            Self { chain, btp, nid, pool: Vec::new(), txs: HashMap::new(), block_txs: BTreeMap::new(), by_hash: HashMap::new(), ids: HashMap::new() };
+        let mut node = Self {
+            chain,
+            btp,
+            forged_votes_from: None,
+            nid,
+            pool: Vec::new(),
+            txs: HashMap::new(),
+            block_txs: BTreeMap::new(),
+            by_hash: HashMap::new(),
+            ids: HashMap::new(),
+        };
         node.index_block(node.chain.offset());
         node
     }
@@ -170,7 +182,11 @@ impl Backend for LiveNode {
         self.chain.block(height).map(|b| b.header_bytes.clone())
     }
     fn votes(&self, height: i64) -> Option<Vec<u8>> {
-        self.chain.block(height).map(|b| b.votes.clone())
+        let served = match self.forged_votes_from {
+            Some(from) if height >= from => height - 1,
+            _ => height,
+        };
+        self.chain.block(served).map(|b| b.votes.clone())
     }
     fn data_by_hash(&self, hash: &Hash) -> Option<Vec<u8>> {
         self.by_hash.get(hash).cloned()

@@ -23,8 +23,9 @@ pub struct IconChain {
 }
 
 /// A chain of 4 validators at height `offset`, with a link to `link` (the parachain BMC) when given, Bob's ICON
-/// account funded with 1,000 ICX, and a block every `interval` when given (else blocks only on request).
-pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<Duration>) -> IconChain {
+/// account funded with 1,000 ICX, and a block every `interval` when given (else blocks only on request). With
+/// `forged_votes_from`, the votes it serves from that height on do not sign their blocks.
+pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<Duration>, forged_votes_from: Option<i64>) -> IconChain {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
     let contract = |n: u8| IconAddress::contract([n; 20]);
@@ -34,7 +35,9 @@ pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<
     }
     btp.mint(bob.address, 1_000 * ICX);
     let bmc = btp.bmc_address().as_str().to_string();
-    let shared = Shared::new(Box::new(LiveNode::new(TestChain::new(NETWORK, Validator::set(1, 4), offset), btp.clone())));
+    let mut node = LiveNode::new(TestChain::new(NETWORK, Validator::set(1, 4), offset), btp.clone());
+    node.forged_votes_from = forged_votes_from;
+    let shared = Shared::new(Box::new(node));
     let serving = shared.clone();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
