@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local bridge in one command: a dev parachain node (substrate-contracts-node --dev --tmp) and the ICON test
 # chain on loopback, the BMC, BMV and native-coin BSH deployed and wired by `relay deploy`, the deployment file
-# written; then it waits. Ctrl-C (or SIGTERM) stops everything it started.
+# written, and `relay start` between the chains; then it waits. Ctrl-C (or SIGTERM) stops everything it started.
 # Ports: PARA_PORT (9944) and ICON_PORT (9080). Logs and the deployment file: DEVNET_DIR (target/devnet).
 # DEVNET_BINARIES=DIR takes relay and icon-testnet from DIR instead of building them.
 set -euo pipefail
@@ -79,9 +79,13 @@ RELAY_SURI="${RELAY_SURI:-//Alice}" "$BIN/relay" deploy --deployment "$DIR/deplo
   --coin ICX:ICX:18:0:100000000000000000:0x3.icon 2>"$DIR/deploy.log" ||
   { echo "relay deploy failed; the end of $DIR/deploy.log:" >&2; tail -5 "$DIR/deploy.log" >&2; exit 1; }
 
+RELAY_SURI="${RELAY_SURI:-//Alice}" "$BIN/relay" start --deployment "$DIR/deployment.toml" 2>"$DIR/relay.log" &
+PIDS+=($!)
+
 echo
 echo "devnet is up (Ctrl-C stops it):"
 echo "  parachain node: ws://127.0.0.1:$PARA_PORT (log $DIR/node.log; dev accounts //Alice … //Ferdie)"
 echo "  ICON test chain: http://127.0.0.1:$ICON_PORT/api/v3, BMC $ICON_BMC (log $DIR/icon.log)"
 echo "  deployment file: $DIR/deployment.toml"
+echo "  relay (ICON → parachain, as //Alice): log $DIR/relay.log; $BIN/relay status --deployment $DIR/deployment.toml"
 while :; do sleep 1; done

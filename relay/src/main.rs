@@ -7,6 +7,7 @@ mod lane;
 mod parachain;
 mod signer;
 mod start;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +27,9 @@ enum Command {
     /// Relay ICON's messages to the parachain BMC of a deployment file until stopped (Ctrl-C, SIGTERM). It
     /// resumes from the BMC's status, so it may be stopped or killed at any time.
     Start(start::StartArgs),
+    /// Show where the link stands on both chains: ICON's last block and messages sent, the BMV's height and the
+    /// parachain BMC's rx_seq, and the lag.
+    Status(status::StatusArgs),
 }
 
 #[tokio::main]
@@ -35,6 +39,7 @@ async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Deploy(args) => deploy::run(*args).await.map_err(|e| format!("relay deploy: {e}")),
         Command::Start(args) => start::run(args).await.map_err(|e| format!("relay start: {e}")),
+        Command::Status(args) => status::run(args).await.map_err(|e| format!("relay status: {e}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,11 @@ use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
 use btp_primitives::{BtpAddress, IconAddress};
 use clap::Args;
 use icon_rpc::{monitor::monitor_url, IconClient};
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
 
 /// Relays ICON's BTP messages to the parachain (ICON → parachain), resuming from the parachain BMC's status.
 #[derive(Args, Debug)]
@@ -50,34 +54,47 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     })
 }
 
+/// What `relay start` and `relay status` work from: the deployment's contracts, bundles and ICON BMC.
+pub struct Context {
+    pub deployment: Deployment,
+    pub bmc: AccountId32,
+    pub bmv: AccountId32,
+    pub bmc_bundle: Bundle,
+    pub bmv_bundle: Bundle,
+    /// ICON's BMC contract (`cx…`).
+    pub icon_contract: IconAddress,
+}
+
+impl Context {
+    pub fn load(deployment: &Path, bundles: &Path) -> Result<Self, String> {
+        let d = Deployment::read(deployment)?.ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", deployment.display()))?;
+        let contracts = d.contracts.as_ref().ok_or_else(|| format!("{}: no [contracts] yet: run relay deploy", deployment.display()))?;
+        let account = |s: &str| AccountId32::from_str(s).map_err(|e| format!("{}: {s}: {e}", deployment.display()));
+        let (bmc, bmv) = (account(&contracts.bmc)?, account(&contracts.bmv)?);
+        let bundle = |name: &str| Bundle::load(bundles.join(format!("{name}.contract"))).map_err(|e| e.to_string());
+        let icon_bmc = BtpAddress::parse(&d.icon.bmc).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
+        let icon_contract = IconAddress::parse(icon_bmc.account()).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
+        Ok(Self { bmc, bmv, bmc_bundle: bundle("bmc")?, bmv_bundle: bundle("bmv_icon")?, icon_contract, deployment: d })
+    }
+
+    /// The parachain BMC's own BTP address.
+    pub async fn own_address(&self, para: &Parachain) -> Result<String, String> {
+        para.query(&self.bmc, &self.bmc_bundle, &Message::new(calls::<Bmc>(&self.bmc).btp_address())).await.map_err(|e| e.to_string())
+    }
+}
+
 pub async fn run(args: StartArgs) -> Result<(), String> {
     let stop = stop_signal()?;
-    let d = Deployment::read(&args.deployment)?.ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", args.deployment.display()))?;
-    let contracts = d.contracts.as_ref().ok_or_else(|| format!("{}: no [contracts] yet: run relay deploy", args.deployment.display()))?;
-    let account = |s: &str| AccountId32::from_str(s).map_err(|e| format!("{}: {s}: {e}", args.deployment.display()));
-    let (bmc, bmv) = (account(&contracts.bmc)?, account(&contracts.bmv)?);
-    let bundle = |name: &str| Bundle::load(args.bundles.join(format!("{name}.contract"))).map_err(|e| e.to_string());
-    let (bmc_bundle, bmv_bundle) = (bundle("bmc")?, bundle("bmv_icon")?);
+    let c = Context::load(&args.deployment, &args.bundles)?;
     let signer = args.signer.signer()?;
-    let icon_bmc = BtpAddress::parse(&d.icon.bmc).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
-    let icon_contract = IconAddress::parse(icon_bmc.account()).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
-
+    let d = &c.deployment;
     let para = Parachain::connect(&d.parachain.url).await.map_err(|e| e.to_string())?;
-    let own_address = para.query(&signer.account(), &bmc_bundle, &Message::new(calls::<Bmc>(&bmc).btp_address())).await.map_err(|e| e.to_string())?;
+    let own_address = c.own_address(&para).await?;
     tracing::info!(link = %d.icon.bmc, bmc = %own_address, relay = %signer.account(), "relaying ICON → parachain");
-    let target = ParachainTarget {
-        para,
-        signer,
-        bmc,
-        bmv,
-        bmc_bundle,
-        bmv_bundle,
-        link: d.icon.bmc.clone(),
-        network: d.icon.network.clone(),
-        own_address: own_address.clone(),
-    };
     let monitor = args.icon_monitor_url.clone().unwrap_or_else(|| monitor_url(&d.icon.url));
-    let source = IconSource::new(IconClient::new(&d.icon.url).map_err(|e| e.to_string())?, monitor, icon_contract, own_address);
+    let source = IconSource::new(IconClient::new(&d.icon.url).map_err(|e| e.to_string())?, monitor, c.icon_contract, own_address.clone());
+    let (link, network) = (d.icon.bmc.clone(), d.icon.network.clone());
+    let target = ParachainTarget { para, signer, bmc: c.bmc, bmv: c.bmv, bmc_bundle: c.bmc_bundle, bmv_bundle: c.bmv_bundle, link, network, own_address };
     let pacing = Pacing { idle: Duration::from_millis(args.idle_ms), max_blocks: args.max_blocks, ..Pacing::default() };
     Lane::new(source, target, pacing).run(stop).await;
     tracing::info!("stopped");

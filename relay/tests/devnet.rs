@@ -74,6 +74,24 @@ fn devnet_comes_up_with_a_deployment_file_and_ctrl_c_stops_it() {
     assert!(deployment["contracts"]["bmc"].as_str().is_some_and(|a| a.starts_with('5')), "{deployment}");
     assert_eq!(deployment["parachain"]["url"].as_str(), Some(format!("ws://127.0.0.1:{para_port}").as_str()));
     assert!(TcpStream::connect(("127.0.0.1", icon_port)).is_ok(), "the ICON test chain is up");
+    // The relay takes ICON's blocks: the BMV's height moves.
+    let status = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_relay"))
+            .args(["status", "--deployment"])
+            .arg(root.join(&file))
+            .arg("--bundles")
+            .arg(root.join("target/contracts"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let bmv_height = |s: &str| s.split("BMV height ").nth(1).and_then(|r| r.split(',').next()).and_then(|h| h.parse::<u64>().ok());
+    let first = bmv_height(&status()).expect("relay status shows the BMV's height");
+    let moved = Instant::now() + Duration::from_secs(30);
+    while bmv_height(&status()).unwrap_or(0) <= first {
+        assert!(Instant::now() < moved, "the relay did not move the BMV: {}", status());
+        std::thread::sleep(Duration::from_millis(500));
+    }
 
     assert!(devnet.interrupt(), "devnet.sh did not stop on Ctrl-C");
     for port in [para_port, icon_port] {

@@ -164,6 +164,12 @@ async fn relay_delivers_the_seed_scenario() {
     assert_eq!(bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap(), 900 * ICX, "Bob paid 100 ICX on ICON");
     assert_eq!(bridge.status().await.rx_seq, 1, "one message: the transfer");
     assert!(relay.stop(), "the relay stops cleanly on SIGTERM");
+    let status = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .args(["status", "--deployment", bridge.deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&status.stdout);
+    assert!(printed.contains("messages sent 1") && printed.contains("rx_seq 1") && printed.contains("0 messages pending"), "{printed}");
 }
 
 /// A relay killed with SIGKILL at arbitrary points and started again delivers every transfer exactly once: it

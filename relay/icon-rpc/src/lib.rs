@@ -139,6 +139,11 @@ impl IconClient {
         Ok(proofs)
     }
 
+    /// Calls the read-only method `method` of contract `to` (`icx_call`).
+    pub async fn call_contract(&self, to: &str, method: &str, params: Value) -> Result<Value, Error> {
+        self.call("icx_call", json!({"to": to, "dataType": "call", "data": {"method": method, "params": params}})).await
+    }
+
     /// The data committed to by `hash` (a validator list by a header's next-validators hash).
     pub async fn data_by_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, Error> {
         self.bytes("icx_getDataByHash", json!({"hash": t_hash(hash)})).await
