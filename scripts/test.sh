@@ -25,3 +25,5 @@ cargo test -p btp-e2e-tests --features e2e-tests
 echo "== benchmarks: BMV gas on real ICON data; the bridge's calls"
 cargo run --quiet -p btp-e2e-tests --features e2e-tests --example bmv_gas
 cargo run --quiet -p btp-e2e-tests --features e2e-tests --example bridge_gas
+echo "== benchmark: the relay's catch-up (relay messages and CPU per block update)"
+cargo run --quiet -p btp-relay --example relay_bench

@@ -111,9 +111,18 @@ impl Source for IconSource {
             return Ok(None);
         }
         let end = last.min(at.height.saturating_add(max_blocks.max(1)));
-        let parent_bytes = self.header(at.height).await?;
-        let parent = BlockHeader::decode(&parent_bytes).map_err(invalid)?;
-        let mut validators = parent.next_validators_hash;
+        // The block the target stands on: its id, and the validators it names for the next block. An endpoint
+        // without that block's history (a pruned node, a replay) leaves both to the first block's header.
+        let parent = match self.rpc.block_header(at.height).await {
+            Ok(bytes) => {
+                let header = BlockHeader::decode(&bytes).map_err(invalid)?;
+                Some((header.id, header.next_validators_hash))
+            }
+            Err(e) if e.code() == Some(icon_rpc::code::NOT_FOUND) => None,
+            Err(e) => return Err(transport(e)),
+        };
+        let mut validators = parent.and_then(|(_, v)| v);
+        let mut parent_id = parent.map(|(id, _)| id);
         let filter = EventFilter { addr: self.bmc.to_string(), event: MESSAGE_EVENT.into(), indexed: vec![Some(self.destination.clone())] };
         let mut monitor = BlockMonitor::connect(&self.monitor_url, at.height + 1, &filter).await.map_err(transport)?;
 
@@ -126,7 +135,19 @@ impl Source for IconSource {
             let header = self.header(height).await?;
             let votes = self.rpc.votes(height).await.map_err(transport)?;
             let decoded = BlockHeader::decode(&header).map_err(invalid)?;
+            if parent_id.is_none() {
+                parent_id = decoded.prev_id;
+            }
             let next_validators = match decoded.next_validators_hash {
+                // Against an unknown set the list may be needed: sent when the endpoint has it.
+                Some(hash) if validators.is_none() => {
+                    validators = Some(hash);
+                    match self.rpc.data_by_hash(&hash).await {
+                        Ok(list) => Some(list),
+                        Err(e) if e.code() == Some(icon_rpc::code::NOT_FOUND) => None,
+                        Err(e) => return Err(transport(e)),
+                    }
+                }
                 Some(hash) if Some(hash) != validators => {
                     validators = Some(hash);
                     Some(self.rpc.data_by_hash(&hash).await.map_err(transport)?)
@@ -165,6 +186,7 @@ impl Source for IconSource {
                 .collect(),
         };
         let to = at.height + blocks.len() as u64;
-        Ok(Some(Segment { from: at.height + 1, to, messages, parent: parent.id, bytes: message.encode() }))
+        let parent = parent_id.ok_or_else(|| invalid(BmvError::new(icon_light_client::ErrorCode::InvalidBlockUpdate, "the first block names no parent")))?;
+        Ok(Some(Segment { from: at.height + 1, to, messages, parent, bytes: message.encode() }))
     }
 }

@@ -86,7 +86,7 @@ pub struct Pacing {
 
 impl Default for Pacing {
     fn default() -> Self {
-        Self { idle: Duration::from_secs(1), backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(30), max_blocks: 64 }
+        Self { idle: Duration::from_secs(1), backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(30), max_blocks: 512 }
     }
 }
 

@@ -1,14 +1,6 @@
 //! `relay`: the BTP relay between ICON and a parachain, and the tool that deploys the parachain's contracts.
 
-mod deploy;
-mod deployment;
-mod icon;
-mod lane;
-mod parachain;
-mod signer;
-mod start;
-mod status;
-
+use btp_relay::{deploy, start, status};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 

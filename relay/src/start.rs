@@ -33,8 +33,9 @@ pub struct StartArgs {
     /// Pause when there is nothing to relay, and after a refusal (milliseconds).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub idle_ms: u64,
-    /// The most ICON blocks one relay message carries (halved while the parachain finds a message too large).
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    /// The most ICON blocks one relay message carries; the 191 KiB a relay message may have usually binds first
+    /// (halved while the parachain finds a message too large).
+    #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_blocks: u64,
     #[command(flatten)]
     pub signer: SignerArgs,

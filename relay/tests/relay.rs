@@ -217,3 +217,44 @@ async fn relay_never_pays_for_a_refused_message() {
     assert_eq!(bridge.status().await.verifier.height, height);
     assert_eq!(bridge.wrapped_icx(&bob).await, 0);
 }
+
+/// Real ICON blocks: 408 consecutive block updates (157..564) recorded from a goloop node, served as ICON serves
+/// them, relayed to a BMV deployed with that chain's state at block 156.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_replays_real_icon_blocks() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/libs/icon-vectors/data/icon/hugobyte_0x995745_h157_564.json");
+    let vector: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    let icon_url = support::icon::replay(&[hex::decode(text(&vector["input"]["relay_message"])).unwrap()]);
+    let node = Node::start().expect("substrate-contracts-node");
+    let dir = std::env::temp_dir().join(format!("btp-relay-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let deployment = dir.join("deployment.toml");
+    let (link, state) = (text(&vector["input"]["prev"]), &vector["state"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .args(["deploy", "--deployment", deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap()])
+        .args(["--parachain-url", &node.url(), "--network", PARA, "--icon-url", &icon_url, "--icon-bmc", &link])
+        .args(["--icon-height", "156", "--icon-block-hash", &text(&state["last_block_hash"]), "--icon-validators", &text(&state["validators"])])
+        .env("RELAY_SURI", "//Alice")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "relay deploy: {}", String::from_utf8_lossy(&out.stderr));
+    let written: toml::Value = toml::from_str(&std::fs::read_to_string(&deployment).unwrap()).unwrap();
+    let bmc: AccountId32 = written["contracts"]["bmc"].as_str().unwrap().parse().unwrap();
+    let para = Parachain::connect(&node.url()).await.unwrap();
+    let alice = Signer::from_uri("//Alice").unwrap().account();
+    let nonce = para.account_nonce(&alice).await.unwrap();
+    let bmc_bundle = Bundle::load(bundles().join("bmc.contract")).unwrap();
+    let height = || async { para.query(&bmc, &bmc_bundle, &Message::new(calls::<Bmc>(&bmc).get_status(link.clone()))).await.unwrap().unwrap().verifier.height };
+    assert_eq!(height().await, 156);
+    let _relay = Relay::start(&deployment);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while height().await < 564 {
+        assert!(Instant::now() < deadline, "the BMV is at {} of 564", height().await);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(height().await, 564, "every recorded block, and no further");
+    let extrinsics = para.account_nonce(&alice).await.unwrap() - nonce;
+    assert!(extrinsics <= 2, "408 small blocks fit one relay message or two: {extrinsics} extrinsics");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,7 +4,7 @@
 use btp_primitives::{BtpAddress, IconAddress};
 use icon_testnet::{
     btp::IconBtp,
-    node::LiveNode,
+    node::{Backend, LiveNode, Replay},
     server::{serve, Shared},
     TestChain, Validator,
 };
@@ -22,13 +22,15 @@ pub struct IconChain {
     pub shared: Arc<Shared>,
 }
 
+/// A test ICON contract address.
+pub fn contract(n: u8) -> IconAddress {
+    IconAddress::contract([n; 20])
+}
+
 /// A chain of 4 validators at height `offset`, with a link to `link` (the parachain BMC) when given, Bob's ICON
 /// account funded with 1,000 ICX, and a block every `interval` when given (else blocks only on request). With
 /// `forged_votes_from`, the votes it serves from that height on do not sign their blocks.
 pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<Duration>, forged_votes_from: Option<i64>) -> IconChain {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
-    let contract = |n: u8| IconAddress::contract([n; 20]);
     let mut btp = IconBtp::new(NETWORK, contract(0xb1), contract(0xb2), 0, ICX);
     if let Some(link) = link {
         btp.add_link(BtpAddress::parse(link).unwrap());
@@ -37,7 +39,24 @@ pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<
     let bmc = btp.bmc_address().as_str().to_string();
     let mut node = LiveNode::new(TestChain::new(NETWORK, Validator::set(1, 4), offset), btp.clone());
     node.forged_votes_from = forged_votes_from;
-    let shared = Shared::new(Box::new(node));
+    let (url, shared) = serve_on_loopback(Box::new(node), interval);
+    IconChain { url, bmc, btp, shared }
+}
+
+/// The real ICON blocks of relay-message vectors, served as `icon-testnet --replay` serves them; its URL.
+pub fn replay(relay_messages: &[Vec<u8>]) -> String {
+    let mut replay = Replay::default();
+    for message in relay_messages {
+        replay.add_relay_message(message).unwrap();
+    }
+    serve_on_loopback(Box::new(replay), None).0
+}
+
+/// Serves `backend` over JSON-RPC and the block monitor on a free loopback port; its URL.
+pub fn serve_on_loopback(backend: Box<dyn Backend>, interval: Option<Duration>) -> (String, Arc<Shared>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
+    let shared = Shared::new(backend);
     let serving = shared.clone();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -46,5 +65,5 @@ pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<
             serve(tokio::net::TcpListener::from_std(listener).unwrap(), serving, interval).await.unwrap();
         });
     });
-    IconChain { url, bmc, btp, shared }
+    (url, shared)
 }

@@ -1,0 +1,11 @@
+//! The BTP relay between ICON and a parachain, as a library: the `relay` binary's subcommands, and the lane, ICON
+//! source and parachain target that benchmarks and other tools drive directly.
+
+pub mod deploy;
+pub mod deployment;
+pub mod icon;
+pub mod lane;
+pub mod parachain;
+pub mod signer;
+pub mod start;
+pub mod status;
