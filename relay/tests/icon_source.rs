@@ -1,0 +1,84 @@
+//! The relay's ICON source against the ICON test chain's JSON-RPC and block monitor: what it builds from the
+//! answers is what the light client (the BMV's code) accepts — on a live test chain and on a real ICON block.
+
+mod support;
+
+use btp_primitives::{
+    nativecoin::{ServiceMessage, SERVICE},
+    BtpMessage, IconAddress,
+};
+use btp_relay::{
+    icon::IconSource,
+    lane::{Position, Source},
+};
+use icon_light_client::{crypto::HostSecp256k1, header::BlockHeader, mta::Mta, validators::ValidatorSet, verifier::Verifier};
+use icon_rpc::{monitor::monitor_url, IconClient};
+use icon_testnet::{transaction, Validator};
+use serde_json::json;
+use support::icon::ICX;
+
+const PARA_BMC: &str = "btp://0x501.pra/0x00aa";
+
+fn source(url: &str, link: &str, destination: &str) -> IconSource {
+    let bmc = btp_primitives::BtpAddress::parse(link).unwrap();
+    IconSource::new(IconClient::new(url).unwrap(), monitor_url(url), IconAddress::parse(bmc.account()).unwrap(), destination.into())
+}
+
+#[tokio::test]
+async fn a_live_chains_transfer_arrives_as_the_light_client_accepts_it() {
+    let bob = Validator::from_seed(1000);
+    let icon = support::icon::start(0, Some(PARA_BMC), &bob, None, None);
+    let rpc = IconClient::new(&icon.url).unwrap();
+    let call = json!({"method": "transferNativeCoin", "params": {"_to": "btp://0x501.pra/0x0b0b"}});
+    rpc.call("icx_sendTransaction", transaction::build(&bob, "0x3", &icon.btp.bsh, Some(100 * ICX), Some(call), 1)).await.unwrap();
+    icon.shared.produce_block().await;
+    icon.shared.produce_block().await;
+
+    let mut source = source(&icon.url, &icon.bmc, PARA_BMC);
+    let segment = source.segment(Position { rx_seq: 0, height: 0 }, 512).await.unwrap().expect("blocks 1 and 2");
+    assert_eq!((segment.from, segment.to, segment.messages), (1, 1, 1), "the segment ends at the block with the message");
+    let genesis = BlockHeader::decode(&rpc.block_header(0).await.unwrap()).unwrap().id;
+    assert_eq!(segment.parent, genesis);
+    let validators = rpc.data_by_hash(&BlockHeader::decode(&rpc.block_header(0).await.unwrap()).unwrap().next_validators_hash.unwrap()).await.unwrap();
+    let mut verifier = Verifier {
+        network: "0x3.icon".into(),
+        validators: ValidatorSet::decode(&validators, &HostSecp256k1).unwrap(),
+        mta: Mta::new(0, 0, 0, false),
+        last_block_hash: Some(genesis),
+        last_height: 0,
+    };
+    let outcome = verifier.handle_relay_message(PARA_BMC, &icon.bmc, 0, &segment.bytes, &HostSecp256k1).unwrap();
+    let request = BtpMessage::decode(outcome.messages[0]).unwrap();
+    assert_eq!(request.svc, SERVICE);
+    let ServiceMessage::TransferRequest(r) = ServiceMessage::decode(&request.payload).unwrap() else { panic!("a transfer request") };
+    assert_eq!((r.from, r.to, r.assets[0].value), (bob.address.to_string(), "0x0b0b".to_string(), 99 * ICX));
+
+    // Delivered already (rx_seq 1): the block is only an update, and the segment runs on to the last block.
+    let after = source.segment(Position { rx_seq: 1, height: 0 }, 512).await.unwrap().unwrap();
+    assert_eq!((after.to, after.messages), (2, 0));
+    assert!(source.segment(Position { rx_seq: 1, height: 2 }, 512).await.unwrap().is_none(), "nothing past the last block");
+}
+
+#[tokio::test]
+async fn a_real_icon_block_is_rebuilt_from_rpc_answers() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/libs/icon-vectors/data/icon/icondao_h21172_scenario4.json");
+    let vector: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    let recorded = hex::decode(text(&vector["input"]["relay_message"])).unwrap();
+    let url = support::icon::replay(&[recorded]);
+    let (prev, bmc, state) = (text(&vector["input"]["prev"]), text(&vector["input"]["bmc"]), &vector["state"]);
+
+    let segment = source(&url, &prev, &bmc).segment(Position { rx_seq: 0, height: 21171 }, 512).await.unwrap().unwrap();
+    assert_eq!((segment.from, segment.to, segment.messages), (21172, 21172, 1));
+    let last_block_hash: [u8; 32] = hex::decode(text(&state["last_block_hash"])).unwrap().try_into().unwrap();
+    assert_eq!(segment.parent, last_block_hash, "from the header's parent: the endpoint has no block 21171");
+    let mut verifier = Verifier {
+        network: "0x3.icon".into(),
+        validators: ValidatorSet::decode(&hex::decode(text(&state["validators"])).unwrap(), &HostSecp256k1).unwrap(),
+        mta: Mta::new(21171, 8, 8, true),
+        last_block_hash: Some(last_block_hash),
+        last_height: 21171,
+    };
+    let outcome = verifier.handle_relay_message(&bmc, &prev, 0, &segment.bytes, &HostSecp256k1).unwrap();
+    assert_eq!(hex::encode(outcome.messages[0]), text(&vector["expect"]["btp_messages"][0]));
+}
