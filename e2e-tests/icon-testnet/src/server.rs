@@ -7,6 +7,7 @@ use axum::{
         ws::{Message, WebSocket, WebSocketUpgrade},
         State,
     },
+    http::StatusCode,
     response::IntoResponse,
     routing::{get, post},
     Json, Router,
@@ -171,7 +172,8 @@ fn dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResul
     }
 }
 
-async fn rpc(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> Json<Value> {
+/// Answers as goloop does (`server/jsonrpc/error.go`): an error object comes with HTTP status 400.
+async fn rpc(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> (StatusCode, Json<Value>) {
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let result = match (request.get("jsonrpc").and_then(Value::as_str), request.get("method").and_then(Value::as_str)) {
         (Some("2.0"), Some(method)) => {
@@ -181,10 +183,10 @@ async fn rpc(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> J
         }
         _ => Err(RpcError::new(-32600, "invalid request")),
     };
-    Json(match result {
-        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}),
-    })
+    match result {
+        Ok(result) => (StatusCode::OK, Json(json!({"jsonrpc": "2.0", "id": id, "result": result}))),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code, "message": e.message}}))),
+    }
 }
 
 /// One websocket event filter: `{addr?, event, indexed?: [value|null…]}`.

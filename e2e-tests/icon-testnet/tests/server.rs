@@ -31,10 +31,18 @@ struct Rpc {
 impl Rpc {
     async fn call(&self, method: &str, params: Value) -> Result<Value, (i64, String)> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let reply: Value = self.http.post(&self.url).json(&body).send().await.expect("http").json().await.expect("json");
+        let response = self.http.post(&self.url).json(&body).send().await.expect("http");
+        let status = response.status();
+        let reply: Value = response.json().await.expect("json");
         match reply.get("error") {
-            Some(e) => Err((e["code"].as_i64().unwrap(), e["message"].as_str().unwrap_or_default().to_string())),
-            None => Ok(reply["result"].clone()),
+            Some(e) => {
+                assert_eq!(status, 400, "goloop answers errors with HTTP 400");
+                Err((e["code"].as_i64().unwrap(), e["message"].as_str().unwrap_or_default().to_string()))
+            }
+            None => {
+                assert_eq!(status, 200);
+                Ok(reply["result"].clone())
+            }
         }
     }
 
