@@ -41,7 +41,7 @@ async fn catch_up(url: &str, link: &str, mut verifier: Verifier, from: u64, to: 
     let icon_bmc = btp_primitives::IconAddress::parse(bmc.account()).unwrap();
     let destination = "btp://0x501.pra/0x00aa";
     let mut source = IconSource::new(IconClient::new(url).unwrap(), monitor_url(url), icon_bmc, destination.into());
-    let mut at = Position { rx_seq: 0, height: from };
+    let mut at = Position { rx_seq: 0, height: from, validators: None };
     let mut done = CatchUp { blocks: 0, messages: 0, bytes: 0, build: Duration::ZERO, check: Duration::ZERO };
     while at.height < to {
         let started = thread_cpu();

@@ -20,8 +20,12 @@ use icon_rpc::{
     IconClient,
 };
 
-/// Room left in a relay message for its list headers: a segment's parts are counted as they are added.
+/// Room left in a relay message for its outer list headers.
 const FRAMING: usize = 1024;
+/// RLP headers around one block update (its list, its three byte strings, the byte string it is wrapped in),
+/// and around one proof node: counted as parts are added, so that a segment stays within the relay message.
+const UPDATE_OVERHEAD: usize = 24;
+const NODE_OVERHEAD: usize = 4;
 
 /// ICON's `Message(str,int,bytes)` event of its BMC.
 const MESSAGE_EVENT: &str = "Message(str,int,bytes)";
@@ -121,7 +125,8 @@ impl Source for IconSource {
             Err(e) if e.code() == Some(icon_rpc::code::NOT_FOUND) => None,
             Err(e) => return Err(transport(e)),
         };
-        let mut validators = parent.and_then(|(_, v)| v);
+        // The target's own set first: what it holds decides whether a block's list must travel.
+        let mut validators = at.validators.or(parent.and_then(|(_, v)| v));
         let mut parent_id = parent.map(|(id, _)| id);
         let filter = EventFilter { addr: self.bmc.to_string(), event: MESSAGE_EVENT.into(), indexed: vec![Some(self.destination.clone())] };
         let mut monitor = BlockMonitor::connect(&self.monitor_url, at.height + 1, &filter).await.map_err(transport)?;
@@ -135,6 +140,10 @@ impl Source for IconSource {
             let header = self.header(height).await?;
             let votes = self.rpc.votes(height).await.map_err(transport)?;
             let decoded = BlockHeader::decode(&header).map_err(invalid)?;
+            // Where the messages are comes from the monitor: only for this very block.
+            if note.hash != decoded.id {
+                return Err(Failure::Transport(format!("the block monitor's block {height} is not the header's (a reorganised or inconsistent endpoint)")));
+            }
             if parent_id.is_none() {
                 parent_id = decoded.prev_id;
             }
@@ -158,8 +167,9 @@ impl Source for IconSource {
                 true => (Vec::new(), 0),
                 false => self.messages(&decoded, &note.receipts, at.rx_seq).await?,
             };
-            let proofs: usize = found.0.iter().map(|r| r.proof.iter().chain(r.events.iter().flat_map(|(_, p)| p)).map(Vec::len).sum::<usize>()).sum();
-            let grown = size + header.len() + votes.len() + next_validators.as_ref().map_or(0, Vec::len) + proofs;
+            let proofs: usize =
+                found.0.iter().map(|r| r.proof.iter().chain(r.events.iter().flat_map(|(_, p)| p)).map(|n| n.len() + NODE_OVERHEAD).sum::<usize>()).sum();
+            let grown = size + UPDATE_OVERHEAD + header.len() + votes.len() + next_validators.as_ref().map_or(0, Vec::len) + proofs;
             if grown > self.max_bytes && !blocks.is_empty() {
                 break;
             }

@@ -16,6 +16,9 @@ pub struct Position {
     pub rx_seq: u64,
     /// The last source block the target's verifier took: the next update is `height + 1`.
     pub height: u64,
+    /// The hash of the validator set the target's verifier holds, when it tells: a source includes a validator
+    /// list whenever a block names another set than this (and than the blocks before it in the segment).
+    pub validators: Option<[u8; 32]>,
 }
 
 /// Source blocks `from..=to` with the messages in the last one, encoded for the target.
@@ -41,6 +44,8 @@ pub enum Failure {
     TooLarge(String),
     /// Submitted, but whether it was taken is unknown: read the status before anything else.
     Unknown(String),
+    /// Submitted and refused by the chain (its fee paid): the state moved between the check and the block.
+    Rejected(String),
 }
 
 impl fmt::Display for Failure {
@@ -51,6 +56,7 @@ impl fmt::Display for Failure {
             Self::Refused { code: None, reason } => write!(f, "refused: {reason}"),
             Self::TooLarge(e) => write!(f, "too large: {e}"),
             Self::Unknown(e) => write!(f, "outcome unknown: {e}"),
+            Self::Rejected(e) => write!(f, "rejected after submission: {e}"),
         }
     }
 }
@@ -107,26 +113,34 @@ pub struct Lane<S, T> {
     pub target: T,
     pacing: Pacing,
     max_blocks: u64,
+    /// The smallest block count found too large so far: growing back stops below it.
+    too_large_at: Option<u64>,
 }
 
 impl<S: Source, T: Target> Lane<S, T> {
     pub fn new(source: S, target: T, pacing: Pacing) -> Self {
-        Self { source, target, max_blocks: pacing.max_blocks.max(1), pacing }
+        Self { source, target, max_blocks: pacing.max_blocks.max(1), too_large_at: None, pacing }
     }
 
     /// One round: status, segment, check, submit.
     pub async fn round(&mut self) -> Round {
         match self.try_round().await {
             Ok(Some(segment)) => {
-                // A segment that went through may grow again.
-                self.max_blocks = self.max_blocks.saturating_mul(2).min(self.pacing.max_blocks.max(1));
+                // A segment that went through may grow again, up to below the size that failed.
+                let ceiling = self.too_large_at.map_or(u64::MAX, |n| n.saturating_sub(1)).max(1);
+                self.max_blocks = self.max_blocks.saturating_mul(2).min(self.pacing.max_blocks.max(1)).min(ceiling);
                 Round::Delivered(segment)
             }
             Ok(None) => Round::Idle,
             Err(Failure::TooLarge(reason)) if self.max_blocks > 1 => {
+                self.too_large_at = Some(self.too_large_at.map_or(self.max_blocks, |n| n.min(self.max_blocks)));
                 self.max_blocks /= 2;
                 tracing::info!(max_blocks = self.max_blocks, %reason, "segment too large; halving");
                 Round::Failed(Failure::TooLarge(reason))
+            }
+            // One block that does not fit cannot be split here: treated as a refusal (paused, logged).
+            Err(Failure::TooLarge(reason)) => {
+                Round::Failed(Failure::Refused { code: None, reason: format!("a single block is too large for one extrinsic: {reason}") })
             }
             Err(failure) => Round::Failed(failure),
         }
@@ -140,12 +154,16 @@ impl<S: Source, T: Target> Lane<S, T> {
         Ok(Some(segment))
     }
 
-    /// Runs rounds until `stop` resolves, pausing as each round's result says.
+    /// Runs rounds until `stop` resolves, pausing as each round's result says. A stop interrupts a round where it
+    /// is: nothing is kept between rounds, and a submission that still lands is read from the chain next time.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         let mut backoff = self.pacing.backoff;
         loop {
-            let round = self.round().await;
+            let round = tokio::select! {
+                _ = &mut stop => return,
+                round = self.round() => round,
+            };
             let pause = match &round {
                 Round::Delivered(s) => {
                     tracing::info!(from = s.from, to = s.to, messages = s.messages, bytes = s.bytes.len(), "delivered");
@@ -167,6 +185,10 @@ impl<S: Source, T: Target> Lane<S, T> {
                     self.pacing.idle
                 }
                 Round::Failed(Failure::TooLarge(_)) => Duration::ZERO,
+                Round::Failed(f @ Failure::Rejected(_)) => {
+                    tracing::error!(failure = %f, "the chain refused a submitted segment; reading its status again");
+                    self.pacing.idle
+                }
                 Round::Failed(f @ Failure::Unknown(_)) => {
                     tracing::warn!(failure = %f, "reading the target's status again");
                     self.pacing.idle
@@ -251,7 +273,7 @@ mod tests {
             // An unknown outcome may still have been taken.
             if matches!(failure, None | Some(Failure::Unknown(_))) {
                 self.delivered.extend((self.at.rx_seq + 1)..=(self.at.rx_seq + s.messages));
-                self.at = Position { rx_seq: self.at.rx_seq + s.messages, height: s.to };
+                self.at = Position { rx_seq: self.at.rx_seq + s.messages, height: s.to, validators: None };
             }
             failure.map_or(Ok(()), Err)
         }
@@ -260,7 +282,14 @@ mod tests {
     fn lane(messages: Vec<u64>, limit: u64) -> Lane<MemorySource, MemoryTarget> {
         let tip = messages.len() as u64 - 1;
         let source = MemorySource { tip, messages, failures: VecDeque::new() };
-        let target = MemoryTarget { at: Position { rx_seq: 0, height: 0 }, limit, delivered: vec![], failures: VecDeque::new(), refuse: None, submissions: 0 };
+        let target = MemoryTarget {
+            at: Position { rx_seq: 0, height: 0, validators: None },
+            limit,
+            delivered: vec![],
+            failures: VecDeque::new(),
+            refuse: None,
+            submissions: 0,
+        };
         Lane::new(source, target, Pacing { max_blocks: 8, ..Pacing::default() })
     }
 
@@ -292,7 +321,7 @@ mod tests {
         let rounds = until_idle(&mut lane).await;
         assert_eq!(lane.target.at.height, 39);
         let too_large = rounds.iter().filter(|r| matches!(r, Round::Failed(Failure::TooLarge(_)))).count();
-        assert!(too_large >= 2, "8 → 4 → 2, then growing back to 4 fails again: {rounds:?}");
+        assert!(too_large >= 2, "8 → 4 → 2, then growing back only to 3: {rounds:?}");
         assert!(rounds.iter().all(|r| match r {
             Round::Delivered(s) => s.to - s.from < 3,
             _ => true,
@@ -318,9 +347,12 @@ mod tests {
             assert_eq!(lane.round().await, Round::Failed(refused.clone()));
         }
         lane.target.refuse = None;
-        lane.target.limit = 0; // too large even at one block
-        for _ in 0..6 {
+        lane.target.limit = 0; // too large even at one block: halved to one, then refused (paused, not spun)
+        for _ in 0..3 {
             assert!(matches!(lane.round().await, Round::Failed(Failure::TooLarge(_))));
+        }
+        for _ in 0..3 {
+            assert!(matches!(lane.round().await, Round::Failed(Failure::Refused { code: None, .. })), "one block that cannot fit");
         }
         assert_eq!(lane.target.submissions, 0);
         lane.target.limit = 1;

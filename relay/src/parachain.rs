@@ -22,6 +22,9 @@ pub struct ParachainTarget {
     pub network: String,
     /// The parachain BMC's own BTP address, which ICON's messages name as their destination.
     pub own_address: String,
+    /// A submission's fate is unknown: nothing new goes out until the pool holds none of ours (else the same
+    /// segment, still pending, would be sent and paid for twice).
+    pub in_doubt: bool,
 }
 
 /// How a parachain failure bears on the lane.
@@ -74,8 +77,15 @@ impl ParachainTarget {
 
 impl Target for ParachainTarget {
     async fn position(&mut self) -> Result<Position, Failure> {
+        if self.in_doubt {
+            match self.para.pending_transactions(&self.signer.account()).await.map_err(failure)? {
+                0 => self.in_doubt = false,
+                n => return Err(Failure::Transport(format!("{n} of our extrinsics still pending; waiting until they are final or dropped"))),
+            }
+        }
         let status = self.status().await?;
-        Ok(Position { rx_seq: status.rx_seq, height: status.verifier.height })
+        let validators = self.query(&self.bmv_bundle, Message::new(calls::<BmvIcon>(&self.bmv).validators())).await?.ok().map(|(_, hash)| hash);
+        Ok(Position { rx_seq: status.rx_seq, height: status.verifier.height, validators })
     }
 
     async fn check(&mut self, at: Position, segment: &Segment) -> Result<(), Failure> {
@@ -94,7 +104,16 @@ impl Target for ParachainTarget {
     }
 
     async fn submit(&mut self, segment: &Segment) -> Result<(), Failure> {
-        let (_, included) = self.para.call(&self.signer, &self.bmc_bundle, &self.relay_message(segment)).await.map_err(failure)?;
+        tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, "submitting");
+        let included = self.para.call(&self.signer, &self.bmc_bundle, &self.relay_message(segment)).await.map_err(|e| match e {
+            // Checked a moment ago: a refusal now is the block's (fee paid), e.g. a relay turn that ended.
+            Error::Dispatch(ref d) if !d.ends_with("OutOfGas") => Failure::Rejected(e.to_string()),
+            e => failure(e),
+        });
+        if matches!(included, Err(Failure::Unknown(_))) {
+            self.in_doubt = true;
+        }
+        let (_, included) = included?;
         tracing::debug!(block = ?included.block, extrinsic = ?included.extrinsic, "relay message finalized");
         Ok(())
     }

@@ -86,6 +86,17 @@ impl Context {
 
 pub async fn run(args: StartArgs) -> Result<(), String> {
     let stop = stop_signal()?;
+    // A stop is honoured at any point, also while connecting: nothing is kept between rounds.
+    tokio::select! {
+        result = relay(args) => result,
+        _ = stop => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+async fn relay(args: StartArgs) -> Result<(), String> {
     let c = Context::load(&args.deployment, &args.bundles)?;
     let signer = args.signer.signer()?;
     let d = &c.deployment;
@@ -95,9 +106,19 @@ pub async fn run(args: StartArgs) -> Result<(), String> {
     let monitor = args.icon_monitor_url.clone().unwrap_or_else(|| monitor_url(&d.icon.url));
     let source = IconSource::new(IconClient::new(&d.icon.url).map_err(|e| e.to_string())?, monitor, c.icon_contract, own_address.clone());
     let (link, network) = (d.icon.bmc.clone(), d.icon.network.clone());
-    let target = ParachainTarget { para, signer, bmc: c.bmc, bmv: c.bmv, bmc_bundle: c.bmc_bundle, bmv_bundle: c.bmv_bundle, link, network, own_address };
+    let target = ParachainTarget {
+        para,
+        signer,
+        bmc: c.bmc,
+        bmv: c.bmv,
+        bmc_bundle: c.bmc_bundle,
+        bmv_bundle: c.bmv_bundle,
+        link,
+        network,
+        own_address,
+        in_doubt: false,
+    };
     let pacing = Pacing { idle: Duration::from_millis(args.idle_ms), max_blocks: args.max_blocks, ..Pacing::default() };
-    Lane::new(source, target, pacing).run(stop).await;
-    tracing::info!("stopped");
+    Lane::new(source, target, pacing).run(std::future::pending()).await;
     Ok(())
 }

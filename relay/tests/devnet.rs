@@ -87,7 +87,7 @@ fn devnet_comes_up_with_a_deployment_file_and_ctrl_c_stops_it() {
     };
     let bmv_height = |s: &str| s.split("BMV height ").nth(1).and_then(|r| r.split(',').next()).and_then(|h| h.parse::<u64>().ok());
     let first = bmv_height(&status()).expect("relay status shows the BMV's height");
-    let moved = Instant::now() + Duration::from_secs(30);
+    let moved = Instant::now() + Duration::from_secs(90);
     while bmv_height(&status()).unwrap_or(0) <= first {
         assert!(Instant::now() < moved, "the relay did not move the BMV: {}", status());
         std::thread::sleep(Duration::from_millis(500));

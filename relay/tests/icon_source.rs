@@ -12,8 +12,9 @@ use btp_relay::{
     lane::{Position, Source},
 };
 use icon_light_client::{crypto::HostSecp256k1, header::BlockHeader, mta::Mta, validators::ValidatorSet, verifier::Verifier};
+use icon_rpc::transaction;
 use icon_rpc::{monitor::monitor_url, IconClient};
-use icon_testnet::{transaction, Validator};
+use icon_testnet::Validator;
 use serde_json::json;
 use support::icon::ICX;
 
@@ -35,7 +36,7 @@ async fn a_live_chains_transfer_arrives_as_the_light_client_accepts_it() {
     icon.shared.produce_block().await;
 
     let mut source = source(&icon.url, &icon.bmc, PARA_BMC);
-    let segment = source.segment(Position { rx_seq: 0, height: 0 }, 512).await.unwrap().expect("blocks 1 and 2");
+    let segment = source.segment(Position { rx_seq: 0, height: 0, validators: None }, 512).await.unwrap().expect("blocks 1 and 2");
     assert_eq!((segment.from, segment.to, segment.messages), (1, 1, 1), "the segment ends at the block with the message");
     let genesis = BlockHeader::decode(&rpc.block_header(0).await.unwrap()).unwrap().id;
     assert_eq!(segment.parent, genesis);
@@ -54,9 +55,9 @@ async fn a_live_chains_transfer_arrives_as_the_light_client_accepts_it() {
     assert_eq!((r.from, r.to, r.assets[0].value), (bob.address.to_string(), "0x0b0b".to_string(), 99 * ICX));
 
     // Delivered already (rx_seq 1): the block is only an update, and the segment runs on to the last block.
-    let after = source.segment(Position { rx_seq: 1, height: 0 }, 512).await.unwrap().unwrap();
+    let after = source.segment(Position { rx_seq: 1, height: 0, validators: None }, 512).await.unwrap().unwrap();
     assert_eq!((after.to, after.messages), (2, 0));
-    assert!(source.segment(Position { rx_seq: 1, height: 2 }, 512).await.unwrap().is_none(), "nothing past the last block");
+    assert!(source.segment(Position { rx_seq: 1, height: 2, validators: None }, 512).await.unwrap().is_none(), "nothing past the last block");
 }
 
 #[tokio::test]
@@ -68,7 +69,7 @@ async fn a_real_icon_block_is_rebuilt_from_rpc_answers() {
     let url = support::icon::replay(&[recorded]);
     let (prev, bmc, state) = (text(&vector["input"]["prev"]), text(&vector["input"]["bmc"]), &vector["state"]);
 
-    let segment = source(&url, &prev, &bmc).segment(Position { rx_seq: 0, height: 21171 }, 512).await.unwrap().unwrap();
+    let segment = source(&url, &prev, &bmc).segment(Position { rx_seq: 0, height: 21171, validators: None }, 512).await.unwrap().unwrap();
     assert_eq!((segment.from, segment.to, segment.messages), (21172, 21172, 1));
     let last_block_hash: [u8; 32] = hex::decode(text(&state["last_block_hash"])).unwrap().try_into().unwrap();
     assert_eq!(segment.parent, last_block_hash, "from the header's parent: the endpoint has no block 21171");

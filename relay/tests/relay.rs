@@ -7,7 +7,8 @@ use bmc::bmc::{Bmc, BmcRef};
 use bsh_nativecoin::bsh_nativecoin::BshNativecoin;
 use btp_parachain::{calls, contract_address, AccountId32, Bundle, Constructor, Message, Parachain, Signer};
 use btp_primitives::address::hex_account;
-use icon_testnet::{transaction, Validator};
+use icon_rpc::transaction;
+use icon_testnet::Validator;
 use serde_json::json;
 use std::{
     path::{Path, PathBuf},
@@ -180,13 +181,24 @@ async fn relay_survives_kill_9() {
     let bridge = Bridge::new("kill9", &icon_bob, None).await;
     let bob = Signer::from_uri("//Bob").unwrap().account();
     const TRANSFERS: u64 = 12;
+    let log = bridge.deployment.with_file_name("relay.log");
+    let submissions = || std::fs::read_to_string(&log).unwrap_or_default().matches("submitting").count();
     for (i, pause) in (1..=TRANSFERS).zip([150u64, 700, 300, 1100, 50, 900, 400, 1300, 250, 600, 100, 800]) {
         bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob, i).await;
+        let before = submissions();
         let mut relay = Relay::start(&bridge.deployment);
+        if i % 2 == 0 {
+            // In the middle of a submission: killed as soon as it says it submits (or after 30 s at most).
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while submissions() == before && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         tokio::time::sleep(Duration::from_millis(pause)).await;
         relay.0.kill().unwrap();
         relay.0.wait().unwrap();
     }
+    assert!(submissions() >= TRANSFERS as usize / 2, "killed mid-submission at least half of the times");
     let _relay = Relay::start(&bridge.deployment);
     bridge.wait_for_wrapped(&bob, TRANSFERS as u128 * ICX, Duration::from_secs(90)).await;
     assert_eq!(bridge.status().await.rx_seq, TRANSFERS, "each transfer's message once");

@@ -15,7 +15,6 @@ pub mod mpt;
 pub mod node;
 pub mod receipt;
 pub mod server;
-pub mod transaction;
 
 pub use chain::{Block, TestChain};
 pub use keys::Validator;

@@ -6,11 +6,11 @@ use crate::{
     chain::TestChain,
     mpt::MerkleList,
     receipt::{EventLog, Receipt},
-    transaction,
 };
 use base64::{engine::general_purpose::URL_SAFE, Engine};
 use btp_primitives::{BtpAddress, IconAddress};
 use icon_light_client::{receipt::EventLog as ProvenLog, relay::ReceivedRelayMessage, sha3_256, Hash};
+use icon_rpc::transaction;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 

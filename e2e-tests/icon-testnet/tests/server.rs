@@ -11,11 +11,12 @@ use btp_primitives::{
     BtpAddress, BtpMessage, IconAddress,
 };
 use futures_util::{SinkExt, StreamExt};
+use icon_rpc::transaction;
 use icon_testnet::{
     btp::{parachain_relay_message, IconBtp},
     node::{LiveNode, Replay},
     server::{serve, Shared},
-    transaction, TestChain, Validator,
+    TestChain, Validator,
 };
 use serde_json::{json, Value};
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 use crate::{parse_t_int, t_int, Error};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
@@ -32,6 +33,10 @@ pub fn monitor_url(rpc_url: &str) -> String {
     format!("{}/block", url.unwrap_or_else(|| rpc_url.to_string()))
 }
 
+/// How long connecting, and waiting for a block the endpoint already has, may take before the session counts as
+/// lost (a half-open connection would otherwise wait forever).
+const TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A block monitor session.
 pub struct BlockMonitor {
     url: String,
@@ -42,7 +47,9 @@ impl BlockMonitor {
     /// Subscribes at `url` to the blocks from `height` on, reporting events that match `filter`.
     pub async fn connect(url: &str, height: u64, filter: &EventFilter) -> Result<Self, Error> {
         let transport = |reason: String| Error::Transport { url: url.to_string(), reason };
-        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| transport(e.to_string()))?;
+        let connected =
+            tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url)).await.map_err(|_| transport(format!("no connection within {TIMEOUT:?}")))?;
+        let (mut socket, _) = connected.map_err(|e| transport(e.to_string()))?;
         let request = json!({"height": t_int(height), "eventFilters": [{"addr": filter.addr, "event": filter.event, "indexed": filter.indexed}]});
         socket.send(Message::text(request.to_string())).await.map_err(|e| transport(e.to_string()))?;
         let mut monitor = Self { url: url.to_string(), socket };
@@ -60,7 +67,8 @@ impl BlockMonitor {
     async fn next_json(&mut self) -> Result<Value, Error> {
         let transport = |reason: String| Error::Transport { url: self.url.clone(), reason };
         loop {
-            match self.socket.next().await {
+            let next = tokio::time::timeout(TIMEOUT, self.socket.next()).await.map_err(|_| transport(format!("nothing within {TIMEOUT:?}")))?;
+            match next {
                 Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).map_err(|e| transport(format!("not JSON: {e}"))),
                 Some(Ok(Message::Close(_))) | None => return Err(transport("the monitor closed the session".into())),
                 Some(Ok(_)) => continue,
@@ -69,7 +77,7 @@ impl BlockMonitor {
         }
     }
 
-    /// The next block.
+    /// The next block; an error after [`TIMEOUT`] without one (ask only for blocks the endpoint has).
     pub async fn next(&mut self) -> Result<BlockNotification, Error> {
         let n = self.next_json().await?;
         parse_notification(&n).ok_or_else(|| Error::Decode { method: "block monitor".into(), reason: format!("not a block notification: {n}") })

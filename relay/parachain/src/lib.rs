@@ -302,6 +302,13 @@ impl Parachain {
         self.read(|c| async move { timed(REQUEST_TIMEOUT, c.rpc.system_account_next_index(account)).await }).await
     }
 
+    /// `account`'s transactions still in the pool: its next nonce counting the pool, less the finalized one.
+    pub async fn pending_transactions(&self, account: &AccountId32) -> Result<u64, Error> {
+        let pool = self.account_nonce(account).await?;
+        let finalized = self.read(|c| async move { timed(REQUEST_TIMEOUT, c.client.tx().account_nonce(account)).await }).await?;
+        Ok(pool.saturating_sub(finalized))
+    }
+
     /// A storage value of pallet-contracts at the best block, SCALE-encoded.
     async fn contracts_storage(&self, item: &str, key: &[u8; 32]) -> Result<Option<Vec<u8>>, Error> {
         self.read(|c| async move {

@@ -1,7 +1,7 @@
 //! ICON JSON-RPC v3 transactions: the serialization whose SHA3-256 is the transaction hash, signing, and the
 //! node's signature check (recover the key, compare its address with `from`).
 
-use crate::keys::Validator;
+use crate::wallet::Wallet;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use btp_primitives::IconAddress;
 use icon_light_client::{
@@ -77,7 +77,7 @@ pub fn hash(params: &Map<String, Value>) -> Hash {
 }
 
 /// Sets `from` to the key's address and `signature` to its signature of the transaction.
-pub fn sign(params: &mut Map<String, Value>, key: &Validator) {
+pub fn sign(params: &mut Map<String, Value>, key: &Wallet) {
     params.insert("from".into(), key.address.to_string().into());
     let signature = key.sign(&hash(params));
     params.insert("signature".into(), STANDARD.encode(signature).into());
@@ -85,7 +85,7 @@ pub fn sign(params: &mut Map<String, Value>, key: &Validator) {
 
 /// A signed v3 transaction from `signer` to `to` on network `nid` (e.g. `0x3`), with an optional ICX `value`
 /// (in loop) and an optional SCORE call `{method, params}`: what an ICON wallet sends with `icx_sendTransaction`.
-pub fn build(signer: &Validator, nid: &str, to: &IconAddress, value: Option<u128>, call: Option<Value>, timestamp_us: u64) -> Value {
+pub fn build(signer: &Wallet, nid: &str, to: &IconAddress, value: Option<u128>, call: Option<Value>, timestamp_us: u64) -> Value {
     let mut params = Map::new();
     params.insert("version".into(), "0x3".into());
     params.insert("to".into(), to.to_string().into());
@@ -137,9 +137,13 @@ mod tests {
         assert_eq!(serialize(nested.as_object().unwrap()), "icx_sendTransaction.a.[\\0.x\\[y\\].{b.c}]");
     }
 
+    fn wallet(n: u8) -> Wallet {
+        Wallet::from_secret(&[n; 32]).unwrap()
+    }
+
     #[test]
     fn signed_transactions_verify_and_tampering_does_not() {
-        let key = Validator::from_seed(7);
+        let key = wallet(7);
         let mut params = json!({"version": "0x3", "to": "hx0000000000000000000000000000000000000001", "value": "0x10", "nid": "0x3", "timestamp": "0x1"})
             .as_object()
             .unwrap()
@@ -148,7 +152,7 @@ mod tests {
         assert_eq!(verify(&params), Ok(key.address));
         params.insert("value".into(), "0x11".into());
         assert_ne!(verify(&params), Ok(key.address));
-        params.insert("from".into(), Validator::from_seed(8).address.to_string().into());
+        params.insert("from".into(), wallet(8).address.to_string().into());
         assert!(verify(&params).is_err());
     }
 }

@@ -1,0 +1,129 @@
+//! The HTTP client of one ICON node's JSON-RPC endpoint.
+
+use crate::{code, parse_t_int, t_hash, t_int, Error};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How long a request may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A client of one ICON node's JSON-RPC endpoint (`http://host:port/api/v3`, or a channel's `/api/v3/icon_dex`).
+#[derive(Clone, Debug)]
+pub struct IconClient {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl IconClient {
+    pub fn new(url: &str) -> Result<Self, Error> {
+        let http = reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| Error::Transport { url: url.to_string(), reason: e.to_string() })?;
+        Ok(Self { url: url.to_string(), http })
+    }
+
+    /// Calls `method` with `params` and returns its result.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        let transport = |reason: String| Error::Transport { url: self.url.clone(), reason };
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let response = self.http.post(&self.url).json(&request).send().await.map_err(|e| transport(e.to_string()))?;
+        let status = response.status();
+        let body: Value = match response.json().await {
+            Ok(body) => body,
+            Err(e) => return Err(transport(format!("HTTP {status} without a JSON-RPC answer: {e}"))),
+        };
+        if let Some(error) = body.get("error") {
+            let code = error["code"].as_i64().unwrap_or(code::SERVER_ERROR);
+            return Err(Error::Rpc { method: method.to_string(), code, message: error["message"].as_str().unwrap_or_default().to_string() });
+        }
+        match body.get("result") {
+            Some(result) if status.is_success() => Ok(result.clone()),
+            _ => Err(transport(format!("HTTP {status}: {body}"))),
+        }
+    }
+
+    async fn bytes(&self, method: &str, params: Value) -> Result<Vec<u8>, Error> {
+        let result = self.call(method, params).await?;
+        let decode = |reason: String| Error::Decode { method: method.to_string(), reason };
+        STANDARD.decode(result.as_str().ok_or_else(|| decode(format!("{result} is not base64 text")))?).map_err(|e| decode(e.to_string()))
+    }
+
+    /// The height of the node's last block.
+    pub async fn last_height(&self) -> Result<u64, Error> {
+        let block = self.call("icx_getLastBlock", Value::Null).await?;
+        parse_t_int(&block["height"]).ok_or_else(|| Error::Decode { method: "icx_getLastBlock".into(), reason: format!("no height in {block}") })
+    }
+
+    /// Block `height`'s header, RLP as validators signed it.
+    pub async fn block_header(&self, height: u64) -> Result<Vec<u8>, Error> {
+        self.bytes("icx_getBlockHeaderByHeight", json!({"height": t_int(height)})).await
+    }
+
+    /// The votes that confirmed block `height`.
+    pub async fn votes(&self, height: u64) -> Result<Vec<u8>, Error> {
+        self.bytes("icx_getVotesByHeight", json!({"height": t_int(height)})).await
+    }
+
+    /// Proofs of events `events` of receipt `index` in block `block` (its id): the receipt's MPT proof, then one
+    /// proof per event, each a list of nodes.
+    pub async fn proof_for_events(&self, block: &[u8; 32], index: u64, events: &[u64]) -> Result<Vec<Vec<Vec<u8>>>, Error> {
+        const METHOD: &str = "icx_getProofForEvents";
+        let params = json!({"hash": t_hash(block), "index": t_int(index), "events": events.iter().map(|e| t_int(*e)).collect::<Vec<_>>()});
+        let result = self.call(METHOD, params).await?;
+        let decode = |reason: String| Error::Decode { method: METHOD.into(), reason };
+        let lists = result.as_array().ok_or_else(|| decode(format!("{result} is not a list of proofs")))?;
+        let proofs = lists
+            .iter()
+            .map(|nodes| {
+                let nodes = nodes.as_array().ok_or_else(|| decode(format!("{nodes} is not a list of nodes")))?;
+                nodes.iter().map(|n| n.as_str().and_then(|t| STANDARD.decode(t).ok()).ok_or_else(|| decode(format!("{n} is not base64")))).collect()
+            })
+            .collect::<Result<Vec<Vec<Vec<u8>>>, Error>>()?;
+        if proofs.len() != events.len() + 1 {
+            return Err(decode(format!("{} proofs for a receipt and {} events", proofs.len(), events.len())));
+        }
+        Ok(proofs)
+    }
+
+    /// Calls the read-only method `method` of contract `to` (`icx_call`).
+    pub async fn call_contract(&self, to: &str, method: &str, params: Value) -> Result<Value, Error> {
+        self.call("icx_call", json!({"to": to, "dataType": "call", "data": {"method": method, "params": params}})).await
+    }
+
+    /// The data committed to by `hash` (a validator list by a header's next-validators hash).
+    pub async fn data_by_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        self.bytes("icx_getDataByHash", json!({"hash": t_hash(hash)})).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// goloop's error answer (HTTP 400, the error object in the body) is the call's error with its code; a
+    /// non-JSON-RPC answer is a transport failure.
+    #[tokio::test]
+    async fn an_error_answer_with_status_400_is_a_json_rpc_error() {
+        use tokio::{
+            io::{AsyncReadExt, AsyncWriteExt},
+            net::TcpListener,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let bodies = [r#"{"jsonrpc":"2.0","id":1,"error":{"code":-31004,"message":"NotFound: no block"}}"#, "<html>bad gateway</html>"];
+            for (status, body) in ["400 Bad Request", "502 Bad Gateway"].into_iter().zip(bodies) {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await.unwrap();
+                let answer =
+                    format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        let client = IconClient::new(&url).unwrap();
+        let e = client.block_header(7).await.unwrap_err();
+        assert_eq!(e.code(), Some(code::NOT_FOUND), "{e}");
+        let e = client.block_header(7).await.unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }), "{e}");
+    }
+}
