@@ -160,9 +160,11 @@ impl<S: Source, T: Target> Lane<S, T> {
         tokio::pin!(stop);
         let mut backoff = self.pacing.backoff;
         loop {
+            // The round first: a round that can finish at once does, and a stop wins whenever the round waits.
             let round = tokio::select! {
-                _ = &mut stop => return,
+                biased;
                 round = self.round() => round,
+                _ = &mut stop => return,
             };
             let pause = match &round {
                 Round::Delivered(s) => {
