@@ -213,7 +213,7 @@ struct Bundles {
 
 impl Bundles {
     fn load(dir: &std::path::Path) -> Result<Self, String> {
-        let load = |name: &str| Bundle::load(dir.join(format!("{name}.contract"))).map_err(fail);
+        let load = |name: &str| Bundle::in_dir(dir, name).map_err(fail);
         Ok(Self { bmc: load("bmc")?, bmv: load("bmv_icon")?, bsh: load("bsh_nativecoin")? })
     }
 }

@@ -5,7 +5,7 @@
 use crate::lane::{Failure, Position, Segment, Target};
 use bmc::bmc::Bmc;
 use bmv_icon::bmv_icon::BmvIcon;
-use btp_parachain::{calls, AccountId32, Bundle, Error, Message, Parachain, Signer};
+use btp_parachain::{calls, AccountId32, Bundle, DryRun, Error, Message, Parachain, Signer};
 use btp_primitives::bmc::MAX_RELAY_MESSAGE_LEN;
 use icon_light_client::{crypto::HostSecp256k1, mta::Mta, validators::ValidatorSet, verifier::Verifier};
 
@@ -25,6 +25,28 @@ pub struct ParachainTarget {
     /// A submission's fate is unknown: nothing new goes out until the pool holds none of ours (else the same
     /// segment, still pending, would be sent and paid for twice).
     pub in_doubt: bool,
+    /// What this round read: the BMV's state at the position (for the check), then the checked segment's dry run
+    /// (for the submission): each read once a round.
+    pub round: Round,
+}
+
+/// The reads one round shares between its steps.
+#[derive(Default)]
+pub struct Round {
+    bmv: Option<BmvState>,
+    checked: Option<Checked>,
+}
+
+/// A checked segment (by its blocks) and its dry run, whose gas and deposit its submission takes.
+struct Checked {
+    blocks: (u64, u64),
+    dry: DryRun<bmc::bmc::Result<()>>,
+}
+
+/// The BMV's state as the BMC's status and the BMV's own messages tell it.
+struct BmvState {
+    validators: Vec<u8>,
+    last_height: u64,
 }
 
 /// How a parachain failure bears on the lane.
@@ -44,23 +66,19 @@ impl ParachainTarget {
         self.para.query(&self.signer.account(), bundle, &message).await.map_err(failure)
     }
 
-    /// The BMV's state as its light client holds it, to check a segment that builds on block `parent`.
+    /// The BMV's state as its light client holds it (read by this round's `position`), to check a segment that
+    /// builds on block `parent`.
     async fn verifier(&self, parent: [u8; 32]) -> Result<Verifier, Failure> {
-        let on_bmv = || calls::<BmvIcon>(&self.bmv);
-        let (list, _) = self
-            .query(&self.bmv_bundle, Message::new(on_bmv().validators()))
-            .await?
-            .map_err(|e| Failure::Refused { code: None, reason: format!("BMV validators: {e:?}") })?;
-        let mta = self.query(&self.bmv_bundle, Message::new(on_bmv().mta())).await?;
-        let status = self.status().await?;
+        let state = self.round.bmv.as_ref().ok_or_else(|| Failure::Transport("a segment checked before its position was read".into()))?;
+        let mta = self.query(&self.bmv_bundle, Message::new(calls::<BmvIcon>(&self.bmv).mta())).await?;
         let corrupt =
             |what: &str, e: icon_light_client::BmvError| Failure::Refused { code: None, reason: format!("the BMV's {what} do not decode: {}", e.reason) };
         Ok(Verifier {
             network: self.network.clone(),
-            validators: ValidatorSet::decode(&list, &HostSecp256k1).map_err(|e| corrupt("validators", e))?,
+            validators: ValidatorSet::decode(&state.validators, &HostSecp256k1).map_err(|e| corrupt("validators", e))?,
             mta: Mta::decode(&mta).map_err(|e| corrupt("accumulator", e))?,
             last_block_hash: Some(parent),
-            last_height: status.verifier.last_height,
+            last_height: state.last_height,
         })
     }
 
@@ -83,9 +101,14 @@ impl Target for ParachainTarget {
                 n => return Err(Failure::Transport(format!("{n} of our extrinsics still pending; waiting until they are final or dropped"))),
             }
         }
+        self.round = Round::default();
         let status = self.status().await?;
-        let validators = self.query(&self.bmv_bundle, Message::new(calls::<BmvIcon>(&self.bmv).validators())).await?.ok().map(|(_, hash)| hash);
-        Ok(Position { rx_seq: status.rx_seq, height: status.verifier.height, validators })
+        let (list, hash) = self
+            .query(&self.bmv_bundle, Message::new(calls::<BmvIcon>(&self.bmv).validators()))
+            .await?
+            .map_err(|e| Failure::Refused { code: None, reason: format!("BMV validators: {e:?}") })?;
+        self.round.bmv = Some(BmvState { validators: list, last_height: status.verifier.last_height });
+        Ok(Position { rx_seq: status.rx_seq, height: status.verifier.height, validators: Some(hash) })
     }
 
     async fn check(&mut self, at: Position, segment: &Segment) -> Result<(), Failure> {
@@ -99,13 +122,18 @@ impl Target for ParachainTarget {
         if outcome.messages.len() as u64 != segment.messages {
             return Err(Failure::Refused { code: None, reason: format!("it proves {} messages, not the {} built", outcome.messages.len(), segment.messages) });
         }
-        self.para.dry_run(&self.signer.account(), &self.bmc_bundle, &self.relay_message(segment)).await.map_err(failure)?;
+        let dry = self.para.dry_run(&self.signer.account(), &self.bmc_bundle, &self.relay_message(segment)).await.map_err(failure)?;
+        self.round.checked = Some(Checked { blocks: (segment.from, segment.to), dry });
         Ok(())
     }
 
     async fn submit(&mut self, segment: &Segment) -> Result<(), Failure> {
         tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, "submitting");
-        let included = self.para.call(&self.signer, &self.bmc_bundle, &self.relay_message(segment)).await.map_err(|e| match e {
+        let dry = match self.round.checked.take() {
+            Some(Checked { blocks, dry }) if blocks == (segment.from, segment.to) => dry,
+            _ => return Err(Failure::Refused { code: None, reason: "a segment submitted without its check".into() }),
+        };
+        let included = self.para.submit_call(&self.signer, &self.relay_message(segment), &dry).await.map_err(|e| match e {
             // Checked a moment ago: a refusal now is the block's (fee paid), e.g. a relay turn that ended.
             Error::Dispatch(ref d) if !d.ends_with("OutOfGas") => Failure::Rejected(e.to_string()),
             e => failure(e),
@@ -113,7 +141,7 @@ impl Target for ParachainTarget {
         if matches!(included, Err(Failure::Unknown(_))) {
             self.in_doubt = true;
         }
-        let (_, included) = included?;
+        let included = included?;
         tracing::debug!(block = ?included.block, extrinsic = ?included.extrinsic, "relay message finalized");
         Ok(())
     }

@@ -72,7 +72,7 @@ impl Context {
         let contracts = d.contracts.as_ref().ok_or_else(|| format!("{}: no [contracts] yet: run relay deploy", deployment.display()))?;
         let account = |s: &str| AccountId32::from_str(s).map_err(|e| format!("{}: {s}: {e}", deployment.display()));
         let (bmc, bmv) = (account(&contracts.bmc)?, account(&contracts.bmv)?);
-        let bundle = |name: &str| Bundle::load(bundles.join(format!("{name}.contract"))).map_err(|e| e.to_string());
+        let bundle = |name: &str| Bundle::in_dir(bundles, name).map_err(|e| e.to_string());
         let icon_bmc = BtpAddress::parse(&d.icon.bmc).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
         let icon_contract = IconAddress::parse(icon_bmc.account()).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
         Ok(Self { bmc, bmv, bmc_bundle: bundle("bmc")?, bmv_bundle: bundle("bmv_icon")?, icon_contract, deployment: d })
@@ -117,6 +117,7 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         network,
         own_address,
         in_doubt: false,
+        round: Default::default(),
     };
     let pacing = Pacing { idle: Duration::from_millis(args.idle_ms), max_blocks: args.max_blocks, ..Pacing::default() };
     Lane::new(source, target, pacing).run(std::future::pending()).await;

@@ -8,22 +8,12 @@ mod support;
 use bmc::bmc::Bmc;
 use bsh_nativecoin::bsh_nativecoin::BshNativecoin;
 use btp_interfaces::events::Message as BtpMessageEvent;
-use btp_parachain::{calls, AccountId32, Bundle, Error, Message, Parachain, Signer};
+use btp_parachain::{calls, AccountId32, Error, Message, Parachain, Signer};
 use icon_testnet::Validator;
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-    str::FromStr,
-};
+use std::{path::Path, process::Command, str::FromStr};
 use support::node::Node;
 
 const FERDIE: &str = "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL";
-
-fn bundles() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contracts"));
-    assert!(dir.join("bmc.contract").exists(), "{} has no bundles: run scripts/build-contracts.sh first", dir.display());
-    dir
-}
 
 /// Runs `relay deploy` as a user would; returns what it printed, or fails the test with its error.
 fn relay_deploy(args: &[&str]) -> String {
@@ -51,7 +41,7 @@ async fn relay_deploy_wires_the_bridge_on_a_real_node_and_a_rerun_changes_nothin
     let dir = std::env::temp_dir().join(format!("btp-deploy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("deployment.toml");
-    let (file_arg, bundles) = (file.to_str().unwrap(), bundles());
+    let (file_arg, bundles) = (file.to_str().unwrap(), support::bundles());
     let bundles_arg = bundles.to_str().unwrap();
     let url = node.url();
 
@@ -84,7 +74,7 @@ async fn relay_deploy_wires_the_bridge_on_a_real_node_and_a_rerun_changes_nothin
     assert_eq!(written["icon"]["bmc"].as_str(), Some(icon_bmc.as_str()));
     assert_eq!(written["icon"]["network"].as_str(), Some("0x3.icon"));
     assert_eq!(written["parachain"]["url"].as_str(), Some(url.as_str()));
-    let bmc_bundle = Bundle::load(bundles.join("bmc.contract")).unwrap();
+    let bmc_bundle = support::bundle("bmc");
     assert_eq!(contracts["bmc_code_hash"].as_str(), Some(hex::encode(bmc_bundle.code_hash).as_str()));
 
     // Through the parachain crate: the BMC's status of the link, which asks the BMV.
@@ -93,7 +83,7 @@ async fn relay_deploy_wires_the_bridge_on_a_real_node_and_a_rerun_changes_nothin
     let status = para.query(&alice.account(), &bmc_bundle, &Message::new(calls::<Bmc>(&bmc).get_status(icon_bmc.clone()))).await.unwrap().unwrap();
     assert_eq!((status.rx_seq, status.tx_seq, status.verifier.height), (0, 1, 100), "{status:?}");
     assert_eq!(status.relays.iter().map(|r| AccountId32(*r.account.as_ref()).to_string()).collect::<Vec<_>>(), [FERDIE]);
-    let bsh_bundle = Bundle::load(bundles.join("bsh_nativecoin.contract")).unwrap();
+    let bsh_bundle = support::bundle("bsh_nativecoin");
     let coins = para.query(&alice.account(), &bsh_bundle, &Message::new(calls::<BshNativecoin>(&bsh).coin_names())).await.unwrap();
     assert_eq!(coins, ["DOT", "ICX"]);
 

@@ -1,9 +1,11 @@
 //! `scripts/devnet.sh`, the newcomer's one command: it brings up a dev node and the ICON test chain on loopback,
 //! deploys the bridge, prints where everything is, and on Ctrl-C stops all it started.
 
+mod support;
+
 use std::{
     io::{BufRead, BufReader},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     path::Path,
     process::{Child, Command, Stdio},
     sync::mpsc,
@@ -15,15 +17,7 @@ struct Devnet(Child);
 
 impl Devnet {
     fn interrupt(&mut self) -> bool {
-        let _ = Command::new("kill").args(["-INT", &self.0.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
+        support::stop(&mut self.0, "-INT", Duration::from_secs(30)).is_some()
     }
 }
 
@@ -35,17 +29,13 @@ impl Drop for Devnet {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[test]
 fn devnet_comes_up_with_a_deployment_file_and_ctrl_c_stops_it() {
     let binaries = Path::new(env!("CARGO_BIN_EXE_relay")).parent().unwrap();
     assert!(binaries.join("icon-testnet").exists(), "build the ICON test chain first: cargo build -p icon-testnet");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let dir = std::env::temp_dir().join(format!("btp-devnet-{}", std::process::id()));
-    let (para_port, icon_port) = (free_port(), free_port());
+    let (para_port, icon_port) = (support::free_port(), support::free_port());
     let mut devnet = Devnet(
         Command::new("bash")
             .arg("scripts/devnet.sh")

@@ -5,7 +5,7 @@ mod support;
 
 use bmc::bmc::{Bmc, BmcRef};
 use bsh_nativecoin::bsh_nativecoin::BshNativecoin;
-use btp_parachain::{calls, contract_address, AccountId32, Bundle, Constructor, Message, Parachain, Signer};
+use btp_parachain::{calls, contract_address, AccountId32, Constructor, Message, Parachain, Signer};
 use btp_primitives::address::hex_account;
 use icon_rpc::transaction;
 use icon_testnet::Validator;
@@ -22,12 +22,6 @@ use support::{
 
 const PARA: &str = "0x501.pra";
 
-fn bundles() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contracts"));
-    assert!(dir.join("bmc.contract").exists(), "{} has no bundles: run scripts/build-contracts.sh first", dir.display());
-    dir
-}
-
 /// A `relay start` process, stopped (SIGTERM, then a kill) when dropped.
 struct Relay(Child);
 
@@ -36,7 +30,7 @@ impl Relay {
     fn start(deployment: &Path) -> Self {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(deployment.with_file_name("relay.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_relay"))
-            .args(["start", "--deployment", deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap(), "--idle-ms", "200"])
+            .args(["start", "--deployment", deployment.to_str().unwrap(), "--bundles", support::bundles().to_str().unwrap(), "--idle-ms", "200"])
             .env("RELAY_SURI", "//Alice")
             .stdout(Stdio::null())
             .stderr(log)
@@ -50,15 +44,7 @@ impl Relay {
             eprintln!("the relay had exited already: {status}");
             return false;
         }
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.0.try_wait() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
+        support::stop(&mut self.0, "-TERM", Duration::from_secs(20)).is_some_and(|status| status.success())
     }
 }
 
@@ -88,7 +74,7 @@ impl Bridge {
         // The parachain BMC's address follows from its deployer, code and constructor: ICON's BMC links to it
         // before it exists.
         let alice = Signer::from_uri("//Alice").unwrap();
-        let bmc_bundle = Bundle::load(bundles().join("bmc.contract")).unwrap();
+        let bmc_bundle = support::bundle("bmc");
         let input = Constructor::new(BmcRef::new(PARA.into())).input;
         let bmc = AccountId32(contract_address(&alice.account().0, &bmc_bundle.code_hash, &input, &[]));
         let para_bmc = format!("btp://{PARA}/{}", hex_account(&bmc.0));
@@ -97,7 +83,7 @@ impl Bridge {
         std::fs::create_dir_all(&dir).unwrap();
         let deployment = dir.join("deployment.toml");
         let out = Command::new(env!("CARGO_BIN_EXE_relay"))
-            .args(["deploy", "--deployment", deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap()])
+            .args(["deploy", "--deployment", deployment.to_str().unwrap(), "--bundles", support::bundles().to_str().unwrap()])
             .args(["--parachain-url", &node.url(), "--network", PARA, "--icon-url", &icon.url, "--icon-bmc", &icon.bmc])
             .args(["--coin", "ICX:ICX:18:0:100000000000000000:0x3.icon"])
             .env("RELAY_SURI", "//Alice")
@@ -120,13 +106,13 @@ impl Bridge {
     }
 
     async fn wrapped_icx(&self, owner: &AccountId32) -> u128 {
-        let bsh_bundle = Bundle::load(bundles().join("bsh_nativecoin.contract")).unwrap();
+        let bsh_bundle = support::bundle("bsh_nativecoin");
         let id = self.para.query(owner, &bsh_bundle, &Message::new(calls::<BshNativecoin>(&self.bsh).coin_id("ICX".into()))).await.unwrap().unwrap();
         self.para.query(owner, &bsh_bundle, &Message::new(calls::<BshNativecoin>(&self.bsh).balance_of(owner.0.into(), id))).await.unwrap()
     }
 
     async fn status(&self) -> bmc::bmc::LinkStatus {
-        let bmc_bundle = Bundle::load(bundles().join("bmc.contract")).unwrap();
+        let bmc_bundle = support::bundle("bmc");
         let status = self.para.query(&self.bmc, &bmc_bundle, &Message::new(calls::<Bmc>(&self.bmc).get_status(self.icon.bmc.clone()))).await.unwrap();
         status.unwrap()
     }
@@ -166,7 +152,7 @@ async fn relay_delivers_the_seed_scenario() {
     assert_eq!(bridge.status().await.rx_seq, 1, "one message: the transfer");
     assert!(relay.stop(), "the relay stops cleanly on SIGTERM");
     let status = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .args(["status", "--deployment", bridge.deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap()])
+        .args(["status", "--deployment", bridge.deployment.to_str().unwrap(), "--bundles", support::bundles().to_str().unwrap()])
         .output()
         .unwrap();
     let printed = String::from_utf8_lossy(&status.stdout);
@@ -244,7 +230,7 @@ async fn relay_replays_real_icon_blocks() {
     let deployment = dir.join("deployment.toml");
     let (link, state) = (text(&vector["input"]["prev"]), &vector["state"]);
     let out = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .args(["deploy", "--deployment", deployment.to_str().unwrap(), "--bundles", bundles().to_str().unwrap()])
+        .args(["deploy", "--deployment", deployment.to_str().unwrap(), "--bundles", support::bundles().to_str().unwrap()])
         .args(["--parachain-url", &node.url(), "--network", PARA, "--icon-url", &icon_url, "--icon-bmc", &link])
         .args(["--icon-height", "156", "--icon-block-hash", &text(&state["last_block_hash"]), "--icon-validators", &text(&state["validators"])])
         .env("RELAY_SURI", "//Alice")
@@ -256,7 +242,7 @@ async fn relay_replays_real_icon_blocks() {
     let para = Parachain::connect(&node.url()).await.unwrap();
     let alice = Signer::from_uri("//Alice").unwrap().account();
     let nonce = para.account_nonce(&alice).await.unwrap();
-    let bmc_bundle = Bundle::load(bundles().join("bmc.contract")).unwrap();
+    let bmc_bundle = support::bundle("bmc");
     let height = || async { para.query(&bmc, &bmc_bundle, &Message::new(calls::<Bmc>(&bmc).get_status(link.clone()))).await.unwrap().unwrap().verifier.height };
     assert_eq!(height().await, 156);
     let _relay = Relay::start(&deployment);

@@ -44,6 +44,11 @@ impl Bundle {
         Ok(Self { path, name: metadata.contract.name, wasm, code_hash, messages })
     }
 
+    /// The bundle `<dir>/<name>.contract`, as `scripts/build-contracts.sh` lays bundles out.
+    pub fn in_dir(dir: impl AsRef<Path>, name: &str) -> Result<Self, Error> {
+        Self::load(dir.as_ref().join(format!("{name}.contract")))
+    }
+
     /// The label of the message that `input` (selector first) calls, if the ABI has it.
     pub fn message_label(&self, input: &[u8]) -> Option<&str> {
         let selector = input.get(..4)?;

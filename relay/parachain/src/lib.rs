@@ -384,10 +384,16 @@ impl Parachain {
         Ok(self.dry_run(origin, bundle, message).await?.value)
     }
 
-    /// Calls `message`: dry run, then `Contracts::call` with the dry run's gas plus [`GAS_MARGIN_PERCENT`] and its
-    /// storage deposit as the limit, waiting until the block is finalized.
+    /// Calls `message`: dry run, then [`Parachain::submit_call`].
     pub async fn call<R: Decode + Debug>(&self, signer: &Signer, bundle: &Bundle, message: &Message<R>) -> Result<(R, Included), Error> {
         let dry = self.dry_run(&signer.account(), bundle, message).await?;
+        let included = self.submit_call(signer, message, &dry).await?;
+        Ok((dry.value, included))
+    }
+
+    /// Submits `message` as `Contracts::call` with the gas of its dry run `dry` plus [`GAS_MARGIN_PERCENT`] and the
+    /// dry run's storage deposit as the limit, waiting until the block is finalized.
+    pub async fn submit_call<R>(&self, signer: &Signer, message: &Message<R>, dry: &DryRun<R>) -> Result<Included, Error> {
         let gas = dry.gas_required.with_margin(GAS_MARGIN_PERCENT);
         let call = subxt::dynamic::tx(
             "Contracts",
@@ -400,7 +406,7 @@ impl Parachain {
                 Value::from_bytes(&message.input),
             ],
         );
-        Ok((dry.value, self.submit(signer, &call).await?))
+        self.submit(signer, &call).await
     }
 
     /// Uploads the bundle's code unless it is on chain already; returns its hash.

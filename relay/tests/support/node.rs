@@ -3,7 +3,7 @@
 
 use std::{
     io,
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     path::Path,
     process::{Child, Command, Output, Stdio},
     thread,
@@ -16,15 +16,11 @@ pub struct Node {
     rpc_port: u16,
 }
 
-fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 impl Node {
     /// Starts a node with a fresh chain and waits until its RPC answers (at most a minute).
     pub fn start() -> io::Result<Self> {
-        let rpc_port = free_port()?;
-        let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
+        let rpc_port = super::free_port();
+        let p2p = format!("/ip4/127.0.0.1/tcp/{}", super::free_port());
         let child = Command::new("substrate-contracts-node")
             .args(["--dev", "--tmp", "--no-prometheus", "--no-telemetry", "--listen-addr", &p2p, "--rpc-port", &rpc_port.to_string()])
             .stdout(Stdio::null())
@@ -65,15 +61,9 @@ impl Node {
 impl Drop for Node {
     /// Asks the node to stop (so that `--tmp` removes its chain) and kills it if it has not within 10 s.
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(100));
+        if super::stop(&mut self.child, "-INT", Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
