@@ -7,23 +7,47 @@
 # 16 KiB, so it is raised at compile time. With that variable set, cargo-contract runs `cargo clean` on the
 # target directory whenever the contract has no metadata recording the size yet, so each contract builds in a
 # target directory of its own.
+#
+# A contract build ends in long single-threaded steps (LTO with one codegen unit, the metadata build's link,
+# wasm-opt), so CONTRACT_JOBS builds (default 2) run at once; each one's output is printed when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 export INK_STATIC_BUFFER_SIZE=196608
 out=target/contracts
-status=0
+jobs=${CONTRACT_JOBS:-2}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+mkdir -p "$out"
+
+build() {
+  local manifest=$1 artefact=$2
+  local build_dir="target/contract-builds/$artefact"
+  CARGO_TARGET_DIR="$build_dir" cargo contract build --release --quiet --manifest-path "$manifest" || return 1
+  cp "$build_dir/ink/$artefact/$artefact.contract" "$build_dir/ink/$artefact/$artefact.wasm" "$build_dir/ink/$artefact/$artefact.json" "$out/"
+}
+
+artefacts=()
 for manifest in contracts/*/Cargo.toml e2e-tests/test-service/Cargo.toml; do
   dir=$(dirname "$manifest")
   [ "$(basename "$dir")" = libs ] && continue
   name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)
   artefact=${name//-/_}
+  artefacts+=("$artefact")
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
   echo "== cargo contract build --release: $name"
-  build_dir="target/contract-builds/$artefact"
-  CARGO_TARGET_DIR="$build_dir" cargo contract build --release --quiet --manifest-path "$manifest"
-  mkdir -p "$out"
-  cp "$build_dir/ink/$artefact/$artefact.contract" "$build_dir/ink/$artefact/$artefact.wasm" "$build_dir/ink/$artefact/$artefact.json" "$out/"
+  ( build "$manifest" "$artefact" > "$logs/$artefact.log" 2>&1; echo $? > "$logs/$artefact.rc"; cat "$logs/$artefact.log" ) &
+done
+wait
+
+status=0
+for artefact in "${artefacts[@]}"; do
+  if [ "$(cat "$logs/$artefact.rc")" != 0 ]; then
+    echo "BUILD FAIL   $artefact"
+    status=1
+    continue
+  fi
   wasm="$out/$artefact.wasm"
   if wasm-validate --disable-bulk-memory --disable-sign-extension --disable-saturating-float-to-int \
        --disable-multi-value --disable-reference-types --disable-simd --disable-mutable-globals "$wasm"; then

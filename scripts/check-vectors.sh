@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 dirs=()
 for d in "$@"; do dirs+=("$(cd "$OLDPWD" && cd "$d" && pwd)"); done
-cargo build --quiet -p icon-vectors --bin check-vectors
+# No `-p`: the workspace-wide build the test suite made already holds it.
+cargo build --quiet --bin check-vectors
 exec target/debug/check-vectors "${dirs[@]}"

@@ -2,9 +2,18 @@
 # The local bridge in one command: a dev parachain node (substrate-contracts-node --dev --tmp) and the ICON test
 # chain on loopback, the BMC, BMV and native-coin BSH deployed and wired by `relay deploy`, the deployment file
 # written, and `relay start` between the chains; then it waits. Ctrl-C (or SIGTERM) stops everything it started.
+# `--demo`: once up, it runs the seed's story through the relay (devnet-demo: Bob's 100 ICX on ICON, the 1 ICX
+# fee, the 99 wrapped ICX minted on the parachain), printing each step with both chains' balances, then stops.
 # Ports: PARA_PORT (9944) and ICON_PORT (9080). Logs and the deployment file: DEVNET_DIR (target/devnet).
-# DEVNET_BINARIES=DIR takes relay and icon-testnet from DIR instead of building them.
+# DEVNET_BINARIES=DIR takes relay, icon-testnet and devnet-demo from DIR instead of building them.
 set -euo pipefail
+DEMO=0
+for arg in "$@"; do
+  case "$arg" in
+    --demo) DEMO=1 ;;
+    *) echo "usage: scripts/devnet.sh [--demo]" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 PARA_PORT="${PARA_PORT:-9944}"
@@ -15,7 +24,8 @@ mkdir -p "$DIR"
 if [ -n "${DEVNET_BINARIES:-}" ]; then
   BIN="$DEVNET_BINARIES"
 else
-  cargo build --quiet -p btp-relay -p icon-testnet --bins
+  # No -p: the workspace's feature set, which the test suite's build has already compiled.
+  cargo build --quiet --bin relay --bin icon-testnet --bin devnet-demo
   BIN=target/debug
 fi
 
@@ -55,7 +65,8 @@ wait_until() { # what, pid, test…
   echo "$what did not come up within a minute ($DIR/$what.log)" >&2
   exit 1
 }
-icon_bmc() { sed -n 's/.*"bmc_address":"\([^"]*\)".*/\1/p' "$DIR/icon.log" | head -1; }
+icon_account() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$DIR/icon.log" | head -1; }
+icon_bmc() { icon_account bmc_address; }
 icon_ready() { [ -n "$(icon_bmc)" ]; }
 
 substrate-contracts-node --dev --tmp --rpc-port "$PARA_PORT" --listen-addr /ip4/127.0.0.1/tcp/0 \
@@ -63,7 +74,7 @@ substrate-contracts-node --dev --tmp --rpc-port "$PARA_PORT" --listen-addr /ip4/
 PIDS+=($!)
 NODE=$!
 "$BIN/icon-testnet" --listen "127.0.0.1:$ICON_PORT" --network 0x3.icon --validators 4 --block-interval-ms 1000 \
-  >"$DIR/icon.log" 2>&1 &
+  --dev-accounts >"$DIR/icon.log" 2>&1 &
 PIDS+=($!)
 ICON=$!
 # The ICON test chain prints its BMC once it listens.
@@ -88,4 +99,10 @@ echo "  parachain node: ws://127.0.0.1:$PARA_PORT (log $DIR/node.log; dev accoun
 echo "  ICON test chain: http://127.0.0.1:$ICON_PORT/api/v3, BMC $ICON_BMC (log $DIR/icon.log)"
 echo "  deployment file: $DIR/deployment.toml"
 echo "  relay (ICON → parachain, as //Alice): log $DIR/relay.log; $BIN/relay status --deployment $DIR/deployment.toml"
+echo "  ICON dev accounts: BMC owner $(icon_account owner), Bob $(icon_account bob) (1,000 ICX)"
+if [ "$DEMO" = 1 ]; then
+  echo
+  "$BIN/devnet-demo" --deployment "$DIR/deployment.toml" --icon-nativecoin "$(icon_account nativecoin)"
+  exit
+fi
 while :; do sleep 1; done

@@ -8,22 +8,22 @@ source scripts/env.sh
 
 echo "== format (rustfmt.toml; rustc-web has no rustfmt, the machine's stable toolchain does) and clippy"
 cargo +stable fmt --all --check
-cargo clippy --workspace --all-targets --features btp-e2e-tests/e2e-tests -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== contracts (release) and WebAssembly MVP check"
 bash scripts/build-contracts.sh
 
-echo "== host unit tests, ink! off-chain tests, and the relay on a real node (relay deploy, devnet.sh: they need the bundles)"
-cargo test --workspace --exclude btp-e2e-tests
+# One build of the whole workspace, its features unified over every crate: the vectors and the benchmarks below
+# reuse it (`-p` or `--exclude` would resolve other feature sets and build half the dependency tree again).
+echo "== every crate's tests: host unit tests, ink! off-chain tests, the relay on a real node (relay deploy,"
+echo "   devnet.sh, the relay between the chains), e2e tests on a real pallet-contracts runtime (ink_e2e sandbox)"
+cargo test --workspace
 
 echo "== ICON vectors through the light client"
 bash scripts/check-vectors.sh contracts/libs/icon-vectors/data/icon
 
-echo "== e2e tests (ink_e2e sandbox: pallet-contracts in-process)"
-cargo test -p btp-e2e-tests --features e2e-tests
-
 echo "== benchmarks: BMV gas on real ICON data; the bridge's calls"
-cargo run --quiet -p btp-e2e-tests --features e2e-tests --example bmv_gas
-cargo run --quiet -p btp-e2e-tests --features e2e-tests --example bridge_gas
+cargo run --quiet --example bmv_gas
+cargo run --quiet --example bridge_gas
 echo "== benchmark: the relay's catch-up (relay messages and CPU per block update)"
-cargo run --quiet -p btp-relay --example relay_bench
+cargo run --quiet --example relay_bench

@@ -21,7 +21,7 @@ fn main() {
         let mut bridge = Bridge::new().await;
 
         // ICON → parachain: one ICON block, one transfer request; the BMV verifies, the BSH mints and answers.
-        let events = bridge.icon.transfer_native_coin(icon_bob(), 100 * ICX, &para_bob()).expect("transfer on ICON");
+        let events = bridge.node.btp.transfer_native_coin(icon_bob(), 100 * ICX, &para_bob()).expect("transfer on ICON");
         print("relay message, 1 block, 1 transfer request (verify + mint + response)", bridge.relay_to_parachain(events).await);
         bridge.relay_to_icon();
 
@@ -67,7 +67,7 @@ fn main() {
 
 /// `n` transfer requests of Bob's on ICON toward the parachain, in one ICON transaction's events.
 fn requests(bridge: &mut Bridge, n: usize) -> Vec<icon_testnet::receipt::EventLog> {
-    (0..n).flat_map(|_| bridge.icon.transfer_native_coin(icon_bob(), 2 * ICX, &para_bob()).expect("transfer on ICON")).collect()
+    (0..n).flat_map(|_| bridge.node.btp.transfer_native_coin(icon_bob(), 2 * ICX, &para_bob()).expect("transfer on ICON")).collect()
 }
 
 fn weight(w: &ink_sandbox::Weight) -> (u64, u64) {

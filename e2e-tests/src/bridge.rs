@@ -1,16 +1,23 @@
 //! Both chains and the relay between them, for the native-coin e2e tests and the bridge gas benchmark: BMC, BMV
-//! and native-coin BSH deployed on the sandbox runtime, the ICON test chain and its BMC and service as ICON, and
-//! the relay's two jobs done in the open.
+//! and native-coin BSH deployed on the sandbox runtime, the ICON test chain and its BMC and service as ICON. The
+//! relay's ICON source (`btp_relay::icon`) builds what goes to the parachain from what the test chain serves, as
+//! the `relay` binary does over JSON-RPC; the way back to ICON is carried here until the relay has it.
 
 use crate::{client, events, Client};
 use bmc::bmc::{Bmc, BmcRef};
 use bmv_icon::bmv_icon::BmvIconRef;
 use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, CoinBalance};
 use btp_primitives::{address::hex_account, BtpAddress, BtpMessage, IconAddress};
+use btp_relay::{
+    icon::{BlockStream, IconNode, IconSource},
+    lane::{Position, Source},
+};
+use icon_rpc::monitor::{BlockNotification, EventFilter};
 use icon_testnet::{
     btp::{parachain_relay_message, IconBtp},
-    chain::ReceiptRef,
+    node::{Backend, LiveNode},
     receipt::{EventLog, Receipt},
+    server::matching,
     TestChain, Validator,
 };
 use ink::primitives::AccountId;
@@ -32,8 +39,8 @@ pub struct Bridge {
     pub bmc_calls: BmcCalls,
     pub bsh: AccountId,
     pub bsh_calls: BshCalls,
-    pub chain: TestChain,
-    pub icon: IconBtp,
+    /// ICON: the test chain with its BMC and native-coin service.
+    pub node: LiveNode,
     pub para_bmc: BtpAddress,
     pub icon_link: String,
     /// The parachain BMC's messages toward ICON not relayed yet: (seq, RLP BTP message).
@@ -84,8 +91,7 @@ impl Bridge {
             bmc_calls,
             bsh: bsh.account_id,
             bsh_calls,
-            chain,
-            icon,
+            node: LiveNode::new(chain, icon),
             para_bmc,
             icon_link,
             outbox: Vec::new(),
@@ -125,7 +131,7 @@ impl Bridge {
     /// ICON produces a block with `events` in one transaction; the relay submits it with the BMC messages among
     /// them, signed by ICON's validators, to the parachain BMC. Returns the call's weight: (ref_time, proof_size).
     pub async fn relay_to_parachain(&mut self, events: Vec<EventLog>) -> (u64, u64) {
-        let msg = self.block_with(events);
+        let msg = self.block_with(events).await;
         let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
         let result = self.client.call(&ink_e2e::ferdie(), &call).submit().await.expect("submit");
         let gas = result.dry_run.exec_result.gas_consumed;
@@ -137,7 +143,7 @@ impl Bridge {
     /// [`Bridge::relay_to_parachain`] as a dry run: its weight, or why it would fail (out of the parachain
     /// block's budget among other things). Nothing changes on the parachain.
     pub async fn try_relay_to_parachain(&mut self, events: Vec<EventLog>) -> Result<(u64, u64), String> {
-        let msg = self.block_with(events);
+        let msg = self.block_with(events).await;
         let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
         let result = self.client.call(&ink_e2e::ferdie(), &call).dry_run().await.map_err(|e| format!("{e:?}"))?;
         if result.is_err() {
@@ -148,19 +154,23 @@ impl Bridge {
         Ok((gas.ref_time(), gas.proof_size()))
     }
 
-    /// ICON produces a block with `events` in one transaction: the relay message with its update and the BMC
-    /// messages among the events.
-    fn block_with(&mut self, events: Vec<EventLog>) -> Vec<u8> {
-        let messages: Vec<u64> = (0..).zip(&events).filter(|(_, e)| e.address == self.icon.bmc).map(|(i, _)| i).collect();
-        self.chain.produce(vec![Receipt::success(self.icon.bsh, events)]);
-        let height = self.chain.height();
-        self.chain.relay_message(height, height, &[ReceiptRef { index: 0, events: messages }])
+    /// ICON produces a block with `events` in one transaction; the relay's ICON source builds the relay message
+    /// from the BMC's status: block updates from the BMV's height, the proofs of the messages past its rx_seq.
+    async fn block_with(&mut self, events: Vec<EventLog>) -> Vec<u8> {
+        let bsh = self.node.btp.bsh;
+        self.node.produce(vec![Receipt::success(bsh, events)]);
+        let call = self.bmc_calls.get_status(self.icon_link.clone());
+        let status = self.client.call(&ink_e2e::alice(), &call).dry_run().await.expect("dry run").return_value().expect("the link's status");
+        let at = Position { rx_seq: status.rx_seq, height: status.verifier.height, validators: None };
+        let mut source = IconSource::over(InProcess(&self.node), self.node.btp.bmc, self.para_bmc.as_str().into());
+        let segment = source.segment(at, u64::MAX).await.expect("the relay's ICON source").expect("a block past the BMV's");
+        segment.bytes
     }
 
     /// The relay carries the outbox to ICON's BMC; what ICON emits in answer is returned.
     pub fn relay_to_icon(&mut self) -> Vec<EventLog> {
         let messages: Vec<(i128, Vec<u8>)> = self.outbox.drain(..).map(|(seq, m)| (i128::from(seq), m)).collect();
-        self.icon.handle_relay_message(&self.para_bmc, &parachain_relay_message(&messages)).expect("ICON's BMC took the relay message")
+        self.node.btp.handle_relay_message(&self.para_bmc, &parachain_relay_message(&messages)).expect("ICON's BMC took the relay message")
     }
 
     pub async fn balance(&mut self, owner: AccountId, coin: &str) -> CoinBalance {
@@ -181,10 +191,62 @@ impl Bridge {
     /// The seed's story up to the response reaching ICON: Bob's 100 ICX on ICON become 99 wrapped ICX here.
     pub async fn seed(&mut self) {
         let to = para_bob();
-        let events = self.icon.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("Bob's transfer on ICON");
+        let events = self.node.btp.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("Bob's transfer on ICON");
         self.relay_to_parachain(events).await;
         let answer = self.relay_to_icon();
-        assert_eq!(self.icon.holdings(), (0, 99 * ICX, ICX), "ICON: 99 ICX locked behind the wrapped ICX, 1 ICX fee");
-        assert!(answer.iter().any(|e| e.address == self.icon.bsh), "ICON's service ended the transfer");
+        assert_eq!(self.node.btp.holdings(), (0, 99 * ICX, ICX), "ICON: 99 ICX locked behind the wrapped ICX, 1 ICX fee");
+        assert!(answer.iter().any(|e| e.address == self.node.btp.bsh), "ICON's service ended the transfer");
+    }
+}
+
+/// ICON as the relay reads it, from the test chain in this process: what `icon-testnet` answers over JSON-RPC and
+/// its block monitor, without the socket.
+struct InProcess<'a>(&'a LiveNode);
+
+fn not_found(what: &str) -> icon_rpc::Error {
+    icon_rpc::Error::Rpc { method: what.into(), code: icon_rpc::code::NOT_FOUND, message: format!("no {what}") }
+}
+
+fn height(h: u64) -> i64 {
+    i64::try_from(h).unwrap_or(i64::MAX)
+}
+
+impl<'a> IconNode for InProcess<'a> {
+    type Blocks = Blocks<'a>;
+    async fn last_height(&self) -> Result<u64, icon_rpc::Error> {
+        Ok(self.0.last_height().max(0) as u64)
+    }
+    async fn block_header(&self, h: u64) -> Result<Vec<u8>, icon_rpc::Error> {
+        self.0.header(height(h)).ok_or_else(|| not_found("block"))
+    }
+    async fn votes(&self, h: u64) -> Result<Vec<u8>, icon_rpc::Error> {
+        self.0.votes(height(h)).ok_or_else(|| not_found("votes"))
+    }
+    async fn data_by_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, icon_rpc::Error> {
+        self.0.data_by_hash(hash).ok_or_else(|| not_found("data"))
+    }
+    async fn proof_for_events(&self, block: &[u8; 32], index: u64, events: &[u64]) -> Result<Vec<Vec<Vec<u8>>>, icon_rpc::Error> {
+        Backend::proof_for_events(self.0, block, index, events).map_err(|e| icon_rpc::Error::Rpc { method: "proof".into(), code: e.code, message: e.message })
+    }
+    async fn blocks(&self, from: u64, filter: &EventFilter) -> Result<Blocks<'a>, icon_rpc::Error> {
+        let filter = serde_json::json!({"addr": filter.addr, "event": filter.event, "indexed": filter.indexed});
+        Ok(Blocks { node: self.0, next: from, filter })
+    }
+}
+
+/// The block monitor's notifications, from the test chain.
+struct Blocks<'a> {
+    node: &'a LiveNode,
+    next: u64,
+    filter: serde_json::Value,
+}
+
+impl BlockStream for Blocks<'_> {
+    async fn next(&mut self) -> Result<BlockNotification, icon_rpc::Error> {
+        let h = self.next;
+        let header = self.node.header(height(h)).ok_or_else(|| not_found("block yet"))?;
+        let receipts = matching(self.node, height(h), &self.filter).map_err(|e| icon_rpc::Error::Decode { method: "monitor".into(), reason: e })?;
+        self.next += 1;
+        Ok(BlockNotification { height: h, hash: icon_light_client::sha3_256(&header), receipts })
     }
 }

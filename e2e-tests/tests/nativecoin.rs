@@ -34,9 +34,9 @@ fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
 
         // On ICON: Bob sends 100 ICX to his parachain account; ICON's service keeps 1 ICX as fee, 99 travel.
         let to = para_bob();
-        let events = bridge.icon.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("Bob's transfer on ICON");
-        assert_eq!(bridge.icon.balance(&icon_bob()), 900 * ICX);
-        assert_eq!(bridge.icon.holdings(), (100 * ICX, 0, 0), "the whole value waits for the answer");
+        let events = bridge.node.btp.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("Bob's transfer on ICON");
+        assert_eq!(bridge.node.btp.balance(&icon_bob()), 900 * ICX);
+        assert_eq!(bridge.node.btp.holdings(), (100 * ICX, 0, 0), "the whole value waits for the answer");
 
         // The relay brings ICON's block to the parachain BMC; the BMV verifies the validators' votes and the
         // receipt proof, the BMC hands the request to the BSH, which mints.
@@ -56,13 +56,13 @@ fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
         // The parachain BMC emitted the OK response toward ICON (after its Init to ICON).
         let out = bridge.outgoing();
         let ok = out.last().expect("the response");
-        assert_eq!((ok.src.clone(), ok.dst.clone(), ok.svc.as_str(), ok.sn), (bridge.para_bmc.clone(), bridge.icon.bmc_address(), "nativecoin", 1));
+        assert_eq!((ok.src.clone(), ok.dst.clone(), ok.svc.as_str(), ok.sn), (bridge.para_bmc.clone(), bridge.node.btp.bmc_address(), "nativecoin", 1));
         assert_eq!(response(ok), TransferResponse { code: RC_OK, message: "Transfer Success".into() });
 
         // Relayed to ICON, it settles Bob's transfer there.
         bridge.relay_to_icon();
-        assert_eq!(bridge.icon.holdings(), (0, 99 * ICX, ICX));
-        assert_eq!(bridge.icon.pending(1), None);
+        assert_eq!(bridge.node.btp.holdings(), (0, 99 * ICX, ICX));
+        assert_eq!(bridge.node.btp.pending(1), None);
         Ok(())
     })
 }
@@ -84,11 +84,11 @@ fn bob_sends_50_wrapped_icx_back_with_a_fee_burned_on_ok() -> E2EResult<()> {
         assert_eq!((to, assets[0].value), (icon_bob().to_string(), 50 * ICX - ICX / 10), "0.1 ICX fee stays on the parachain");
 
         let answer = bridge.relay_to_icon();
-        assert_eq!(bridge.icon.balance(&icon_bob()), 900 * ICX + 49 * ICX + 9 * ICX / 10, "ICON released 49.9 ICX to Bob");
+        assert_eq!(bridge.node.btp.balance(&icon_bob()), 900 * ICX + 49 * ICX + 9 * ICX / 10, "ICON released 49.9 ICX to Bob");
         bridge.relay_to_parachain(answer).await;
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(49 * ICX), locked: 0, refundable: 0 });
         assert_eq!(bridge.backing("ICX").await, 99 * ICX - (50 * ICX - ICX / 10), "49.9 wrapped ICX burned");
-        assert_eq!(bridge.icon.holdings().1, bridge.backing("ICX").await, "ICON's lock still backs every wrapped ICX");
+        assert_eq!(bridge.node.btp.holdings().1, bridge.backing("ICX").await, "ICON's lock still backs every wrapped ICX");
         assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), ICX / 10)]);
         let pending = bridge.client.call(&ink_e2e::alice(), &bridge.bsh_calls.pending_request(sn)).dry_run().await?.return_value();
         assert_eq!(pending, None);
@@ -109,7 +109,7 @@ fn the_parachain_coin_travels_to_icon_and_comes_back() -> E2EResult<()> {
         assert_eq!(bridge.balance(bob(), "DOT").await, CoinBalance { usable: None, locked: 100 * DOT, refundable: 0 });
         let fee = 100 * DOT / 1_000 + DOT / 100;
         let answer = bridge.relay_to_icon();
-        assert_eq!(bridge.icon.wrapped_balance("DOT", &icon_bob()), 100 * DOT - fee, "wrapped DOT on ICON");
+        assert_eq!(bridge.node.btp.wrapped_balance("DOT", &icon_bob()), 100 * DOT - fee, "wrapped DOT on ICON");
         bridge.relay_to_parachain(answer).await;
         assert_eq!(bridge.balance(bob(), "DOT").await, CoinBalance { usable: None, locked: 0, refundable: 0 });
         assert_eq!(bridge.backing("DOT").await, 100 * DOT - fee, "held here as backing");
@@ -121,9 +121,9 @@ fn the_parachain_coin_travels_to_icon_and_comes_back() -> E2EResult<()> {
             to: para_bob().account().into(),
             assets: vec![btp_primitives::nativecoin::Asset { coin_name: "DOT".into(), value: 30 * DOT }],
         });
-        let message = BtpMessage { src: bridge.icon.bmc_address(), dst: bridge.para_bmc.clone(), svc: "nativecoin".into(), sn: 9, payload: request.encode() };
-        let seq = bridge.icon.link_status(&bridge.para_bmc).unwrap().tx_seq + 1;
-        let event = EventLog::bmc_message(bridge.icon.bmc, bridge.para_bmc.as_str(), seq, message.encode());
+        let message = BtpMessage { src: bridge.node.btp.bmc_address(), dst: bridge.para_bmc.clone(), svc: "nativecoin".into(), sn: 9, payload: request.encode() };
+        let seq = bridge.node.btp.link_status(&bridge.para_bmc).unwrap().tx_seq + 1;
+        let event = EventLog::bmc_message(bridge.node.btp.bmc, bridge.para_bmc.as_str(), seq, message.encode());
         let before = bridge.client.free_balance(bob()).await?;
         bridge.relay_to_parachain(vec![event]).await;
         assert_eq!(bridge.client.free_balance(bob()).await?, before + 30 * DOT);
@@ -139,7 +139,7 @@ fn a_failing_incoming_request_is_answered_with_an_error_and_mints_nothing() -> E
         let mut bridge = Bridge::new().await;
         // Bob on ICON gets his parachain account wrong: not a 32-byte account.
         let to = BtpAddress::parse(&format!("btp://{PARA}/0x0b0b")).unwrap();
-        let events = bridge.icon.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("transfer on ICON");
+        let events = bridge.node.btp.transfer_native_coin(icon_bob(), 100 * ICX, &to).expect("transfer on ICON");
         bridge.relay_to_parachain(events).await;
         let refusal = bridge.outgoing().pop().expect("the response");
         assert_eq!(response(&refusal), TransferResponse { code: RC_ERR, message: "InvalidAddress".into() });
@@ -150,9 +150,9 @@ fn a_failing_incoming_request_is_answered_with_an_error_and_mints_nothing() -> E
 
         // ICON makes the whole 100 ICX refundable, and Bob reclaims it.
         bridge.relay_to_icon();
-        assert_eq!(bridge.icon.refundable(&icon_bob()), 100 * ICX);
-        bridge.icon.reclaim(icon_bob(), 100 * ICX).expect("reclaim on ICON");
-        assert_eq!(bridge.icon.balance(&icon_bob()), 1_000 * ICX);
+        assert_eq!(bridge.node.btp.refundable(&icon_bob()), 100 * ICX);
+        bridge.node.btp.reclaim(icon_bob(), 100 * ICX).expect("reclaim on ICON");
+        assert_eq!(bridge.node.btp.balance(&icon_bob()), 1_000 * ICX);
         Ok(())
     })
 }
@@ -209,8 +209,8 @@ fn fees_are_gathered_to_an_aggregator_on_icon() -> E2EResult<()> {
         bridge.collect();
         assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), 0)]);
         let answer = bridge.relay_to_icon();
-        assert_eq!(bridge.icon.wrapped_balance("DOT", &fa), dot_fee);
-        assert_eq!(bridge.icon.balance(&fa), ICX / 10);
+        assert_eq!(bridge.node.btp.wrapped_balance("DOT", &fa), dot_fee);
+        assert_eq!(bridge.node.btp.balance(&fa), ICX / 10);
         bridge.relay_to_parachain(answer).await;
         assert_eq!(bridge.backing("ICX").await, 99 * ICX - 10 * ICX, "the gathered wrapped ICX is burned: ICON paid it out");
         assert_eq!(bridge.fees().await, vec![("DOT".into(), 0), ("ICX".into(), 0)]);
@@ -264,9 +264,9 @@ fn undeliverable_answer_gets_no_error_reply_and_is_settled_from_the_kept_answer(
         let sn = bridge.client.call(&ink_e2e::bob(), &bridge.bsh_calls.transfer("ICX".into(), 10 * ICX, to)).submit().await?.return_value().expect("transfer");
         bridge.collect();
         let mut answer = bridge.relay_to_icon();
-        assert_eq!(bridge.icon.balance(&icon_bob()), 900 * ICX + 10 * ICX - ICX / 10, "ICON paid Bob out");
+        assert_eq!(bridge.node.btp.balance(&icon_bob()), 900 * ICX + 10 * ICX - ICX / 10, "ICON paid Bob out");
         // In the same ICON block: ICON's request 2 (Bob sends 5 ICX more).
-        answer.extend(bridge.icon.transfer_native_coin(icon_bob(), 5 * ICX, &para_bob()).expect("transfer on ICON"));
+        answer.extend(bridge.node.btp.transfer_native_coin(icon_bob(), 5 * ICX, &para_bob()).expect("transfer on ICON"));
 
         let normal = bridge.client.call(&alice, &bridge.bmc_calls.service_gas()).dry_run().await?.return_value();
         let starved = bmc::bmc::GasLimit { ref_time: 1_000, proof_size: 1_000 };
@@ -279,7 +279,7 @@ fn undeliverable_answer_gets_no_error_reply_and_is_settled_from_the_kept_answer(
         assert_eq!(error.sn, -2, "only ICON's own request hears of a failure");
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(89 * ICX), locked: 10 * ICX, refundable: 0 }, "still waiting");
         bridge.relay_to_icon();
-        assert_eq!(bridge.icon.refundable(&icon_bob()), 5 * ICX, "ICON refunds its request 2, and nothing else");
+        assert_eq!(bridge.node.btp.refundable(&icon_bob()), 5 * ICX, "ICON refunds its request 2, and nothing else");
 
         bridge.client.call(&alice, &bridge.bmc_calls.set_service_gas(normal)).submit().await?.return_value().expect("gas back");
         // Anyone settles it from the kept answer, exactly as ICON answered: nobody chooses the outcome.
@@ -293,7 +293,7 @@ fn undeliverable_answer_gets_no_error_reply_and_is_settled_from_the_kept_answer(
         let again = bridge.client.call(&ink_e2e::charlie(), &bridge.bsh_calls.settle_request(sn)).dry_run().await?.return_value();
         assert_eq!(again, Err(BshError::NotExistsRequest), "once");
         assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(89 * ICX), locked: 0, refundable: 0 });
-        assert_eq!(bridge.backing("ICX").await, bridge.icon.holdings().1, "ICON's lock backs every wrapped ICX again");
+        assert_eq!(bridge.backing("ICX").await, bridge.node.btp.holdings().1, "ICON's lock backs every wrapped ICX again");
         Ok(())
     })
 }

@@ -8,7 +8,7 @@
 
 use crate::{
     deployment::{Coin, Contracts, Deployment, Icon},
-    signer::SignerArgs,
+    signer::SignerConfig,
 };
 use bmc::bmc::{Bmc, BmcRef};
 use bmv_icon::bmv_icon::BmvIconRef;
@@ -92,7 +92,7 @@ pub struct DeployArgs {
     #[arg(long, value_name = "HEX")]
     pub salt: Option<String>,
     #[command(flatten)]
-    pub signer: SignerArgs,
+    pub signer: SignerConfig,
 }
 
 /// Combines the options with the file's values: an option wins, except where the deployed BMV fixes the value.

@@ -5,6 +5,9 @@
 //! Where the messages are comes from goloop's block monitor (an event filter on our BMC's `Message` events to the
 //! parachain BMC); each message's sequence number is read from its proven event log with the light client, so
 //! messages already delivered are left out.
+//!
+//! What it reads is an [`IconNode`]: goloop's JSON-RPC and block monitor ([`RpcNode`]), or a chain held in the
+//! same process (the e2e tests' ICON) — the same relay messages either way.
 
 use crate::lane::{Failure, Position, Segment, Source};
 use btp_primitives::{bmc::MAX_RELAY_MESSAGE_LEN, IconAddress};
@@ -16,9 +19,10 @@ use icon_light_client::{
     BmvError,
 };
 use icon_rpc::{
-    monitor::{BlockMonitor, EventFilter},
+    monitor::{BlockMonitor, BlockNotification, EventFilter},
     IconClient,
 };
+use std::future::Future;
 
 /// Room left in a relay message for its outer list headers.
 const FRAMING: usize = 1024;
@@ -30,9 +34,62 @@ const NODE_OVERHEAD: usize = 4;
 /// ICON's `Message(str,int,bytes)` event of its BMC.
 const MESSAGE_EVENT: &str = "Message(str,int,bytes)";
 
-pub struct IconSource {
-    rpc: IconClient,
-    monitor_url: String,
+/// An ICON node as the source reads it: goloop's `icx_getBlockHeaderByHeight`, `icx_getVotesByHeight`,
+/// `icx_getDataByHash`, `icx_getProofForEvents` and block monitor. A missing block or datum is the error goloop
+/// answers, code [`icon_rpc::code::NOT_FOUND`].
+pub trait IconNode: Send + Sync {
+    /// Blocks in order from a height, each with the receipts and events a filter matched.
+    type Blocks: BlockStream + Send;
+    fn last_height(&self) -> impl Future<Output = Result<u64, icon_rpc::Error>> + Send;
+    fn block_header(&self, height: u64) -> impl Future<Output = Result<Vec<u8>, icon_rpc::Error>> + Send;
+    fn votes(&self, height: u64) -> impl Future<Output = Result<Vec<u8>, icon_rpc::Error>> + Send;
+    fn data_by_hash(&self, hash: &[u8; 32]) -> impl Future<Output = Result<Vec<u8>, icon_rpc::Error>> + Send;
+    /// The proof of receipt `index` of block `block`, then one proof per event of `events`.
+    fn proof_for_events(&self, block: &[u8; 32], index: u64, events: &[u64]) -> impl Future<Output = Result<Vec<Vec<Vec<u8>>>, icon_rpc::Error>> + Send;
+    fn blocks(&self, from: u64, filter: &EventFilter) -> impl Future<Output = Result<Self::Blocks, icon_rpc::Error>> + Send;
+}
+
+/// A block monitor's notifications.
+pub trait BlockStream {
+    fn next(&mut self) -> impl Future<Output = Result<BlockNotification, icon_rpc::Error>> + Send;
+}
+
+impl BlockStream for BlockMonitor {
+    async fn next(&mut self) -> Result<BlockNotification, icon_rpc::Error> {
+        BlockMonitor::next(self).await
+    }
+}
+
+/// A goloop node: its JSON-RPC endpoint and its block monitor.
+pub struct RpcNode {
+    pub rpc: IconClient,
+    pub monitor_url: String,
+}
+
+impl IconNode for RpcNode {
+    type Blocks = BlockMonitor;
+    async fn last_height(&self) -> Result<u64, icon_rpc::Error> {
+        self.rpc.last_height().await
+    }
+    async fn block_header(&self, height: u64) -> Result<Vec<u8>, icon_rpc::Error> {
+        self.rpc.block_header(height).await
+    }
+    async fn votes(&self, height: u64) -> Result<Vec<u8>, icon_rpc::Error> {
+        self.rpc.votes(height).await
+    }
+    async fn data_by_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, icon_rpc::Error> {
+        self.rpc.data_by_hash(hash).await
+    }
+    async fn proof_for_events(&self, block: &[u8; 32], index: u64, events: &[u64]) -> Result<Vec<Vec<Vec<u8>>>, icon_rpc::Error> {
+        self.rpc.proof_for_events(block, index, events).await
+    }
+    async fn blocks(&self, from: u64, filter: &EventFilter) -> Result<BlockMonitor, icon_rpc::Error> {
+        BlockMonitor::connect(&self.monitor_url, from, filter).await
+    }
+}
+
+pub struct IconSource<N = RpcNode> {
+    node: N,
     /// ICON's BMC contract.
     bmc: IconAddress,
     /// The parachain BMC's BTP address: the messages' `next`.
@@ -67,13 +124,21 @@ fn slices(nodes: &[Vec<u8>]) -> Vec<&[u8]> {
     nodes.iter().map(Vec::as_slice).collect()
 }
 
-impl IconSource {
+impl IconSource<RpcNode> {
+    /// The source over goloop's JSON-RPC at `rpc` and its block monitor at `monitor_url`.
     pub fn new(rpc: IconClient, monitor_url: String, bmc: IconAddress, destination: String) -> Self {
-        Self { rpc, monitor_url, bmc, destination, max_bytes: MAX_RELAY_MESSAGE_LEN - FRAMING }
+        Self::over(RpcNode { rpc, monitor_url }, bmc, destination)
+    }
+}
+
+impl<N: IconNode> IconSource<N> {
+    /// The source over `node`: the messages of ICON's BMC `bmc` to the BMC at BTP address `destination`.
+    pub fn over(node: N, bmc: IconAddress, destination: String) -> Self {
+        Self { node, bmc, destination, max_bytes: MAX_RELAY_MESSAGE_LEN - FRAMING }
     }
 
     async fn header(&self, height: u64) -> Result<Vec<u8>, Failure> {
-        self.rpc.block_header(height).await.map_err(transport)
+        self.node.block_header(height).await.map_err(transport)
     }
 
     /// The proofs of the messages in block `header` (receipts and events as the monitor located them) whose
@@ -85,7 +150,7 @@ impl IconSource {
             .ok_or_else(|| invalid(BmvError::new(icon_light_client::ErrorCode::InvalidMpt, "a block with events has no receipt hash")))?;
         let (mut receipts, mut count) = (Vec::new(), 0);
         for (index, events) in located {
-            let mut proofs = self.rpc.proof_for_events(&header.id, *index, events).await.map_err(transport)?.into_iter();
+            let mut proofs = self.node.proof_for_events(&header.id, *index, events).await.map_err(transport)?.into_iter();
             let receipt_proof = proofs.next().unwrap_or_default();
             let receipt = mpt::prove(&root, mpt::list_key(*index).as_bytes(), slices(&receipt_proof).into_iter().map(Ok)).map_err(invalid)?;
             let logs_root = event_logs_hash(receipt).map_err(invalid)?;
@@ -107,17 +172,17 @@ impl IconSource {
     }
 }
 
-impl Source for IconSource {
+impl<N: IconNode> Source for IconSource<N> {
     async fn segment(&mut self, at: Position, max_blocks: u64) -> Result<Option<Segment>, Failure> {
         // ICON's consensus is final at once: its last block is as good as any.
-        let last = self.rpc.last_height().await.map_err(transport)?;
+        let last = self.node.last_height().await.map_err(transport)?;
         if last <= at.height {
             return Ok(None);
         }
         let end = last.min(at.height.saturating_add(max_blocks.max(1)));
         // The block the target stands on: its id, and the validators it names for the next block. An endpoint
         // without that block's history (a pruned node, a replay) leaves both to the first block's header.
-        let parent = match self.rpc.block_header(at.height).await {
+        let parent = match self.node.block_header(at.height).await {
             Ok(bytes) => {
                 let header = BlockHeader::decode(&bytes).map_err(invalid)?;
                 Some((header.id, header.next_validators_hash))
@@ -129,7 +194,7 @@ impl Source for IconSource {
         let mut validators = at.validators.or(parent.and_then(|(_, v)| v));
         let mut parent_id = parent.map(|(id, _)| id);
         let filter = EventFilter { addr: self.bmc.to_string(), event: MESSAGE_EVENT.into(), indexed: vec![Some(self.destination.clone())] };
-        let mut monitor = BlockMonitor::connect(&self.monitor_url, at.height + 1, &filter).await.map_err(transport)?;
+        let mut monitor = self.node.blocks(at.height + 1, &filter).await.map_err(transport)?;
 
         let (mut blocks, mut size, mut receipts, mut messages) = (Vec::<Block>::new(), 0usize, Vec::new(), 0);
         for height in at.height + 1..=end {
@@ -138,7 +203,7 @@ impl Source for IconSource {
                 return Err(Failure::Transport(format!("the block monitor sent block {} for {height}", note.height)));
             }
             let header = self.header(height).await?;
-            let votes = self.rpc.votes(height).await.map_err(transport)?;
+            let votes = self.node.votes(height).await.map_err(transport)?;
             let decoded = BlockHeader::decode(&header).map_err(invalid)?;
             // Where the messages are comes from the monitor: only for this very block.
             if note.hash != decoded.id {
@@ -151,7 +216,7 @@ impl Source for IconSource {
                 // Against an unknown set the list may be needed: sent when the endpoint has it.
                 Some(hash) if validators.is_none() => {
                     validators = Some(hash);
-                    match self.rpc.data_by_hash(&hash).await {
+                    match self.node.data_by_hash(&hash).await {
                         Ok(list) => Some(list),
                         Err(e) if e.code() == Some(icon_rpc::code::NOT_FOUND) => None,
                         Err(e) => return Err(transport(e)),
@@ -159,7 +224,7 @@ impl Source for IconSource {
                 }
                 Some(hash) if Some(hash) != validators => {
                     validators = Some(hash);
-                    Some(self.rpc.data_by_hash(&hash).await.map_err(transport)?)
+                    Some(self.node.data_by_hash(&hash).await.map_err(transport)?)
                 }
                 _ => None,
             };

@@ -1,9 +1,11 @@
 //! The BTP relay between ICON and a parachain, as a library: the `relay` binary's subcommands, and the lane, ICON
 //! source and parachain target that benchmarks and other tools drive directly.
 
+pub mod config;
 pub mod deploy;
 pub mod deployment;
 pub mod icon;
+pub mod keys;
 pub mod lane;
 pub mod parachain;
 pub mod signer;

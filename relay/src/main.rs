@@ -1,6 +1,6 @@
 //! `relay`: the BTP relay between ICON and a parachain, and the tool that deploys the parachain's contracts.
 
-use btp_relay::{deploy, start, status};
+use btp_relay::{config, deploy, keys, start, status};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -22,6 +22,11 @@ enum Command {
     /// Show where the link stands on both chains: ICON's last block and messages sent, the BMV's height and the
     /// parachain BMC's rx_seq, and the lag.
     Status(status::StatusArgs),
+    /// Write a commented configuration file for a deployment (endpoints, pacing, where the signer's secret is).
+    InitConfig(config::InitConfigArgs),
+    /// The relay's parachain key in an encrypted key file: create one, import a secret, show its account.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 #[tokio::main]
@@ -32,6 +37,8 @@ async fn main() -> ExitCode {
         Command::Deploy(args) => deploy::run(*args).await.map_err(|e| format!("relay deploy: {e}")),
         Command::Start(args) => start::run(args).await.map_err(|e| format!("relay start: {e}")),
         Command::Status(args) => status::run(args).await.map_err(|e| format!("relay status: {e}")),
+        Command::InitConfig(args) => config::init(args).map_err(|e| format!("relay init-config: {e}")),
+        Command::Keys(command) => keys::run(command).map_err(|e| format!("relay keys: {e}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

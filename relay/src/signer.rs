@@ -1,26 +1,40 @@
-//! Where the parachain signer's secret comes from: an environment variable, a file, or a Substrate keystore
-//! directory — never the command line, where it would sit in the shell's history and in `ps`.
+//! Where the parachain signer's secret comes from: an encrypted key file (`relay keys`), a file holding a secret
+//! URI, a Substrate keystore directory, or an environment variable — never the command line, where it would sit
+//! in the shell's history and in `ps`.
 
 use btp_parachain::{AccountId32, Signer};
 use clap::Args;
+use serde::{Deserialize, Serialize};
 use std::{
     path::{Path, PathBuf},
     str::FromStr,
 };
 
-/// The parachain account that signs (one of these).
-#[derive(Args, Debug, Clone)]
-pub struct SignerArgs {
+/// The parachain account that signs: one of a key file, a secret-URI file or a keystore, else the environment
+/// variable `suri_env` names. The same keys in the configuration file's `[signer]`.
+#[derive(Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignerConfig {
     /// Environment variable holding the signer's secret URI (a mnemonic, a hex seed, `//Alice` on a dev chain,
-    /// each with optional `//derivation` and `///password`).
-    #[arg(long, value_name = "VAR", default_value = "RELAY_SURI", conflicts_with_all = ["suri_file", "keystore"])]
-    pub suri_env: String,
+    /// each with optional `//derivation` and `///password`) [default: RELAY_SURI].
+    #[arg(long, value_name = "VAR")]
+    pub suri_env: Option<String>,
     /// File holding the signer's secret URI (its first line).
-    #[arg(long, value_name = "PATH", conflicts_with = "keystore")]
+    #[arg(long, value_name = "PATH")]
     pub suri_file: Option<PathBuf>,
+    /// Encrypted key file written by `relay keys new` or `relay keys import`; its password from --password-env
+    /// or --password-file.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Environment variable holding the key file's password.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// File holding the key file's password (its first line).
+    #[arg(long, value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
     /// Substrate keystore directory (files named by key type and public key, each holding the secret as a JSON
     /// string, as `subkey`/a node's `key insert` write them); use with --account.
-    #[arg(long, value_name = "DIR", requires = "account")]
+    #[arg(long, value_name = "DIR")]
     pub keystore: Option<PathBuf>,
     /// The keystore account to sign with (SS58).
     #[arg(long, value_name = "SS58")]
@@ -30,23 +44,67 @@ pub struct SignerArgs {
     pub keystore_password_env: Option<String>,
 }
 
-impl SignerArgs {
+/// The environment variable a secret URI is read from when nothing else is named.
+pub const DEFAULT_SURI_ENV: &str = "RELAY_SURI";
+
+/// The first line of a secret file, trimmed.
+fn first_line(path: &Path, what: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    Ok(text.lines().next().unwrap_or_default().trim().to_string())
+}
+
+impl SignerConfig {
+    /// These options in place of `configured` when they name any source: a signer is chosen whole, never a
+    /// file's password with the command line's key.
+    pub fn or(self, configured: Self) -> Self {
+        match self == Self::default() {
+            true => configured,
+            false => self,
+        }
+    }
+
     pub fn signer(&self) -> Result<Signer, String> {
+        let sources = [self.suri_file.is_some(), self.key_file.is_some(), self.keystore.is_some()];
+        if sources.iter().filter(|s| **s).count() > 1 {
+            return Err("name one signer: a key file, a secret-URI file or a keystore".into());
+        }
+        if let Some(path) = &self.key_file {
+            return Signer::from_uri(&open_key_file(path, &self.password()?)?);
+        }
         if let Some(dir) = &self.keystore {
             return self.keystore_signer(dir);
         }
-        let uri = match &self.suri_file {
-            Some(path) => {
-                std::fs::read_to_string(path).map_err(|e| format!("--suri-file {}: {e}", path.display()))?.lines().next().unwrap_or_default().trim().to_string()
+        Signer::from_uri(&self.secret_uri()?)
+    }
+
+    /// The secret URI of `suri_file`, else of the environment variable `suri_env`.
+    pub fn secret_uri(&self) -> Result<String, String> {
+        match &self.suri_file {
+            Some(path) => first_line(path, "--suri-file"),
+            None => {
+                let var = self.suri_env.as_deref().unwrap_or(DEFAULT_SURI_ENV);
+                std::env::var(var)
+                    .map_err(|_| format!("no signer: set {var} to the signer's secret URI, or give --key-file, --suri-file or --keystore with --account"))
             }
-            None => std::env::var(&self.suri_env)
-                .map_err(|_| format!("no signer: set {} to the signer's secret URI, or give --suri-file or --keystore with --account", self.suri_env))?,
+        }
+    }
+
+    /// The key file's password.
+    pub fn password(&self) -> Result<String, String> {
+        let password = match (&self.password_env, &self.password_file) {
+            (Some(_), Some(_)) => return Err("name one password source: --password-env or --password-file".into()),
+            (Some(var), None) => std::env::var(var).map_err(|_| format!("--password-env: {var} is not set"))?,
+            (None, Some(path)) => first_line(path, "--password-file")?,
+            (None, None) => return Err("a key file needs its password: --password-env VAR or --password-file PATH".into()),
         };
-        Signer::from_uri(&uri)
+        match password.is_empty() {
+            true => Err("the key file's password is empty".into()),
+            false => Ok(password),
+        }
     }
 
     fn keystore_signer(&self, dir: &Path) -> Result<Signer, String> {
-        let account = self.account.as_deref().unwrap_or_default();
+        let account = self.account.as_deref().ok_or("--keystore needs --account (the SS58 address of the key to use)")?;
         let public = AccountId32::from_str(account).map_err(|e| format!("--account {account}: {e}"))?;
         let wanted = hex::encode(public.0);
         let entries = std::fs::read_dir(dir).map_err(|e| format!("--keystore {}: {e}", dir.display()))?;
@@ -72,12 +130,45 @@ impl SignerArgs {
     }
 }
 
+/// Encrypts a secret URI into a new key file at `path` (Web3 Secret Storage: scrypt and AES-128-CTR, the format
+/// of Ethereum's and ICON's keystores), readable by its owner only. An existing file is never overwritten.
+pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<(), String> {
+    Signer::from_uri(uri)?;
+    if path.exists() {
+        return Err(format!("{}: exists already (a key file is never overwritten)", path.display()));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let temporary = format!(".{name}.tmp");
+    eth_keystore::encrypt_key(dir, &mut rand::thread_rng(), uri.as_bytes(), password, Some(&temporary))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let written = dir.join(&temporary);
+    let done = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o600)).and_then(|()| std::fs::hard_link(&written, path))
+    };
+    let _ = std::fs::remove_file(&written);
+    done.map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The secret URI in a key file.
+pub fn open_key_file(path: &Path, password: &str) -> Result<String, String> {
+    let secret = eth_keystore::decrypt_key(path, password).map_err(|e| match e {
+        eth_keystore::KeystoreError::MacMismatch => format!("{}: wrong password", path.display()),
+        e => format!("{}: {e}", path.display()),
+    })?;
+    String::from_utf8(secret).map_err(|_| format!("{}: not a relay key file (its secret is not a secret URI)", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args() -> SignerArgs {
-        SignerArgs { suri_env: "BTP_TEST_NO_SUCH_VAR".into(), suri_file: None, keystore: None, account: None, keystore_password_env: None }
+    fn args() -> SignerConfig {
+        SignerConfig { suri_env: Some("BTP_TEST_NO_SUCH_VAR".into()), ..Default::default() }
     }
 
     const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
@@ -94,17 +185,53 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("suri");
         std::fs::write(&file, "//Alice\n").unwrap();
-        let signer = SignerArgs { suri_file: Some(file), ..args() }.signer().unwrap();
+        let signer = SignerConfig { suri_file: Some(file), ..args() }.signer().unwrap();
         assert_eq!(signer.account().to_string(), ALICE);
 
         let keystore = dir.join("keystore");
         std::fs::create_dir_all(&keystore).unwrap();
         std::fs::write(keystore.join(format!("61636373{}", hex::encode(signer.account().0))), "\"//Alice\"").unwrap();
-        let from_keystore = SignerArgs { keystore: Some(keystore.clone()), account: Some(ALICE.into()), ..args() };
+        let from_keystore = SignerConfig { keystore: Some(keystore.clone()), account: Some(ALICE.into()), ..args() };
         assert_eq!(from_keystore.signer().unwrap().account(), signer.account());
         let bob = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
-        let missing = SignerArgs { keystore: Some(keystore), account: Some(bob.into()), ..args() };
+        let missing = SignerConfig { keystore: Some(keystore), account: Some(bob.into()), ..args() };
         assert!(missing.signer().err().unwrap().contains("no key for"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_holds_the_secret_encrypted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("btp-key-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("relay-key.json");
+        write_key_file(&path, "//Alice", "correct horse").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("Alice"), "the secret is not in the file in the clear");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(write_key_file(&path, "//Bob", "x").unwrap_err().contains("never overwritten"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "the first key is kept");
+        assert!(write_key_file(&dir.join("other.json"), "not a uri at all!", "x").is_err(), "a bad secret writes nothing");
+        assert!(!dir.join("other.json").exists());
+
+        let password = dir.join("password");
+        std::fs::write(&password, "correct horse\n").unwrap();
+        let from_file = SignerConfig { key_file: Some(path.clone()), password_file: Some(password.clone()), ..Default::default() };
+        assert_eq!(from_file.signer().unwrap().account().to_string(), ALICE);
+        std::fs::write(&password, "wrong\n").unwrap();
+        assert!(from_file.signer().err().unwrap().contains("wrong password"));
+        let no_password = SignerConfig { key_file: Some(path.clone()), ..Default::default() };
+        assert!(no_password.signer().err().unwrap().contains("--password-env"));
+        let two = SignerConfig { key_file: Some(path), suri_file: Some(password), ..Default::default() };
+        assert!(two.signer().err().unwrap().contains("name one signer"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_command_line_chooses_the_signer_whole() {
+        let configured = SignerConfig { key_file: Some("k.json".into()), password_env: Some("P".into()), ..Default::default() };
+        assert_eq!(SignerConfig::default().or(configured.clone()), configured);
+        let cli = SignerConfig { suri_file: Some("s".into()), ..Default::default() };
+        assert_eq!(cli.clone().or(configured), cli, "not the file's key with the command line's secret");
     }
 }

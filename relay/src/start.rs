@@ -1,44 +1,38 @@
 //! `relay start`: relays ICON's messages to the parachain BMC named by a deployment file, until stopped.
 
 use crate::{
+    config::{Config, ConfigArgs},
     deployment::Deployment,
     icon::IconSource,
     lane::{Lane, Pacing},
     parachain::ParachainTarget,
-    signer::SignerArgs,
+    signer::SignerConfig,
 };
 use bmc::bmc::Bmc;
 use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
 use btp_primitives::{BtpAddress, IconAddress};
 use clap::Args;
 use icon_rpc::{monitor::monitor_url, IconClient};
-use std::{
-    path::{Path, PathBuf},
-    str::FromStr,
-    time::Duration,
-};
+use std::{str::FromStr, time::Duration};
 
 /// Relays ICON's BTP messages to the parachain (ICON → parachain), resuming from the parachain BMC's status.
+/// Each option overrides the configuration file's key and its RELAY_* variable.
 #[derive(Args, Debug)]
 pub struct StartArgs {
-    /// The deployment file `relay deploy` wrote.
-    #[arg(long, value_name = "PATH", default_value = "deployment.toml")]
-    pub deployment: PathBuf,
-    /// Directory with the contract bundles (their ABI names messages in errors).
-    #[arg(long, value_name = "DIR", default_value = "target/contracts")]
-    pub bundles: PathBuf,
-    /// ICON's block monitor; default: the deployment's ICON URL with ws(s):// and /block.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// ICON's block monitor [default: the ICON URL with ws(s):// and /block].
     #[arg(long, value_name = "URL")]
     pub icon_monitor_url: Option<String>,
-    /// Pause when there is nothing to relay, and after a refusal (milliseconds).
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub idle_ms: u64,
+    /// Pause when there is nothing to relay, and after a refusal, in milliseconds [default: 1000].
+    #[arg(long, value_name = "MS")]
+    pub idle_ms: Option<u64>,
     /// The most ICON blocks one relay message carries; the 191 KiB a relay message may have usually binds first
-    /// (halved while the parachain finds a message too large).
-    #[arg(long, value_name = "N", default_value_t = 512)]
-    pub max_blocks: u64,
+    /// (halved while the parachain finds a message too large) [default: 512].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_blocks: Option<u64>,
     #[command(flatten)]
-    pub signer: SignerArgs,
+    pub signer: SignerConfig,
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM). The handlers are installed here, before the
@@ -55,7 +49,8 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     })
 }
 
-/// What `relay start` and `relay status` work from: the deployment's contracts, bundles and ICON BMC.
+/// What `relay start` and `relay status` work from: the deployment's contracts, bundles and ICON BMC, and the
+/// endpoints to reach both chains at.
 pub struct Context {
     pub deployment: Deployment,
     pub bmc: AccountId32,
@@ -64,18 +59,36 @@ pub struct Context {
     pub bmv_bundle: Bundle,
     /// ICON's BMC contract (`cx…`).
     pub icon_contract: IconAddress,
+    pub icon_url: String,
+    pub icon_monitor_url: String,
+    pub parachain_url: String,
 }
 
 impl Context {
-    pub fn load(deployment: &Path, bundles: &Path) -> Result<Self, String> {
+    pub fn load(config: &Config) -> Result<Self, String> {
+        let deployment = &config.deployment;
         let d = Deployment::read(deployment)?.ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", deployment.display()))?;
         let contracts = d.contracts.as_ref().ok_or_else(|| format!("{}: no [contracts] yet: run relay deploy", deployment.display()))?;
         let account = |s: &str| AccountId32::from_str(s).map_err(|e| format!("{}: {s}: {e}", deployment.display()));
         let (bmc, bmv) = (account(&contracts.bmc)?, account(&contracts.bmv)?);
-        let bundle = |name: &str| Bundle::in_dir(bundles, name).map_err(|e| e.to_string());
+        let bundle = |name: &str| Bundle::in_dir(&config.bundles, name).map_err(|e| e.to_string());
         let icon_bmc = BtpAddress::parse(&d.icon.bmc).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
         let icon_contract = IconAddress::parse(icon_bmc.account()).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
-        Ok(Self { bmc, bmv, bmc_bundle: bundle("bmc")?, bmv_bundle: bundle("bmv_icon")?, icon_contract, deployment: d })
+        let or = |configured: &str, deployed: &str| if configured.is_empty() { deployed.to_string() } else { configured.to_string() };
+        let icon_url = or(&config.icon.url, &d.icon.url);
+        let icon_monitor_url = or(&config.icon.monitor_url, &monitor_url(&icon_url));
+        let parachain_url = or(&config.parachain.url, &d.parachain.url);
+        Ok(Self {
+            bmc,
+            bmv,
+            bmc_bundle: bundle("bmc")?,
+            bmv_bundle: bundle("bmv_icon")?,
+            icon_contract,
+            icon_url,
+            icon_monitor_url,
+            parachain_url,
+            deployment: d,
+        })
     }
 
     /// The parachain BMC's own BTP address.
@@ -97,14 +110,17 @@ pub async fn run(args: StartArgs) -> Result<(), String> {
 }
 
 async fn relay(args: StartArgs) -> Result<(), String> {
-    let c = Context::load(&args.deployment, &args.bundles)?;
-    let signer = args.signer.signer()?;
+    let mut config = args.config.load()?;
+    config.icon.monitor_url = args.icon_monitor_url.unwrap_or(config.icon.monitor_url);
+    config.lane.idle_ms = args.idle_ms.unwrap_or(config.lane.idle_ms);
+    config.lane.max_blocks = args.max_blocks.unwrap_or(config.lane.max_blocks);
+    let signer = args.signer.or(config.signer.clone()).signer()?;
+    let c = Context::load(&config)?;
     let d = &c.deployment;
-    let para = Parachain::connect(&d.parachain.url).await.map_err(|e| e.to_string())?;
+    let para = Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?;
     let own_address = c.own_address(&para).await?;
     tracing::info!(link = %d.icon.bmc, bmc = %own_address, relay = %signer.account(), "relaying ICON → parachain");
-    let monitor = args.icon_monitor_url.clone().unwrap_or_else(|| monitor_url(&d.icon.url));
-    let source = IconSource::new(IconClient::new(&d.icon.url).map_err(|e| e.to_string())?, monitor, c.icon_contract, own_address.clone());
+    let source = IconSource::new(IconClient::new(&c.icon_url).map_err(|e| e.to_string())?, c.icon_monitor_url.clone(), c.icon_contract, own_address.clone());
     let (link, network) = (d.icon.bmc.clone(), d.icon.network.clone());
     let target = ParachainTarget {
         para,
@@ -119,7 +135,7 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         in_doubt: false,
         round: Default::default(),
     };
-    let pacing = Pacing { idle: Duration::from_millis(args.idle_ms), max_blocks: args.max_blocks, ..Pacing::default() };
+    let pacing = Pacing { idle: Duration::from_millis(config.lane.idle_ms), max_blocks: config.lane.max_blocks, ..Pacing::default() };
     Lane::new(source, target, pacing).run(std::future::pending()).await;
     Ok(())
 }

@@ -137,6 +137,12 @@ impl IconBtp {
         (self.escrow, self.locked, self.fees)
     }
 
+    /// What `owner` has in transfers still waiting for their response (value and fee), as the Java service's
+    /// `locked` balance.
+    pub fn locked_of(&self, owner: &IconAddress) -> u128 {
+        self.pending.values().filter(|p| p.from == *owner).map(|p| p.amount + p.fee).sum()
+    }
+
     pub fn pending(&self, sn: i128) -> Option<&Pending> {
         self.pending.get(&sn)
     }

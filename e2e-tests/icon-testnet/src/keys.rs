@@ -22,6 +22,16 @@ impl Validator {
     }
 }
 
+/// The chain's dev accounts (`icon-testnet --dev-accounts`), as a `--dev` Substrate node has //Alice: the BMC's
+/// owner, who adds links, and Bob, funded with 1,000 ICX.
+pub fn dev_owner() -> Validator {
+    Validator::from_seed(0x0d3e_0001)
+}
+
+pub fn dev_bob() -> Validator {
+    Validator::from_seed(0x0d3e_0002)
+}
+
 impl Deref for Validator {
     type Target = Wallet;
 

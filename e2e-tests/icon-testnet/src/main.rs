@@ -1,7 +1,9 @@
 //! `icon-testnet`: a test stand-in for an ICON node, speaking ICON JSON-RPC v3 on loopback.
 //!
 //! Live (default): produces a block every `--block-interval-ms`, signed by `--validators` test keys, with an
-//! ICON-side BMC and native-coin service that users reach through signed `icx_sendTransaction`s. With
+//! ICON-side BMC and native-coin service that users reach through signed `icx_sendTransaction`s (the BMC's
+//! `--owner` adds links with `addLink`, as on ICON; `--dev-accounts` makes a fixed test key the owner and funds a
+//! fixed Bob with 1,000 ICX, both printed). With
 //! `--mainnet-like` the blocks look like ICON mainnet's (header fields and sizes, votes from ⌊2n/3⌋ + 1
 //! validators, the network id signed in the votes).
 //! Replay: `--replay FILE…` serves the real ICON blocks recorded in relay-message vectors.
@@ -12,6 +14,7 @@ use btp_primitives::{BtpAddress, IconAddress};
 use icon_testnet::{
     btp::IconBtp,
     chain::Shape,
+    keys::{dev_bob, dev_owner},
     node::{Backend, LiveNode, Replay},
     server::{serve, Shared},
     TestChain, Validator,
@@ -19,7 +22,8 @@ use icon_testnet::{
 use std::time::Duration;
 
 const USAGE: &str = "usage: icon-testnet [--listen ADDR] [--network NET] [--validators N] [--offset HEIGHT]
-                    [--block-interval-ms MS] [--link BTP_ADDRESS]... [--fund ADDRESS=LOOP]...
+                    [--block-interval-ms MS] [--link BTP_ADDRESS]... [--fund ADDRESS=LOOP]... [--owner ADDRESS]
+                    [--dev-accounts]
                     [--fee-ratio BPS] [--fixed-fee LOOP] [--mainnet-like]
        icon-testnet [--listen ADDR] --replay VECTOR.json...";
 
@@ -31,6 +35,8 @@ struct Options {
     interval_ms: u64,
     links: Vec<BtpAddress>,
     funds: Vec<(IconAddress, u128)>,
+    owner: Option<IconAddress>,
+    dev_accounts: bool,
     fee_ratio: u128,
     fixed_fee: u128,
     replay: Vec<String>,
@@ -46,6 +52,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         interval_ms: 1000,
         links: Vec::new(),
         funds: Vec::new(),
+        owner: None,
+        dev_accounts: false,
         fee_ratio: 0,
         fixed_fee: 10u128.pow(18),
         replay: Vec::new(),
@@ -67,6 +75,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let (addr, amount) = v.split_once('=').ok_or("--fund takes ADDRESS=LOOP")?;
                 o.funds.push((IconAddress::parse(addr).map_err(|e| format!("--fund: {e}"))?, number(amount.into())?));
             }
+            "--dev-accounts" => {
+                o.owner = Some(dev_owner().address);
+                o.funds.push((dev_bob().address, 1_000 * 10u128.pow(18)));
+                o.dev_accounts = true;
+            }
+            "--owner" => o.owner = Some(IconAddress::parse(&value()?).map_err(|e| format!("--owner: {e}"))?),
             "--fee-ratio" => o.fee_ratio = number(value()?)?,
             "--fixed-fee" => o.fixed_fee = number(value()?)?,
             "--mainnet-like" => o.shape = Shape::MainnetLike,
@@ -122,8 +136,14 @@ async fn main() {
         for (account, amount) in options.funds {
             btp.mint(account, amount);
         }
-        let info = serde_json::json!({"bmc": btp.bmc.to_string(), "bmc_address": btp.bmc_address().as_str(), "nativecoin": btp.bsh.to_string()});
-        (Box::new(LiveNode::new(chain, btp)), Some(Duration::from_millis(options.interval_ms)), info)
+        let mut info = serde_json::json!({"bmc": btp.bmc.to_string(), "bmc_address": btp.bmc_address().as_str(), "nativecoin": btp.bsh.to_string()});
+        if options.dev_accounts {
+            info["owner"] = dev_owner().address.to_string().into();
+            info["bob"] = dev_bob().address.to_string().into();
+        }
+        let mut node = LiveNode::new(chain, btp);
+        node.owner = options.owner;
+        (Box::new(node), Some(Duration::from_millis(options.interval_ms)), info)
     } else {
         match replay(&options.replay) {
             Ok(r) => {

@@ -58,6 +58,16 @@ pub trait Backend: Send {
     fn event_proof(&self, height: i64, index: u64, event: u64) -> Option<Vec<Vec<u8>>>;
     /// The event logs of each receipt of a block, by receipt index and event index.
     fn events(&self, height: i64) -> Vec<(u64, Vec<(u64, LoggedEvent)>)>;
+    /// The proof of receipt `index` of the block with id `block`, then one proof per event of `events`: what
+    /// `icx_getProofForEvents` answers.
+    fn proof_for_events(&self, block: &Hash, index: u64, events: &[u64]) -> RpcResult<Vec<Vec<Vec<u8>>>> {
+        let height = self.height_of(block).ok_or_else(|| RpcError::not_found("no block with that hash"))?;
+        let mut out = vec![self.receipt_proof(height, index).ok_or_else(|| RpcError::not_found("no such receipt"))?];
+        for event in events {
+            out.push(self.event_proof(height, index, *event).ok_or_else(|| RpcError::not_found("no such event"))?);
+        }
+        Ok(out)
+    }
     fn transactions(&self, _height: i64) -> Vec<Value> {
         Vec::new()
     }
@@ -105,12 +115,24 @@ pub struct LiveNode {
     /// From this height on, each block's votes are served as those of the block before: valid signatures that
     /// do not sign the block, a source no relay may trust.
     pub forged_votes_from: Option<i64>,
+    /// The BMC's owner: the one account whose `addLink` transactions it takes, as the Java BMC's owner.
+    pub owner: Option<IconAddress>,
+    /// Per link: who relayed how many messages, and the height of the last block that took some.
+    relayed: HashMap<BtpAddress, Relayed>,
     nid: String,
     pool: Vec<(Hash, IconAddress, Map<String, Value>)>,
     txs: HashMap<Hash, TxRecord>,
     block_txs: BTreeMap<i64, Vec<Hash>>,
     by_hash: HashMap<Hash, Vec<u8>>,
     ids: HashMap<Hash, i64>,
+}
+
+/// What the BMC counts of a link's relays for its status.
+#[derive(Debug, Default)]
+struct Relayed {
+    /// Relay address → messages it delivered, in the order relays first delivered.
+    messages: Vec<(IconAddress, u64)>,
+    rx_height: i64,
 }
 
 /// goloop's failure code for a SCORE that reverted.
@@ -125,6 +147,8 @@ impl LiveNode {
             chain,
             btp,
             forged_votes_from: None,
+            owner: None,
+            relayed: HashMap::new(),
             nid,
             pool: Vec::new(),
             txs: HashMap::new(),
@@ -136,6 +160,14 @@ impl LiveNode {
         node
     }
 
+    /// Produces a block of `receipts` (no transactions: the e2e tests' ICON acts on its service directly); its
+    /// height.
+    pub fn produce(&mut self, receipts: Vec<Receipt>) -> i64 {
+        let height = self.chain.produce(receipts).height();
+        self.index_block(height);
+        height
+    }
+
     fn index_block(&mut self, height: i64) {
         let block = self.chain.block(height).expect("produced block").clone();
         self.by_hash.insert(block.id(), block.header_bytes.clone());
@@ -143,6 +175,34 @@ impl LiveNode {
         self.ids.insert(block.id(), height);
         let list = block.next_validators.clone().unwrap_or_else(|| self.chain.voters_list());
         self.by_hash.insert(sha3_256(&list), list);
+    }
+
+    /// The Java BMC's `getStatus(_link)` (`chain/icon/type.go#BMCStatus`). This BMC takes the parachain's
+    /// messages without a light client of the parachain (the relay's way back brings one), so its verifier
+    /// stands at height 0 and no relay is credited with blocks; relays are not rotated (`rotate_term` 0); the
+    /// block intervals, which the node does not know, are 0.
+    fn link_status_json(&self, link: &BtpAddress, status: &crate::btp::LinkStatus) -> Value {
+        let relayed = self.relayed.get(link);
+        let relays: Vec<Value> = relayed
+            .map(|r| r.messages.iter().map(|(relay, count)| json!({"address": relay.to_string(), "block_count": "0x0", "msg_count": hex_int(u128::from(*count))})).collect())
+            .unwrap_or_default();
+        let zero = hex_int(0);
+        json!({
+            "tx_seq": hex_int(status.tx_seq as u128),
+            "rx_seq": hex_int(status.rx_seq as u128),
+            "verifier": {"height": zero, "offset": zero, "last_height": zero},
+            "relays": relays,
+            "relay_idx": zero,
+            "rotate_height": zero,
+            "rotate_term": zero,
+            "delay_limit": zero,
+            "max_agg": zero,
+            "cur_height": hex_int(self.chain.height() as u128),
+            "rx_height": hex_int(relayed.map_or(0, |r| r.rx_height) as u128),
+            "rx_height_src": zero,
+            "block_interval_src": zero,
+            "block_interval_dst": zero,
+        })
     }
 
     fn apply(&mut self, from: IconAddress, params: &Map<String, Value>) -> Result<(IconAddress, Vec<EventLog>), (IconAddress, i64, String)> {
@@ -165,10 +225,32 @@ impl LiveNode {
             let amount = parse_hex_int(args.get("_value"), "_value").map_err(|e| (to, FAILURE_REVERTED, e.message))?;
             return self.btp.reclaim(from, amount).map(|()| (to, Vec::new())).map_err(reverted);
         }
+        if to == self.btp.bmc && method == "addLink" {
+            if self.owner != Some(from) {
+                return Err((to, FAILURE_REVERTED, "Unauthorized: only the BMC's owner adds links".to_string()));
+            }
+            let link = BtpAddress::parse(&arg("_link")).map_err(|_| (to, FAILURE_REVERTED, "invalid _link".to_string()))?;
+            if self.btp.link_status(&link).is_some() {
+                return Err((to, FAILURE_REVERTED, format!("AlreadyExistsLink: {}", link.as_str())));
+            }
+            self.btp.add_link(link);
+            return Ok((to, Vec::new()));
+        }
         if to == self.btp.bmc && method == "handleRelayMessage" {
             let prev = BtpAddress::parse(&arg("_prev")).map_err(|_| (to, FAILURE_REVERTED, "invalid _prev".to_string()))?;
             let msg = URL_SAFE.decode(arg("_msg")).map_err(|_| (to, FAILURE_REVERTED, "_msg is not base64url".to_string()))?;
-            return self.btp.handle_relay_message(&prev, &msg).map(|e| (to, e)).map_err(reverted);
+            let before = self.btp.link_status(&prev).map_or(0, |l| l.rx_seq);
+            let events = self.btp.handle_relay_message(&prev, &msg).map_err(reverted)?;
+            let delivered = self.btp.link_status(&prev).map_or(0, |l| l.rx_seq) - before;
+            let relayed = self.relayed.entry(prev).or_default();
+            match relayed.messages.iter_mut().find(|(relay, _)| *relay == from) {
+                Some((_, count)) => *count += delivered as u64,
+                None => relayed.messages.push((from, delivered as u64)),
+            }
+            if delivered > 0 {
+                relayed.rx_height = self.chain.height() + 1;
+            }
+            return Ok((to, events));
         }
         Err((to, FAILURE_METHOD_NOT_FOUND, format!("no method {method} at {to}")))
     }
@@ -250,14 +332,13 @@ impl Backend for LiveNode {
             let coin = arg("_coinName");
             let usable = if coin == ICX { self.btp.balance(&owner) } else { self.btp.wrapped_balance(coin, &owner) };
             let refundable = if coin == ICX { self.btp.refundable(&owner) } else { 0 };
-            return Ok(json!({"usable": hex_int(usable), "refundable": hex_int(refundable)}));
+            let locked = if coin == ICX { self.btp.locked_of(&owner) } else { 0 };
+            return Ok(json!({"usable": hex_int(usable), "locked": hex_int(locked), "refundable": hex_int(refundable)}));
         }
         if *to == self.btp.bmc && method == "getStatus" {
             let link = BtpAddress::parse(arg("_link")).map_err(|_| RpcError::invalid_params("_link"))?;
             let status = self.btp.link_status(&link).ok_or_else(|| RpcError::new(-30000 - 18, "NotExistsLink"))?;
-            return Ok(
-                json!({"tx_seq": hex_int(status.tx_seq as u128), "rx_seq": hex_int(status.rx_seq as u128), "cur_height": hex_int(self.chain.height() as u128)}),
-            );
+            return Ok(self.link_status_json(&link, &status));
         }
         Err(RpcError::new(-30000 - FAILURE_METHOD_NOT_FOUND, format!("no method {method} at {to}")))
     }
@@ -273,8 +354,8 @@ impl Backend for LiveNode {
             outcomes.push((hash, failure, receipt.clone()));
             receipts.push(receipt);
         }
-        let block = self.chain.produce(receipts).clone();
-        self.index_block(block.height());
+        let height = self.produce(receipts);
+        let block = self.chain.block(height).expect("just produced").clone();
         for (index, (hash, failure, receipt)) in outcomes.into_iter().enumerate() {
             let logs: Vec<Value> = receipt
                 .event_logs

@@ -137,19 +137,15 @@ fn dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResul
             Ok(b64_list(&proof))
         }
         "icx_getProofForEvents" => {
-            let height = height_of(backend, params)?;
+            let block = hash_param(params, "hash")?;
             let index = u64::try_from(int_param(params, "index")?).map_err(|_| RpcError::invalid_params("negative index"))?;
             let events = params.get("events").and_then(Value::as_array).ok_or_else(|| RpcError::invalid_params("missing events"))?;
-            let mut out = vec![b64_list(&backend.receipt_proof(height, index).ok_or_else(|| RpcError::not_found("no such receipt"))?)];
-            for e in events {
-                let event = e
-                    .as_str()
-                    .and_then(hex_number)
-                    .and_then(|v| u64::try_from(v).ok())
-                    .ok_or_else(|| RpcError::invalid_params("events are 0x-hex integers"))?;
-                out.push(b64_list(&backend.event_proof(height, index, event).ok_or_else(|| RpcError::not_found("no such event"))?));
-            }
-            Ok(out.into())
+            let events = events
+                .iter()
+                .map(|e| e.as_str().and_then(hex_number).and_then(|v| u64::try_from(v).ok()))
+                .collect::<Option<Vec<u64>>>()
+                .ok_or_else(|| RpcError::invalid_params("events are 0x-hex integers"))?;
+            Ok(backend.proof_for_events(&block, index, &events)?.iter().map(|p| b64_list(p)).collect::<Vec<_>>().into())
         }
         "icx_getTransactionResult" => backend.transaction_result(&hash_param(params, "txHash")?),
         "icx_sendTransaction" => {
@@ -219,6 +215,21 @@ impl Filter {
     }
 }
 
+/// The receipts of `receipts` with events `filter` matches, each with those events' indexes.
+fn matched(receipts: &[(u64, Vec<(u64, LoggedEvent)>)], filter: &Filter) -> Vec<(u64, Vec<u64>)> {
+    receipts
+        .iter()
+        .map(|(i, logs)| (*i, logs.iter().filter(|(_, e)| filter.matches(e)).map(|(j, _)| *j).collect::<Vec<_>>()))
+        .filter(|(_, js)| !js.is_empty())
+        .collect()
+}
+
+/// The receipts and events of block `height` that a block monitor's event filter (its JSON) matches: what the
+/// monitor reports of that block.
+pub fn matching(backend: &dyn Backend, height: i64, filter: &Value) -> Result<Vec<(u64, Vec<u64>)>, String> {
+    Ok(matched(&backend.events(height), &Filter::parse(filter)?))
+}
+
 fn notification(backend: &dyn Backend, height: i64, filters: &[Filter]) -> Option<Value> {
     let id = icon_light_client::sha3_256(&backend.header(height)?);
     let mut n = json!({"hash": format!("0x{}", hex::encode(id)), "height": format!("{height:#x}")});
@@ -226,11 +237,7 @@ fn notification(backend: &dyn Backend, height: i64, filters: &[Filter]) -> Optio
         let receipts = backend.events(height);
         let (mut indexes, mut events) = (Vec::new(), Vec::new());
         for f in filters {
-            let matched: Vec<(u64, Vec<u64>)> = receipts
-                .iter()
-                .map(|(i, logs)| (*i, logs.iter().filter(|(_, e)| f.matches(e)).map(|(j, _)| *j).collect::<Vec<_>>()))
-                .filter(|(_, js)| !js.is_empty())
-                .collect();
+            let matched = matched(&receipts, f);
             indexes.push(matched.iter().map(|(i, _)| format!("{i:#x}")).collect::<Vec<_>>());
             events.push(matched.iter().map(|(_, js)| js.iter().map(|j| format!("{j:#x}")).collect::<Vec<_>>()).collect::<Vec<_>>());
         }

@@ -72,7 +72,14 @@ fn live() -> (Arc<Shared>, IconBtp, Validator) {
     let mut btp = IconBtp::new("0x3.icon", bmc, bsh, 0, ICX);
     btp.add_link(BtpAddress::parse(PARA_BMC).unwrap());
     btp.mint(bob.address, 1000 * ICX);
-    (Shared::new(Box::new(LiveNode::new(chain, btp.clone()))), btp, bob)
+    let mut node = LiveNode::new(chain, btp.clone());
+    node.owner = Some(owner().address);
+    (Shared::new(Box::new(node)), btp, bob)
+}
+
+/// The BMC's owner in `live()`.
+fn owner() -> Validator {
+    Validator::from_seed(1001)
 }
 
 fn tx(signer: &Validator, to: &IconAddress, value: Option<u128>, data: Option<Value>) -> Value {
@@ -148,8 +155,37 @@ async fn live_node_answers_every_call() {
         .await
         .unwrap();
     assert_eq!((status["tx_seq"].clone(), status["rx_seq"].clone()), (json!("0x1"), json!("0x1")));
+    // The rest of the Java BMC's status: the relay credited with its message, where the link was last received.
+    assert_eq!(status["relays"], json!([{"address": relayer.address.to_string(), "block_count": "0x0", "msg_count": "0x1"}]));
+    assert_eq!((status["rx_height"].clone(), status["cur_height"].clone()), (json!("0x2"), json!("0x2")));
+    for key in ["verifier", "relay_idx", "rotate_height", "rotate_term", "delay_limit", "max_agg", "rx_height_src", "block_interval_src", "block_interval_dst"] {
+        assert!(!status[key].is_null(), "getStatus has {key}");
+    }
+    assert_eq!(status["verifier"]["height"], "0x0");
     let balance = rpc.call("icx_call", json!({"to": btp.bsh.to_string(), "dataType": "call", "data": {"method": "balanceOf", "params": {"_owner": bob.address.to_string(), "_coinName": "ICX"}}})).await.unwrap();
-    assert_eq!(balance["usable"], json!(format!("{:#x}", 900 * ICX)));
+    assert_eq!((balance["usable"].clone(), balance["locked"].clone()), (json!(format!("{:#x}", 900 * ICX)), json!("0x0")), "the answer ended the lock");
+
+    // Links are the owner's to add, once each.
+    let add_link = |from: &Validator, link: &str, timestamp: u64| {
+        transaction::build(from, "0x3", &btp.bmc, None, Some(json!({"method": "addLink", "params": {"_link": link}})), timestamp)
+    };
+    let other = "btp://0x38.bsc/0x034AaDE86BF402F023Aa17E5725fABC4ab9E9798";
+    let refused = rpc.call("icx_sendTransaction", add_link(&bob, other, 1)).await.unwrap();
+    let added = rpc.call("icx_sendTransaction", add_link(&owner(), other, 1)).await.unwrap();
+    shared.produce_block().await;
+    let again = rpc.call("icx_sendTransaction", add_link(&owner(), other, 2)).await.unwrap();
+    shared.produce_block().await;
+    let outcome = |hash: Value| {
+        let rpc = &rpc;
+        async move { rpc.call("icx_getTransactionResult", json!({"txHash": hash})).await.unwrap() }
+    };
+    let refused = outcome(refused).await;
+    assert_eq!(refused["status"], "0x0", "only the owner adds links");
+    assert!(refused["failure"].to_string().contains("Unauthorized"), "{refused}");
+    assert_eq!(outcome(added).await["status"], "0x1");
+    assert!(outcome(again).await["failure"].to_string().contains("AlreadyExistsLink"));
+    let link_status = json!({"to": btp.bmc.to_string(), "dataType": "call", "data": {"method": "getStatus", "params": {"_link": other}}});
+    assert_eq!(rpc.call("icx_call", link_status).await.unwrap()["rx_seq"], "0x0");
 
     // Errors as ICON returns them.
     assert_eq!(rpc.call("icx_getBlockByHeight", json!({"height": "0x99"})).await.unwrap_err().0, -31004);

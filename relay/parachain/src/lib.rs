@@ -297,6 +297,11 @@ impl Parachain {
         unreachable!("the loop returns by its last attempt")
     }
 
+    /// The number of the last finalized block.
+    pub async fn finalized_height(&self) -> Result<u64, Error> {
+        self.read(|c| async move { Ok(u64::from(timed(REQUEST_TIMEOUT, c.client.blocks().at_latest()).await?.number())) }).await
+    }
+
     /// The next nonce of `account`, counting the transactions in the pool.
     pub async fn account_nonce(&self, account: &AccountId32) -> Result<u64, Error> {
         self.read(|c| async move { timed(REQUEST_TIMEOUT, c.rpc.system_account_next_index(account)).await }).await

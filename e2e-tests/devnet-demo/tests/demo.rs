@@ -1,0 +1,52 @@
+//! `scripts/devnet.sh --demo`: the seed's story through the real relay between a dev node and the ICON test
+//! chain, printed step by step; the script then stops everything it started.
+
+use std::{
+    net::{TcpListener, TcpStream},
+    path::Path,
+    process::Command,
+};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+}
+
+#[test]
+fn devnet_demo_tells_the_seed_story() {
+    let binaries = Path::new(env!("CARGO_BIN_EXE_devnet-demo")).parent().unwrap();
+    for binary in ["relay", "icon-testnet"] {
+        assert!(binaries.join(binary).exists(), "build {binary} first: cargo build --bin {binary}");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = std::env::temp_dir().join(format!("btp-devnet-demo-{}", std::process::id()));
+    let (para_port, icon_port) = (free_port(), free_port());
+    let out = Command::new("bash")
+        .args(["scripts/devnet.sh", "--demo"])
+        .current_dir(&root)
+        .env("PARA_PORT", para_port.to_string())
+        .env("ICON_PORT", icon_port.to_string())
+        .env("DEVNET_DIR", &dir)
+        .env("DEVNET_BINARIES", binaries)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    println!("{printed}");
+    let relay_log = std::fs::read_to_string(dir.join("relay.log")).unwrap_or_default();
+    assert!(out.status.success(), "devnet.sh --demo failed: {}\nthe relay's log:\n{relay_log}", String::from_utf8_lossy(&out.stderr));
+    for step in [
+        "ICON: Bob hx",
+        "holds 1000 ICX",
+        "addLink",
+        "Bob sends 100 ICX on ICON",
+        "keeps 1 ICX as its fee and sends 99: Bob holds 900 ICX and has 100 ICX locked",
+        "minted in parachain block",
+        "parachain: Bob holds 99 ICX wrapped",
+        "devnet stopped",
+    ] {
+        assert!(printed.contains(step), "the demo did not print {step:?}");
+    }
+    for port in [para_port, icon_port] {
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} still open after the demo");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

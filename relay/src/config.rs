@@ -1,0 +1,317 @@
+//! The relay's configuration file (`relay init-config` writes a commented one from a deployment file): where the
+//! deployment and the bundles are, the chains' endpoints, the lane's pacing and where the signer's secret is.
+//!
+//! Each value comes from, first to last: a command-line option, an environment variable named after its key
+//! (`RELAY_<SECTION>_<KEY>`: `RELAY_ICON_URL`, `RELAY_LANE_IDLE_MS`, `RELAY_SIGNER_KEY_FILE`; top-level keys
+//! `RELAY_DEPLOYMENT`, `RELAY_BUNDLES`), the file, the default. A key the relay does not know is an error, not
+//! silently ignored: a misspelt `max_block` would otherwise leave the default in force.
+
+use crate::{deployment::Deployment, signer::SignerConfig};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The deployment file `relay deploy` wrote.
+    pub deployment: PathBuf,
+    /// Directory with the contract bundles.
+    pub bundles: PathBuf,
+    pub icon: IconConfig,
+    pub parachain: ParachainConfig,
+    pub lane: LaneConfig,
+    pub signer: SignerConfig,
+}
+
+/// ICON's endpoints; empty: the deployment's JSON-RPC URL, and its block monitor derived from it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IconConfig {
+    pub url: String,
+    pub monitor_url: String,
+}
+
+/// The parachain node's WebSocket RPC; empty: the deployment's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParachainConfig {
+    pub url: String,
+}
+
+/// How the lane paces itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LaneConfig {
+    /// Pause when there is nothing to relay, and after a refusal (milliseconds).
+    pub idle_ms: u64,
+    /// The most ICON blocks one relay message carries.
+    pub max_blocks: u64,
+}
+
+impl Default for LaneConfig {
+    fn default() -> Self {
+        Self { idle_ms: 1000, max_blocks: 512 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            deployment: "deployment.toml".into(),
+            bundles: "target/contracts".into(),
+            icon: IconConfig::default(),
+            parachain: ParachainConfig::default(),
+            lane: LaneConfig::default(),
+            signer: SignerConfig::default(),
+        }
+    }
+}
+
+/// Whether a key's environment value is read as a number or taken as text.
+#[derive(Clone, Copy)]
+enum Kind {
+    Number,
+    Text,
+}
+
+/// Every key, as (section, key, kind): what the environment may override. A test holds it to the struct.
+const KEYS: &[(&str, &str, Kind)] = &[
+    ("", "deployment", Kind::Text),
+    ("", "bundles", Kind::Text),
+    ("icon", "url", Kind::Text),
+    ("icon", "monitor_url", Kind::Text),
+    ("parachain", "url", Kind::Text),
+    ("lane", "idle_ms", Kind::Number),
+    ("lane", "max_blocks", Kind::Number),
+    ("signer", "suri_env", Kind::Text),
+    ("signer", "suri_file", Kind::Text),
+    ("signer", "key_file", Kind::Text),
+    ("signer", "password_env", Kind::Text),
+    ("signer", "password_file", Kind::Text),
+    ("signer", "keystore", Kind::Text),
+    ("signer", "account", Kind::Text),
+    ("signer", "keystore_password_env", Kind::Text),
+];
+
+/// The environment variable that overrides `key` of `section`.
+fn variable(section: &str, key: &str) -> String {
+    match section {
+        "" => format!("RELAY_{}", key.to_uppercase()),
+        _ => format!("RELAY_{}_{}", section.to_uppercase(), key.to_uppercase()),
+    }
+}
+
+impl Config {
+    /// The file at `path` (none: the defaults), with the environment's overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+        let table = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                text.parse::<toml::Table>().map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        let origin = path.map_or_else(|| "the configuration".to_string(), |p| p.display().to_string());
+        Self::from_table(table, |name| std::env::var(name).ok(), &origin)
+    }
+
+    fn from_table(mut table: toml::Table, env: impl Fn(&str) -> Option<String>, origin: &str) -> Result<Self, String> {
+        let mut overridden = Vec::new();
+        for (section, key, kind) in KEYS {
+            let name = variable(section, key);
+            let Some(text) = env(&name) else { continue };
+            let value = match kind {
+                Kind::Text => toml::Value::String(text),
+                Kind::Number => toml::Value::Integer(text.trim().parse().map_err(|_| format!("{name}={text}: not a whole number"))?),
+            };
+            let into = match *section {
+                "" => &mut table,
+                _ => table
+                    .entry(section.to_string())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .ok_or_else(|| format!("{origin}: `{section}` is not a table"))?,
+            };
+            into.insert(key.to_string(), value);
+            overridden.push(name);
+        }
+        let config: Self = toml::Value::Table(table).try_into().map_err(|e| match overridden.is_empty() {
+            true => format!("{origin}: {e}"),
+            false => format!("{origin} with {}: {e}", overridden.join(", ")),
+        })?;
+        if config.lane.max_blocks == 0 {
+            return Err(format!("{origin}: lane.max_blocks must be at least 1"));
+        }
+        Ok(config)
+    }
+
+    /// The commented file `relay init-config` writes for `deployment` (read from `deployment_path`).
+    pub fn template(deployment: &Deployment, deployment_path: &Path, bundles: &Path) -> String {
+        let d = Self::default();
+        let quoted = |v: &str| toml::Value::String(v.to_string()).to_string();
+        format!(
+            r#"# The relay's configuration (`relay start --config FILE`, `relay status --config FILE`), written by
+# `relay init-config`. Every key may be overridden by an environment variable RELAY_<SECTION>_<KEY>
+# (RELAY_ICON_URL, RELAY_LANE_IDLE_MS, RELAY_SIGNER_KEY_FILE; top level: RELAY_DEPLOYMENT, RELAY_BUNDLES), and a
+# command-line option overrides both.
+
+# The deployment file `relay deploy` wrote: the contracts, the link and ICON's BMC.
+deployment = {deployment_file}
+# Directory with the contract bundles (bmc.contract, bmv_icon.contract): their ABI names messages and errors.
+bundles = {bundles}
+
+[icon]
+# ICON's JSON-RPC v3 endpoint (empty: the deployment's).
+url = {icon_url}
+# goloop's block monitor (empty: the JSON-RPC URL with ws:// or wss:// and /block).
+monitor_url = ""
+
+[parachain]
+# The parachain node's WebSocket RPC (empty: the deployment's).
+url = {para_url}
+
+[lane]
+# Pause when there is nothing to relay, and after a refusal (milliseconds).
+idle_ms = {idle_ms}
+# The most ICON blocks one relay message carries; the 191 KiB a relay message may hold usually binds first.
+max_blocks = {max_blocks}
+
+[signer]
+# The relay's parachain account, one of the link's relays (`relay deploy --relay`). Its secret is never written
+# here. One of:
+# - an encrypted key file (`relay keys new` or `relay keys import` writes it), with its password in an
+#   environment variable or a file:
+# key_file = "relay-key.json"
+# password_env = "RELAY_KEY_PASSWORD"
+# password_file = "/run/secrets/relay-key-password"
+# - a file holding a secret URI (a mnemonic or a hex seed, optional //derivation):
+# suri_file = "/run/secrets/relay-suri"
+# - a Substrate keystore directory and the account in it:
+# keystore = "/var/lib/node/chains/dev/keystore"
+# account = "5Grw…"
+# keystore_password_env = "RELAY_KEYSTORE_PASSWORD"
+# - else the environment variable named here holds the secret URI:
+suri_env = "RELAY_SURI"
+"#,
+            deployment_file = quoted(&deployment_path.display().to_string()),
+            bundles = quoted(&bundles.display().to_string()),
+            icon_url = quoted(&deployment.icon.url),
+            para_url = quoted(&deployment.parachain.url),
+            idle_ms = d.lane.idle_ms,
+            max_blocks = d.lane.max_blocks,
+        )
+    }
+}
+
+/// Where `relay start` and `relay status` take their settings from.
+#[derive(Args, Debug, Default)]
+pub struct ConfigArgs {
+    /// The configuration file (`relay init-config` writes one); without it, the defaults and RELAY_* variables.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The deployment file `relay deploy` wrote [default: deployment.toml].
+    #[arg(long, value_name = "PATH")]
+    pub deployment: Option<PathBuf>,
+    /// Directory with the contract bundles (their ABI names messages in errors) [default: target/contracts].
+    #[arg(long, value_name = "DIR")]
+    pub bundles: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// The configuration, with these options over it.
+    pub fn load(&self) -> Result<Config, String> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(path) = &self.deployment {
+            config.deployment = path.clone();
+        }
+        if let Some(dir) = &self.bundles {
+            config.bundles = dir.clone();
+        }
+        Ok(config)
+    }
+}
+
+/// Writes a commented configuration file for a deployment.
+#[derive(Args, Debug)]
+pub struct InitConfigArgs {
+    /// The deployment file `relay deploy` wrote.
+    #[arg(long, value_name = "PATH", default_value = "deployment.toml")]
+    pub deployment: PathBuf,
+    /// Directory with the contract bundles.
+    #[arg(long, value_name = "DIR", default_value = "target/contracts")]
+    pub bundles: PathBuf,
+    /// The file to write (never overwritten).
+    #[arg(long, value_name = "PATH", default_value = "relay.toml")]
+    pub output: PathBuf,
+}
+
+pub fn init(args: InitConfigArgs) -> Result<(), String> {
+    let deployment = Deployment::read(&args.deployment)?
+        .ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", args.deployment.display()))?;
+    let text = Config::template(&deployment, &args.deployment, &args.bundles);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&args.output)
+        .map_err(|e| format!("{}: {e} (an existing configuration is never overwritten)", args.output.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| format!("{}: {e}", args.output.display()))?;
+    println!("wrote {}: set [signer], then relay start --config {}", args.output.display(), args.output.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, String> {
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_table(text.parse().map_err(|e| format!("{e}"))?, |name| env.get(name).cloned(), "relay.toml")
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let text = "deployment = \"a.toml\"\n[icon]\nurl = \"http://file\"\n[lane]\nidle_ms = 5\n";
+        let c = load(text, &[]).unwrap();
+        assert_eq!((c.deployment.to_str(), c.icon.url.as_str(), c.lane.idle_ms, c.lane.max_blocks), (Some("a.toml"), "http://file", 5, 512));
+        let c = load(text, &[("RELAY_ICON_URL", "http://env"), ("RELAY_LANE_IDLE_MS", "250"), ("RELAY_DEPLOYMENT", "b.toml"), ("RELAY_SIGNER_KEY_FILE", "k.json")])
+            .unwrap();
+        assert_eq!((c.deployment.to_str(), c.icon.url.as_str(), c.lane.idle_ms), (Some("b.toml"), "http://env", 250));
+        assert_eq!(c.signer.key_file.as_deref(), Some(Path::new("k.json")));
+    }
+
+    #[test]
+    fn mistakes_are_named_not_ignored() {
+        assert!(load("[lane]\nmax_block = 4\n", &[]).unwrap_err().contains("max_block"), "a misspelt key");
+        let e = load("", &[("RELAY_LANE_IDLE_MS", "soon")]).unwrap_err();
+        assert!(e.contains("RELAY_LANE_IDLE_MS"), "{e}");
+        assert!(load("[lane]\nmax_blocks = 0\n", &[]).unwrap_err().contains("at least 1"));
+        assert!(load("[icon]\nurl = 3\n", &[]).unwrap_err().contains("relay.toml"));
+    }
+
+    #[test]
+    fn every_key_the_environment_names_exists_and_the_template_reads_back() {
+        let mut d = Deployment::default();
+        d.icon.url = "http://127.0.0.1:9080/api/v3".into();
+        d.parachain.url = "ws://127.0.0.1:9944".into();
+        let text = Config::template(&d, Path::new("bridge.toml"), Path::new("target/contracts"));
+        let c = load(&text, &[]).unwrap();
+        assert_eq!((c.deployment.to_str(), c.icon.url.as_str(), c.parachain.url.as_str()), (Some("bridge.toml"), d.icon.url.as_str(), d.parachain.url.as_str()));
+        assert_eq!(c.signer.suri_env.as_deref(), Some("RELAY_SURI"));
+        for (section, key, kind) in KEYS {
+            let value = match kind {
+                Kind::Number => "7",
+                Kind::Text => "x",
+            };
+            let name = variable(section, key);
+            assert!(load("", &[(&name, value)]).is_ok(), "{name} is a key of the file");
+            let commented = match *section {
+                "" => format!("\n{key} = "),
+                _ => format!("{key} = "),
+            };
+            assert!(text.contains(&commented), "the template documents {section}.{key}");
+        }
+    }
+}
