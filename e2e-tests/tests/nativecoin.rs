@@ -121,7 +121,8 @@ fn the_parachain_coin_travels_to_icon_and_comes_back() -> E2EResult<()> {
             to: para_bob().account().into(),
             assets: vec![btp_primitives::nativecoin::Asset { coin_name: "DOT".into(), value: 30 * DOT }],
         });
-        let message = BtpMessage { src: bridge.node.btp.bmc_address(), dst: bridge.para_bmc.clone(), svc: "nativecoin".into(), sn: 9, payload: request.encode() };
+        let message =
+            BtpMessage { src: bridge.node.btp.bmc_address(), dst: bridge.para_bmc.clone(), svc: "nativecoin".into(), sn: 9, payload: request.encode() };
         let seq = bridge.node.btp.link_status(&bridge.para_bmc).unwrap().tx_seq + 1;
         let event = EventLog::bmc_message(bridge.node.btp.bmc, bridge.para_bmc.as_str(), seq, message.encode());
         let before = bridge.client.free_balance(bob()).await?;

@@ -248,8 +248,8 @@ pub struct InitConfigArgs {
 }
 
 pub fn init(args: InitConfigArgs) -> Result<(), String> {
-    let deployment = Deployment::read(&args.deployment)?
-        .ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", args.deployment.display()))?;
+    let deployment =
+        Deployment::read(&args.deployment)?.ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", args.deployment.display()))?;
     let text = Config::template(&deployment, &args.deployment, &args.bundles);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -276,8 +276,9 @@ mod tests {
         let text = "deployment = \"a.toml\"\n[icon]\nurl = \"http://file\"\n[lane]\nidle_ms = 5\n";
         let c = load(text, &[]).unwrap();
         assert_eq!((c.deployment.to_str(), c.icon.url.as_str(), c.lane.idle_ms, c.lane.max_blocks), (Some("a.toml"), "http://file", 5, 512));
-        let c = load(text, &[("RELAY_ICON_URL", "http://env"), ("RELAY_LANE_IDLE_MS", "250"), ("RELAY_DEPLOYMENT", "b.toml"), ("RELAY_SIGNER_KEY_FILE", "k.json")])
-            .unwrap();
+        let c =
+            load(text, &[("RELAY_ICON_URL", "http://env"), ("RELAY_LANE_IDLE_MS", "250"), ("RELAY_DEPLOYMENT", "b.toml"), ("RELAY_SIGNER_KEY_FILE", "k.json")])
+                .unwrap();
         assert_eq!((c.deployment.to_str(), c.icon.url.as_str(), c.lane.idle_ms), (Some("b.toml"), "http://env", 250));
         assert_eq!(c.signer.key_file.as_deref(), Some(Path::new("k.json")));
     }
@@ -298,7 +299,10 @@ mod tests {
         d.parachain.url = "ws://127.0.0.1:9944".into();
         let text = Config::template(&d, Path::new("bridge.toml"), Path::new("target/contracts"));
         let c = load(&text, &[]).unwrap();
-        assert_eq!((c.deployment.to_str(), c.icon.url.as_str(), c.parachain.url.as_str()), (Some("bridge.toml"), d.icon.url.as_str(), d.parachain.url.as_str()));
+        assert_eq!(
+            (c.deployment.to_str(), c.icon.url.as_str(), c.parachain.url.as_str()),
+            (Some("bridge.toml"), d.icon.url.as_str(), d.parachain.url.as_str())
+        );
         assert_eq!(c.signer.suri_env.as_deref(), Some("RELAY_SURI"));
         for (section, key, kind) in KEYS {
             let value = match kind {

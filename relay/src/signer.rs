@@ -143,8 +143,7 @@ pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<(), Stri
     };
     let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| format!("{}: not a file name", path.display()))?;
     let temporary = format!(".{name}.tmp");
-    eth_keystore::encrypt_key(dir, &mut rand::thread_rng(), uri.as_bytes(), password, Some(&temporary))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    eth_keystore::encrypt_key(dir, &mut rand::thread_rng(), uri.as_bytes(), password, Some(&temporary)).map_err(|e| format!("{}: {e}", path.display()))?;
     let written = dir.join(&temporary);
     let done = {
         use std::os::unix::fs::PermissionsExt;

@@ -26,12 +26,48 @@ const PARA: &str = "0x501.pra";
 struct Relay(Child);
 
 impl Relay {
-    /// Starts `relay start`, its log in `deployment`'s directory (`relay.log`, appended).
+    /// Starts `relay start`, its log in `deployment`'s directory (`relay.log`, appended), as an operator would:
+    /// the first start imports //Alice into an encrypted key file (`relay keys import`) and writes the
+    /// configuration (`relay init-config`); the key file comes in through the environment's overrides of the
+    /// configuration, the pause through the command line's.
     fn start(deployment: &Path) -> Self {
+        let (config, key_file, password) =
+            (deployment.with_file_name("relay.toml"), deployment.with_file_name("relay-key.json"), deployment.with_file_name("password"));
+        let relay = || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_relay"));
+            command.env_remove("RELAY_SURI");
+            command
+        };
+        if !config.exists() {
+            std::fs::write(&password, "a relay's password\n").unwrap();
+            let out = relay()
+                .args(["keys", "import", "--key-file"])
+                .arg(&key_file)
+                .arg("--password-file")
+                .arg(&password)
+                .env("RELAY_SURI", "//Alice")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "relay keys import: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), Signer::from_uri("//Alice").unwrap().account().to_string(), "it prints the account");
+            let out = relay()
+                .args(["init-config", "--deployment"])
+                .arg(deployment)
+                .arg("--bundles")
+                .arg(support::bundles())
+                .arg("--output")
+                .arg(&config)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "relay init-config: {}", String::from_utf8_lossy(&out.stderr));
+        }
         let log = std::fs::OpenOptions::new().create(true).append(true).open(deployment.with_file_name("relay.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_relay"))
-            .args(["start", "--deployment", deployment.to_str().unwrap(), "--bundles", support::bundles().to_str().unwrap(), "--idle-ms", "200"])
-            .env("RELAY_SURI", "//Alice")
+        let child = relay()
+            .args(["start", "--config"])
+            .arg(&config)
+            .args(["--idle-ms", "200"])
+            .env("RELAY_SIGNER_KEY_FILE", &key_file)
+            .env("RELAY_SIGNER_PASSWORD_FILE", &password)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -151,10 +187,7 @@ async fn relay_delivers_the_seed_scenario() {
     assert_eq!(bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap(), 900 * ICX, "Bob paid 100 ICX on ICON");
     assert_eq!(bridge.status().await.rx_seq, 1, "one message: the transfer");
     assert!(relay.stop(), "the relay stops cleanly on SIGTERM");
-    let status = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .args(["status", "--deployment", bridge.deployment.to_str().unwrap(), "--bundles", support::bundles().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_relay")).args(["status", "--config"]).arg(bridge.deployment.with_file_name("relay.toml")).output().unwrap();
     let printed = String::from_utf8_lossy(&status.stdout);
     assert!(printed.contains("messages sent 1") && printed.contains("rx_seq 1") && printed.contains("0 messages pending"), "{printed}");
 }

@@ -149,7 +149,7 @@ impl Demo {
         };
         let mint_height = self.para.finalized_height().await.map_err(|e| e.to_string())?;
         println!(
-            "   minted in parachain block {mint_height} (finalized), {} blocks and {:.1} s after ICON block {block}",
+            "   minted in parachain block {mint_height} (finalized), {} parachain block(s) and {:.1} s after ICON block {block}",
             mint_height.saturating_sub(start_height),
             sent.elapsed().as_secs_f64()
         );

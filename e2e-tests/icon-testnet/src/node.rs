@@ -184,7 +184,12 @@ impl LiveNode {
     fn link_status_json(&self, link: &BtpAddress, status: &crate::btp::LinkStatus) -> Value {
         let relayed = self.relayed.get(link);
         let relays: Vec<Value> = relayed
-            .map(|r| r.messages.iter().map(|(relay, count)| json!({"address": relay.to_string(), "block_count": "0x0", "msg_count": hex_int(u128::from(*count))})).collect())
+            .map(|r| {
+                r.messages
+                    .iter()
+                    .map(|(relay, count)| json!({"address": relay.to_string(), "block_count": "0x0", "msg_count": hex_int(u128::from(*count))}))
+                    .collect()
+            })
             .unwrap_or_default();
         let zero = hex_int(0);
         json!({

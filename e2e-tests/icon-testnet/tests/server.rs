@@ -158,7 +158,8 @@ async fn live_node_answers_every_call() {
     // The rest of the Java BMC's status: the relay credited with its message, where the link was last received.
     assert_eq!(status["relays"], json!([{"address": relayer.address.to_string(), "block_count": "0x0", "msg_count": "0x1"}]));
     assert_eq!((status["rx_height"].clone(), status["cur_height"].clone()), (json!("0x2"), json!("0x2")));
-    for key in ["verifier", "relay_idx", "rotate_height", "rotate_term", "delay_limit", "max_agg", "rx_height_src", "block_interval_src", "block_interval_dst"] {
+    for key in ["verifier", "relay_idx", "rotate_height", "rotate_term", "delay_limit", "max_agg", "rx_height_src", "block_interval_src", "block_interval_dst"]
+    {
         assert!(!status[key].is_null(), "getStatus has {key}");
     }
     assert_eq!(status["verifier"]["height"], "0x0");
