@@ -192,34 +192,50 @@ async fn relay_delivers_the_seed_scenario() {
     assert!(printed.contains("messages sent 1") && printed.contains("rx_seq 1") && printed.contains("0 messages pending"), "{printed}");
 }
 
-/// A relay killed with SIGKILL at arbitrary points and started again delivers every transfer exactly once: it
+/// A relay killed with SIGKILL 20 times at arbitrary points while 50 transfers arrive, and started again, delivers
+/// every transfer exactly once: it
 /// keeps nothing of its own, each round starts from the parachain BMC's status.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_survives_kill_9() {
     let icon_bob = Validator::from_seed(1000);
     let bridge = Bridge::new("kill9", &icon_bob, None).await;
     let bob = Signer::from_uri("//Bob").unwrap().account();
-    const TRANSFERS: u64 = 12;
+    const TRANSFERS: u64 = 50;
+    const KILLS: u64 = 20;
     let log = bridge.deployment.with_file_name("relay.log");
     let submissions = || std::fs::read_to_string(&log).unwrap_or_default().matches("submitting").count();
-    for (i, pause) in (1..=TRANSFERS).zip([150u64, 700, 300, 1100, 50, 900, 400, 1300, 250, 600, 100, 800]) {
-        bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob, i).await;
+    // Pauses from a fixed xorshift sequence: arbitrary points, the same ones on every run.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = move |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below
+    };
+    let mut sent = 0;
+    for kill in 1..=KILLS {
+        // 2 or 3 transfers before each start: 50 in all.
+        for _ in 0..(if kill <= TRANSFERS - 2 * KILLS { 3 } else { 2 }) {
+            sent += 1;
+            bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob, sent).await;
+        }
         let before = submissions();
         let mut relay = Relay::start(&bridge.deployment);
-        if i % 2 == 0 {
+        if kill % 2 == 0 {
             // In the middle of a submission: killed as soon as it says it submits (or after 30 s at most).
             let deadline = Instant::now() + Duration::from_secs(30);
             while submissions() == before && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
-        tokio::time::sleep(Duration::from_millis(pause)).await;
+        tokio::time::sleep(Duration::from_millis(random(1200))).await;
         relay.0.kill().unwrap();
         relay.0.wait().unwrap();
     }
-    assert!(submissions() >= TRANSFERS as usize / 2, "killed mid-submission at least half of the times");
+    assert_eq!(sent, TRANSFERS);
+    assert!(submissions() >= KILLS as usize / 2, "killed mid-submission at least half of the times");
     let _relay = Relay::start(&bridge.deployment);
-    bridge.wait_for_wrapped(&bob, TRANSFERS as u128 * ICX, Duration::from_secs(90)).await;
+    bridge.wait_for_wrapped(&bob, u128::from(TRANSFERS) * ICX, Duration::from_secs(90)).await;
     assert_eq!(bridge.status().await.rx_seq, TRANSFERS, "each transfer's message once");
 }
 
