@@ -5,25 +5,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+# Each step's heading with the time since the start: where CI's minutes go.
+step() { echo "== [${SECONDS}s] $*"; }
 
-echo "== format (rustfmt.toml; rustc-web has no rustfmt, the machine's stable toolchain does) and clippy"
+step "format (rustfmt.toml; rustc-web has no rustfmt, the machine's stable toolchain does) and clippy"
 cargo +stable fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== contracts (release) and WebAssembly MVP check"
+step "contracts (release) and WebAssembly MVP check"
 bash scripts/build-contracts.sh
 
 # One build of the whole workspace, its features unified over every crate: the vectors and the benchmarks below
 # reuse it (`-p` or `--exclude` would resolve other feature sets and build half the dependency tree again).
-echo "== every crate's tests: host unit tests, ink! off-chain tests, the relay on a real node (relay deploy,"
-echo "   devnet.sh, the relay between the chains), e2e tests on a real pallet-contracts runtime (ink_e2e sandbox)"
+step "every crate's tests: host unit tests, ink! off-chain tests, the relay on a real node (relay deploy,"
+echo "   devnet.sh and its --demo, the relay between the chains), e2e tests on a real pallet-contracts runtime (ink_e2e sandbox)"
 cargo test --workspace
 
-echo "== ICON vectors through the light client"
+step "ICON vectors through the light client"
 bash scripts/check-vectors.sh contracts/libs/icon-vectors/data/icon
 
-echo "== benchmarks: BMV gas on real ICON data; the bridge's calls"
+step "benchmarks: BMV gas on real ICON data; the bridge's calls"
 cargo run --quiet --example bmv_gas
 cargo run --quiet --example bridge_gas
-echo "== benchmark: the relay's catch-up (relay messages and CPU per block update)"
+step "benchmark: the relay's catch-up (relay messages and CPU per block update)"
 cargo run --quiet --example relay_bench
+step "done"
