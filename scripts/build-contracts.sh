@@ -17,6 +17,7 @@ source scripts/env.sh
 export INK_STATIC_BUFFER_SIZE=196608
 out=target/contracts
 jobs=${CONTRACT_JOBS:-2}
+case "$jobs" in ''|*[!0-9]*|0) echo "CONTRACT_JOBS must be a whole number of at least 1, not '$jobs'" >&2; exit 2 ;; esac
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 mkdir -p "$out"
@@ -37,7 +38,8 @@ for manifest in contracts/*/Cargo.toml e2e-tests/test-service/Cargo.toml; do
   artefacts+=("$artefact")
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
   echo "== cargo contract build --release: $name"
-  ( build "$manifest" "$artefact" > "$logs/$artefact.log" 2>&1; echo $? > "$logs/$artefact.rc"; cat "$logs/$artefact.log" ) &
+  # `set -e` would end the subshell at a failed build, before its status and output are kept.
+  ( set +e; build "$manifest" "$artefact" > "$logs/$artefact.log" 2>&1; echo $? > "$logs/$artefact.rc"; cat "$logs/$artefact.log" ) &
 done
 wait
 

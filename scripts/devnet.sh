@@ -16,6 +16,11 @@ for arg in "$@"; do
 done
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+# The relay's configuration variables of the caller's shell (RELAY_PARACHAIN_URL, RELAY_SIGNER_KEY_FILE, …) would
+# point the devnet's relay elsewhere or sign with another key: only RELAY_SURI and RELAY_LOG are kept.
+for var in $(compgen -e); do
+  case "$var" in RELAY_SURI | RELAY_LOG) ;; RELAY_*) unset "$var" ;; esac
+done
 PARA_PORT="${PARA_PORT:-9944}"
 ICON_PORT="${ICON_PORT:-9080}"
 DIR="${DEVNET_DIR:-target/devnet}"

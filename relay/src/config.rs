@@ -121,7 +121,8 @@ impl Config {
         let mut overridden = Vec::new();
         for (section, key, kind) in KEYS {
             let name = variable(section, key);
-            let Some(text) = env(&name) else { continue };
+            // An empty variable unsets nothing and sets nothing: `RELAY_SIGNER_KEY_FILE=` is not a path.
+            let Some(text) = env(&name).filter(|t| !t.is_empty()) else { continue };
             let value = match kind {
                 Kind::Text => toml::Value::String(text),
                 Kind::Number => toml::Value::Integer(text.trim().parse().map_err(|_| format!("{name}={text}: not a whole number"))?),
@@ -250,7 +251,9 @@ pub struct InitConfigArgs {
 pub fn init(args: InitConfigArgs) -> Result<(), String> {
     let deployment =
         Deployment::read(&args.deployment)?.ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", args.deployment.display()))?;
-    let text = Config::template(&deployment, &args.deployment, &args.bundles);
+    // Absolute paths: the relay may run from any directory (a service manager's, say).
+    let absolute = |p: &Path| std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()));
+    let text = Config::template(&deployment, &absolute(&args.deployment)?, &absolute(&args.bundles)?);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -68,6 +68,15 @@ impl SignerConfig {
         if sources.iter().filter(|s| **s).count() > 1 {
             return Err("name one signer: a key file, a secret-URI file or a keystore".into());
         }
+        // An option that belongs to another source than the one in use would be silently ignored.
+        if self.key_file.is_none() && (self.password_env.is_some() || self.password_file.is_some()) {
+            return Err("a password option without --key-file (command-line signer options replace the configuration's [signer] whole)".into());
+        }
+        if self.keystore.is_none() && (self.account.is_some() || self.keystore_password_env.is_some()) {
+            return Err(
+                "--account or --keystore-password-env without --keystore (command-line signer options replace the configuration's [signer] whole)".into()
+            );
+        }
         if let Some(path) = &self.key_file {
             return Signer::from_uri(&open_key_file(path, &self.password()?)?);
         }
@@ -94,7 +103,12 @@ impl SignerConfig {
         let password = match (&self.password_env, &self.password_file) {
             (Some(_), Some(_)) => return Err("name one password source: --password-env or --password-file".into()),
             (Some(var), None) => std::env::var(var).map_err(|_| format!("--password-env: {var} is not set"))?,
-            (None, Some(path)) => first_line(path, "--password-file")?,
+            // The line as written, spaces and all: a password from a file opens what the same text from the
+            // environment sealed.
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("--password-file {}: {e}", path.display()))?;
+                text.lines().next().unwrap_or_default().to_string()
+            }
             (None, None) => return Err("a key file needs its password: --password-env VAR or --password-file PATH".into()),
         };
         match password.is_empty() {
@@ -132,7 +146,11 @@ impl SignerConfig {
 
 /// Encrypts a secret URI into a new key file at `path` (Web3 Secret Storage: scrypt and AES-128-CTR, the format
 /// of Ethereum's and ICON's keystores), readable by its owner only. An existing file is never overwritten.
+///
+/// The file is written inside a new directory only its owner may enter, next to `path`, and linked into place:
+/// nobody can read it or swap it in between, and of two runs at once exactly one wins the name.
 pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     Signer::from_uri(uri)?;
     if path.exists() {
         return Err(format!("{}: exists already (a key file is never overwritten)", path.display()));
@@ -142,14 +160,17 @@ pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<(), Stri
         _ => Path::new("."),
     };
     let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| format!("{}: not a file name", path.display()))?;
-    let temporary = format!(".{name}.tmp");
-    eth_keystore::encrypt_key(dir, &mut rand::thread_rng(), uri.as_bytes(), password, Some(&temporary)).map_err(|e| format!("{}: {e}", path.display()))?;
-    let written = dir.join(&temporary);
-    let done = {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o600)).and_then(|()| std::fs::hard_link(&written, path))
-    };
-    let _ = std::fs::remove_file(&written);
+    let nonce = rand::random::<u64>();
+    let private = dir.join(format!(".{name}.{nonce:016x}.tmp"));
+    std::fs::DirBuilder::new().mode(0o700).create(&private).map_err(|e| format!("{}: {e}", private.display()))?;
+    let done =
+        eth_keystore::encrypt_key(&private, &mut rand::thread_rng(), uri.as_bytes(), password, Some("key.json")).map_err(|e| e.to_string()).and_then(|_| {
+            let written = private.join("key.json");
+            std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o600))
+                .and_then(|()| std::fs::hard_link(&written, path))
+                .map_err(|e| e.to_string())
+        });
+    let _ = std::fs::remove_dir_all(&private);
     done.map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -232,5 +253,9 @@ mod tests {
         assert_eq!(SignerConfig::default().or(configured.clone()), configured);
         let cli = SignerConfig { suri_file: Some("s".into()), ..Default::default() };
         assert_eq!(cli.clone().or(configured), cli, "not the file's key with the command line's secret");
+        let stray = SignerConfig { password_env: Some("P".into()), ..Default::default() };
+        assert!(stray.signer().err().unwrap().contains("without --key-file"), "a password for no key file is not ignored");
+        let stray = SignerConfig { account: Some(ALICE.into()), ..Default::default() };
+        assert!(stray.signer().err().unwrap().contains("without --keystore"));
     }
 }

@@ -33,9 +33,12 @@ impl Relay {
     fn start(deployment: &Path) -> Self {
         let (config, key_file, password) =
             (deployment.with_file_name("relay.toml"), deployment.with_file_name("relay-key.json"), deployment.with_file_name("password"));
+        // None of the test process's own RELAY_* settings reach the relay.
         let relay = || {
             let mut command = Command::new(env!("CARGO_BIN_EXE_relay"));
-            command.env_remove("RELAY_SURI");
+            for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("RELAY_") && name != "RELAY_LOG") {
+                command.env_remove(name);
+            }
             command
         };
         if !config.exists() {
