@@ -76,7 +76,7 @@ enum Kind {
     Text,
 }
 
-/// Every key, as (section, key, kind): what the environment may override. A test holds it to the struct.
+/// Every key, as (section, key, kind): what the environment may override. Tests hold it to the struct both ways.
 const KEYS: &[(&str, &str, Kind)] = &[
     ("", "deployment", Kind::Text),
     ("", "bundles", Kind::Text),
@@ -293,6 +293,32 @@ mod tests {
         assert!(e.contains("RELAY_LANE_IDLE_MS"), "{e}");
         assert!(load("[lane]\nmax_blocks = 0\n", &[]).unwrap_err().contains("at least 1"));
         assert!(load("[icon]\nurl = 3\n", &[]).unwrap_err().contains("relay.toml"));
+    }
+
+    #[test]
+    fn every_key_of_the_file_has_its_variable() {
+        let signer = SignerConfig {
+            suri_env: Some("V".into()),
+            suri_file: Some("f".into()),
+            key_file: Some("k".into()),
+            password_env: Some("P".into()),
+            password_file: Some("p".into()),
+            keystore: Some("d".into()),
+            account: Some("a".into()),
+            keystore_password_env: Some("K".into()),
+        };
+        let table = toml::Table::try_from(Config { signer, ..Config::default() }).unwrap();
+        let mut keys = Vec::new();
+        for (key, value) in &table {
+            match value.as_table() {
+                Some(section) => keys.extend(section.keys().map(|k| (key.clone(), k.clone()))),
+                None => keys.push((String::new(), key.clone())),
+            }
+        }
+        let mut listed: Vec<(String, String)> = KEYS.iter().map(|(section, key, _)| (section.to_string(), key.to_string())).collect();
+        keys.sort();
+        listed.sort();
+        assert_eq!(keys, listed, "KEYS lists exactly the file's keys");
     }
 
     #[test]
