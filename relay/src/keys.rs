@@ -57,22 +57,15 @@ fn new_mnemonic() -> Result<String, String> {
 
 pub fn run(command: KeysCommand) -> Result<(), String> {
     let (file, uri) = match command {
-        KeysCommand::New(file) => {
-            let uri = new_mnemonic()?;
-            (file, uri)
-        }
-        KeysCommand::Import { file, suri_env, suri_file } => {
-            let uri = SignerConfig { suri_env: Some(suri_env), suri_file, ..Default::default() }.secret_uri()?;
-            (file, uri)
-        }
+        KeysCommand::New(file) => (file, new_mnemonic()?),
+        KeysCommand::Import { file, suri_env, suri_file } => (file, SignerConfig { suri_env: Some(suri_env), suri_file, ..Default::default() }.secret_uri()?),
         KeysCommand::Show(file) => {
             let uri = open_key_file(&file.key_file, &file.password()?)?;
             println!("{}", Signer::from_uri(&uri)?.account());
             return Ok(());
         }
     };
-    write_key_file(&file.key_file, &uri, &file.password()?)?;
-    println!("{}", Signer::from_uri(&uri)?.account());
+    println!("{}", write_key_file(&file.key_file, &uri, &file.password()?)?);
     eprintln!("wrote {} (encrypted; back it up with its password)", file.key_file.display());
     Ok(())
 }

@@ -148,10 +148,11 @@ impl SignerConfig {
 /// of Ethereum's and ICON's keystores), readable by its owner only. An existing file is never overwritten.
 ///
 /// The file is written inside a new directory only its owner may enter, next to `path`, and linked into place:
-/// nobody can read it or swap it in between, and of two runs at once exactly one wins the name.
-pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<(), String> {
+/// nobody can read it or swap it in between, and of two runs at once exactly one wins the name. Returns the
+/// key's account.
+pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<AccountId32, String> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    Signer::from_uri(uri)?;
+    let account = Signer::from_uri(uri)?.account();
     if path.exists() {
         return Err(format!("{}: exists already (a key file is never overwritten)", path.display()));
     }
@@ -171,7 +172,7 @@ pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<(), Stri
                 .map_err(|e| e.to_string())
         });
     let _ = std::fs::remove_dir_all(&private);
-    done.map_err(|e| format!("{}: {e}", path.display()))
+    done.map(|()| account).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The secret URI in a key file.

@@ -9,7 +9,7 @@ use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain, Signer};
 use btp_primitives::address::hex_account;
 use btp_relay::deployment::Deployment;
 use clap::Parser;
-use icon_rpc::{parse_t_int, transaction, IconClient};
+use icon_rpc::{code, parse_t_amount, parse_t_int, transaction, IconClient};
 use icon_testnet::{
     keys::{dev_bob, dev_owner},
     Validator,
@@ -56,8 +56,7 @@ fn now_us() -> u64 {
 }
 
 fn int(value: &Value, what: &str) -> Result<u128, String> {
-    let text = value.as_str().ok_or_else(|| format!("{what}: not a T_INT: {value}"))?;
-    u128::from_str_radix(text.trim_start_matches("0x"), 16).map_err(|_| format!("{what}: not a T_INT: {text}"))
+    value.as_str().and_then(parse_t_amount).ok_or_else(|| format!("{what}: not a T_INT: {value}"))
 }
 
 struct Demo {
@@ -88,7 +87,7 @@ impl Demo {
                         _ => Err(format!("ICON block {height} failed the transaction: {}", result["failure"])),
                     };
                 }
-                Err(e) if Instant::now() < deadline && e.code().is_some_and(|c| [-31002, -31003, icon_rpc::code::NOT_FOUND].contains(&c)) => {
+                Err(e) if Instant::now() < deadline && e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
                     tokio::time::sleep(Duration::from_millis(200)).await
                 }
                 Err(e) => return Err(e.to_string()),

@@ -93,14 +93,9 @@ fn hex_int(v: u128) -> String {
     format!("{v:#x}")
 }
 
-/// An ICON `T_INT`: `0x` and hex digits.
-pub(crate) fn hex_number(text: &str) -> Option<u128> {
-    u128::from_str_radix(text.strip_prefix("0x")?, 16).ok()
-}
-
 fn parse_hex_int(v: Option<&Value>, what: &str) -> RpcResult<u128> {
     let text = v.and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params(format!("missing {what}")))?;
-    hex_number(text).ok_or_else(|| RpcError::invalid_params(format!("{what} is not 0x-hex")))
+    icon_rpc::parse_t_amount(text).ok_or_else(|| RpcError::invalid_params(format!("{what} is not 0x-hex")))
 }
 
 struct TxRecord {
@@ -323,7 +318,7 @@ impl Backend for LiveNode {
     fn transaction_result(&self, hash: &Hash) -> RpcResult<Value> {
         match self.txs.get(hash) {
             None => Err(RpcError::not_found("no such transaction")),
-            Some(TxRecord { result: None, .. }) => Err(RpcError::new(-31002, "pending")),
+            Some(TxRecord { result: None, .. }) => Err(RpcError::new(icon_rpc::code::PENDING, "pending")),
             Some(TxRecord { result: Some(r), .. }) => Ok(r.clone()),
         }
     }

@@ -1,7 +1,7 @@
 //! ICON JSON-RPC v3 over HTTP (`POST /api/v3` or `/api/v3/<channel>`) and the websocket block monitor
 //! (`/api/v3/<channel>/block`), serving a [`Backend`].
 
-use crate::node::{hex_number, Backend, LoggedEvent, RpcError, RpcResult};
+use crate::node::{Backend, LoggedEvent, RpcError, RpcResult};
 use axum::{
     extract::{
         ws::{Message, WebSocket, WebSocketUpgrade},
@@ -15,6 +15,7 @@ use axum::{
 use base64::{engine::general_purpose::STANDARD, Engine};
 use btp_primitives::IconAddress;
 use icon_light_client::{header::BlockHeader, Hash};
+use icon_rpc::parse_t_amount;
 use serde_json::{json, Map, Value};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{broadcast, Mutex};
@@ -78,7 +79,7 @@ fn param<'a>(params: &'a Value, name: &str) -> RpcResult<&'a str> {
 
 fn int_param(params: &Value, name: &str) -> RpcResult<i64> {
     let text = param(params, name)?;
-    hex_number(text).and_then(|v| i64::try_from(v).ok()).ok_or_else(|| RpcError::invalid_params(format!("{name} is not a 0x-hex integer")))
+    parse_t_amount(text).and_then(|v| i64::try_from(v).ok()).ok_or_else(|| RpcError::invalid_params(format!("{name} is not a 0x-hex integer")))
 }
 
 fn hash_param(params: &Value, name: &str) -> RpcResult<Hash> {
@@ -142,7 +143,7 @@ fn dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResul
             let events = params.get("events").and_then(Value::as_array).ok_or_else(|| RpcError::invalid_params("missing events"))?;
             let events = events
                 .iter()
-                .map(|e| e.as_str().and_then(hex_number).and_then(|v| u64::try_from(v).ok()))
+                .map(|e| e.as_str().and_then(parse_t_amount).and_then(|v| u64::try_from(v).ok()))
                 .collect::<Option<Vec<u64>>>()
                 .ok_or_else(|| RpcError::invalid_params("events are 0x-hex integers"))?;
             Ok(backend.proof_for_events(&block, index, &events)?.iter().map(|p| b64_list(p)).collect::<Vec<_>>().into())

@@ -12,6 +12,10 @@ use serde_json::Value;
 pub mod code {
     /// The server failed (and goloop's generic system error).
     pub const SERVER_ERROR: i64 = -31000;
+    /// The transaction is in the pool, not in a block yet.
+    pub const PENDING: i64 = -31002;
+    /// The transaction is in a block being executed.
+    pub const EXECUTING: i64 = -31003;
     /// No such block, transaction or data.
     pub const NOT_FOUND: i64 = -31004;
 }
@@ -45,10 +49,15 @@ pub fn t_int(value: u64) -> String {
     format!("{value:#x}")
 }
 
+/// Reads a `T_INT` text as wide as amounts in loop (10^-18 ICX) need.
+pub fn parse_t_amount(text: &str) -> Option<u128> {
+    u128::from_str_radix(text.strip_prefix("0x")?, 16).ok()
+}
+
 /// Reads a `T_INT` (also accepting the plain JSON numbers some of goloop's block fields use).
 pub fn parse_t_int(value: &Value) -> Option<u64> {
     match value {
-        Value::String(s) => u64::from_str_radix(s.strip_prefix("0x")?, 16).ok(),
+        Value::String(s) => u64::try_from(parse_t_amount(s)?).ok(),
         Value::Number(n) => n.as_u64(),
         _ => None,
     }
@@ -80,6 +89,8 @@ mod tests {
         assert_eq!(parse_t_int(&json!("0x1a")), Some(26));
         assert_eq!(parse_t_int(&json!(26)), Some(26));
         assert_eq!(parse_t_int(&json!("26")), None, "T_INT is hex with 0x");
+        assert_eq!(parse_t_int(&json!("0x10000000000000000")), None, "past u64");
+        assert_eq!(parse_t_amount("0x3635c9adc5dea00000"), Some(1_000 * 10u128.pow(18)), "1,000 ICX in loop");
         assert_eq!(t_hash(&[0xab; 32]), format!("0x{}", "ab".repeat(32)));
     }
 }
