@@ -95,7 +95,7 @@ RELAY_SURI="${RELAY_SURI:-//Alice}" "$BIN/relay" deploy --deployment "$DIR/deplo
   --coin ICX:ICX:18:0:100000000000000000:0x3.icon 2>"$DIR/deploy.log" ||
   { echo "relay deploy failed; the end of $DIR/deploy.log:" >&2; tail -5 "$DIR/deploy.log" >&2; exit 1; }
 
-RELAY_SURI="${RELAY_SURI:-//Alice}" "$BIN/relay" start --deployment "$DIR/deployment.toml" 2>"$DIR/relay.log" &
+RELAY_SURI="${RELAY_SURI:-//Alice}" RELAY_STORE="$DIR/relay-store.redb" "$BIN/relay" start --deployment "$DIR/deployment.toml" 2>"$DIR/relay.log" &
 PIDS+=($!)
 
 echo

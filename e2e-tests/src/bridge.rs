@@ -10,7 +10,8 @@ use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, CoinBalanc
 use btp_primitives::{address::hex_account, BtpAddress, BtpMessage, IconAddress};
 use btp_relay::{
     icon::{BlockStream, IconNode, IconSource},
-    lane::{Position, Source},
+    lane::{Position, Segment, Source},
+    store::Store,
 };
 use icon_rpc::monitor::{BlockNotification, EventFilter};
 use icon_testnet::{
@@ -22,6 +23,7 @@ use icon_testnet::{
 };
 use ink::primitives::AccountId;
 use ink_e2e::{AccountKeyring, ContractsBackend};
+use std::sync::Arc;
 
 pub const ICX: u128 = 1_000_000_000_000_000_000;
 /// The parachain's coin has 10 decimals.
@@ -47,6 +49,8 @@ pub struct Bridge {
     pub outbox: Vec<(u64, Vec<u8>)>,
     /// Every contract event collected so far.
     pub seen: Vec<events::Emitted>,
+    /// The relay's store, kept across relay messages as `relay start` keeps it.
+    pub store: Arc<Store>,
 }
 
 pub fn bob() -> AccountId {
@@ -96,6 +100,7 @@ impl Bridge {
             icon_link,
             outbox: Vec::new(),
             seen: Vec::new(),
+            store: Arc::new(Store::in_memory("ICON → parachain").expect("a store")),
         };
         let relay = ink_e2e::account_id(AccountKeyring::Ferdie);
         let c = &mut bridge.client;
@@ -132,12 +137,7 @@ impl Bridge {
     /// them, signed by ICON's validators, to the parachain BMC. Returns the call's weight: (ref_time, proof_size).
     pub async fn relay_to_parachain(&mut self, events: Vec<EventLog>) -> (u64, u64) {
         let msg = self.block_with(events).await;
-        let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
-        let result = self.client.call(&ink_e2e::ferdie(), &call).submit().await.expect("submit");
-        let gas = result.dry_run.exec_result.gas_consumed;
-        result.return_value().expect("the parachain BMC took the relay message");
-        self.collect();
-        (gas.ref_time(), gas.proof_size())
+        self.submit(msg).await
     }
 
     /// [`Bridge::relay_to_parachain`] as a dry run: its weight, or why it would fail (out of the parachain
@@ -159,12 +159,37 @@ impl Bridge {
     async fn block_with(&mut self, events: Vec<EventLog>) -> Vec<u8> {
         let bsh = self.node.btp.bsh;
         self.node.produce(vec![Receipt::success(bsh, events)]);
+        self.next_segment(self.para_bmc.as_str().to_string()).await.bytes
+    }
+
+    /// The relay's ICON source's next segment to the parachain, from the parachain BMC's status, for the
+    /// messages to `destination` (another BMC's address: a relay that sees none of ours, sending only blocks).
+    pub async fn next_segment(&mut self, destination: String) -> Segment {
+        let status = self.status().await;
+        let v = status.verifier;
+        let at = Position { rx_seq: status.rx_seq, height: v.height, offset: v.offset, last_height: v.last_height, validators: None };
+        let store = match destination == self.para_bmc.as_str() {
+            true => self.store.clone(),
+            false => Arc::new(Store::in_memory("ICON → elsewhere").expect("a store")),
+        };
+        let mut source = IconSource::over(InProcess(&self.node), self.node.btp.bmc, destination, store);
+        source.segment(at, u64::MAX).await.expect("the relay's ICON source").expect("a segment")
+    }
+
+    /// The parachain BMC's status of the ICON link.
+    pub async fn status(&mut self) -> bmc::bmc::LinkStatus {
         let call = self.bmc_calls.get_status(self.icon_link.clone());
-        let status = self.client.call(&ink_e2e::alice(), &call).dry_run().await.expect("dry run").return_value().expect("the link's status");
-        let at = Position { rx_seq: status.rx_seq, height: status.verifier.height, validators: None };
-        let mut source = IconSource::over(InProcess(&self.node), self.node.btp.bmc, self.para_bmc.as_str().into());
-        let segment = source.segment(at, u64::MAX).await.expect("the relay's ICON source").expect("a block past the BMV's");
-        segment.bytes
+        self.client.call(&ink_e2e::alice(), &call).dry_run().await.expect("dry run").return_value().expect("the link's status")
+    }
+
+    /// Submits a relay message to the parachain BMC as the link's relay; returns the call's weight.
+    pub async fn submit(&mut self, msg: Vec<u8>) -> (u64, u64) {
+        let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
+        let result = self.client.call(&ink_e2e::ferdie(), &call).submit().await.expect("submit");
+        let gas = result.dry_run.exec_result.gas_consumed;
+        result.return_value().expect("the parachain BMC took the relay message");
+        self.collect();
+        (gas.ref_time(), gas.proof_size())
     }
 
     /// The relay carries the outbox to ICON's BMC; what ICON emits in answer is returned.

@@ -14,7 +14,7 @@ use btp_primitives::{
     nativecoin::{ServiceMessage, TransferRequest, TransferResponse, RC_ERR, RC_OK},
     BtpAddress, BtpMessage, IconAddress,
 };
-use icon_testnet::receipt::EventLog;
+use icon_testnet::receipt::{EventLog, Receipt};
 use ink_e2e::{ChainBackend, ContractsBackend};
 
 type E2EResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -41,8 +41,7 @@ fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
         // The relay brings ICON's block to the parachain BMC; the BMV verifies the validators' votes and the
         // receipt proof, the BMC hands the request to the BSH, which mints.
         bridge.relay_to_parachain(events).await;
-        let status =
-            bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
+        let status = bridge.status().await;
         assert_eq!(
             (status.rx_seq, status.verifier),
             (1, btp_interfaces::VerifierStatus { height: 101, offset: 100, last_height: 101 }),
@@ -63,6 +62,34 @@ fn seed_scenario_icx_to_parachain() -> E2EResult<()> {
         bridge.relay_to_icon();
         assert_eq!(bridge.node.btp.holdings(), (0, 99 * ICX, ICX));
         assert_eq!(bridge.node.btp.pending(1), None);
+        Ok(())
+    })
+}
+
+#[test]
+fn a_transfer_in_a_block_the_bmv_passed_is_minted_from_a_block_proof() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        let events = bridge.node.btp.transfer_native_coin(icon_bob(), 100 * ICX, &para_bob()).expect("Bob's transfer on ICON");
+        let bsh = bridge.node.btp.bsh;
+        bridge.node.produce(vec![Receipt::success(bsh, events)]);
+        for _ in 0..3 {
+            bridge.node.produce(vec![]);
+        }
+        // A relay watching for another BMC's messages sends ICON blocks 101..=104 as bare updates.
+        let blind = bridge.next_segment("btp://0x501.pra/0x00ff".into()).await;
+        assert_eq!((blind.from, blind.to, blind.messages), (101, 104, 0));
+        bridge.submit(blind.bytes).await;
+        let passed = bridge.status().await;
+        assert_eq!((passed.rx_seq, passed.verifier.height, passed.verifier.last_height), (0, 104, 100), "past Bob's block without his transfer");
+
+        // The relay finds message 1 in block 101, behind the BMV, and proves that block against its accumulator.
+        let proof = bridge.next_segment(bridge.para_bmc.as_str().to_string()).await;
+        assert_eq!((proof.from, proof.to, proof.messages), (101, 101, 1));
+        bridge.submit(proof.bytes).await;
+        let after = bridge.status().await;
+        assert_eq!((after.rx_seq, after.verifier.height, after.verifier.last_height), (1, 104, 101));
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(99 * ICX), locked: 0, refundable: 0 });
         Ok(())
     })
 }
@@ -145,8 +172,7 @@ fn a_failing_incoming_request_is_answered_with_an_error_and_mints_nothing() -> E
         let refusal = bridge.outgoing().pop().expect("the response");
         assert_eq!(response(&refusal), TransferResponse { code: RC_ERR, message: "InvalidAddress".into() });
         assert_eq!(bridge.backing("ICX").await, 0, "nothing minted");
-        let status =
-            bridge.client.call(&ink_e2e::alice(), &bridge.bmc_calls.get_status(bridge.icon_link.clone())).dry_run().await?.return_value().expect("status");
+        let status = bridge.status().await;
         assert_eq!(status.rx_seq, 1, "the message was delivered and answered, not refused by the BMC");
 
         // ICON makes the whole 100 ICX refundable, and Bob reclaims it.

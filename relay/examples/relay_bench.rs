@@ -13,11 +13,12 @@ mod icon_support;
 use btp_relay::{
     icon::IconSource,
     lane::{Position, Source},
+    store::Store,
 };
 use icon_light_client::{crypto::HostSecp256k1, mta::Mta, validators::ValidatorSet, verifier::Verifier};
 use icon_rpc::{monitor::monitor_url, IconClient};
 use icon_testnet::{chain::Shape, node::LiveNode, TestChain, Validator};
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 /// CPU time of the calling thread.
 fn thread_cpu() -> Duration {
@@ -40,8 +41,9 @@ async fn catch_up(url: &str, link: &str, mut verifier: Verifier, from: u64, to: 
     let bmc = btp_primitives::BtpAddress::parse(link).unwrap();
     let icon_bmc = btp_primitives::IconAddress::parse(bmc.account()).unwrap();
     let destination = "btp://0x501.pra/0x00aa";
-    let mut source = IconSource::new(IconClient::new(url).unwrap(), monitor_url(url), icon_bmc, destination.into());
-    let mut at = Position { rx_seq: 0, height: from, validators: None };
+    let store = Arc::new(Store::in_memory("bench").unwrap());
+    let mut source = IconSource::new(IconClient::new(url).unwrap(), monitor_url(url), icon_bmc, destination.into(), store);
+    let mut at = Position { rx_seq: 0, height: from, offset: from, last_height: 0, validators: None };
     let mut done = CatchUp { blocks: 0, messages: 0, bytes: 0, build: Duration::ZERO, check: Duration::ZERO };
     while at.height < to {
         let started = thread_cpu();

@@ -19,6 +19,8 @@ pub struct Config {
     pub deployment: PathBuf,
     /// Directory with the contract bundles.
     pub bundles: PathBuf,
+    /// The relay's store (scanned ICON blocks, the submission in flight); removing it is safe.
+    pub store: PathBuf,
     pub icon: IconConfig,
     pub parachain: ParachainConfig,
     pub lane: LaneConfig,
@@ -61,6 +63,7 @@ impl Default for Config {
         Self {
             deployment: "deployment.toml".into(),
             bundles: "target/contracts".into(),
+            store: "relay-store.redb".into(),
             icon: IconConfig::default(),
             parachain: ParachainConfig::default(),
             lane: LaneConfig::default(),
@@ -80,6 +83,7 @@ enum Kind {
 const KEYS: &[(&str, &str, Kind)] = &[
     ("", "deployment", Kind::Text),
     ("", "bundles", Kind::Text),
+    ("", "store", Kind::Text),
     ("icon", "url", Kind::Text),
     ("icon", "monitor_url", Kind::Text),
     ("parachain", "url", Kind::Text),
@@ -149,7 +153,7 @@ impl Config {
     }
 
     /// The commented file `relay init-config` writes for `deployment` (read from `deployment_path`).
-    pub fn template(deployment: &Deployment, deployment_path: &Path, bundles: &Path) -> String {
+    pub fn template(deployment: &Deployment, deployment_path: &Path, bundles: &Path, store: &Path) -> String {
         let d = Self::default();
         let quoted = |v: &str| toml::Value::String(v.to_string()).to_string();
         format!(
@@ -162,6 +166,9 @@ impl Config {
 deployment = {deployment_file}
 # Directory with the contract bundles (bmc.contract, bmv_icon.contract): their ABI names messages and errors.
 bundles = {bundles}
+# The relay's store: the ICON blocks it has scanned (ids, where each message is) and the submission in flight.
+# One relay process per store; removing it is safe (the relay rescans ICON from the BMV's last message block).
+store = {store}
 
 [icon]
 # ICON's JSON-RPC v3 endpoint (empty: the deployment's).
@@ -198,6 +205,7 @@ suri_env = "RELAY_SURI"
 "#,
             deployment_file = quoted(&deployment_path.display().to_string()),
             bundles = quoted(&bundles.display().to_string()),
+            store = quoted(&store.display().to_string()),
             icon_url = quoted(&deployment.icon.url),
             para_url = quoted(&deployment.parachain.url),
             idle_ms = d.lane.idle_ms,
@@ -253,7 +261,9 @@ pub fn init(args: InitConfigArgs) -> Result<(), String> {
         Deployment::read(&args.deployment)?.ok_or_else(|| format!("{}: no such deployment file (relay deploy writes it)", args.deployment.display()))?;
     // Absolute paths: the relay may run from any directory (a service manager's, say).
     let absolute = |p: &Path| std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()));
-    let text = Config::template(&deployment, &absolute(&args.deployment)?, &absolute(&args.bundles)?);
+    // The store next to the configuration: one per relay.
+    let store = absolute(&args.output.with_file_name("relay-store.redb"))?;
+    let text = Config::template(&deployment, &absolute(&args.deployment)?, &absolute(&args.bundles)?, &store);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -326,7 +336,7 @@ mod tests {
         let mut d = Deployment::default();
         d.icon.url = "http://127.0.0.1:9080/api/v3".into();
         d.parachain.url = "ws://127.0.0.1:9944".into();
-        let text = Config::template(&d, Path::new("bridge.toml"), Path::new("target/contracts"));
+        let text = Config::template(&d, Path::new("bridge.toml"), Path::new("target/contracts"), Path::new("relay-store.redb"));
         let c = load(&text, &[]).unwrap();
         assert_eq!(
             (c.deployment.to_str(), c.icon.url.as_str(), c.parachain.url.as_str()),

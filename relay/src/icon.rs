@@ -6,23 +6,32 @@
 //! parachain BMC); each message's sequence number is read from its proven event log with the light client, so
 //! messages already delivered are left out.
 //!
+//! A message can also sit in a block the target has already taken without it (another relay sent the block
+//! without its messages, or a relay message was split): then the segment is a block proof — that block's header
+//! with an accumulator witness built from the ids of blocks `offset + 1 ..= height` — and the message proofs. The
+//! relay's [`Store`] keeps those ids and the block of each message as it scans, so that this costs a lookup, not
+//! a rescan; a store that is missing or behind is filled from the block monitor first.
+//!
 //! What it reads is an [`IconNode`]: goloop's JSON-RPC and block monitor ([`RpcNode`]), or a chain held in the
 //! same process (the e2e tests' ICON) — the same relay messages either way.
 
-use crate::lane::{Failure, Position, Segment, Source};
+use crate::{
+    lane::{Failure, Position, Segment, Source},
+    store::{ScannedBlock, Store},
+};
 use btp_primitives::{bmc::MAX_RELAY_MESSAGE_LEN, IconAddress};
 use icon_light_client::{
     header::BlockHeader,
-    mpt,
+    mpt, mta,
     receipt::{event_logs_hash, EventLog},
-    relay::{BlockUpdate, EventProof, ReceiptProof, RelayMessage},
-    BmvError,
+    relay::{BlockProof, BlockUpdate, EventProof, ReceiptProof, RelayMessage},
+    BmvError, ErrorCode,
 };
 use icon_rpc::{
     monitor::{BlockMonitor, BlockNotification, EventFilter},
     IconClient,
 };
-use std::future::Future;
+use std::{future::Future, ops::RangeInclusive, sync::Arc};
 
 /// Room left in a relay message for its outer list headers.
 const FRAMING: usize = 1024;
@@ -30,6 +39,9 @@ const FRAMING: usize = 1024;
 /// and around one proof node: counted as parts are added, so that a segment stays within the relay message.
 const UPDATE_OVERHEAD: usize = 24;
 const NODE_OVERHEAD: usize = 4;
+
+/// Blocks a long scan records at a time, so that an interrupted scan keeps most of its work.
+const SCAN_BATCH: usize = 4096;
 
 /// ICON's `Message(str,int,bytes)` event of its BMC.
 const MESSAGE_EVENT: &str = "Message(str,int,bytes)";
@@ -95,6 +107,7 @@ pub struct IconSource<N = RpcNode> {
     /// The parachain BMC's BTP address: the messages' `next`.
     destination: String,
     max_bytes: usize,
+    store: Arc<Store>,
 }
 
 /// A block update as fetched.
@@ -104,11 +117,56 @@ struct Block {
     next_validators: Option<Vec<u8>>,
 }
 
-/// A receipt's proof with the proofs of the events kept from it.
+/// A receipt's proof with the proofs of our messages' events in it.
 struct Receipt {
     index: u64,
     proof: Vec<Vec<u8>>,
-    events: Vec<(u64, Vec<Vec<u8>>)>,
+    /// (event index, proof nodes, the message's sequence number).
+    events: Vec<(u64, Vec<Vec<u8>>, u64)>,
+}
+
+/// The messages of one block: its receipts with our messages, and how many.
+#[derive(Default)]
+struct Found {
+    receipts: Vec<Receipt>,
+    messages: u64,
+}
+
+impl Found {
+    /// Every message's sequence number, in order.
+    fn seqs(&self) -> Vec<u64> {
+        self.receipts.iter().flat_map(|r| r.events.iter().map(|e| e.2)).collect()
+    }
+
+    /// Only the messages past `rx_seq`.
+    fn past(self, rx_seq: u64) -> Self {
+        let receipts: Vec<Receipt> = self
+            .receipts
+            .into_iter()
+            .filter_map(|mut r| {
+                r.events.retain(|e| e.2 > rx_seq);
+                (!r.events.is_empty()).then_some(r)
+            })
+            .collect();
+        let messages = receipts.iter().map(|r| r.events.len() as u64).sum();
+        Self { receipts, messages }
+    }
+
+    /// Their encoded size in a relay message.
+    fn bytes(&self) -> usize {
+        self.receipts.iter().map(|r| r.proof.iter().chain(r.events.iter().flat_map(|e| &e.1)).map(|n| n.len() + NODE_OVERHEAD).sum::<usize>()).sum()
+    }
+
+    fn proofs(&self) -> Vec<ReceiptProof<'_>> {
+        self.receipts
+            .iter()
+            .map(|r| ReceiptProof {
+                index: r.index,
+                proof: slices(&r.proof),
+                event_proofs: r.events.iter().map(|(index, proof, _)| EventProof { index: *index, proof: slices(proof) }).collect(),
+            })
+            .collect()
+    }
 }
 
 fn transport(e: icon_rpc::Error) -> Failure {
@@ -126,29 +184,40 @@ fn slices(nodes: &[Vec<u8>]) -> Vec<&[u8]> {
 
 impl IconSource<RpcNode> {
     /// The source over goloop's JSON-RPC at `rpc` and its block monitor at `monitor_url`.
-    pub fn new(rpc: IconClient, monitor_url: String, bmc: IconAddress, destination: String) -> Self {
-        Self::over(RpcNode { rpc, monitor_url }, bmc, destination)
+    pub fn new(rpc: IconClient, monitor_url: String, bmc: IconAddress, destination: String, store: Arc<Store>) -> Self {
+        Self::over(RpcNode { rpc, monitor_url }, bmc, destination, store)
     }
 }
 
 impl<N: IconNode> IconSource<N> {
-    /// The source over `node`: the messages of ICON's BMC `bmc` to the BMC at BTP address `destination`.
-    pub fn over(node: N, bmc: IconAddress, destination: String) -> Self {
-        Self { node, bmc, destination, max_bytes: MAX_RELAY_MESSAGE_LEN - FRAMING }
+    /// The source over `node`: the messages of ICON's BMC `bmc` to the BMC at BTP address `destination`, what it
+    /// learns of ICON kept in `store`.
+    pub fn over(node: N, bmc: IconAddress, destination: String, store: Arc<Store>) -> Self {
+        Self { node, bmc, destination, max_bytes: MAX_RELAY_MESSAGE_LEN - FRAMING, store }
     }
 
     async fn header(&self, height: u64) -> Result<Vec<u8>, Failure> {
         self.node.block_header(height).await.map_err(transport)
     }
 
-    /// The proofs of the messages in block `header` (receipts and events as the monitor located them) whose
-    /// sequence is past `rx_seq`.
-    async fn messages(&self, header: &BlockHeader<'_>, located: &[(u64, Vec<u64>)], rx_seq: u64) -> Result<(Vec<Receipt>, u64), Failure> {
-        let root = header
-            .result
-            .normal_receipt_hash
-            .ok_or_else(|| invalid(BmvError::new(icon_light_client::ErrorCode::InvalidMpt, "a block with events has no receipt hash")))?;
-        let (mut receipts, mut count) = (Vec::new(), 0);
+    fn filter(&self) -> EventFilter {
+        EventFilter { addr: self.bmc.to_string(), event: MESSAGE_EVENT.into(), indexed: vec![Some(self.destination.clone())] }
+    }
+
+    /// The block monitor from `height`, its notification for `height` read and checked.
+    async fn monitor_at(&self, height: u64) -> Result<(N::Blocks, BlockNotification), Failure> {
+        let mut monitor = self.node.blocks(height, &self.filter()).await.map_err(transport)?;
+        let note = next_block(&mut monitor, height).await?;
+        Ok((monitor, note))
+    }
+
+    /// The proofs of our messages in block `header` (receipts and events as the monitor located them).
+    async fn messages(&self, header: &BlockHeader<'_>, located: &[(u64, Vec<u64>)]) -> Result<Found, Failure> {
+        let mut found = Found::default();
+        if located.is_empty() {
+            return Ok(found);
+        }
+        let root = header.result.normal_receipt_hash.ok_or_else(|| invalid(BmvError::new(ErrorCode::InvalidMpt, "a block with events has no receipt hash")))?;
         for (index, events) in located {
             let mut proofs = self.node.proof_for_events(&header.id, *index, events).await.map_err(transport)?.into_iter();
             let receipt_proof = proofs.next().unwrap_or_default();
@@ -159,21 +228,151 @@ impl<N: IconNode> IconSource<N> {
                 let log = EventLog::decode(mpt::prove(&logs_root, mpt::list_key(*event).as_bytes(), slices(&proof).into_iter().map(Ok)).map_err(invalid)?)
                     .map_err(invalid)?;
                 let Some(message) = log.message().map_err(invalid)?.filter(|m| log.address == self.bmc && m.next == self.destination) else { continue };
-                if message.seq > i128::from(rx_seq) {
-                    kept.push((*event, proof));
-                }
+                let seq = u64::try_from(message.seq).map_err(|_| invalid(BmvError::new(ErrorCode::InvalidSequence, "a message sequence out of range")))?;
+                kept.push((*event, proof, seq));
             }
             if !kept.is_empty() {
-                count += kept.len() as u64;
-                receipts.push(Receipt { index: *index, proof: receipt_proof, events: kept });
+                found.messages += kept.len() as u64;
+                found.receipts.push(Receipt { index: *index, proof: receipt_proof, events: kept });
             }
         }
-        Ok((receipts, count))
+        Ok(found)
     }
+
+    fn record(&self, blocks: &[ScannedBlock]) -> Result<(), Failure> {
+        if self.store.record(blocks).map_err(Failure::Store)? {
+            tracing::warn!(from = blocks.first().map(|b| b.height), "ICON's blocks are not the ones the store had scanned: the store starts over");
+        }
+        Ok(())
+    }
+
+    /// Records in the store the blocks of `heights` it lacks: their ids, and the sequence numbers of the messages
+    /// in them read from their proven events.
+    async fn scan(&self, heights: RangeInclusive<u64>) -> Result<(), Failure> {
+        let (from, to) = (*heights.start(), *heights.end());
+        let missing = match self.store.scanned().map_err(Failure::Store)? {
+            Some(known) if from <= known.end().saturating_add(1) && to.saturating_add(1) >= *known.start() => {
+                [(from, known.start().saturating_sub(1)), (known.end().saturating_add(1), to)]
+            }
+            _ => [(from, to), (1, 0)],
+        };
+        for (first, last) in missing.into_iter().filter(|(a, b)| a <= b) {
+            tracing::info!(from = first, to = last, "scanning ICON blocks for messages");
+            // Blocks after the scanned ones are recorded as they come; blocks before them only all at once, since
+            // only together do they touch the scanned ones.
+            let appending = self.store.scanned().map_err(Failure::Store)?.is_none_or(|known| first == known.end().saturating_add(1));
+            let mut monitor = self.node.blocks(first, &self.filter()).await.map_err(transport)?;
+            let mut batch = Vec::new();
+            for height in first..=last {
+                let note = next_block(&mut monitor, height).await?;
+                let messages = match note.receipts.is_empty() {
+                    true => Vec::new(),
+                    false => {
+                        let bytes = self.header(height).await?;
+                        let header = same_block(&bytes, &note)?;
+                        self.messages(&header, &note.receipts).await?.seqs()
+                    }
+                };
+                batch.push(ScannedBlock { height, id: note.hash, messages });
+                if appending && batch.len() >= SCAN_BATCH {
+                    self.record(&batch)?;
+                    batch.clear();
+                }
+            }
+            self.record(&batch)?;
+        }
+        Ok(())
+    }
+
+    /// The segment for message `at.rx_seq + 1` when it sits in a block the target has taken already.
+    async fn behind(&self, at: Position) -> Result<Option<Segment>, Failure> {
+        // The next message is in the block of the last one delivered or after it, and only blocks past the
+        // accumulator's offset can be proven.
+        let start = at.last_height.max(at.offset.saturating_add(1));
+        if start > at.height {
+            return Ok(None);
+        }
+        self.scan(start..=at.height).await?;
+        let next = at.rx_seq.saturating_add(1);
+        match self.store.message_height(next).map_err(Failure::Store)? {
+            Some(height) if height > at.height => Ok(None),
+            Some(height) if height < start => {
+                self.store.clear().map_err(Failure::Store)?;
+                Err(Failure::Transport(format!(
+                    "the store placed message {next} in ICON block {height}, before the target's last message block {start}: rescanning"
+                )))
+            }
+            Some(height) => self.block_proof(at, height).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A block proof of block `height` (at or below the target's height) with its messages past `at.rx_seq`.
+    async fn block_proof(&self, at: Position, height: u64) -> Result<Segment, Failure> {
+        let bytes = self.header(height).await?;
+        let (_, note) = self.monitor_at(height).await?;
+        let header = same_block(&bytes, &note)?;
+        let found = self.messages(&header, &note.receipts).await?.past(at.rx_seq);
+        if found.seqs().first() != Some(&at.rx_seq.saturating_add(1)) {
+            self.store.clear().map_err(Failure::Store)?;
+            return Err(Failure::Transport(format!("ICON block {height} does not hold message {} as the store had it: rescanning", at.rx_seq + 1)));
+        }
+        // The witness is built against the target's accumulator: its leaves are the ids of blocks offset+1..=height.
+        let leaves_from = at.offset.saturating_add(1);
+        self.scan(leaves_from..=at.height).await?;
+        let leaves = self
+            .store
+            .ids(leaves_from..=at.height)
+            .map_err(Failure::Store)?
+            .ok_or_else(|| Failure::Store(format!("block ids {leaves_from}..={} missing after a scan", at.height)))?;
+        let index = height.checked_sub(leaves_from).and_then(|i| usize::try_from(i).ok()).filter(|i| leaves.get(*i) == Some(&header.id));
+        let Some(witness) = index.and_then(|i| mta::witness(&leaves, i)) else {
+            // The block's id is not where the store has it: the store is another chain's.
+            self.store.clear().map_err(Failure::Store)?;
+            return Err(Failure::Transport(format!("the store's id of ICON block {height} is not the block's: rescanning")));
+        };
+        let parent = *leaves.last().ok_or_else(|| Failure::Store("no block ids".into()))?;
+        let message = RelayMessage {
+            block_updates: Vec::new(),
+            block_proof: Some(BlockProof { header: &bytes, witness_height: at.height, witness }),
+            receipt_proofs: found.proofs(),
+        };
+        let encoded = message.encode();
+        if encoded.len() > self.max_bytes {
+            return Err(Failure::Refused {
+                code: None,
+                reason: format!("the proofs of block {height}'s messages take {} bytes, more than one relay message holds", encoded.len()),
+            });
+        }
+        tracing::info!(height, at = at.height, messages = found.messages, "a message in a block the target has passed: sending a block proof");
+        Ok(Segment { from: height, to: height, messages: found.messages, parent, bytes: encoded })
+    }
+}
+
+/// The monitor's next notification, which must be block `height`'s.
+async fn next_block(monitor: &mut impl BlockStream, height: u64) -> Result<BlockNotification, Failure> {
+    let note = monitor.next().await.map_err(transport)?;
+    if note.height != height {
+        return Err(Failure::Transport(format!("the block monitor sent block {} for {height}", note.height)));
+    }
+    Ok(note)
+}
+
+/// The header `bytes`, which must be the block the monitor notified: where the messages are comes from the monitor,
+/// for that very block only.
+fn same_block<'a>(bytes: &'a [u8], note: &BlockNotification) -> Result<BlockHeader<'a>, Failure> {
+    let header = BlockHeader::decode(bytes).map_err(invalid)?;
+    if note.hash != header.id {
+        return Err(Failure::Transport(format!("the block monitor's block {} is not the header's (a reorganised or inconsistent endpoint)", note.height)));
+    }
+    Ok(header)
 }
 
 impl<N: IconNode> Source for IconSource<N> {
     async fn segment(&mut self, at: Position, max_blocks: u64) -> Result<Option<Segment>, Failure> {
+        if let Some(segment) = self.behind(at).await? {
+            return Ok(Some(segment));
+        }
         // ICON's consensus is final at once: its last block is as good as any.
         let last = self.node.last_height().await.map_err(transport)?;
         if last <= at.height {
@@ -193,22 +392,14 @@ impl<N: IconNode> Source for IconSource<N> {
         // The target's own set first: what it holds decides whether a block's list must travel.
         let mut validators = at.validators.or(parent.and_then(|(_, v)| v));
         let mut parent_id = parent.map(|(id, _)| id);
-        let filter = EventFilter { addr: self.bmc.to_string(), event: MESSAGE_EVENT.into(), indexed: vec![Some(self.destination.clone())] };
-        let mut monitor = self.node.blocks(at.height + 1, &filter).await.map_err(transport)?;
+        let mut monitor = self.node.blocks(at.height + 1, &self.filter()).await.map_err(transport)?;
 
-        let (mut blocks, mut size, mut receipts, mut messages) = (Vec::<Block>::new(), 0usize, Vec::new(), 0);
+        let (mut blocks, mut size, mut found, mut scanned) = (Vec::<Block>::new(), 0usize, Found::default(), Vec::new());
         for height in at.height + 1..=end {
-            let note = monitor.next().await.map_err(transport)?;
-            if note.height != height {
-                return Err(Failure::Transport(format!("the block monitor sent block {} for {height}", note.height)));
-            }
+            let note = next_block(&mut monitor, height).await?;
             let header = self.header(height).await?;
             let votes = self.node.votes(height).await.map_err(transport)?;
-            let decoded = BlockHeader::decode(&header).map_err(invalid)?;
-            // Where the messages are comes from the monitor: only for this very block.
-            if note.hash != decoded.id {
-                return Err(Failure::Transport(format!("the block monitor's block {height} is not the header's (a reorganised or inconsistent endpoint)")));
-            }
+            let decoded = same_block(&header, &note)?;
             if parent_id.is_none() {
                 parent_id = decoded.prev_id;
             }
@@ -228,40 +419,31 @@ impl<N: IconNode> Source for IconSource<N> {
                 }
                 _ => None,
             };
-            let found = match note.receipts.is_empty() {
-                true => (Vec::new(), 0),
-                false => self.messages(&decoded, &note.receipts, at.rx_seq).await?,
-            };
-            let proofs: usize =
-                found.0.iter().map(|r| r.proof.iter().chain(r.events.iter().flat_map(|(_, p)| p)).map(|n| n.len() + NODE_OVERHEAD).sum::<usize>()).sum();
-            let grown = size + UPDATE_OVERHEAD + header.len() + votes.len() + next_validators.as_ref().map_or(0, Vec::len) + proofs;
+            let all = self.messages(&decoded, &note.receipts).await?;
+            scanned.push(ScannedBlock { height, id: decoded.id, messages: all.seqs() });
+            let these = all.past(at.rx_seq);
+            let grown = size + UPDATE_OVERHEAD + header.len() + votes.len() + next_validators.as_ref().map_or(0, Vec::len) + these.bytes();
             if grown > self.max_bytes && !blocks.is_empty() {
                 break;
             }
             size = grown;
             blocks.push(Block { header, votes, next_validators });
-            if found.1 > 0 {
-                (receipts, messages) = found;
+            if these.messages > 0 {
+                found = these;
                 break;
             }
         }
+        self.record(&scanned)?;
         let message = RelayMessage {
             block_updates: blocks
                 .iter()
                 .map(|b| BlockUpdate { header: &b.header, votes: Some(&b.votes), next_validators: b.next_validators.as_deref() })
                 .collect(),
             block_proof: None,
-            receipt_proofs: receipts
-                .iter()
-                .map(|r| ReceiptProof {
-                    index: r.index,
-                    proof: slices(&r.proof),
-                    event_proofs: r.events.iter().map(|(index, proof)| EventProof { index: *index, proof: slices(proof) }).collect(),
-                })
-                .collect(),
+            receipt_proofs: found.proofs(),
         };
         let to = at.height + blocks.len() as u64;
-        let parent = parent_id.ok_or_else(|| invalid(BmvError::new(icon_light_client::ErrorCode::InvalidBlockUpdate, "the first block names no parent")))?;
-        Ok(Some(Segment { from: at.height + 1, to, messages, parent, bytes: message.encode() }))
+        let parent = parent_id.ok_or_else(|| invalid(BmvError::new(ErrorCode::InvalidBlockUpdate, "the first block names no parent")))?;
+        Ok(Some(Segment { from: at.height + 1, to, messages: found.messages, parent, bytes: message.encode() }))
     }
 }

@@ -16,19 +16,25 @@ pub struct Position {
     pub rx_seq: u64,
     /// The last source block the target's verifier took: the next update is `height + 1`.
     pub height: u64,
+    /// The verifier's accumulator offset: blocks `offset + 1 ..= height` can be proven to it.
+    pub offset: u64,
+    /// The last source block the target took messages from: the next message is in it or after it.
+    pub last_height: u64,
     /// The hash of the validator set the target's verifier holds, when it tells: a source includes a validator
     /// list whenever a block names another set than this (and than the blocks before it in the segment).
     pub validators: Option<[u8; 32]>,
 }
 
-/// Source blocks `from..=to` with the messages in the last one, encoded for the target.
+/// Source blocks `from..=to` with the messages in the last one, encoded for the target: block updates after the
+/// target's height, or the proof of one block it has already taken (`from == to`, at or below its height).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
     pub from: u64,
     pub to: u64,
     /// Messages it delivers.
     pub messages: u64,
-    /// The id of block `from - 1`, which the segment's first block names as its parent.
+    /// The id of the block the target's verifier stands on: block `from - 1`, which the first update names as
+    /// its parent.
     pub parent: [u8; 32],
     pub bytes: Vec<u8>,
 }
@@ -46,6 +52,8 @@ pub enum Failure {
     Unknown(String),
     /// Submitted and refused by the chain (its fee paid): the state moved between the check and the block.
     Rejected(String),
+    /// The relay's own store failed (a full disk, say): retry after a pause, as for transport.
+    Store(String),
 }
 
 impl fmt::Display for Failure {
@@ -57,6 +65,7 @@ impl fmt::Display for Failure {
             Self::TooLarge(e) => write!(f, "too large: {e}"),
             Self::Unknown(e) => write!(f, "outcome unknown: {e}"),
             Self::Rejected(e) => write!(f, "rejected after submission: {e}"),
+            Self::Store(e) => write!(f, "the relay's store: {e}"),
         }
     }
 }
@@ -176,8 +185,8 @@ impl<S: Source, T: Target> Lane<S, T> {
                     backoff = self.pacing.backoff;
                     self.pacing.idle
                 }
-                Round::Failed(Failure::Transport(e)) => {
-                    tracing::warn!(error = %e, pause = ?backoff, "transport failure; retrying");
+                Round::Failed(f @ (Failure::Transport(_) | Failure::Store(_))) => {
+                    tracing::warn!(failure = %f, pause = ?backoff, "retrying");
                     let pause = backoff;
                     backoff = (backoff * 2).min(self.pacing.max_backoff);
                     pause
@@ -275,7 +284,8 @@ mod tests {
             // An unknown outcome may still have been taken.
             if matches!(failure, None | Some(Failure::Unknown(_))) {
                 self.delivered.extend((self.at.rx_seq + 1)..=(self.at.rx_seq + s.messages));
-                self.at = Position { rx_seq: self.at.rx_seq + s.messages, height: s.to, validators: None };
+                let last_height = if s.messages > 0 { s.to } else { self.at.last_height };
+                self.at = Position { rx_seq: self.at.rx_seq + s.messages, height: s.to, offset: 0, last_height, validators: None };
             }
             failure.map_or(Ok(()), Err)
         }
@@ -285,7 +295,7 @@ mod tests {
         let tip = messages.len() as u64 - 1;
         let source = MemorySource { tip, messages, failures: VecDeque::new() };
         let target = MemoryTarget {
-            at: Position { rx_seq: 0, height: 0, validators: None },
+            at: Position { rx_seq: 0, height: 0, offset: 0, last_height: 0, validators: None },
             limit,
             delivered: vec![],
             failures: VecDeque::new(),

@@ -11,3 +11,4 @@ pub mod parachain;
 pub mod signer;
 pub mod start;
 pub mod status;
+pub mod store;

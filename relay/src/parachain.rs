@@ -2,14 +2,31 @@
 //! same light client the BMV runs, on the BMV's own state read from the chain, then dry-run, and only then paid
 //! for with `handle_relay_message`.
 
-use crate::lane::{Failure, Position, Segment, Target};
+use crate::{
+    lane::{Failure, Position, Segment, Target},
+    store::{Pending, Store},
+};
 use bmc::bmc::Bmc;
 use bmv_icon::bmv_icon::BmvIcon;
 use btp_parachain::{calls, AccountId32, Bundle, DryRun, Error, Message, Parachain, Signer};
 use btp_primitives::bmc::MAX_RELAY_MESSAGE_LEN;
 use icon_light_client::{crypto::HostSecp256k1, mta::Mta, validators::ValidatorSet, verifier::Verifier};
+use std::sync::Arc;
 
 pub struct ParachainTarget {
+    pub config: TargetConfig,
+    /// A submission's fate is unknown: nothing new goes out until the pool holds none of ours (else the same
+    /// segment, still pending, would be sent and paid for twice). The store keeps the submission in flight, so a
+    /// relay killed mid-submission starts in doubt.
+    in_doubt: bool,
+    store: Arc<Store>,
+    /// What this round read: the BMV's state at the position (for the check), then the checked segment's dry run
+    /// (for the submission): each read once a round.
+    round: Round,
+}
+
+/// What the target is: the chain, the signer, the contracts and their bundles, the link.
+pub struct TargetConfig {
     pub para: Parachain,
     pub signer: Signer,
     pub bmc: AccountId32,
@@ -22,17 +39,11 @@ pub struct ParachainTarget {
     pub network: String,
     /// The parachain BMC's own BTP address, which ICON's messages name as their destination.
     pub own_address: String,
-    /// A submission's fate is unknown: nothing new goes out until the pool holds none of ours (else the same
-    /// segment, still pending, would be sent and paid for twice).
-    pub in_doubt: bool,
-    /// What this round read: the BMV's state at the position (for the check), then the checked segment's dry run
-    /// (for the submission): each read once a round.
-    pub round: Round,
 }
 
 /// The reads one round shares between its steps.
 #[derive(Default)]
-pub struct Round {
+struct Round {
     bmv: Option<BmvState>,
     checked: Option<Checked>,
 }
@@ -62,19 +73,25 @@ fn failure(e: Error) -> Failure {
 }
 
 impl ParachainTarget {
+    /// The target `c`, its submission in flight kept in `store`.
+    pub fn new(c: TargetConfig, store: Arc<Store>) -> Result<Self, String> {
+        let in_doubt = store.pending()?.is_some();
+        Ok(Self { config: c, in_doubt, store, round: Round::default() })
+    }
+
     async fn query<R: ink::scale::Decode + std::fmt::Debug>(&self, bundle: &Bundle, message: Message<R>) -> Result<R, Failure> {
-        self.para.query(&self.signer.account(), bundle, &message).await.map_err(failure)
+        self.config.para.query(&self.config.signer.account(), bundle, &message).await.map_err(failure)
     }
 
     /// The BMV's state as its light client holds it (read by this round's `position`), to check a segment that
     /// builds on block `parent`.
     async fn verifier(&self, parent: [u8; 32]) -> Result<Verifier, Failure> {
         let state = self.round.bmv.as_ref().ok_or_else(|| Failure::Transport("a segment checked before its position was read".into()))?;
-        let mta = self.query(&self.bmv_bundle, Message::new(calls::<BmvIcon>(&self.bmv).mta())).await?;
+        let mta = self.query(&self.config.bmv_bundle, Message::new(calls::<BmvIcon>(&self.config.bmv).mta())).await?;
         let corrupt =
             |what: &str, e: icon_light_client::BmvError| Failure::Refused { code: None, reason: format!("the BMV's {what} do not decode: {}", e.reason) };
         Ok(Verifier {
-            network: self.network.clone(),
+            network: self.config.network.clone(),
             validators: ValidatorSet::decode(&state.validators, &HostSecp256k1).map_err(|e| corrupt("validators", e))?,
             mta: Mta::decode(&mta).map_err(|e| corrupt("accumulator", e))?,
             last_block_hash: Some(parent),
@@ -83,32 +100,36 @@ impl ParachainTarget {
     }
 
     async fn status(&self) -> Result<bmc::bmc::LinkStatus, Failure> {
-        self.query(&self.bmc_bundle, Message::new(calls::<Bmc>(&self.bmc).get_status(self.link.clone())))
+        self.query(&self.config.bmc_bundle, Message::new(calls::<Bmc>(&self.config.bmc).get_status(self.config.link.clone())))
             .await?
-            .map_err(|e| Failure::Refused { code: None, reason: format!("the BMC's status of {}: {e:?}", self.link) })
+            .map_err(|e| Failure::Refused { code: None, reason: format!("the BMC's status of {}: {e:?}", self.config.link) })
     }
 
     fn relay_message(&self, segment: &Segment) -> Message<bmc::bmc::Result<()>> {
-        Message::new(calls::<Bmc>(&self.bmc).handle_relay_message(self.link.clone(), segment.bytes.clone()))
+        Message::new(calls::<Bmc>(&self.config.bmc).handle_relay_message(self.config.link.clone(), segment.bytes.clone()))
     }
 }
 
 impl Target for ParachainTarget {
     async fn position(&mut self) -> Result<Position, Failure> {
         if self.in_doubt {
-            match self.para.pending_transactions(&self.signer.account()).await.map_err(failure)? {
-                0 => self.in_doubt = false,
+            match self.config.para.pending_transactions(&self.config.signer.account()).await.map_err(failure)? {
+                0 => {
+                    self.store.set_pending(None).map_err(Failure::Store)?;
+                    self.in_doubt = false;
+                }
                 n => return Err(Failure::Transport(format!("{n} of our extrinsics still pending; waiting until they are final or dropped"))),
             }
         }
         self.round = Round::default();
         let status = self.status().await?;
         let (list, hash) = self
-            .query(&self.bmv_bundle, Message::new(calls::<BmvIcon>(&self.bmv).validators()))
+            .query(&self.config.bmv_bundle, Message::new(calls::<BmvIcon>(&self.config.bmv).validators()))
             .await?
             .map_err(|e| Failure::Refused { code: None, reason: format!("BMV validators: {e:?}") })?;
         self.round.bmv = Some(BmvState { validators: list, last_height: status.verifier.last_height });
-        Ok(Position { rx_seq: status.rx_seq, height: status.verifier.height, validators: Some(hash) })
+        let v = status.verifier;
+        Ok(Position { rx_seq: status.rx_seq, height: v.height, offset: v.offset, last_height: v.last_height, validators: Some(hash) })
     }
 
     async fn check(&mut self, at: Position, segment: &Segment) -> Result<(), Failure> {
@@ -117,12 +138,12 @@ impl Target for ParachainTarget {
         }
         let mut verifier = self.verifier(segment.parent).await?;
         let outcome = verifier
-            .handle_relay_message(&self.own_address, &self.link, u128::from(at.rx_seq), &segment.bytes, &HostSecp256k1)
+            .handle_relay_message(&self.config.own_address, &self.config.link, u128::from(at.rx_seq), &segment.bytes, &HostSecp256k1)
             .map_err(|e| Failure::Refused { code: Some(e.code.btp_code()), reason: format!("the BMV would refuse it: {} ({})", e.reason, e.code.name()) })?;
         if outcome.messages.len() as u64 != segment.messages {
             return Err(Failure::Refused { code: None, reason: format!("it proves {} messages, not the {} built", outcome.messages.len(), segment.messages) });
         }
-        let dry = self.para.dry_run(&self.signer.account(), &self.bmc_bundle, &self.relay_message(segment)).await.map_err(failure)?;
+        let dry = self.config.para.dry_run(&self.config.signer.account(), &self.config.bmc_bundle, &self.relay_message(segment)).await.map_err(failure)?;
         self.round.checked = Some(Checked { blocks: (segment.from, segment.to), dry });
         Ok(())
     }
@@ -133,13 +154,16 @@ impl Target for ParachainTarget {
             Some(Checked { blocks, dry }) if blocks == (segment.from, segment.to) => dry,
             _ => return Err(Failure::Refused { code: None, reason: "a segment submitted without its check".into() }),
         };
-        let included = self.para.submit_call(&self.signer, &self.relay_message(segment), &dry).await.map_err(|e| match e {
+        self.store.set_pending(Some(Pending { from: segment.from, to: segment.to, messages: segment.messages })).map_err(Failure::Store)?;
+        let included = self.config.para.submit_call(&self.config.signer, &self.relay_message(segment), &dry).await.map_err(|e| match e {
             // Checked a moment ago: a refusal now is the block's (fee paid), e.g. a relay turn that ended.
             Error::Dispatch(ref d) if !d.ends_with("OutOfGas") => Failure::Rejected(e.to_string()),
             e => failure(e),
         });
-        if matches!(included, Err(Failure::Unknown(_))) {
-            self.in_doubt = true;
+        match included {
+            Err(Failure::Unknown(_)) => self.in_doubt = true,
+            // Final or never sent: not in flight any more.
+            _ => self.store.set_pending(None).map_err(Failure::Store)?,
         }
         let included = included?;
         tracing::debug!(block = ?included.block, extrinsic = ?included.extrinsic, "relay message finalized");

@@ -5,15 +5,16 @@ use crate::{
     deployment::Deployment,
     icon::IconSource,
     lane::{Lane, Pacing},
-    parachain::ParachainTarget,
+    parachain::{ParachainTarget, TargetConfig},
     signer::SignerConfig,
+    store::Store,
 };
 use bmc::bmc::Bmc;
 use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
 use btp_primitives::{BtpAddress, IconAddress};
 use clap::Args;
 use icon_rpc::{monitor::monitor_url, IconClient};
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 /// Relays ICON's BTP messages to the parachain (ICON → parachain), resuming from the parachain BMC's status.
 /// Each option overrides the configuration file's key and its RELAY_* variable.
@@ -117,24 +118,19 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     let signer = args.signer.or(config.signer.clone()).signer()?;
     let c = Context::load(&config)?;
     let d = &c.deployment;
+    // First: a store another relay holds open stops this one before it connects anywhere.
+    let store = Arc::new(Store::open(&config.store, &format!("{} → {}", d.icon.bmc, c.bmc))?);
+    if let Some(p) = store.pending()? {
+        tracing::info!(from = p.from, to = p.to, messages = p.messages, "a submission was in flight when the relay stopped: waiting for it first");
+    }
     let para = Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?;
     let own_address = c.own_address(&para).await?;
     tracing::info!(link = %d.icon.bmc, bmc = %own_address, relay = %signer.account(), "relaying ICON → parachain");
-    let source = IconSource::new(IconClient::new(&c.icon_url).map_err(|e| e.to_string())?, c.icon_monitor_url.clone(), c.icon_contract, own_address.clone());
     let (link, network) = (d.icon.bmc.clone(), d.icon.network.clone());
-    let target = ParachainTarget {
-        para,
-        signer,
-        bmc: c.bmc,
-        bmv: c.bmv,
-        bmc_bundle: c.bmc_bundle,
-        bmv_bundle: c.bmv_bundle,
-        link,
-        network,
-        own_address,
-        in_doubt: false,
-        round: Default::default(),
-    };
+    let rpc = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
+    let source = IconSource::new(rpc, c.icon_monitor_url.clone(), c.icon_contract, own_address.clone(), store.clone());
+    let target = TargetConfig { para, signer, bmc: c.bmc, bmv: c.bmv, bmc_bundle: c.bmc_bundle, bmv_bundle: c.bmv_bundle, link, network, own_address };
+    let target = ParachainTarget::new(target, store)?;
     let pacing = Pacing { idle: Duration::from_millis(config.lane.idle_ms), max_blocks: config.lane.max_blocks, ..Pacing::default() };
     Lane::new(source, target, pacing).run(std::future::pending()).await;
     Ok(())

@@ -10,33 +10,42 @@ use btp_primitives::{
 use btp_relay::{
     icon::IconSource,
     lane::{Position, Source},
+    store::Store,
 };
 use icon_light_client::{crypto::HostSecp256k1, header::BlockHeader, mta::Mta, validators::ValidatorSet, verifier::Verifier};
 use icon_rpc::transaction;
 use icon_rpc::{monitor::monitor_url, IconClient};
 use icon_testnet::Validator;
 use serde_json::json;
+use std::sync::Arc;
 use support::icon::ICX;
 
 const PARA_BMC: &str = "btp://0x501.pra/0x00aa";
 
 fn source(url: &str, link: &str, destination: &str) -> IconSource {
     let bmc = btp_primitives::BtpAddress::parse(link).unwrap();
-    IconSource::new(IconClient::new(url).unwrap(), monitor_url(url), IconAddress::parse(bmc.account()).unwrap(), destination.into())
+    let store = Arc::new(Store::in_memory("test").unwrap());
+    IconSource::new(IconClient::new(url).unwrap(), monitor_url(url), IconAddress::parse(bmc.account()).unwrap(), destination.into(), store)
+}
+
+/// A live test chain where Bob's transfer is in block 1 and block 2 is empty.
+async fn live_transfer(bob: &Validator) -> (support::icon::IconChain, IconClient) {
+    let icon = support::icon::start(0, Some(PARA_BMC), bob, None, None);
+    let rpc = IconClient::new(&icon.url).unwrap();
+    let call = json!({"method": "transferNativeCoin", "params": {"_to": "btp://0x501.pra/0x0b0b"}});
+    rpc.call("icx_sendTransaction", transaction::build(bob, "0x3", &icon.btp.bsh, Some(100 * ICX), Some(call), 1)).await.unwrap();
+    icon.shared.produce_block().await;
+    icon.shared.produce_block().await;
+    (icon, rpc)
 }
 
 #[tokio::test]
 async fn a_live_chains_transfer_arrives_as_the_light_client_accepts_it() {
     let bob = Validator::from_seed(1000);
-    let icon = support::icon::start(0, Some(PARA_BMC), &bob, None, None);
-    let rpc = IconClient::new(&icon.url).unwrap();
-    let call = json!({"method": "transferNativeCoin", "params": {"_to": "btp://0x501.pra/0x0b0b"}});
-    rpc.call("icx_sendTransaction", transaction::build(&bob, "0x3", &icon.btp.bsh, Some(100 * ICX), Some(call), 1)).await.unwrap();
-    icon.shared.produce_block().await;
-    icon.shared.produce_block().await;
+    let (icon, rpc) = live_transfer(&bob).await;
 
     let mut source = source(&icon.url, &icon.bmc, PARA_BMC);
-    let segment = source.segment(Position { rx_seq: 0, height: 0, validators: None }, 512).await.unwrap().expect("blocks 1 and 2");
+    let segment = source.segment(Position { rx_seq: 0, height: 0, offset: 0, last_height: 0, validators: None }, 512).await.unwrap().expect("blocks 1 and 2");
     assert_eq!((segment.from, segment.to, segment.messages), (1, 1, 1), "the segment ends at the block with the message");
     let genesis = BlockHeader::decode(&rpc.block_header(0).await.unwrap()).unwrap().id;
     assert_eq!(segment.parent, genesis);
@@ -55,9 +64,48 @@ async fn a_live_chains_transfer_arrives_as_the_light_client_accepts_it() {
     assert_eq!((r.from, r.to, r.assets[0].value), (bob.address.to_string(), "0x0b0b".to_string(), 99 * ICX));
 
     // Delivered already (rx_seq 1): the block is only an update, and the segment runs on to the last block.
-    let after = source.segment(Position { rx_seq: 1, height: 0, validators: None }, 512).await.unwrap().unwrap();
+    let after = source.segment(Position { rx_seq: 1, height: 0, offset: 0, last_height: 0, validators: None }, 512).await.unwrap().unwrap();
     assert_eq!((after.to, after.messages), (2, 0));
-    assert!(source.segment(Position { rx_seq: 1, height: 2, validators: None }, 512).await.unwrap().is_none(), "nothing past the last block");
+    assert!(
+        source.segment(Position { rx_seq: 1, height: 2, offset: 0, last_height: 1, validators: None }, 512).await.unwrap().is_none(),
+        "nothing past the last block"
+    );
+}
+
+#[tokio::test]
+async fn a_message_in_a_block_the_bmv_passed_arrives_with_a_block_proof() {
+    let bob = Validator::from_seed(1000);
+    let (icon, rpc) = live_transfer(&bob).await;
+    let header = |h: u64| {
+        let rpc = &rpc;
+        async move { rpc.block_header(h).await.unwrap() }
+    };
+    let (genesis, first, second) = (header(0).await, header(1).await, header(2).await);
+    let id = |bytes: &[u8]| BlockHeader::decode(bytes).unwrap().id;
+    let validators = rpc.data_by_hash(&BlockHeader::decode(&genesis).unwrap().next_validators_hash.unwrap()).await.unwrap();
+    // The BMV took blocks 1 and 2 as updates without the message (as a relay that saw none would send them).
+    let mut mta = Mta::new(0, 0, 0, false);
+    mta.add(id(&first)).unwrap();
+    mta.add(id(&second)).unwrap();
+    let mut verifier = Verifier {
+        network: "0x3.icon".into(),
+        validators: ValidatorSet::decode(&validators, &HostSecp256k1).unwrap(),
+        mta,
+        last_block_hash: Some(id(&second)),
+        last_height: 0,
+    };
+
+    // A fresh store: the source scans blocks 1 and 2 to find message 1, then proves block 1 against height 2.
+    let at = Position { rx_seq: 0, height: 2, offset: 0, last_height: 0, validators: None };
+    let mut source = source(&icon.url, &icon.bmc, PARA_BMC);
+    let segment = source.segment(at, 512).await.unwrap().expect("the block proof");
+    assert_eq!((segment.from, segment.to, segment.messages, segment.parent), (1, 1, 1, id(&second)));
+    let outcome = verifier.handle_relay_message(PARA_BMC, &icon.bmc, 0, &segment.bytes, &HostSecp256k1).unwrap();
+    assert_eq!((outcome.blocks, outcome.messages.len(), outcome.proven_block), (0, 1, Some((1, id(&first)))));
+
+    // Delivered (rx_seq 1, last message block 1): nothing behind any more, and nothing new.
+    let at = Position { rx_seq: 1, height: 2, offset: 0, last_height: 1, validators: None };
+    assert!(source.segment(at, 512).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -69,7 +117,11 @@ async fn a_real_icon_block_is_rebuilt_from_rpc_answers() {
     let url = support::icon::replay(&[recorded]);
     let (prev, bmc, state) = (text(&vector["input"]["prev"]), text(&vector["input"]["bmc"]), &vector["state"]);
 
-    let segment = source(&url, &prev, &bmc).segment(Position { rx_seq: 0, height: 21171, validators: None }, 512).await.unwrap().unwrap();
+    let segment = source(&url, &prev, &bmc)
+        .segment(Position { rx_seq: 0, height: 21171, offset: 21171, last_height: 21171, validators: None }, 512)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((segment.from, segment.to, segment.messages), (21172, 21172, 1));
     let last_block_hash: [u8; 32] = hex::decode(text(&state["last_block_hash"])).unwrap().try_into().unwrap();
     assert_eq!(segment.parent, last_block_hash, "from the header's parent: the endpoint has no block 21171");

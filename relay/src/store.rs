@@ -1,0 +1,268 @@
+//! The relay's store (redb): what it has learnt of ICON that is slow to learn again — the ids of the blocks it
+//! has scanned (the leaves of the BMV's accumulator, from which block proofs are built) and the block each
+//! message to the parachain sits in — and the submission it has in flight.
+//!
+//! Everything in it is a copy of chain data: the relay checks what it builds from it locally before paying, a
+//! block the store knows with another id than the chain's clears the scan, and a missing or cleared store is
+//! filled again from the chains. Deleting the file is always safe; it costs a rescan.
+
+use icon_light_client::Hash;
+use redb::{backends::InMemoryBackend, Database, ReadableTable, TableDefinition};
+use std::{ops::RangeInclusive, path::Path};
+
+/// ICON block ids by height.
+const IDS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("block_ids");
+/// The ICON height of each message to the parachain BMC, by sequence number.
+const MESSAGES: TableDefinition<u64, u64> = TableDefinition::new("message_heights");
+/// `scanned_from`, `scanned_to`: the heights whose ids and messages are all recorded.
+const SCAN: TableDefinition<&str, u64> = TableDefinition::new("scan");
+/// `link`: which link the store belongs to.
+const LINK: TableDefinition<&str, &str> = TableDefinition::new("link");
+/// `segment`: (first block, last block, messages) of a submission whose fate is not known yet.
+const PENDING: TableDefinition<&str, (u64, u64, u64)> = TableDefinition::new("pending");
+
+/// A block as a scan saw it: its id and the sequence numbers of the messages to the parachain in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedBlock {
+    pub height: u64,
+    pub id: Hash,
+    pub messages: Vec<u64>,
+}
+
+/// A submission in flight: ICON blocks `from..=to` carrying `messages` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    pub from: u64,
+    pub to: u64,
+    pub messages: u64,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+    /// Where it is, for errors.
+    name: String,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path` for `link` (the ICON BMC and the parachain BMC it relays between).
+    /// A store of another link is refused, not reused: its blocks and messages are another chain's.
+    pub fn open(path: &Path, link: &str) -> Result<Self, String> {
+        let name = path.display().to_string();
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => format!("{name}: the store is open in another process (another relay with this store?)"),
+            e => format!("{name}: {e}"),
+        })?;
+        Self::with(db, name, link)
+    }
+
+    /// A store in memory, for a source whose knowledge need not outlive it.
+    pub fn in_memory(link: &str) -> Result<Self, String> {
+        let db = Database::builder().create_with_backend(InMemoryBackend::new()).map_err(|e| format!("in-memory store: {e}"))?;
+        Self::with(db, "the in-memory store".into(), link)
+    }
+
+    fn with(db: Database, name: String, link: &str) -> Result<Self, String> {
+        let store = Self { db, name };
+        store.write(|tx| {
+            let mut table = tx.open_table(LINK)?;
+            let known = table.get("link")?.map(|v| v.value().to_string());
+            match known {
+                Some(known) if known != link => return Ok(Err(format!("it belongs to the link {known}, not {link}: point the relay at another store"))),
+                Some(_) => {}
+                None => {
+                    table.insert("link", link)?;
+                }
+            }
+            Ok(Ok(()))
+        })??;
+        Ok(store)
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> String {
+        format!("{}: {e}", self.name)
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<R, redb::Error>) -> Result<R, String> {
+        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
+        let result = f(&tx).map_err(|e| self.error(e))?;
+        tx.commit().map_err(|e| self.error(e))?;
+        Ok(result)
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<R, redb::Error>) -> Result<R, String> {
+        let tx = self.db.begin_read().map_err(|e| self.error(e))?;
+        f(&tx).map_err(|e| self.error(e))
+    }
+
+    /// The heights whose ids and messages are all recorded.
+    pub fn scanned(&self) -> Result<Option<RangeInclusive<u64>>, String> {
+        self.read(|tx| match tx.open_table(SCAN) {
+            Ok(table) => scanned(&table),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    /// Records consecutive blocks. Blocks that touch or overlap the scanned heights extend them; blocks apart
+    /// from them start a new scan. A block recorded with another id, or a message in another block, means the
+    /// chain is not the one scanned (a reset test chain, another endpoint's fork): everything else is dropped.
+    /// Returns whether that happened.
+    pub fn record(&self, blocks: &[ScannedBlock]) -> Result<bool, String> {
+        let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else { return Ok(false) };
+        let batch = first.height..=last.height;
+        self.write(|tx| {
+            let mut ids = tx.open_table(IDS)?;
+            let mut messages = tx.open_table(MESSAGES)?;
+            let mut scan = tx.open_table(SCAN)?;
+            let mut conflict = false;
+            for block in blocks {
+                conflict |= ids.get(block.height)?.is_some_and(|id| id.value() != block.id);
+                for seq in &block.messages {
+                    conflict |= messages.get(*seq)?.is_some_and(|h| h.value() != block.height);
+                }
+            }
+            let range = match scanned(&scan)? {
+                Some(r) if !conflict && *batch.start() <= r.end().saturating_add(1) && batch.end().saturating_add(1) >= *r.start() => {
+                    (*r.start()).min(*batch.start())..=(*r.end()).max(*batch.end())
+                }
+                _ => {
+                    ids.retain(|_, _| false)?;
+                    messages.retain(|_, _| false)?;
+                    batch
+                }
+            };
+            for block in blocks {
+                ids.insert(block.height, block.id)?;
+                for seq in &block.messages {
+                    messages.insert(*seq, block.height)?;
+                }
+            }
+            scan.insert("scanned_from", *range.start())?;
+            scan.insert("scanned_to", *range.end())?;
+            Ok(conflict)
+        })
+    }
+
+    /// Forgets every block and message scanned (the pending submission stays).
+    pub fn clear(&self) -> Result<(), String> {
+        self.write(|tx| {
+            tx.open_table(IDS)?.retain(|_, _| false)?;
+            tx.open_table(MESSAGES)?.retain(|_, _| false)?;
+            tx.open_table(SCAN)?.retain(|_, _| false)?;
+            Ok(())
+        })
+    }
+
+    /// The height of the block holding message `seq`, when scanned.
+    pub fn message_height(&self, seq: u64) -> Result<Option<u64>, String> {
+        self.read(|tx| match tx.open_table(MESSAGES) {
+            Ok(table) => Ok(table.get(seq)?.map(|h| h.value())),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    /// The ids of the blocks `heights`, in order, when all are recorded.
+    pub fn ids(&self, heights: RangeInclusive<u64>) -> Result<Option<Vec<Hash>>, String> {
+        let expected = heights.end().saturating_sub(*heights.start()).saturating_add(1);
+        self.read(|tx| {
+            let table = match tx.open_table(IDS) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let ids = table.range(heights)?.map(|entry| entry.map(|(_, id)| id.value())).collect::<Result<Vec<_>, _>>()?;
+            Ok((ids.len() as u64 == expected).then_some(ids))
+        })
+    }
+
+    /// The submission in flight, if one was recorded and not settled.
+    pub fn pending(&self) -> Result<Option<Pending>, String> {
+        self.read(|tx| match tx.open_table(PENDING) {
+            Ok(table) => Ok(table.get("segment")?.map(|v| {
+                let (from, to, messages) = v.value();
+                Pending { from, to, messages }
+            })),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    /// Records (or, with `None`, settles) the submission in flight; durable before the call returns.
+    pub fn set_pending(&self, pending: Option<Pending>) -> Result<(), String> {
+        self.write(|tx| {
+            let mut table = tx.open_table(PENDING)?;
+            match pending {
+                Some(p) => table.insert("segment", (p.from, p.to, p.messages)).map(drop)?,
+                None => table.remove("segment").map(drop)?,
+            }
+            Ok(())
+        })
+    }
+}
+
+fn scanned(table: &impl ReadableTable<&'static str, u64>) -> Result<Option<RangeInclusive<u64>>, redb::Error> {
+    let from = table.get("scanned_from")?.map(|v| v.value());
+    let to = table.get("scanned_to")?.map(|v| v.value());
+    Ok(from.zip(to).map(|(from, to)| from..=to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(height: u64, messages: &[u64]) -> ScannedBlock {
+        ScannedBlock { height, id: [height as u8; 32], messages: messages.to_vec() }
+    }
+
+    #[test]
+    fn scans_extend_when_they_touch_and_restart_when_apart() {
+        let store = Store::in_memory("a → b").unwrap();
+        assert_eq!(store.scanned().unwrap(), None);
+        assert_eq!(store.ids(1..=1).unwrap(), None);
+        store.record(&[block(10, &[]), block(11, &[1, 2])]).unwrap();
+        store.record(&[block(12, &[]), block(13, &[3])]).unwrap();
+        store.record(&[block(8, &[]), block(9, &[])]).unwrap();
+        assert_eq!(store.scanned().unwrap(), Some(8..=13));
+        assert_eq!(store.ids(9..=12).unwrap(), Some(vec![[9; 32], [10; 32], [11; 32], [12; 32]]));
+        assert_eq!((store.message_height(2).unwrap(), store.message_height(3).unwrap(), store.message_height(4).unwrap()), (Some(11), Some(13), None));
+        // Apart from what was scanned: a new scan, the old one dropped.
+        store.record(&[block(20, &[5])]).unwrap();
+        assert_eq!((store.scanned().unwrap(), store.ids(10..=10).unwrap(), store.message_height(1).unwrap()), (Some(20..=20), None, None));
+    }
+
+    #[test]
+    fn another_chain_clears_the_scan() {
+        let store = Store::in_memory("a → b").unwrap();
+        store.record(&[block(1, &[]), block(2, &[1]), block(3, &[])]).unwrap();
+        let mut forked = block(3, &[]);
+        forked.id = [0xff; 32];
+        assert!(store.record(&[forked, block(4, &[])]).unwrap(), "a block with another id");
+        assert_eq!((store.scanned().unwrap(), store.message_height(1).unwrap()), (Some(3..=4), None));
+        assert!(!store.record(&[block(5, &[2])]).unwrap());
+        assert!(store.record(&[block(6, &[2])]).unwrap(), "message 2 was in block 5");
+        assert_eq!((store.scanned().unwrap(), store.message_height(2).unwrap()), (Some(6..=6), Some(6)));
+    }
+
+    #[test]
+    fn it_outlives_the_process_and_belongs_to_one_link() {
+        let dir = std::env::temp_dir().join(format!("relay-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("store.redb");
+        {
+            let store = Store::open(&path, "a → b").unwrap();
+            store.record(&[block(7, &[1])]).unwrap();
+            store.set_pending(Some(Pending { from: 5, to: 7, messages: 1 })).unwrap();
+            assert!(Store::open(&path, "a → b").unwrap_err().contains("another process"));
+        }
+        let store = Store::open(&path, "a → b").unwrap();
+        assert_eq!((store.scanned().unwrap(), store.pending().unwrap()), (Some(7..=7), Some(Pending { from: 5, to: 7, messages: 1 })));
+        store.set_pending(None).unwrap();
+        store.clear().unwrap();
+        assert_eq!((store.scanned().unwrap(), store.pending().unwrap()), (None, None));
+        drop(store);
+        assert!(Store::open(&path, "a → c").unwrap_err().contains("belongs to the link a → b"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
