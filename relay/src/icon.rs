@@ -422,6 +422,15 @@ impl<N: IconNode> Source for IconSource<N> {
             let all = self.messages(&decoded, &note.receipts).await?;
             scanned.push(ScannedBlock { height, id: decoded.id, messages: all.seqs() });
             let these = all.past(at.rx_seq);
+            if let Some(first) = these.seqs().first().filter(|s| **s > at.rx_seq.saturating_add(1)) {
+                // The monitor left a message out of an earlier block (an incomplete or faulty endpoint): what the
+                // store holds of those blocks is wrong too, so they are scanned again.
+                self.store.clear().map_err(Failure::Store)?;
+                return Err(Failure::Transport(format!(
+                    "ICON block {height} holds message {first}, but message {} was never found: the block monitor skipped it; rescanning",
+                    at.rx_seq.saturating_add(1)
+                )));
+            }
             let grown = size + UPDATE_OVERHEAD + header.len() + votes.len() + next_validators.as_ref().map_or(0, Vec::len) + these.bytes();
             if grown > self.max_bytes && !blocks.is_empty() {
                 break;

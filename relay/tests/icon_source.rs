@@ -9,8 +9,8 @@ use btp_primitives::{
 };
 use btp_relay::{
     icon::IconSource,
-    lane::{Position, Source},
-    store::Store,
+    lane::{Failure, Position, Source},
+    store::{ScannedBlock, Store},
 };
 use icon_light_client::{crypto::HostSecp256k1, header::BlockHeader, mta::Mta, validators::ValidatorSet, verifier::Verifier};
 use icon_rpc::transaction;
@@ -23,17 +23,25 @@ use support::icon::ICX;
 const PARA_BMC: &str = "btp://0x501.pra/0x00aa";
 
 fn source(url: &str, link: &str, destination: &str) -> IconSource {
+    source_with(url, link, destination, Arc::new(Store::in_memory("test").unwrap()))
+}
+
+fn source_with(url: &str, link: &str, destination: &str, store: Arc<Store>) -> IconSource {
     let bmc = btp_primitives::BtpAddress::parse(link).unwrap();
-    let store = Arc::new(Store::in_memory("test").unwrap());
     IconSource::new(IconClient::new(url).unwrap(), monitor_url(url), IconAddress::parse(bmc.account()).unwrap(), destination.into(), store)
+}
+
+/// Bob sends 100 ICX to the parachain; the transaction goes into the next block.
+async fn transfer(rpc: &IconClient, icon: &support::icon::IconChain, bob: &Validator, timestamp: u64) {
+    let call = json!({"method": "transferNativeCoin", "params": {"_to": "btp://0x501.pra/0x0b0b"}});
+    rpc.call("icx_sendTransaction", transaction::build(bob, "0x3", &icon.btp.bsh, Some(100 * ICX), Some(call), timestamp)).await.unwrap();
 }
 
 /// A live test chain where Bob's transfer is in block 1 and block 2 is empty.
 async fn live_transfer(bob: &Validator) -> (support::icon::IconChain, IconClient) {
     let icon = support::icon::start(0, Some(PARA_BMC), bob, None, None);
     let rpc = IconClient::new(&icon.url).unwrap();
-    let call = json!({"method": "transferNativeCoin", "params": {"_to": "btp://0x501.pra/0x0b0b"}});
-    rpc.call("icx_sendTransaction", transaction::build(bob, "0x3", &icon.btp.bsh, Some(100 * ICX), Some(call), 1)).await.unwrap();
+    transfer(&rpc, &icon, bob, 1).await;
     icon.shared.produce_block().await;
     icon.shared.produce_block().await;
     (icon, rpc)
@@ -106,6 +114,34 @@ async fn a_message_in_a_block_the_bmv_passed_arrives_with_a_block_proof() {
     // Delivered (rx_seq 1, last message block 1): nothing behind any more, and nothing new.
     let at = Position { rx_seq: 1, height: 2, offset: 0, last_height: 1, validators: None };
     assert!(source.segment(at, 512).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_message_the_monitor_skipped_is_found_when_a_later_one_shows() {
+    let bob = Validator::from_seed(1000);
+    let (icon, rpc) = live_transfer(&bob).await;
+    transfer(&rpc, &icon, &bob, 2).await;
+    icon.shared.produce_block().await;
+    let id = |bytes: Vec<u8>| BlockHeader::decode(&bytes).unwrap().id;
+    // What a monitor that left block 1's message out made the store believe; the BMV has taken blocks 1 and 2.
+    let store = Arc::new(Store::in_memory("test").unwrap());
+    store
+        .record(&[
+            ScannedBlock { height: 1, id: id(rpc.block_header(1).await.unwrap()), messages: vec![] },
+            ScannedBlock { height: 2, id: id(rpc.block_header(2).await.unwrap()), messages: vec![] },
+        ])
+        .unwrap();
+    let mut source = source_with(&icon.url, &icon.bmc, PARA_BMC, store.clone());
+    let at = Position { rx_seq: 0, height: 2, offset: 0, last_height: 0, validators: None };
+    // Block 3 holds message 2, so message 1 was skipped: nothing is built on the store, which starts over …
+    match source.segment(at, 512).await {
+        Err(Failure::Transport(e)) => assert!(e.contains("message 2, but message 1 was never found"), "{e}"),
+        other => panic!("not the skipped message: {other:?}"),
+    }
+    assert_eq!(store.scanned().unwrap(), None);
+    // … and the rescan finds message 1 behind the BMV.
+    let segment = source.segment(at, 512).await.unwrap().expect("the block proof");
+    assert_eq!((segment.from, segment.to, segment.messages), (1, 1, 1));
 }
 
 #[tokio::test]
