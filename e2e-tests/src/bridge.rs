@@ -7,7 +7,7 @@ use crate::{client, events, Client};
 use bmc::bmc::{Bmc, BmcRef};
 use bmv_icon::bmv_icon::BmvIconRef;
 use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, CoinBalance};
-use btp_primitives::{address::hex_account, BtpAddress, BtpMessage, IconAddress};
+use btp_primitives::{address::hex_account, bmc::relay_message_to_icon, BtpAddress, BtpMessage, IconAddress};
 use btp_relay::{
     icon::{BlockStream, IconNode, IconSource},
     lane::{Position, Segment, Source},
@@ -15,7 +15,7 @@ use btp_relay::{
 };
 use icon_rpc::monitor::{BlockNotification, EventFilter};
 use icon_testnet::{
-    btp::{parachain_relay_message, IconBtp},
+    btp::IconBtp,
     node::{Backend, LiveNode},
     receipt::{EventLog, Receipt},
     server::matching,
@@ -194,8 +194,9 @@ impl Bridge {
 
     /// The relay carries the outbox to ICON's BMC; what ICON emits in answer is returned.
     pub fn relay_to_icon(&mut self) -> Vec<EventLog> {
-        let messages: Vec<(i128, Vec<u8>)> = self.outbox.drain(..).map(|(seq, m)| (i128::from(seq), m)).collect();
-        self.node.btp.handle_relay_message(&self.para_bmc, &parachain_relay_message(&messages)).expect("ICON's BMC took the relay message")
+        let msg = relay_message_to_icon(self.outbox.iter().map(|(seq, m)| (*seq, m.as_slice())));
+        self.outbox.clear();
+        self.node.btp.handle_relay_message(&self.para_bmc, &msg).expect("ICON's BMC took the relay message")
     }
 
     pub async fn balance(&mut self, owner: AccountId, coin: &str) -> CoinBalance {

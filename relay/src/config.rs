@@ -27,19 +27,32 @@ pub struct Config {
     pub signer: SignerConfig,
 }
 
-/// ICON's endpoints; empty: the deployment's JSON-RPC URL, and its block monitor derived from it.
+/// ICON's endpoints (empty: the deployment's JSON-RPC URL, and its block monitor derived from it), and the ICON
+/// key the relay signs its transactions toward ICON with (none: it relays toward the parachain only).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IconConfig {
     pub url: String,
     pub monitor_url: String,
+    /// An ICON keystore file.
+    pub key_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
 }
 
-/// The parachain node's WebSocket RPC; empty: the deployment's.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The parachain node's WebSocket RPC (empty: the deployment's), and the first block that may hold the BMC's
+/// messages toward ICON (where a scan without a store begins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ParachainConfig {
     pub url: String,
+    pub first_block: u64,
+}
+
+impl Default for ParachainConfig {
+    fn default() -> Self {
+        Self { url: String::new(), first_block: 1 }
+    }
 }
 
 /// How the lane paces itself.
@@ -86,7 +99,11 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("", "store", Kind::Text),
     ("icon", "url", Kind::Text),
     ("icon", "monitor_url", Kind::Text),
+    ("icon", "key_file", Kind::Text),
+    ("icon", "password_env", Kind::Text),
+    ("icon", "password_file", Kind::Text),
     ("parachain", "url", Kind::Text),
+    ("parachain", "first_block", Kind::Number),
     ("lane", "idle_ms", Kind::Number),
     ("lane", "max_blocks", Kind::Number),
     ("signer", "suri_env", Kind::Text),
@@ -175,10 +192,19 @@ store = {store}
 url = {icon_url}
 # goloop's block monitor (empty: the JSON-RPC URL with ws:// or wss:// and /block).
 monitor_url = ""
+# The ICON account that relays the parachain's messages to ICON: an ICON keystore file (Web3 Secret Storage with
+# its hx address) and its password in an environment variable or a file. Without it the relay only relays to the
+# parachain.
+# key_file = "icon-relay-keystore.json"
+# password_env = "RELAY_ICON_KEY_PASSWORD"
+# password_file = "/run/secrets/icon-relay-key-password"
 
 [parachain]
 # The parachain node's WebSocket RPC (empty: the deployment's).
 url = {para_url}
+# The first parachain block that may hold the BMC's messages toward ICON (the block it was deployed in, or
+# earlier): where the scan begins when the store knows none.
+first_block = {first_block}
 
 [lane]
 # Pause when there is nothing to relay, and after a refusal (milliseconds).
@@ -208,6 +234,7 @@ suri_env = "RELAY_SURI"
             store = quoted(&store.display().to_string()),
             icon_url = quoted(&deployment.icon.url),
             para_url = quoted(&deployment.parachain.url),
+            first_block = d.parachain.first_block,
             idle_ms = d.lane.idle_ms,
             max_blocks = d.lane.max_blocks,
         )
@@ -317,7 +344,8 @@ mod tests {
             account: Some("a".into()),
             keystore_password_env: Some("K".into()),
         };
-        let table = toml::Table::try_from(Config { signer, ..Config::default() }).unwrap();
+        let icon = IconConfig { key_file: Some("i".into()), password_env: Some("I".into()), password_file: Some("j".into()), ..IconConfig::default() };
+        let table = toml::Table::try_from(Config { signer, icon, ..Config::default() }).unwrap();
         let mut keys = Vec::new();
         for (key, value) in &table {
             match value.as_table() {

@@ -100,21 +100,7 @@ impl SignerConfig {
 
     /// The key file's password.
     pub fn password(&self) -> Result<String, String> {
-        let password = match (&self.password_env, &self.password_file) {
-            (Some(_), Some(_)) => return Err("name one password source: --password-env or --password-file".into()),
-            (Some(var), None) => std::env::var(var).map_err(|_| format!("--password-env: {var} is not set"))?,
-            // The line as written, spaces and all: a password from a file opens what the same text from the
-            // environment sealed.
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("--password-file {}: {e}", path.display()))?;
-                text.lines().next().unwrap_or_default().to_string()
-            }
-            (None, None) => return Err("a key file needs its password: --password-env VAR or --password-file PATH".into()),
-        };
-        match password.is_empty() {
-            true => Err("the key file's password is empty".into()),
-            false => Ok(password),
-        }
+        read_password(self.password_env.as_deref(), self.password_file.as_deref())
     }
 
     fn keystore_signer(&self, dir: &Path) -> Result<Signer, String> {
@@ -143,6 +129,25 @@ impl SignerConfig {
         Ok(signer)
     }
 }
+
+/// A key file's password, from an environment variable or a file (never both).
+pub fn read_password(env: Option<&str>, file: Option<&Path>) -> Result<String, String> {
+        let password = match (env, file) {
+            (Some(_), Some(_)) => return Err("name one password source: --password-env or --password-file".into()),
+            (Some(var), None) => std::env::var(var).map_err(|_| format!("--password-env: {var} is not set"))?,
+            // The line as written, spaces and all: a password from a file opens what the same text from the
+            // environment sealed.
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("--password-file {}: {e}", path.display()))?;
+                text.lines().next().unwrap_or_default().to_string()
+            }
+            (None, None) => return Err("a key file needs its password: --password-env VAR or --password-file PATH".into()),
+        };
+        match password.is_empty() {
+            true => Err("the key file's password is empty".into()),
+            false => Ok(password),
+        }
+    }
 
 /// Encrypts a secret URI into a new key file at `path` (Web3 Secret Storage: scrypt and AES-128-CTR, the format
 /// of Ethereum's and ICON's keystores), readable by its owner only. An existing file is never overwritten.
@@ -182,6 +187,28 @@ pub fn open_key_file(path: &Path, password: &str) -> Result<String, String> {
         e => format!("{}: {e}", path.display()),
     })?;
     String::from_utf8(secret).map_err(|_| format!("{}: not a relay key file (its secret is not a secret URI)", path.display()))
+}
+
+/// The ICON key in an ICON keystore file (Web3 Secret Storage naming its `hx` address, as ICON's wallets and
+/// goloop's `gochain ks gen` write it): the wallet that signs the relay's ICON transactions.
+pub fn open_icon_key_file(path: &Path, password: &str) -> Result<icon_rpc::wallet::Wallet, String> {
+    let secret = eth_keystore::decrypt_key(path, password).map_err(|e| match e {
+        eth_keystore::KeystoreError::MacMismatch => format!("{}: wrong password", path.display()),
+        e => format!("{}: {e}", path.display()),
+    })?;
+    let wallet = <[u8; 32]>::try_from(secret.as_slice())
+        .ok()
+        .and_then(|s| icon_rpc::wallet::Wallet::from_secret(&s))
+        .ok_or_else(|| format!("{}: not an ICON key file (its secret is not a secp256k1 key)", path.display()))?;
+    // The address the file names must be its key's: another's would pay from an account nobody meant.
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let named = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["address"].as_str().map(str::to_string));
+    match named {
+        Some(address) if address != wallet.address.to_string() => {
+            Err(format!("{}: names {address}, but its key is {}'s", path.display(), wallet.address))
+        }
+        _ => Ok(wallet),
+    }
 }
 
 #[cfg(test)]
@@ -245,6 +272,30 @@ mod tests {
         assert!(no_password.signer().err().unwrap().contains("--password-env"));
         let two = SignerConfig { key_file: Some(path), suri_file: Some(password), ..Default::default() };
         assert!(two.signer().err().unwrap().contains("name one signer"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_icon_keystore_opens_to_the_key_its_address_names() {
+        let dir = std::env::temp_dir().join(format!("btp-icon-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = [7u8; 32];
+        let address = icon_rpc::wallet::Wallet::from_secret(&secret).unwrap().address.to_string();
+        eth_keystore::encrypt_key(&dir, &mut rand::thread_rng(), secret, "pw", Some("plain.json")).unwrap();
+        assert_eq!(open_icon_key_file(&dir.join("plain.json"), "pw").unwrap().address.to_string(), address);
+        assert!(open_icon_key_file(&dir.join("plain.json"), "no").unwrap_err().contains("wrong password"));
+        // As ICON's wallets write it: the address beside the crypto.
+        let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("plain.json")).unwrap()).unwrap();
+        json["address"] = address.clone().into();
+        json["coinType"] = "icx".into();
+        std::fs::write(dir.join("icon.json"), json.to_string()).unwrap();
+        assert_eq!(open_icon_key_file(&dir.join("icon.json"), "pw").unwrap().address.to_string(), address);
+        json["address"] = "hx0000000000000000000000000000000000000001".into();
+        std::fs::write(dir.join("other.json"), json.to_string()).unwrap();
+        assert!(open_icon_key_file(&dir.join("other.json"), "pw").unwrap_err().contains("names hx0000000000000000000000000000000000000001"));
+        // A relay key file holds a secret URI, not an ICON key.
+        write_key_file(&dir.join("relay.json"), "//Alice", "pw").unwrap();
+        assert!(open_icon_key_file(&dir.join("relay.json"), "pw").unwrap_err().contains("not an ICON key file"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -5,10 +5,14 @@ use crate::{
     deployment::Deployment,
     icon::IconSource,
     lane::{Lane, Pacing},
+    icon_target::IconTarget,
     parachain::{ParachainTarget, TargetConfig},
-    signer::SignerConfig,
+    parachain_source::ParachainSource,
+    signer::{open_icon_key_file, read_password, SignerConfig},
     store::Store,
 };
+use icon_rpc::wallet::Wallet;
+use tracing::Instrument;
 use bmc::bmc::Bmc;
 use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
 use btp_primitives::{BtpAddress, IconAddress};
@@ -130,8 +134,35 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     let rpc = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
     let source = IconSource::new(rpc, c.icon_monitor_url.clone(), c.icon_contract, own_address.clone(), store.clone());
     let target = TargetConfig { para, signer, bmc: c.bmc, bmv: c.bmv, bmc_bundle: c.bmc_bundle, bmv_bundle: c.bmv_bundle, link, network, own_address };
-    let target = ParachainTarget::new(target, store)?;
+    let target = ParachainTarget::new(target, store.clone())?;
     let pacing = Pacing { idle: Duration::from_millis(config.lane.idle_ms), max_blocks: config.lane.max_blocks, ..Pacing::default() };
-    Lane::new(source, target, pacing).run(std::future::pending()).await;
+    let mut to_parachain = Lane::new(source, target, pacing);
+    let Some(wallet) = icon_wallet(&config)? else {
+        tracing::info!("no [icon] key_file: relaying toward the parachain only");
+        to_parachain.run(std::future::pending()).await;
+        return Ok(());
+    };
+    let nid = c.deployment.icon.network.split('.').next().unwrap_or_default().to_string();
+    tracing::info!(relay = %wallet.address, nid = %nid, "relaying parachain → ICON");
+    let source = ParachainSource {
+        para: Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?,
+        bmc: c.bmc.clone(),
+        icon_bmc: c.deployment.icon.bmc.clone(),
+        first_block: config.parachain.first_block,
+        store,
+    };
+    let target = IconTarget::new(IconClient::new(&c.icon_url).map_err(|e| e.to_string())?, wallet, nid, c.icon_contract, own_address);
+    let mut to_icon = Lane::new(source, target, pacing);
+    tokio::join!(
+        to_parachain.run(std::future::pending()).instrument(tracing::info_span!("lane", to = "parachain")),
+        to_icon.run(std::future::pending()).instrument(tracing::info_span!("lane", to = "icon")),
+    );
     Ok(())
+}
+
+/// The ICON key the configuration names, if any.
+fn icon_wallet(config: &Config) -> Result<Option<Wallet>, String> {
+    let Some(path) = &config.icon.key_file else { return Ok(None) };
+    let password = read_password(config.icon.password_env.as_deref(), config.icon.password_file.as_deref())?;
+    open_icon_key_file(path, &password).map(Some)
 }

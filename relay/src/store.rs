@@ -1,6 +1,7 @@
 //! The relay's store (redb): what it has learnt of ICON that is slow to learn again — the ids of the blocks it
 //! has scanned (the leaves of the BMV's accumulator, from which block proofs are built) and the block each
-//! message to the parachain sits in — and the submission it has in flight.
+//! message to the parachain sits in —, the submission to the parachain it has in flight, and the parachain BMC's
+//! messages toward ICON found in the finalized parachain blocks it has scanned.
 //!
 //! Everything in it is a copy of chain data: the relay checks what it builds from it locally before paying, a
 //! block the store knows with another id than the chain's clears the scan, and a missing or cleared store is
@@ -14,10 +15,13 @@ use std::{ops::RangeInclusive, path::Path};
 const IDS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("block_ids");
 /// The ICON height of each message to the parachain BMC, by sequence number.
 const MESSAGES: TableDefinition<u64, u64> = TableDefinition::new("message_heights");
-/// `scanned_from`, `scanned_to`: the heights whose ids and messages are all recorded.
+/// `scanned_from`, `scanned_to`: the ICON heights whose ids and messages are all recorded; `parachain_scanned`:
+/// the last finalized parachain block whose messages toward ICON are recorded.
 const SCAN: TableDefinition<&str, u64> = TableDefinition::new("scan");
 /// `link`: which link the store belongs to.
 const LINK: TableDefinition<&str, &str> = TableDefinition::new("link");
+/// The parachain BMC's messages toward ICON, by sequence number: (parachain block, BTP message).
+const TO_ICON: TableDefinition<u64, (u64, &[u8])> = TableDefinition::new("messages_to_icon");
 /// `segment`: (first block, last block, messages) of a submission whose fate is not known yet.
 const PENDING: TableDefinition<&str, (u64, u64, u64)> = TableDefinition::new("pending");
 
@@ -202,6 +206,70 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The last parachain block whose messages toward ICON are recorded.
+    pub fn parachain_scanned(&self) -> Result<Option<u64>, String> {
+        self.read(|tx| match tx.open_table(SCAN) {
+            Ok(table) => Ok(table.get("parachain_scanned")?.map(|v| v.value())),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    /// Records the parachain blocks scanned through `through` and the messages toward ICON found in them, as
+    /// (seq, block, message). A sequence number recorded with another message means another chain (a restarted
+    /// dev chain with the same contract addresses): what was recorded is dropped first. Returns whether that
+    /// happened.
+    pub fn record_parachain(&self, through: u64, messages: &[(u64, u64, Vec<u8>)]) -> Result<bool, String> {
+        self.write(|tx| {
+            let mut table = tx.open_table(TO_ICON)?;
+            let mut conflict = false;
+            for (seq, block, msg) in messages {
+                conflict |= table.get(*seq)?.is_some_and(|v| v.value() != (*block, msg.as_slice()));
+            }
+            if conflict {
+                table.retain(|_, _| false)?;
+            }
+            for (seq, block, msg) in messages {
+                table.insert(*seq, (*block, msg.as_slice()))?;
+            }
+            tx.open_table(SCAN)?.insert("parachain_scanned", through)?;
+            Ok(conflict)
+        })
+    }
+
+    /// Forgets every parachain block scanned and message recorded, so that the scan starts over.
+    pub fn clear_parachain(&self) -> Result<(), String> {
+        self.write(|tx| {
+            tx.open_table(TO_ICON)?.retain(|_, _| false)?;
+            tx.open_table(SCAN)?.remove("parachain_scanned")?;
+            Ok(())
+        })
+    }
+
+    /// Consecutive messages toward ICON from the first recorded after `rx_seq` (ICON has taken those up to it,
+    /// which are forgotten now), as (seq, block, message), while their messages add up to at most `max_bytes`.
+    pub fn messages_to_icon(&self, rx_seq: u64, max_bytes: usize) -> Result<Vec<(u64, u64, Vec<u8>)>, String> {
+        self.write(|tx| {
+            let mut table = tx.open_table(TO_ICON)?;
+            table.retain_in(..=rx_seq, |_, _| false)?;
+            let mut found: Vec<(u64, u64, Vec<u8>)> = Vec::new();
+            let mut bytes = 0usize;
+            for entry in table.range(rx_seq.saturating_add(1)..)? {
+                let (seq, value) = entry?;
+                let (seq, (block, msg)) = (seq.value(), value.value());
+                let consecutive = found.last().is_none_or(|(last, _, _)| seq == last.saturating_add(1));
+                bytes = bytes.saturating_add(msg.len());
+                if !consecutive || (bytes > max_bytes && !found.is_empty()) {
+                    break;
+                }
+                found.push((seq, block, msg.to_vec()));
+            }
+            Ok(found)
+        })
+    }
+}
+
 fn scanned(table: &impl ReadableTable<&'static str, u64>) -> Result<Option<RangeInclusive<u64>>, redb::Error> {
     let from = table.get("scanned_from")?.map(|v| v.value());
     let to = table.get("scanned_to")?.map(|v| v.value());
@@ -243,6 +311,25 @@ mod tests {
         assert!(!store.record(&[block(5, &[2])]).unwrap());
         assert!(store.record(&[block(6, &[2])]).unwrap(), "message 2 was in block 5");
         assert_eq!((store.scanned().unwrap(), store.message_height(2).unwrap()), (Some(6..=6), Some(6)));
+    }
+
+    #[test]
+    fn messages_toward_icon_come_in_order_and_go_once_taken() {
+        let store = Store::in_memory("a → b").unwrap();
+        assert_eq!(store.parachain_scanned().unwrap(), None);
+        let m = |seq: u64, block: u64| (seq, block, vec![seq as u8; 10]);
+        assert!(!store.record_parachain(7, &[m(1, 3), m(2, 3), m(3, 7)]).unwrap());
+        assert!(!store.record_parachain(9, &[m(5, 9)]).unwrap());
+        assert_eq!(store.parachain_scanned().unwrap(), Some(9));
+        assert_eq!(store.messages_to_icon(0, 1000).unwrap(), vec![m(1, 3), m(2, 3), m(3, 7)], "up to the gap before 5");
+        assert_eq!(store.messages_to_icon(1, 15).unwrap(), vec![m(2, 3)], "within the byte limit");
+        assert_eq!(store.messages_to_icon(1, 5).unwrap(), vec![m(2, 3)], "one at least");
+        assert_eq!(store.messages_to_icon(3, 1000).unwrap(), vec![m(5, 9)], "the caller sees the gap: 4 is missing");
+        assert_eq!(store.messages_to_icon(0, 1000).unwrap(), vec![m(5, 9)], "taken ones are forgotten");
+        assert!(store.record_parachain(10, &[(5, 10, vec![0])]).unwrap(), "message 5 in another block: another chain");
+        assert_eq!(store.messages_to_icon(0, 1000).unwrap(), vec![(5, 10, vec![0])]);
+        store.clear_parachain().unwrap();
+        assert_eq!((store.parachain_scanned().unwrap(), store.messages_to_icon(0, 1000).unwrap()), (None, vec![]));
     }
 
     #[test]

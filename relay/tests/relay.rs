@@ -33,6 +33,7 @@ impl Relay {
     fn start(deployment: &Path) -> Self {
         let (config, key_file, password) =
             (deployment.with_file_name("relay.toml"), deployment.with_file_name("relay-key.json"), deployment.with_file_name("password"));
+        let icon_key = deployment.with_file_name("icon-key.json");
         // None of the test process's own RELAY_* settings reach the relay.
         let relay = || {
             let mut command = Command::new(env!("CARGO_BIN_EXE_relay"));
@@ -63,6 +64,10 @@ impl Relay {
                 .output()
                 .unwrap();
             assert!(out.status.success(), "relay init-config: {}", String::from_utf8_lossy(&out.stderr));
+            // The relay's ICON account: a keystore as ICON's wallets write it, under the same password.
+            let secret: [u8; 32] = rand::random();
+            let dir = deployment.parent().unwrap();
+            eth_keystore::encrypt_key(dir, &mut rand::thread_rng(), secret, "a relay's password", Some("icon-key.json")).unwrap();
         }
         let log = std::fs::OpenOptions::new().create(true).append(true).open(deployment.with_file_name("relay.log")).unwrap();
         let child = relay()
@@ -71,6 +76,8 @@ impl Relay {
             .args(["--idle-ms", "200"])
             .env("RELAY_SIGNER_KEY_FILE", &key_file)
             .env("RELAY_SIGNER_PASSWORD_FILE", &password)
+            .env("RELAY_ICON_KEY_FILE", &icon_key)
+            .env("RELAY_ICON_PASSWORD_FILE", &password)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -193,6 +200,51 @@ async fn relay_delivers_the_seed_scenario() {
     let status = Command::new(env!("CARGO_BIN_EXE_relay")).args(["status", "--config"]).arg(bridge.deployment.with_file_name("relay.toml")).output().unwrap();
     let printed = String::from_utf8_lossy(&status.stdout);
     assert!(printed.contains("messages sent 1") && printed.contains("rx_seq 1") && printed.contains("0 messages pending"), "{printed}");
+}
+
+/// Both ways through the relay: the seed's story, the OK response back on ICON, then Bob sends 50 wrapped ICX
+/// back to ICON, where 49.9 ICX (the parachain keeps 0.1 ICX of fee) are released to him, and ICON's OK response
+/// settles the transfer on the parachain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_round_trip() {
+    let icon_bob = Validator::from_seed(1000);
+    let bridge = Bridge::new("round", &icon_bob, None).await;
+    let bob = Signer::from_uri("//Bob").unwrap();
+    let _relay = Relay::start(&bridge.deployment);
+    bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob.account(), 1).await;
+    bridge.wait_for_wrapped(&bob.account(), 99 * ICX, Duration::from_secs(60)).await;
+    let icon = icon_rpc::IconClient::new(&bridge.icon.url).unwrap();
+    let locked = || async {
+        let b = icon.call_contract(&bridge.icon.btp.bsh.to_string(), "balanceOf", json!({"_owner": icon_bob.address.to_string(), "_coinName": "ICX"}));
+        icon_rpc::parse_t_amount(b.await.unwrap()["locked"].as_str().unwrap()).unwrap()
+    };
+    wait_until("ICON takes the parachain's OK response", Duration::from_secs(60), || async { locked().await == 0 }).await;
+
+    let bsh_bundle = support::bundle("bsh_nativecoin");
+    let back = calls::<BshNativecoin>(&bridge.bsh).transfer("ICX".into(), 50 * ICX, format!("btp://0x3.icon/{}", icon_bob.address));
+    bridge.para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap().0.expect("Bob's transfer back");
+    let usable = || async { bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap() };
+    wait_until("ICON releases 49.9 ICX to Bob", Duration::from_secs(60), || async { usable().await == 900 * ICX + 499 * ICX / 10 }).await;
+    let balance = || async {
+        let call = calls::<BshNativecoin>(&bridge.bsh).coin_balance_of(bob.account().0.into(), "ICX".into());
+        bridge.para.query(&bob.account(), &bsh_bundle, &Message::new(call)).await.unwrap().unwrap()
+    };
+    wait_until("ICON's OK response settles the transfer on the parachain", Duration::from_secs(60), || async { balance().await.locked == 0 }).await;
+    assert_eq!(balance().await.usable, Some(49 * ICX), "99 minted, 50 sent back");
+    assert_eq!(bridge.status().await.rx_seq, 2, "the parachain took the transfer and the response");
+}
+
+/// Waits until `done` holds (polled every 250 ms), failing with `what` after `within`.
+async fn wait_until<F, Fut>(what: &str, within: Duration, done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !done().await {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// A relay killed with SIGKILL 20 times at arbitrary points while 50 transfers arrive, and started again, delivers

@@ -76,22 +76,10 @@ impl Demo {
     async fn transact(&self, from: &Validator, to: &str, value: Option<u128>, call: Value) -> Result<u64, String> {
         let to = to.parse().map_err(|e| format!("{to}: {e}"))?;
         let tx = transaction::build(from, &self.nid, &to, value, Some(call), now_us());
-        let hash = self.icon.call("icx_sendTransaction", tx).await.map_err(|e| e.to_string())?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match self.icon.call("icx_getTransactionResult", json!({"txHash": hash})).await {
-                Ok(result) => {
-                    let height = parse_t_int(&result["blockHeight"]).ok_or("a transaction result without blockHeight")?;
-                    return match result["status"].as_str() {
-                        Some("0x1") => Ok(height),
-                        _ => Err(format!("ICON block {height} failed the transaction: {}", result["failure"])),
-                    };
-                }
-                Err(e) if Instant::now() < deadline && e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
-                    tokio::time::sleep(Duration::from_millis(200)).await
-                }
-                Err(e) => return Err(e.to_string()),
-            }
+        let result = self.icon.send_and_wait(&tx, Duration::from_millis(200), Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+        match result.failure {
+            None => Ok(result.height),
+            Some(failure) => Err(format!("ICON block {} failed the transaction: {failure}", result.height)),
         }
     }
 

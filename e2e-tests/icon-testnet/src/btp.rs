@@ -296,18 +296,10 @@ impl IconBtp {
     }
 }
 
-/// The relay message the stand-in's BMC accepts from the parachain: `[[seq, message], …]`.
-pub fn parachain_relay_message(messages: &[(i128, Vec<u8>)]) -> Vec<u8> {
-    let mut l = ListBuilder::new();
-    for (seq, msg) in messages {
-        l.raw(&ListBuilder::new().int(*seq).bytes(msg).finish());
-    }
-    l.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use btp_primitives::bmc::relay_message_to_icon;
     use icon_light_client::receipt::EventLog as Decoded;
 
     fn setup() -> (IconBtp, IconAddress, BtpAddress, BtpAddress) {
@@ -346,10 +338,10 @@ mod tests {
             sn: 1,
             payload: ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode(),
         };
-        btp.handle_relay_message(&para_bmc, &parachain_relay_message(&[(1, ok.encode())])).unwrap();
+        btp.handle_relay_message(&para_bmc, &relay_message_to_icon([(1, &ok.encode()[..])])).unwrap();
         assert_eq!(btp.holdings(), (0, 99 * icx, icx));
         // Out of sequence is refused.
-        assert!(btp.handle_relay_message(&para_bmc, &parachain_relay_message(&[(1, ok.encode())])).is_err());
+        assert!(btp.handle_relay_message(&para_bmc, &relay_message_to_icon([(1, &ok.encode()[..])])).is_err());
     }
 
     #[test]
@@ -357,7 +349,7 @@ mod tests {
         let (mut btp, bob, para_bmc, to) = setup();
         btp.transfer_native_coin(bob, 10u128.pow(19), &to).unwrap();
         let err = BtpMessage { src: para_bmc.clone(), dst: btp.bmc_address(), svc: SERVICE.into(), sn: -1, payload: ErrorMessage::new(40, "bad").encode() };
-        btp.handle_relay_message(&para_bmc, &parachain_relay_message(&[(1, err.encode())])).unwrap();
+        btp.handle_relay_message(&para_bmc, &relay_message_to_icon([(1, &err.encode()[..])])).unwrap();
         assert_eq!(btp.refundable(&bob), 10u128.pow(19));
         btp.reclaim(bob, 10u128.pow(19)).unwrap();
         assert_eq!(btp.balance(&bob), 1_000 * 10u128.pow(18));
@@ -392,7 +384,7 @@ mod tests {
         let dot = request(8, "DOT", 5);
         let too_much = request(9, ICX, 500 * icx);
         let events = btp
-            .handle_relay_message(&para_bmc, &parachain_relay_message(&[(1, ok.encode()), (2, back.encode()), (3, dot.encode()), (4, too_much.encode())]))
+            .handle_relay_message(&para_bmc, &relay_message_to_icon([(1, &ok.encode()[..]), (2, &back.encode()[..]), (3, &dot.encode()[..]), (4, &too_much.encode()[..])]))
             .unwrap();
         assert_eq!(btp.balance(&bob), 950 * icx);
         assert_eq!(btp.wrapped_balance("DOT", &bob), 5);

@@ -7,13 +7,14 @@ use base64::{
     Engine,
 };
 use btp_primitives::{
+    bmc::relay_message_to_icon,
     nativecoin::{ServiceMessage, TransferResponse, RC_OK, SERVICE},
     BtpAddress, BtpMessage, IconAddress,
 };
 use futures_util::{SinkExt, StreamExt};
 use icon_rpc::transaction;
 use icon_testnet::{
-    btp::{parachain_relay_message, IconBtp},
+    btp::IconBtp,
     node::{LiveNode, Replay},
     server::{serve, Shared},
     TestChain, Validator,
@@ -142,7 +143,7 @@ async fn live_node_answers_every_call() {
         payload: ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode(),
     };
     let relayer = Validator::from_seed(2000);
-    let msg = URL_SAFE.encode(parachain_relay_message(&[(1, ok.encode())]));
+    let msg = URL_SAFE.encode(relay_message_to_icon([(1, &ok.encode()[..])]));
     let hash = rpc
         .call("icx_sendTransaction", tx(&relayer, &btp.bmc, None, Some(json!({"method": "handleRelayMessage", "params": {"_prev": PARA_BMC, "_msg": msg}}))))
         .await

@@ -89,9 +89,60 @@ impl IconClient {
         self.call("icx_call", json!({"to": to, "dataType": "call", "data": {"method": method, "params": params}})).await
     }
 
+    /// Sends the signed v3 transaction `tx` and waits up to `wait` for its result, polling every `poll` through
+    /// goloop's pending (−31002), executing (−31003) and not-yet-known (−31004) answers, as ICON's relays do. A
+    /// duplicate (system error 2000: this very transaction is in the pool or a block already) is waited for like
+    /// one just sent. An expired one (2002) is the error, for the caller to sign again; no result within `wait`
+    /// is [`Error::Unconfirmed`]: it may still be executed.
+    pub async fn send_and_wait(&self, tx: &Value, poll: Duration, wait: Duration) -> Result<TransactionResult, Error> {
+        let params = tx.as_object().ok_or_else(|| Error::Decode { method: "icx_sendTransaction".into(), reason: "the transaction is not an object".into() })?;
+        let hash = t_hash(&crate::transaction::hash(params));
+        match self.call("icx_sendTransaction", tx.clone()).await {
+            Ok(_) => {}
+            Err(e) if e.system_subcode() == Some(code::DUPLICATE_TRANSACTION) => {}
+            Err(e) => return Err(e),
+        }
+        let started = std::time::Instant::now();
+        loop {
+            match self.call("icx_getTransactionResult", json!({"txHash": hash})).await {
+                Ok(result) => return TransactionResult::read(hash, result),
+                Err(e) if e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
+                    if started.elapsed() >= wait {
+                        return Err(Error::Unconfirmed { hash, waited: wait });
+                    }
+                    tokio::time::sleep(poll).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The data committed to by `hash` (a validator list by a header's next-validators hash).
     pub async fn data_by_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, Error> {
         self.bytes("icx_getDataByHash", json!({"hash": t_hash(hash)})).await
+    }
+}
+
+/// A transaction in a block: where, and whether it succeeded (goloop's `status` `0x1`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionResult {
+    pub hash: String,
+    pub height: u64,
+    /// The failure (`{code, message}`) of a transaction that failed.
+    pub failure: Option<Value>,
+    pub result: Value,
+}
+
+impl TransactionResult {
+    fn read(hash: String, result: Value) -> Result<Self, Error> {
+        let decode = |reason: String| Error::Decode { method: "icx_getTransactionResult".into(), reason };
+        let height = parse_t_int(&result["blockHeight"]).ok_or_else(|| decode(format!("no blockHeight in {result}")))?;
+        let failure = match result["status"].as_str() {
+            Some("0x1") => None,
+            Some(_) => Some(result["failure"].clone()),
+            None => return Err(decode(format!("no status in {result}"))),
+        };
+        Ok(Self { hash, height, failure, result })
     }
 }
 

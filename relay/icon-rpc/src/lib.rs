@@ -12,12 +12,24 @@ use serde_json::Value;
 pub mod code {
     /// The server failed (and goloop's generic system error).
     pub const SERVER_ERROR: i64 = -31000;
+    /// The transaction pool is full: send again later.
+    pub const POOL_OVERFLOW: i64 = -31001;
     /// The transaction is in the pool, not in a block yet.
     pub const PENDING: i64 = -31002;
     /// The transaction is in a block being executed.
     pub const EXECUTING: i64 = -31003;
     /// No such block, transaction or data.
     pub const NOT_FOUND: i64 = -31004;
+
+    /// The sub-code a system error's message starts with (`-31000`, "2000: …"): goloop's transaction pool's.
+    pub fn system_subcode(message: &str) -> Option<u32> {
+        let digits: String = message.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    }
+    /// System error sub-code: the same transaction is in the pool or a block already.
+    pub const DUPLICATE_TRANSACTION: u32 = 2000;
+    /// System error sub-code: the transaction's timestamp is too old (or too far ahead): sign it again.
+    pub const EXPIRED_TRANSACTION: u32 = 2002;
 }
 
 /// Why a JSON-RPC call gave no result.
@@ -32,6 +44,9 @@ pub enum Error {
     /// The result is not what the method returns.
     #[error("ICON {method}: unexpected result: {reason}")]
     Decode { method: String, reason: String },
+    /// A transaction was sent but no result came within the wait: it may still be executed.
+    #[error("ICON transaction {hash}: no result within {waited:?}")]
+    Unconfirmed { hash: String, waited: std::time::Duration },
 }
 
 impl Error {
@@ -39,6 +54,14 @@ impl Error {
     pub fn code(&self) -> Option<i64> {
         match self {
             Self::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The sub-code of a system error (`-31000` whose message starts with `2000`, `2002`, …).
+    pub fn system_subcode(&self) -> Option<u32> {
+        match self {
+            Self::Rpc { code: code::SERVER_ERROR, message, .. } => code::system_subcode(message),
             _ => None,
         }
     }
@@ -71,7 +94,7 @@ pub fn t_hash(hash: &[u8; 32]) -> String {
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "client")]
-pub use client::IconClient;
+pub use client::{IconClient, TransactionResult};
 #[cfg(feature = "client")]
 pub mod monitor;
 pub mod transaction;

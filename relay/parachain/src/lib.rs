@@ -509,18 +509,35 @@ impl Parachain {
             e if e.is_transport() => Error::OutcomeUnknown { extrinsic, reason: e.to_string() },
             e => e,
         })?;
-        let mut emitted = Vec::new();
-        for event in events.iter() {
-            let event = event.map_err(|e| decode_error("an event", e))?;
-            if (event.pallet_name(), event.variant_name()) == ("Contracts", "ContractEmitted") {
-                let fields = &mut event.field_bytes();
-                let (contract, data) = <([u8; 32], Vec<u8>)>::decode(fields).map_err(|e| decode_error("ContractEmitted", e))?;
-                let topics = event.topics().iter().map(|t| t.0).collect();
-                emitted.push(Emitted { contract: AccountId32(contract), topics, data });
-            }
-        }
-        Ok(Included { block: events.block_hash(), extrinsic, emitted })
+        Ok(Included { block: events.block_hash(), extrinsic, emitted: contract_events(events.iter())? })
     }
+
+    /// The contract events of finalized block `height`, in order.
+    pub async fn emitted_at(&self, height: u64) -> Result<Vec<Emitted>, Error> {
+        self.read(|c| async move {
+            let hash = timed(REQUEST_TIMEOUT, c.rpc.chain_get_block_hash(Some(height.into())))
+                .await?
+                .ok_or_else(|| decode_error(format!("block {height}"), "the node has no such block"))?;
+            let events = timed(REQUEST_TIMEOUT, c.client.events().at(hash)).await?;
+            contract_events(events.iter())
+        })
+        .await
+    }
+}
+
+/// The `Contracts::ContractEmitted` events among `events`.
+fn contract_events(events: impl Iterator<Item = Result<subxt::events::EventDetails<SubstrateConfig>, subxt::Error>>) -> Result<Vec<Emitted>, Error> {
+    let mut emitted = Vec::new();
+    for event in events {
+        let event = event.map_err(|e| decode_error("an event", e))?;
+        if (event.pallet_name(), event.variant_name()) == ("Contracts", "ContractEmitted") {
+            let fields = &mut event.field_bytes();
+            let (contract, data) = <([u8; 32], Vec<u8>)>::decode(fields).map_err(|e| decode_error("ContractEmitted", e))?;
+            let topics = event.topics().iter().map(|t| t.0).collect();
+            emitted.push(Emitted { contract: AccountId32(contract), topics, data });
+        }
+    }
+    Ok(emitted)
 }
 
 fn weight_value(w: Weight) -> Value {

@@ -18,6 +18,17 @@ pub const MAX_RELAY_MESSAGE_LEN: usize = 191 * 1024;
 /// The reserved service name of BMC-internal messages.
 pub const BMC_SERVICE: &str = "bmc";
 
+/// The relay message toward ICON's BMC from this parachain: `[[seq, message], …]`, the parachain BMC's messages
+/// on the link in order (seq a goloop integer). It carries no proof: ICON has no verifier of this parachain (the
+/// relay's README says what one would need); the ICON test chain's BMC takes it.
+pub fn relay_message_to_icon<'a>(messages: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<u8> {
+    let mut list = ListBuilder::new();
+    for (seq, msg) in messages {
+        list.raw(&ListBuilder::new().int(i128::from(seq)).bytes(msg).finish());
+    }
+    list.finish()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BmcMessage {
     /// Sent on a new link: the links the sender already had, so the peer learns what it can reach.
