@@ -45,16 +45,13 @@ fn now_us() -> u64 {
 
 impl Target for IconTarget {
     async fn position(&mut self) -> Result<Position, Failure> {
-        let status = self
-            .rpc
-            .call_contract(&self.bmc.to_string(), "getStatus", json!({"_link": self.link}))
-            .await
-            .map_err(|e| match e.code() {
-                // A SCORE failure (−30000 − c): the link is not there.
-                Some(c) if c <= -30000 => Failure::Refused { code: None, reason: format!("ICON's BMC has no link {}: {e}", self.link) },
-                _ => Failure::Transport(e.to_string()),
-            })?;
-        let int = |field: &serde_json::Value, name: &str| parse_t_int(field).ok_or_else(|| Failure::Transport(format!("ICON's getStatus without {name}: {status}")));
+        let status = self.rpc.call_contract(&self.bmc.to_string(), "getStatus", json!({"_link": self.link})).await.map_err(|e| match e.code() {
+            // A SCORE failure (−30000 − c): the link is not there.
+            Some(c) if c <= -30000 => Failure::Refused { code: None, reason: format!("ICON's BMC has no link {}: {e}", self.link) },
+            _ => Failure::Transport(e.to_string()),
+        })?;
+        let int =
+            |field: &serde_json::Value, name: &str| parse_t_int(field).ok_or_else(|| Failure::Transport(format!("ICON's getStatus without {name}: {status}")));
         let verifier = &status["verifier"];
         Ok(Position {
             rx_seq: int(&status["rx_seq"], "rx_seq")?,

@@ -132,22 +132,22 @@ impl SignerConfig {
 
 /// A key file's password, from an environment variable or a file (never both).
 pub fn read_password(env: Option<&str>, file: Option<&Path>) -> Result<String, String> {
-        let password = match (env, file) {
-            (Some(_), Some(_)) => return Err("name one password source: --password-env or --password-file".into()),
-            (Some(var), None) => std::env::var(var).map_err(|_| format!("--password-env: {var} is not set"))?,
-            // The line as written, spaces and all: a password from a file opens what the same text from the
-            // environment sealed.
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("--password-file {}: {e}", path.display()))?;
-                text.lines().next().unwrap_or_default().to_string()
-            }
-            (None, None) => return Err("a key file needs its password: --password-env VAR or --password-file PATH".into()),
-        };
-        match password.is_empty() {
-            true => Err("the key file's password is empty".into()),
-            false => Ok(password),
+    let password = match (env, file) {
+        (Some(_), Some(_)) => return Err("name one password source: --password-env or --password-file".into()),
+        (Some(var), None) => std::env::var(var).map_err(|_| format!("--password-env: {var} is not set"))?,
+        // The line as written, spaces and all: a password from a file opens what the same text from the
+        // environment sealed.
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("--password-file {}: {e}", path.display()))?;
+            text.lines().next().unwrap_or_default().to_string()
         }
+        (None, None) => return Err("a key file needs its password: --password-env VAR or --password-file PATH".into()),
+    };
+    match password.is_empty() {
+        true => Err("the key file's password is empty".into()),
+        false => Ok(password),
     }
+}
 
 /// Encrypts a secret URI into a new key file at `path` (Web3 Secret Storage: scrypt and AES-128-CTR, the format
 /// of Ethereum's and ICON's keystores), readable by its owner only. An existing file is never overwritten.
@@ -204,9 +204,7 @@ pub fn open_icon_key_file(path: &Path, password: &str) -> Result<icon_rpc::walle
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let named = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["address"].as_str().map(str::to_string));
     match named {
-        Some(address) if address != wallet.address.to_string() => {
-            Err(format!("{}: names {address}, but its key is {}'s", path.display(), wallet.address))
-        }
+        Some(address) if address != wallet.address.to_string() => Err(format!("{}: names {address}, but its key is {}'s", path.display(), wallet.address)),
         _ => Ok(wallet),
     }
 }

@@ -4,21 +4,21 @@ use crate::{
     config::{Config, ConfigArgs},
     deployment::Deployment,
     icon::IconSource,
-    lane::{Lane, Pacing},
     icon_target::IconTarget,
+    lane::{Lane, Pacing},
     parachain::{ParachainTarget, TargetConfig},
     parachain_source::ParachainSource,
     signer::{open_icon_key_file, read_password, SignerConfig},
     store::Store,
 };
-use icon_rpc::wallet::Wallet;
-use tracing::Instrument;
 use bmc::bmc::Bmc;
 use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
 use btp_primitives::{BtpAddress, IconAddress};
 use clap::Args;
+use icon_rpc::wallet::Wallet;
 use icon_rpc::{monitor::monitor_url, IconClient};
 use std::{str::FromStr, sync::Arc, time::Duration};
+use tracing::Instrument;
 
 /// Relays ICON's BTP messages to the parachain (ICON → parachain), resuming from the parachain BMC's status.
 /// Each option overrides the configuration file's key and its RELAY_* variable.
@@ -122,6 +122,8 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     let signer = args.signer.or(config.signer.clone()).signer()?;
     let c = Context::load(&config)?;
     let d = &c.deployment;
+    // Before connecting anywhere: a key that does not open stops the relay at once.
+    let icon_wallet = icon_wallet(&config)?;
     // First: a store another relay holds open stops this one before it connects anywhere.
     let store = Arc::new(Store::open(&config.store, &format!("{} → {}", d.icon.bmc, c.bmc))?);
     if let Some(p) = store.pending()? {
@@ -133,11 +135,21 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     let (link, network) = (d.icon.bmc.clone(), d.icon.network.clone());
     let rpc = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
     let source = IconSource::new(rpc, c.icon_monitor_url.clone(), c.icon_contract, own_address.clone(), store.clone());
-    let target = TargetConfig { para, signer, bmc: c.bmc, bmv: c.bmv, bmc_bundle: c.bmc_bundle, bmv_bundle: c.bmv_bundle, link, network, own_address };
+    let target = TargetConfig {
+        para,
+        signer,
+        bmc: c.bmc.clone(),
+        bmv: c.bmv,
+        bmc_bundle: c.bmc_bundle,
+        bmv_bundle: c.bmv_bundle,
+        link,
+        network,
+        own_address: own_address.clone(),
+    };
     let target = ParachainTarget::new(target, store.clone())?;
     let pacing = Pacing { idle: Duration::from_millis(config.lane.idle_ms), max_blocks: config.lane.max_blocks, ..Pacing::default() };
     let mut to_parachain = Lane::new(source, target, pacing);
-    let Some(wallet) = icon_wallet(&config)? else {
+    let Some(wallet) = icon_wallet else {
         tracing::info!("no [icon] key_file: relaying toward the parachain only");
         to_parachain.run(std::future::pending()).await;
         return Ok(());
@@ -146,7 +158,7 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     tracing::info!(relay = %wallet.address, nid = %nid, "relaying parachain → ICON");
     let source = ParachainSource {
         para: Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?,
-        bmc: c.bmc.clone(),
+        bmc: c.bmc,
         icon_bmc: c.deployment.icon.bmc.clone(),
         first_block: config.parachain.first_block,
         store,

@@ -214,9 +214,10 @@ async fn relay_round_trip() {
     bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob.account(), 1).await;
     bridge.wait_for_wrapped(&bob.account(), 99 * ICX, Duration::from_secs(60)).await;
     let icon = icon_rpc::IconClient::new(&bridge.icon.url).unwrap();
+    let icon_bsh = bridge.icon.btp.bsh.to_string();
     let locked = || async {
-        let b = icon.call_contract(&bridge.icon.btp.bsh.to_string(), "balanceOf", json!({"_owner": icon_bob.address.to_string(), "_coinName": "ICX"}));
-        icon_rpc::parse_t_amount(b.await.unwrap()["locked"].as_str().unwrap()).unwrap()
+        let b = icon.call_contract(&icon_bsh, "balanceOf", json!({"_owner": icon_bob.address.to_string(), "_coinName": "ICX"})).await.unwrap();
+        icon_rpc::parse_t_amount(b["locked"].as_str().unwrap()).unwrap()
     };
     wait_until("ICON takes the parachain's OK response", Duration::from_secs(60), || async { locked().await == 0 }).await;
 

@@ -9,7 +9,7 @@ use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain, Signer};
 use btp_primitives::address::hex_account;
 use btp_relay::deployment::Deployment;
 use clap::Parser;
-use icon_rpc::{code, parse_t_amount, parse_t_int, transaction, IconClient};
+use icon_rpc::{parse_t_amount, transaction, IconClient};
 use icon_testnet::{
     keys::{dev_bob, dev_owner},
     Validator,

@@ -384,7 +384,10 @@ mod tests {
         let dot = request(8, "DOT", 5);
         let too_much = request(9, ICX, 500 * icx);
         let events = btp
-            .handle_relay_message(&para_bmc, &relay_message_to_icon([(1, &ok.encode()[..]), (2, &back.encode()[..]), (3, &dot.encode()[..]), (4, &too_much.encode()[..])]))
+            .handle_relay_message(
+                &para_bmc,
+                &relay_message_to_icon([(1, &ok.encode()[..]), (2, &back.encode()[..]), (3, &dot.encode()[..]), (4, &too_much.encode()[..])]),
+            )
             .unwrap();
         assert_eq!(btp.balance(&bob), 950 * icx);
         assert_eq!(btp.wrapped_balance("DOT", &bob), 5);
