@@ -25,6 +25,14 @@ pub struct Config {
     pub parachain: ParachainConfig,
     pub lane: LaneConfig,
     pub signer: SignerConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// Where `/metrics` and `/health` are served; empty: nowhere.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub listen: String,
 }
 
 /// ICON's endpoints (empty: the deployment's JSON-RPC URL, and its block monitor derived from it), and the ICON
@@ -81,6 +89,7 @@ impl Default for Config {
             parachain: ParachainConfig::default(),
             lane: LaneConfig::default(),
             signer: SignerConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -114,6 +123,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("signer", "keystore", Kind::Text),
     ("signer", "account", Kind::Text),
     ("signer", "keystore_password_env", Kind::Text),
+    ("metrics", "listen", Kind::Text),
 ];
 
 /// The environment variable that overrides `key` of `section`.
@@ -228,6 +238,11 @@ max_blocks = {max_blocks}
 # keystore_password_env = "RELAY_KEYSTORE_PASSWORD"
 # - else the environment variable named here holds the secret URI:
 suri_env = "RELAY_SURI"
+
+[metrics]
+# Where Prometheus text (/metrics) and the chains' health (/health, 503 when a chain has not answered for a
+# minute) are served, e.g. "127.0.0.1:9615"; empty: not served.
+listen = ""
 "#,
             deployment_file = quoted(&deployment_path.display().to_string()),
             bundles = quoted(&bundles.display().to_string()),
@@ -345,7 +360,8 @@ mod tests {
             keystore_password_env: Some("K".into()),
         };
         let icon = IconConfig { key_file: Some("i".into()), password_env: Some("I".into()), password_file: Some("j".into()), ..IconConfig::default() };
-        let table = toml::Table::try_from(Config { signer, icon, ..Config::default() }).unwrap();
+        let metrics = MetricsConfig { listen: "127.0.0.1:9615".into() };
+        let table = toml::Table::try_from(Config { signer, icon, metrics, ..Config::default() }).unwrap();
         let mut keys = Vec::new();
         for (key, value) in &table {
             match value.as_table() {

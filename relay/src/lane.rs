@@ -7,7 +7,12 @@
 //! logged with its reason and not submitted (the next round reads the status again and rebuilds it); a segment too
 //! large for the target is halved; a submission whose outcome is unknown is followed by a fresh status.
 
-use std::{fmt, future::Future, time::Duration};
+use crate::metrics::{LaneMetrics, Side};
+use std::{
+    fmt,
+    future::Future,
+    time::{Duration, Instant},
+};
 
 /// What the target has accepted: where the next segment starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +110,14 @@ impl Default for Pacing {
     }
 }
 
+/// Tells `metrics` whether `side` answered.
+fn observe<R>(metrics: &Option<LaneMetrics>, side: Side, result: Result<R, Failure>) -> Result<R, Failure> {
+    if let Some(m) = metrics {
+        m.contact(side, result.as_ref().err());
+    }
+    result
+}
+
 /// What one round did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Round {
@@ -124,15 +137,32 @@ pub struct Lane<S, T> {
     max_blocks: u64,
     /// The smallest block count found too large so far: growing back stops below it.
     too_large_at: Option<u64>,
+    metrics: Option<LaneMetrics>,
+    /// How long the last round's check and submission took.
+    submitted: Option<Duration>,
 }
 
 impl<S: Source, T: Target> Lane<S, T> {
     pub fn new(source: S, target: T, pacing: Pacing) -> Self {
-        Self { source, target, max_blocks: pacing.max_blocks.max(1), too_large_at: None, pacing }
+        Self { source, target, max_blocks: pacing.max_blocks.max(1), too_large_at: None, pacing, metrics: None, submitted: None }
+    }
+
+    /// The lane, reporting to `metrics`.
+    pub fn with_metrics(mut self, metrics: LaneMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// One round: status, segment, check, submit.
     pub async fn round(&mut self) -> Round {
+        let round = self.step().await;
+        if let Some(m) = &self.metrics {
+            m.round(&round, self.submitted.take());
+        }
+        round
+    }
+
+    async fn step(&mut self) -> Round {
         match self.try_round().await {
             Ok(Some(segment)) => {
                 // A segment that went through may grow again, up to below the size that failed.
@@ -156,10 +186,15 @@ impl<S: Source, T: Target> Lane<S, T> {
     }
 
     async fn try_round(&mut self) -> Result<Option<Segment>, Failure> {
-        let at = self.target.position().await?;
-        let Some(segment) = self.source.segment(at, self.max_blocks).await? else { return Ok(None) };
-        self.target.check(at, &segment).await?;
-        self.target.submit(&segment).await?;
+        let at = observe(&self.metrics, Side::Target, self.target.position().await)?;
+        if let Some(m) = &self.metrics {
+            m.position(&at);
+        }
+        let Some(segment) = observe(&self.metrics, Side::Source, self.source.segment(at, self.max_blocks).await)? else { return Ok(None) };
+        let started = Instant::now();
+        observe(&self.metrics, Side::Target, self.target.check(at, &segment).await)?;
+        observe(&self.metrics, Side::Target, self.target.submit(&segment).await)?;
+        self.submitted = Some(started.elapsed());
         Ok(Some(segment))
     }
 

@@ -8,6 +8,7 @@ pub mod icon;
 pub mod icon_target;
 pub mod keys;
 pub mod lane;
+pub mod metrics;
 pub mod parachain;
 pub mod parachain_source;
 pub mod signer;

@@ -6,6 +6,7 @@ use crate::{
     icon::IconSource,
     icon_target::IconTarget,
     lane::{Lane, Pacing},
+    metrics::Metrics,
     parachain::{ParachainTarget, TargetConfig},
     parachain_source::ParachainSource,
     signer::{open_icon_key_file, read_password, SignerConfig},
@@ -148,7 +149,14 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     };
     let target = ParachainTarget::new(target, store.clone())?;
     let pacing = Pacing { idle: Duration::from_millis(config.lane.idle_ms), max_blocks: config.lane.max_blocks, ..Pacing::default() };
-    let mut to_parachain = Lane::new(source, target, pacing);
+    let metrics = Metrics::new();
+    if !config.metrics.listen.is_empty() {
+        let listen = &config.metrics.listen;
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("[metrics] listen {listen}: {e}"))?;
+        tracing::info!(%listen, "serving /metrics and /health");
+        tokio::spawn(crate::metrics::serve(listener, metrics.clone()));
+    }
+    let mut to_parachain = Lane::new(source, target, pacing).with_metrics(metrics.lane("icon_to_parachain", "icon", "parachain"));
     let Some(wallet) = icon_wallet else {
         tracing::info!("no [icon] key_file: relaying toward the parachain only");
         to_parachain.run(std::future::pending()).await;
@@ -164,7 +172,7 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         store,
     };
     let target = IconTarget::new(IconClient::new(&c.icon_url).map_err(|e| e.to_string())?, wallet, nid, c.icon_contract, own_address);
-    let mut to_icon = Lane::new(source, target, pacing);
+    let mut to_icon = Lane::new(source, target, pacing).with_metrics(metrics.lane("parachain_to_icon", "parachain", "icon"));
     tokio::join!(
         to_parachain.run(std::future::pending()).instrument(tracing::info_span!("lane", to = "parachain")),
         to_icon.run(std::future::pending()).instrument(tracing::info_span!("lane", to = "icon")),

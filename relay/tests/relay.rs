@@ -22,8 +22,8 @@ use support::{
 
 const PARA: &str = "0x501.pra";
 
-/// A `relay start` process, stopped (SIGTERM, then a kill) when dropped.
-struct Relay(Child);
+/// A `relay start` process, stopped (SIGTERM, then a kill) when dropped, and where it serves `/metrics`.
+struct Relay(Child, String);
 
 impl Relay {
     /// Starts `relay start`, its log in `deployment`'s directory (`relay.log`, appended), as an operator would:
@@ -70,6 +70,7 @@ impl Relay {
             eth_keystore::encrypt_key(dir, &mut rand::thread_rng(), secret, "a relay's password", Some("icon-key.json")).unwrap();
         }
         let log = std::fs::OpenOptions::new().create(true).append(true).open(deployment.with_file_name("relay.log")).unwrap();
+        let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
         let child = relay()
             .args(["start", "--config"])
             .arg(&config)
@@ -78,11 +79,23 @@ impl Relay {
             .env("RELAY_SIGNER_PASSWORD_FILE", &password)
             .env("RELAY_ICON_KEY_FILE", &icon_key)
             .env("RELAY_ICON_PASSWORD_FILE", &password)
+            .env("RELAY_METRICS_LISTEN", &metrics)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap();
-        Self(child)
+        Self(child, metrics)
+    }
+
+    /// `GET path` of the relay's metrics server: the status line and the body.
+    async fn get(&self, path: &str) -> (String, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(&self.1).await.expect("the metrics server");
+        stream.write_all(format!("GET {path} HTTP/1.0\r\nhost: {}\r\n\r\n", self.1).as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+        (head.lines().next().unwrap_or_default().to_string(), body.to_string())
     }
 
     fn stop(&mut self) -> bool {
@@ -233,6 +246,76 @@ async fn relay_round_trip() {
     wait_until("ICON's OK response settles the transfer on the parachain", Duration::from_secs(60), || async { balance().await.locked == 0 }).await;
     assert_eq!(balance().await.usable, Some(49 * ICX), "99 minted, 50 sent back");
     assert_eq!(bridge.status().await.rx_seq, 2, "the parachain took the transfer and the response");
+}
+
+/// While transfers flow both ways, `/metrics` is Prometheus text with the lanes' series, non-zero where traffic
+/// went, and `/health` reports both chains answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_during_traffic() {
+    let icon_bob = Validator::from_seed(1000);
+    let bridge = Bridge::new("metrics", &icon_bob, None).await;
+    let bob = Signer::from_uri("//Bob").unwrap().account();
+    let relay = Relay::start(&bridge.deployment);
+    bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob, 1).await;
+    bridge.wait_for_wrapped(&bob, 99 * ICX, Duration::from_secs(60)).await;
+    // Both lanes' rounds that delivered have ended (a submission ends when its block is final): the transfer, and
+    // the OK response toward ICON.
+    let delivered_to_icon = |text: &str| {
+        ["parachain_to_icon", "icon_to_parachain"]
+            .iter()
+            .all(|lane| sample(text, &format!(r#"btp_relay_messages_delivered_total{{lane="{lane}"}}"#)).is_some_and(|v| v > 0.0))
+            && sample(text, r#"btp_relay_rx_seq{lane="icon_to_parachain"}"#).is_some_and(|v| v > 0.0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let (status, text) = relay.get("/metrics").await;
+        assert!(status.contains("200"), "{status}");
+        if delivered_to_icon(&text) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "a lane delivered nothing:\n{text}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        assert!(line.starts_with('#') || prometheus_sample(line), "not Prometheus text: {line}");
+    }
+    assert!(text.lines().any(|l| l == "# EOF") || text.contains("# TYPE"), "{text}");
+    for (series, at_least) in [
+        (r#"btp_relay_rx_seq{lane="icon_to_parachain"}"#, 1.0),
+        (r#"btp_relay_messages_delivered_total{lane="icon_to_parachain"}"#, 1.0),
+        (r#"btp_relay_rounds_total{lane="icon_to_parachain",outcome="delivered"}"#, 1.0),
+        (r#"btp_relay_submission_seconds_count{lane="icon_to_parachain"}"#, 1.0),
+        (r#"btp_relay_submission_seconds_count{lane="parachain_to_icon"}"#, 1.0),
+        (r#"btp_relay_verifier_height{lane="icon_to_parachain"}"#, 1.0),
+        (r#"btp_relay_delivered_height{lane="parachain_to_icon"}"#, 1.0),
+        (r#"btp_relay_chain_contact_age_seconds{chain="icon"}"#, 0.0),
+        (r#"btp_relay_chain_contact_age_seconds{chain="parachain"}"#, 0.0),
+    ] {
+        let value = sample(&text, series).unwrap_or_else(|| panic!("{series} missing:\n{text}"));
+        assert!(value >= at_least, "{series} = {value}:\n{text}");
+    }
+    let (status, body) = relay.get("/health").await;
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(status.contains("200"), "{status}: {body}");
+    assert_eq!((health["chains"]["icon"]["ok"].as_bool(), health["chains"]["parachain"]["ok"].as_bool()), (Some(true), Some(true)), "{body}");
+}
+
+/// The value of the sample `series` (name and labels as printed) in Prometheus text.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// A sample line: a metric name, optional `{label="value",…}`, a value.
+fn prometheus_sample(line: &str) -> bool {
+    let (series, value) = match line.rsplit_once(' ') {
+        Some(parts) => parts,
+        None => return false,
+    };
+    let name_end = series.find('{').unwrap_or(series.len());
+    let name_ok = !series[..name_end].is_empty() && series[..name_end].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    let labels_ok = name_end == series.len()
+        || (series.ends_with('}') && series[name_end + 1..series.len() - 1].split(',').all(|l| l.split_once('=').is_some_and(|(_, v)| v.starts_with('"'))));
+    name_ok && labels_ok && (value.parse::<f64>().is_ok() || ["+Inf", "-Inf", "NaN"].contains(&value))
 }
 
 /// Waits until `done` holds (polled every 250 ms), failing with `what` after `within`.
