@@ -71,11 +71,14 @@ pub struct LaneConfig {
     pub idle_ms: u64,
     /// The most ICON blocks one relay message carries.
     pub max_blocks: u64,
+    /// The first pause after a chain failed to answer, doubling up to `max_backoff_ms` (milliseconds).
+    pub backoff_ms: u64,
+    pub max_backoff_ms: u64,
 }
 
 impl Default for LaneConfig {
     fn default() -> Self {
-        Self { idle_ms: 1000, max_blocks: 512 }
+        Self { idle_ms: 1000, max_blocks: 512, backoff_ms: 1000, max_backoff_ms: 30_000 }
     }
 }
 
@@ -115,6 +118,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("parachain", "first_block", Kind::Number),
     ("lane", "idle_ms", Kind::Number),
     ("lane", "max_blocks", Kind::Number),
+    ("lane", "backoff_ms", Kind::Number),
+    ("lane", "max_backoff_ms", Kind::Number),
     ("signer", "suri_env", Kind::Text),
     ("signer", "suri_file", Kind::Text),
     ("signer", "key_file", Kind::Text),
@@ -176,6 +181,9 @@ impl Config {
         if config.lane.max_blocks == 0 {
             return Err(format!("{origin}: lane.max_blocks must be at least 1"));
         }
+        if config.lane.backoff_ms == 0 || config.lane.max_backoff_ms < config.lane.backoff_ms {
+            return Err(format!("{origin}: lane.backoff_ms must be at least 1 and at most lane.max_backoff_ms"));
+        }
         Ok(config)
     }
 
@@ -221,6 +229,9 @@ first_block = {first_block}
 idle_ms = {idle_ms}
 # The most ICON blocks one relay message carries; the 191 KiB a relay message may hold usually binds first.
 max_blocks = {max_blocks}
+# After a chain fails to answer: the first pause, doubling up to the longest (milliseconds).
+backoff_ms = {backoff_ms}
+max_backoff_ms = {max_backoff_ms}
 
 [signer]
 # The relay's parachain account, one of the link's relays (`relay deploy --relay`). Its secret is never written
@@ -252,6 +263,8 @@ listen = ""
             first_block = d.parachain.first_block,
             idle_ms = d.lane.idle_ms,
             max_blocks = d.lane.max_blocks,
+            backoff_ms = d.lane.backoff_ms,
+            max_backoff_ms = d.lane.max_backoff_ms,
         )
     }
 }

@@ -25,7 +25,7 @@ use icon_light_client::{
     mpt, mta,
     receipt::{event_logs_hash, EventLog},
     relay::{BlockProof, BlockUpdate, EventProof, ReceiptProof, RelayMessage},
-    BmvError, ErrorCode,
+    BmvError, ErrorCode, Hash,
 };
 use icon_rpc::{
     monitor::{BlockMonitor, BlockNotification, EventFilter},
@@ -204,11 +204,9 @@ impl<N: IconNode> IconSource<N> {
         EventFilter { addr: self.bmc.to_string(), event: MESSAGE_EVENT.into(), indexed: vec![Some(self.destination.clone())] }
     }
 
-    /// The block monitor from `height`, its notification for `height` read and checked.
-    async fn monitor_at(&self, height: u64) -> Result<(N::Blocks, BlockNotification), Failure> {
-        let mut monitor = self.node.blocks(height, &self.filter()).await.map_err(transport)?;
-        let note = next_block(&mut monitor, height).await?;
-        Ok((monitor, note))
+    /// The block monitor over our BMC's messages.
+    fn monitor(&self) -> Monitor<'_, N> {
+        Monitor { node: &self.node, filter: self.filter(), blocks: None }
     }
 
     /// The proofs of our messages in block `header` (receipts and events as the monitor located them).
@@ -261,10 +259,10 @@ impl<N: IconNode> IconSource<N> {
             // Blocks after the scanned ones are recorded as they come; blocks before them only all at once, since
             // only together do they touch the scanned ones.
             let appending = self.store.scanned().map_err(Failure::Store)?.is_none_or(|known| first == known.end().saturating_add(1));
-            let mut monitor = self.node.blocks(first, &self.filter()).await.map_err(transport)?;
+            let mut monitor = self.monitor();
             let mut batch = Vec::new();
             for height in first..=last {
-                let note = next_block(&mut monitor, height).await?;
+                let note = monitor.block(height).await?;
                 let messages = match note.receipts.is_empty() {
                     true => Vec::new(),
                     false => {
@@ -310,7 +308,7 @@ impl<N: IconNode> IconSource<N> {
     /// A block proof of block `height` (at or below the target's height) with its messages past `at.rx_seq`.
     async fn block_proof(&self, at: Position, height: u64) -> Result<Segment, Failure> {
         let bytes = self.header(height).await?;
-        let (_, note) = self.monitor_at(height).await?;
+        let note = self.monitor().block(height).await?;
         let header = same_block(&bytes, &note)?;
         let found = self.messages(&header, &note.receipts).await?.past(at.rx_seq);
         if found.seqs().first() != Some(&at.rx_seq.saturating_add(1)) {
@@ -349,13 +347,83 @@ impl<N: IconNode> IconSource<N> {
     }
 }
 
-/// The monitor's next notification, which must be block `height`'s.
-async fn next_block(monitor: &mut impl BlockStream, height: u64) -> Result<BlockNotification, Failure> {
-    let note = monitor.next().await.map_err(transport)?;
-    if note.height != height {
-        return Err(Failure::Transport(format!("the block monitor sent block {} for {height}", note.height)));
+/// A block update as fetched, with the validator set it leaves the segment at and our messages in it.
+struct Fetched {
+    header: Vec<u8>,
+    votes: Vec<u8>,
+    next_validators: Option<Vec<u8>>,
+    validators: Option<Hash>,
+    id: Hash,
+    prev_id: Option<Hash>,
+    all: Found,
+}
+
+impl<N: IconNode> IconSource<N> {
+    /// Block `height` for a segment whose blocks so far leave the validator set `validators`: its header and
+    /// votes, the validator list when the header names another set, and the proofs of our messages in it.
+    async fn fetch(&self, monitor: &mut Monitor<'_, N>, height: u64, validators: Option<Hash>) -> Result<Fetched, Failure> {
+        let note = monitor.block(height).await?;
+        let header = self.header(height).await?;
+        let votes = self.node.votes(height).await.map_err(transport)?;
+        let decoded = same_block(&header, &note)?;
+        let (next_validators, validators) = match decoded.next_validators_hash {
+            // Against an unknown set the list may be needed: sent when the endpoint has it.
+            Some(hash) if validators.is_none() => match self.node.data_by_hash(&hash).await {
+                Ok(list) => (Some(list), Some(hash)),
+                Err(e) if e.code() == Some(icon_rpc::code::NOT_FOUND) => (None, Some(hash)),
+                Err(e) => return Err(transport(e)),
+            },
+            Some(hash) if Some(hash) != validators => (Some(self.node.data_by_hash(&hash).await.map_err(transport)?), Some(hash)),
+            _ => (None, validators),
+        };
+        let all = self.messages(&decoded, &note.receipts).await?;
+        let (id, prev_id) = (decoded.id, decoded.prev_id);
+        Ok(Fetched { header, votes, next_validators, validators, id, prev_id, all })
     }
-    Ok(note)
+}
+
+/// Sessions of the block monitor one block may take: a dropped session is opened again from that block.
+const MONITOR_ATTEMPTS: u32 = 5;
+
+/// goloop's block monitor from some height on, asked for blocks in order; a session that drops (an endpoint
+/// restarting, a proxy timing out) is opened again from the block it was at, so a long segment does not start
+/// over for it.
+struct Monitor<'n, N: IconNode> {
+    node: &'n N,
+    filter: EventFilter,
+    blocks: Option<N::Blocks>,
+}
+
+impl<N: IconNode> Monitor<'_, N> {
+    /// Block `height`'s notification: the block after the one asked for last (or any block, first).
+    async fn block(&mut self, height: u64) -> Result<BlockNotification, Failure> {
+        let mut failures = 0;
+        loop {
+            let next = match self.blocks.as_mut() {
+                Some(blocks) => blocks.next().await,
+                None => match self.node.blocks(height, &self.filter).await {
+                    Ok(blocks) => {
+                        self.blocks = Some(blocks);
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            match next {
+                Ok(note) if note.height == height => return Ok(note),
+                Ok(note) => return Err(Failure::Transport(format!("the block monitor sent block {} for {height}", note.height))),
+                Err(e) => {
+                    self.blocks = None;
+                    failures += 1;
+                    if failures >= MONITOR_ATTEMPTS {
+                        return Err(transport(e));
+                    }
+                    tracing::debug!(height, error = %e, "the block monitor's session failed; opening another");
+                    tokio::time::sleep(std::time::Duration::from_millis(100) * failures).await;
+                }
+            }
+        }
+    }
 }
 
 /// The header `bytes`, which must be the block the monitor notified: where the messages are comes from the monitor,
@@ -392,35 +460,25 @@ impl<N: IconNode> Source for IconSource<N> {
         // The target's own set first: what it holds decides whether a block's list must travel.
         let mut validators = at.validators.or(parent.and_then(|(_, v)| v));
         let mut parent_id = parent.map(|(id, _)| id);
-        let mut monitor = self.node.blocks(at.height + 1, &self.filter()).await.map_err(transport)?;
+        let mut monitor = self.monitor();
 
         let (mut blocks, mut size, mut found, mut scanned) = (Vec::<Block>::new(), 0usize, Found::default(), Vec::new());
         for height in at.height + 1..=end {
-            let note = next_block(&mut monitor, height).await?;
-            let header = self.header(height).await?;
-            let votes = self.node.votes(height).await.map_err(transport)?;
-            let decoded = same_block(&header, &note)?;
-            if parent_id.is_none() {
-                parent_id = decoded.prev_id;
-            }
-            let next_validators = match decoded.next_validators_hash {
-                // Against an unknown set the list may be needed: sent when the endpoint has it.
-                Some(hash) if validators.is_none() => {
-                    validators = Some(hash);
-                    match self.node.data_by_hash(&hash).await {
-                        Ok(list) => Some(list),
-                        Err(e) if e.code() == Some(icon_rpc::code::NOT_FOUND) => None,
-                        Err(e) => return Err(transport(e)),
-                    }
+            let Fetched { header, votes, next_validators, validators: named, id, prev_id, all } = match self.fetch(&mut monitor, height, validators).await {
+                Ok(fetched) => fetched,
+                // What was fetched still goes: under a failing endpoint the relay moves on a few blocks at a time
+                // instead of starting over.
+                Err(Failure::Transport(e)) if !blocks.is_empty() => {
+                    tracing::debug!(height, error = %e, "ICON failed mid-segment; sending the blocks fetched so far");
+                    break;
                 }
-                Some(hash) if Some(hash) != validators => {
-                    validators = Some(hash);
-                    Some(self.node.data_by_hash(&hash).await.map_err(transport)?)
-                }
-                _ => None,
+                Err(e) => return Err(e),
             };
-            let all = self.messages(&decoded, &note.receipts).await?;
-            scanned.push(ScannedBlock { height, id: decoded.id, messages: all.seqs() });
+            validators = named;
+            if parent_id.is_none() {
+                parent_id = prev_id;
+            }
+            scanned.push(ScannedBlock { height, id, messages: all.seqs() });
             let these = all.past(at.rx_seq);
             if let Some(first) = these.seqs().first().filter(|s| **s > at.rx_seq.saturating_add(1)) {
                 // The monitor left a message out of an earlier block (an incomplete or faulty endpoint): what the

@@ -47,7 +47,7 @@ impl Target for IconTarget {
     async fn position(&mut self) -> Result<Position, Failure> {
         let status = self.rpc.call_contract(&self.bmc.to_string(), "getStatus", json!({"_link": self.link})).await.map_err(|e| match e.code() {
             // A SCORE failure (−30000 − c): the link is not there.
-            Some(c) if c <= -30000 => Failure::Refused { code: None, reason: format!("ICON's BMC has no link {}: {e}", self.link) },
+            Some(c) if (-30099..=-30000).contains(&c) => Failure::Refused { code: None, reason: format!("ICON's BMC has no link {}: {e}", self.link) },
             _ => Failure::Transport(e.to_string()),
         })?;
         let int =
@@ -78,8 +78,7 @@ impl Target for IconTarget {
         let result = self.rpc.send_and_wait(&tx, self.poll, WAIT).await.map_err(|e| match e {
             icon_rpc::Error::Unconfirmed { .. } => Failure::Unknown(e.to_string()),
             e if e.system_subcode() == Some(code::EXPIRED_TRANSACTION) => Failure::Transport(format!("{e}: signing it again")),
-            e @ (icon_rpc::Error::Transport { .. } | icon_rpc::Error::Decode { .. }) => Failure::Transport(e.to_string()),
-            e if e.code() == Some(code::POOL_OVERFLOW) => Failure::Transport(e.to_string()),
+            e if e.is_transient() || matches!(e, icon_rpc::Error::Decode { .. }) => Failure::Transport(e.to_string()),
             // Refused when sent (a bad signature, the wrong network): not executed, no fee.
             e => Failure::Refused { code: None, reason: e.to_string() },
         })?;

@@ -148,7 +148,13 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         own_address: own_address.clone(),
     };
     let target = ParachainTarget::new(target, store.clone())?;
-    let pacing = Pacing { idle: Duration::from_millis(config.lane.idle_ms), max_blocks: config.lane.max_blocks, ..Pacing::default() };
+    let lane = &config.lane;
+    let pacing = Pacing {
+        idle: Duration::from_millis(lane.idle_ms),
+        backoff: Duration::from_millis(lane.backoff_ms),
+        max_backoff: Duration::from_millis(lane.max_backoff_ms),
+        max_blocks: lane.max_blocks,
+    };
     let metrics = Metrics::new();
     if !config.metrics.listen.is_empty() {
         let listen = &config.metrics.listen;

@@ -8,7 +8,7 @@ use bsh_nativecoin::bsh_nativecoin::BshNativecoin;
 use btp_parachain::{calls, contract_address, AccountId32, Constructor, Message, Parachain, Signer};
 use btp_primitives::address::hex_account;
 use icon_rpc::transaction;
-use icon_testnet::Validator;
+use icon_testnet::{server::Faults, Validator};
 use serde_json::json;
 use std::{
     path::{Path, PathBuf},
@@ -80,6 +80,7 @@ impl Relay {
             .env("RELAY_ICON_KEY_FILE", &icon_key)
             .env("RELAY_ICON_PASSWORD_FILE", &password)
             .env("RELAY_METRICS_LISTEN", &metrics)
+            .env("RELAY_LANE_MAX_BACKOFF_MS", "2000")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -118,7 +119,7 @@ impl Drop for Relay {
 
 /// Both chains with the bridge deployed by `relay deploy` (as //Alice, who also relays).
 struct Bridge {
-    _node: Node,
+    node: Node,
     icon: IconChain,
     para: Parachain,
     deployment: PathBuf,
@@ -129,7 +130,10 @@ struct Bridge {
 
 impl Bridge {
     async fn new(name: &str, bob: &Validator, forged_votes_from: Option<i64>) -> Self {
-        let node = Node::start().expect("substrate-contracts-node (scripts/setup.sh installs it)");
+        Self::on(Node::start().expect("substrate-contracts-node (scripts/setup.sh installs it)"), name, bob, forged_votes_from).await
+    }
+
+    async fn on(node: Node, name: &str, bob: &Validator, forged_votes_from: Option<i64>) -> Self {
         // The parachain BMC's address follows from its deployer, code and constructor: ICON's BMC links to it
         // before it exists.
         let alice = Signer::from_uri("//Alice").unwrap();
@@ -153,7 +157,7 @@ impl Bridge {
         assert_eq!(written["contracts"]["bmc"].as_str(), Some(bmc.to_string().as_str()), "where the address rule put it");
         let bsh = written["contracts"]["bsh"].as_str().unwrap().parse().unwrap();
         let para = Parachain::connect(&node.url()).await.unwrap();
-        Self { _node: node, icon, para, deployment, bsh, bmc, dir }
+        Self { node, icon, para, deployment, bsh, bmc, dir }
     }
 
     /// `from` sends `value` of ICX on ICON to `to` (an account on the parachain).
@@ -161,7 +165,16 @@ impl Bridge {
         let to = format!("btp://{PARA}/{}", hex_account(&to.0));
         let tx =
             transaction::build(from, "0x3", &self.icon.btp.bsh, Some(value), Some(json!({"method": "transferNativeCoin", "params": {"_to": to}})), timestamp);
-        icon_rpc::IconClient::new(&self.icon.url).unwrap().call("icx_sendTransaction", tx).await.expect("ICON took the transfer");
+        // Through an endpoint that may be failing on purpose: sent again until it is in (or known already).
+        let icon = icon_rpc::IconClient::new(&self.icon.url).unwrap();
+        loop {
+            match icon.call("icx_sendTransaction", tx.clone()).await {
+                Ok(_) => return,
+                Err(e) if e.system_subcode() == Some(icon_rpc::code::DUPLICATE_TRANSACTION) => return,
+                Err(e) if e.is_transient() => continue,
+                Err(e) => panic!("ICON refused the transfer: {e}"),
+            }
+        }
     }
 
     async fn wrapped_icx(&self, owner: &AccountId32) -> u128 {
@@ -192,8 +205,13 @@ impl Bridge {
 }
 
 impl Drop for Bridge {
+    /// Removes the test's files, but keeps them (the relay's log among them) when the test failed.
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::thread::panicking() {
+            eprintln!("kept for a look: {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -246,6 +264,51 @@ async fn relay_round_trip() {
     wait_until("ICON's OK response settles the transfer on the parachain", Duration::from_secs(60), || async { balance().await.locked == 0 }).await;
     assert_eq!(balance().await.usable, Some(49 * ICX), "99 minted, 50 sent back");
     assert_eq!(bridge.status().await.rx_seq, 2, "the parachain took the transfer and the response");
+}
+
+/// With 30 % of ICON's JSON-RPC calls failing (system errors and stalled answers), ICON's block monitor dropping
+/// sessions, and the parachain node restarted mid-run, 50 transfers each way all complete, each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_under_faults() {
+    const EACH_WAY: u64 = 50;
+    let icon_bob = Validator::from_seed(1000);
+    let base = std::env::temp_dir().join(format!("btp-relay-faults-node-{}", std::process::id()));
+    let mut bridge = Bridge::on(Node::start_in(&base).expect("substrate-contracts-node"), "faults", &icon_bob, None).await;
+    let bob = Signer::from_uri("//Bob").unwrap();
+    bridge.icon.shared.set_faults(Faults { rpc_failures: 0.3, stall: Duration::from_millis(300), monitor_drops: 0.05 });
+    let _relay = Relay::start(&bridge.deployment);
+    // Toward the parachain: half, the node restarts under the relay, the other half. 1 ICX of each 2 is ICON's fee.
+    for n in 1..=EACH_WAY / 2 {
+        bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob.account(), n).await;
+    }
+    bridge.wait_for_wrapped(&bob.account(), u128::from(EACH_WAY / 2) * ICX, Duration::from_secs(180)).await;
+    bridge.node.restart().expect("the node restarts on its chain");
+    bridge.para.reconnect().await.unwrap();
+    for n in EACH_WAY / 2 + 1..=EACH_WAY {
+        bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob.account(), n).await;
+    }
+    bridge.wait_for_wrapped(&bob.account(), u128::from(EACH_WAY) * ICX, Duration::from_secs(180)).await;
+
+    // Toward ICON: 0.4 ICX each, 0.1 ICX of it the parachain's fee.
+    let bsh_bundle = support::bundle("bsh_nativecoin");
+    for _ in 0..EACH_WAY {
+        let back = calls::<BshNativecoin>(&bridge.bsh).transfer("ICX".into(), 4 * ICX / 10, format!("btp://0x3.icon/{}", icon_bob.address));
+        bridge.para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap().0.expect("Bob's transfer back");
+    }
+    let usable = || async { bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap() };
+    let expected = 1_000 * ICX - u128::from(EACH_WAY) * 2 * ICX + u128::from(EACH_WAY) * 3 * ICX / 10;
+    wait_until("ICON releases 0.3 ICX to Bob per transfer back", Duration::from_secs(180), || async { usable().await >= expected }).await;
+    let balance = || async {
+        let call = calls::<BshNativecoin>(&bridge.bsh).coin_balance_of(bob.account().0.into(), "ICX".into());
+        bridge.para.query(&bob.account(), &bsh_bundle, &Message::new(call)).await.unwrap().unwrap()
+    };
+    wait_until("ICON's responses settle every transfer back", Duration::from_secs(180), || async { balance().await.locked == 0 }).await;
+    assert_eq!(usable().await, expected, "each transfer back released once");
+    assert_eq!(balance().await.usable, Some(u128::from(EACH_WAY) * ICX - u128::from(EACH_WAY) * 4 * ICX / 10));
+    assert_eq!(bridge.wrapped_icx(&bob.account()).await, u128::from(EACH_WAY) * 6 * ICX / 10, "each transfer minted once");
+    assert_eq!(bridge.status().await.rx_seq, 2 * EACH_WAY, "50 transfers and 50 responses, each once");
+    drop(bridge);
+    let _ = std::fs::remove_dir_all(&base);
 }
 
 /// While transfers flow both ways, `/metrics` is Prometheus text with the lanes' series, non-zero where traffic

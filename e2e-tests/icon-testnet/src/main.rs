@@ -7,6 +7,9 @@
 //! `--mainnet-like` the blocks look like ICON mainnet's (header fields and sizes, votes from ⌊2n/3⌋ + 1
 //! validators, the network id signed in the votes).
 //! Replay: `--replay FILE…` serves the real ICON blocks recorded in relay-message vectors.
+//! Either way `--rpc-failures SHARE` fails that share of JSON-RPC calls (half with goloop's system error, half
+//! after a 2 s stall with HTTP 504) and `--monitor-drops SHARE` drops the block monitor's session after that share
+//! of notifications: an unreliable endpoint for a relay to survive.
 //!
 //! On start it prints one JSON line: the address it listens on and the ICON-side BTP addresses.
 
@@ -16,7 +19,7 @@ use icon_testnet::{
     chain::Shape,
     keys::{dev_bob, dev_owner},
     node::{Backend, LiveNode, Replay},
-    server::{serve, Shared},
+    server::{serve, Faults, Shared},
     TestChain, Validator,
 };
 use std::time::Duration;
@@ -25,7 +28,8 @@ const USAGE: &str = "usage: icon-testnet [--listen ADDR] [--network NET] [--vali
                     [--block-interval-ms MS] [--link BTP_ADDRESS]... [--fund ADDRESS=LOOP]... [--owner ADDRESS]
                     [--dev-accounts]
                     [--fee-ratio BPS] [--fixed-fee LOOP] [--mainnet-like]
-       icon-testnet [--listen ADDR] --replay VECTOR.json...";
+                    [--rpc-failures SHARE] [--monitor-drops SHARE]
+       icon-testnet [--listen ADDR] --replay VECTOR.json... [--rpc-failures SHARE] [--monitor-drops SHARE]";
 
 struct Options {
     listen: String,
@@ -41,6 +45,12 @@ struct Options {
     fixed_fee: u128,
     replay: Vec<String>,
     shape: Shape,
+    faults: Faults,
+}
+
+/// A share in [0, 1].
+fn share(flag: &str, text: String) -> Result<f64, String> {
+    text.parse::<f64>().ok().filter(|s| (0.0..=1.0).contains(s)).ok_or(format!("{flag}: {text} is not a share between 0 and 1"))
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -58,6 +68,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         fixed_fee: 10u128.pow(18),
         replay: Vec::new(),
         shape: Shape::Minimal,
+        faults: Faults { stall: Duration::from_secs(2), ..Faults::default() },
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -65,6 +76,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         let number = |v: String| v.parse::<u128>().map_err(|_| format!("{flag}: {v} is not a number"));
         match flag.as_str() {
             "--listen" => o.listen = value()?,
+            "--rpc-failures" => o.faults.rpc_failures = share(flag, value()?)?,
+            "--monitor-drops" => o.faults.monitor_drops = share(flag, value()?)?,
             "--network" => o.network = value()?,
             "--validators" => o.validators = number(value()?)? as u64,
             "--offset" => o.offset = number(value()?)? as i64,
@@ -167,7 +180,9 @@ async fn main() {
     let mut line = info;
     line["listen"] = format!("http://{address}/api/v3").into();
     println!("{line}");
-    if let Err(e) = serve(listener, Shared::new(backend), interval).await {
+    let shared = Shared::new(backend);
+    shared.set_faults(options.faults);
+    if let Err(e) = serve(listener, shared, interval).await {
         eprintln!("server stopped: {e}");
         std::process::exit(1);
     }

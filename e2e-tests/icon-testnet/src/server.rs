@@ -24,11 +24,62 @@ use tokio::sync::{broadcast, Mutex};
 pub struct Shared {
     backend: Mutex<Box<dyn Backend>>,
     blocks: broadcast::Sender<i64>,
+    faults: std::sync::Mutex<(Faults, u64)>,
+}
+
+/// Failures the server injects, as an unreliable ICON endpoint has them (all off by default).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// The share of JSON-RPC calls that fail: half answered with goloop's system error (−31000), half after a
+    /// stall of `stall` with HTTP 504 and no JSON-RPC answer, as a gateway that timed out.
+    pub rpc_failures: f64,
+    pub stall: Duration,
+    /// The share of block notifications after which the websocket session is dropped.
+    pub monitor_drops: f64,
+}
+
+/// What an injected fault does to a call.
+enum Fault {
+    SystemError,
+    Stall(Duration),
 }
 
 impl Shared {
     pub fn new(backend: Box<dyn Backend>) -> Arc<Self> {
-        Arc::new(Self { backend: Mutex::new(backend), blocks: broadcast::channel(1024).0 })
+        Arc::new(Self {
+            backend: Mutex::new(backend),
+            blocks: broadcast::channel(1024).0,
+            faults: std::sync::Mutex::new((Faults::default(), 0x2545_f491_4f6c_dd1d)),
+        })
+    }
+
+    /// Injects `faults` from now on.
+    pub fn set_faults(&self, faults: Faults) {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner()).0 = faults;
+    }
+
+    /// A draw in [0, 1) from a fixed xorshift sequence, and the faults in force.
+    fn draw(&self) -> (f64, Faults) {
+        let mut guard = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let (faults, state) = &mut *guard;
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        ((*state >> 11) as f64 / (1u64 << 53) as f64, *faults)
+    }
+
+    fn rpc_fault(&self) -> Option<Fault> {
+        let (draw, faults) = self.draw();
+        match draw < faults.rpc_failures {
+            false => None,
+            true if draw < faults.rpc_failures / 2.0 => Some(Fault::SystemError),
+            true => Some(Fault::Stall(faults.stall)),
+        }
+    }
+
+    fn drops_monitor(&self) -> bool {
+        let (draw, faults) = self.draw();
+        draw < faults.monitor_drops
     }
 
     /// Produces a block now (tests use this instead of, or besides, the interval).
@@ -172,6 +223,17 @@ fn dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResul
 /// Answers as goloop does (`server/jsonrpc/error.go`): an error object comes with HTTP status 400.
 async fn rpc(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> (StatusCode, Json<Value>) {
     let id = request.get("id").cloned().unwrap_or(Value::Null);
+    match shared.rpc_fault() {
+        None => {}
+        Some(Fault::SystemError) => {
+            let error = json!({"code": -31000, "message": "injected fault: system error"});
+            return (StatusCode::BAD_REQUEST, Json(json!({"jsonrpc": "2.0", "id": id, "error": error})));
+        }
+        Some(Fault::Stall(stall)) => {
+            tokio::time::sleep(stall).await;
+            return (StatusCode::GATEWAY_TIMEOUT, Json(json!("injected fault: gateway timeout")));
+        }
+    }
     let result = match (request.get("jsonrpc").and_then(Value::as_str), request.get("method").and_then(Value::as_str)) {
         (Some("2.0"), Some(method)) => {
             let params = request.get("params").cloned().unwrap_or(json!({}));
@@ -287,7 +349,7 @@ async fn block_session(mut socket: WebSocket, shared: Arc<Shared>) {
             out
         };
         for n in pending {
-            if socket.send(Message::Text(n.to_string())).await.is_err() {
+            if socket.send(Message::Text(n.to_string())).await.is_err() || shared.drops_monitor() {
                 return;
             }
         }

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 /// How long a request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts of a call whose failure may pass, and the first pause between them (doubling).
+const ATTEMPTS: u32 = 4;
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// A client of one ICON node's JSON-RPC endpoint (`http://host:port/api/v3`, or a channel's `/api/v3/icon_dex`).
 #[derive(Clone, Debug)]
@@ -21,8 +24,25 @@ impl IconClient {
         Ok(Self { url: url.to_string(), http })
     }
 
-    /// Calls `method` with `params` and returns its result.
+    /// Calls `method` with `params` and returns its result. A failure that may pass ([`Error::is_transient`]: no
+    /// answer, goloop's bare system error, a full pool) is retried after 100, 200 and 400 ms, as ICON's own relays
+    /// retry their calls: one lost answer costs a pause, not the relay's round. Sending a transaction again is
+    /// safe: goloop answers a duplicate with system error 2000.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        let mut pause = RETRY_PAUSE;
+        for _ in 1..ATTEMPTS {
+            match self.call_once(method, params.clone()).await {
+                Err(e) if e.is_transient() => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                other => return other,
+            }
+        }
+        self.call_once(method, params).await
+    }
+
+    async fn call_once(&self, method: &str, params: Value) -> Result<Value, Error> {
         let transport = |reason: String| Error::Transport { url: self.url.clone(), reason };
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let response = self.http.post(&self.url).json(&request).send().await.map_err(|e| transport(e.to_string()))?;
@@ -106,7 +126,8 @@ impl IconClient {
         loop {
             match self.call("icx_getTransactionResult", json!({"txHash": hash})).await {
                 Ok(result) => return TransactionResult::read(hash, result),
-                Err(e) if e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
+                // Sent: a failing endpoint is asked again, not given up on, or the same messages would go out twice.
+                Err(e) if e.is_transient() || e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
                     if started.elapsed() >= wait {
                         return Err(Error::Unconfirmed { hash, waited: wait });
                     }

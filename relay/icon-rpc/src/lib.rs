@@ -58,6 +58,17 @@ impl Error {
         }
     }
 
+    /// Whether asking again may succeed: no answer, or goloop's system error without a sub-code that says
+    /// otherwise (a duplicate or an expired transaction), or a full pool.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Rpc { code: code::POOL_OVERFLOW, .. } => true,
+            Self::Rpc { code: code::SERVER_ERROR, .. } => !matches!(self.system_subcode(), Some(code::DUPLICATE_TRANSACTION | code::EXPIRED_TRANSACTION)),
+            _ => false,
+        }
+    }
+
     /// The sub-code of a system error (`-31000` whose message starts with `2000`, `2002`, …).
     pub fn system_subcode(&self) -> Option<u32> {
         match self {

@@ -307,11 +307,19 @@ impl Parachain {
         self.read(|c| async move { timed(REQUEST_TIMEOUT, c.rpc.system_account_next_index(account)).await }).await
     }
 
-    /// `account`'s transactions still in the pool: its next nonce counting the pool, less the finalized one.
+    /// `account`'s transactions still in the pool: its next nonce counting the pool, less its nonce at the best
+    /// block. One in a best block that is not final yet is not counted: the state read at the best block shows it
+    /// (and a dev node that seals on demand finalizes nothing more until a new transaction comes).
     pub async fn pending_transactions(&self, account: &AccountId32) -> Result<u64, Error> {
         let pool = self.account_nonce(account).await?;
-        let finalized = self.read(|c| async move { timed(REQUEST_TIMEOUT, c.client.tx().account_nonce(account)).await }).await?;
-        Ok(pool.saturating_sub(finalized))
+        let answer = self.state_call("AccountNonceApi_account_nonce", account.0.encode()).await?;
+        // The runtime's nonce type: u32 on the Substrate node templates, u64 on some chains.
+        let best = match answer.len() {
+            4 => u32::decode(&mut answer.as_slice()).map(u64::from),
+            _ => u64::decode(&mut answer.as_slice()),
+        }
+        .map_err(|e| decode_error("AccountNonceApi_account_nonce's answer", e))?;
+        Ok(pool.saturating_sub(best))
     }
 
     /// A storage value of pallet-contracts at the best block, SCALE-encoded.

@@ -4,7 +4,7 @@
 use std::{
     io,
     net::TcpStream,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
     thread,
     time::{Duration, Instant},
@@ -14,19 +14,43 @@ use std::{
 pub struct Node {
     child: Child,
     rpc_port: u16,
+    p2p: String,
+    /// Where its chain is kept (a restart continues it); `None`: `--tmp`.
+    base_path: Option<PathBuf>,
 }
 
 impl Node {
     /// Starts a node with a fresh chain and waits until its RPC answers (at most a minute).
     pub fn start() -> io::Result<Self> {
-        let rpc_port = super::free_port();
-        let p2p = format!("/ip4/127.0.0.1/tcp/{}", super::free_port());
-        let child = Command::new("substrate-contracts-node")
-            .args(["--dev", "--tmp", "--no-prometheus", "--no-telemetry", "--listen-addr", &p2p, "--rpc-port", &rpc_port.to_string()])
+        Self::spawn(super::free_port(), format!("/ip4/127.0.0.1/tcp/{}", super::free_port()), None)
+    }
+
+    /// Starts a node whose chain is kept in `base_path`, so that [`Node::restart`] continues it.
+    pub fn start_in(base_path: &Path) -> io::Result<Self> {
+        Self::spawn(super::free_port(), format!("/ip4/127.0.0.1/tcp/{}", super::free_port()), Some(base_path.to_path_buf()))
+    }
+
+    /// Stops the node and starts it again on the same ports and chain (started with [`Node::start_in`]).
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.shut_down();
+        let fresh = Self::spawn(self.rpc_port, self.p2p.clone(), self.base_path.clone())?;
+        // The old process has exited and been reaped: dropping it would signal its pid, which may be another's now.
+        std::mem::forget(std::mem::replace(self, fresh));
+        Ok(())
+    }
+
+    fn spawn(rpc_port: u16, p2p: String, base_path: Option<PathBuf>) -> io::Result<Self> {
+        let mut command = Command::new("substrate-contracts-node");
+        match &base_path {
+            Some(dir) => command.arg("--dev").arg("--base-path").arg(dir),
+            None => command.args(["--dev", "--tmp"]),
+        };
+        let child = command
+            .args(["--no-prometheus", "--no-telemetry", "--listen-addr", &p2p, "--rpc-port", &rpc_port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        let mut node = Self { child, rpc_port };
+        let mut node = Self { child, rpc_port, p2p, base_path };
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", rpc_port)).is_err() {
             if let Some(status) = node.child.try_wait()? {
@@ -58,12 +82,18 @@ impl Node {
     }
 }
 
-impl Drop for Node {
+impl Node {
     /// Asks the node to stop (so that `--tmp` removes its chain) and kills it if it has not within 10 s.
-    fn drop(&mut self) {
+    fn shut_down(&mut self) {
         if super::stop(&mut self.child, "-INT", Duration::from_secs(10)).is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
