@@ -402,7 +402,7 @@ mod tests {
         assert_eq!(c.signer.suri_env.as_deref(), Some("RELAY_SURI"));
         for (section, key, kind) in KEYS {
             let value = match kind {
-                Kind::Number => "7",
+                Kind::Number => "7000",
                 Kind::Text => "x",
             };
             let name = variable(section, key);
