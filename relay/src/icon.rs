@@ -138,6 +138,11 @@ impl Found {
         self.receipts.iter().flat_map(|r| r.events.iter().map(|e| e.2)).collect()
     }
 
+    /// The first message's sequence number.
+    fn first(&self) -> Option<u64> {
+        self.receipts.first().and_then(|r| r.events.first()).map(|e| e.2)
+    }
+
     /// Only the messages past `rx_seq`.
     fn past(self, rx_seq: u64) -> Self {
         let receipts: Vec<Receipt> = self
@@ -248,17 +253,16 @@ impl<N: IconNode> IconSource<N> {
     /// in them read from their proven events.
     async fn scan(&self, heights: RangeInclusive<u64>) -> Result<(), Failure> {
         let (from, to) = (*heights.start(), *heights.end());
+        // Each missing part, and whether it is recorded as it comes: blocks after the scanned ones (or a first scan)
+        // are; blocks before them only all at once, since only together do they touch the scanned ones.
         let missing = match self.store.scanned().map_err(Failure::Store)? {
             Some(known) if from <= known.end().saturating_add(1) && to.saturating_add(1) >= *known.start() => {
-                [(from, known.start().saturating_sub(1)), (known.end().saturating_add(1), to)]
+                [(from, known.start().saturating_sub(1), false), (known.end().saturating_add(1), to, true)]
             }
-            _ => [(from, to), (1, 0)],
+            _ => [(from, to, true), (1, 0, true)],
         };
-        for (first, last) in missing.into_iter().filter(|(a, b)| a <= b) {
+        for (first, last, appending) in missing.into_iter().filter(|(a, b, _)| a <= b) {
             tracing::info!(from = first, to = last, "scanning ICON blocks for messages");
-            // Blocks after the scanned ones are recorded as they come; blocks before them only all at once, since
-            // only together do they touch the scanned ones.
-            let appending = self.store.scanned().map_err(Failure::Store)?.is_none_or(|known| first == known.end().saturating_add(1));
             let mut monitor = self.monitor();
             let mut batch = Vec::new();
             for height in first..=last {
@@ -311,7 +315,7 @@ impl<N: IconNode> IconSource<N> {
         let note = self.monitor().block(height).await?;
         let header = same_block(&bytes, &note)?;
         let found = self.messages(&header, &note.receipts).await?.past(at.rx_seq);
-        if found.seqs().first() != Some(&at.rx_seq.saturating_add(1)) {
+        if found.first() != Some(at.rx_seq.saturating_add(1)) {
             self.store.clear().map_err(Failure::Store)?;
             return Err(Failure::Transport(format!("ICON block {height} does not hold message {} as the store had it: rescanning", at.rx_seq + 1)));
         }
@@ -480,7 +484,7 @@ impl<N: IconNode> Source for IconSource<N> {
             }
             scanned.push(ScannedBlock { height, id, messages: all.seqs() });
             let these = all.past(at.rx_seq);
-            if let Some(first) = these.seqs().first().filter(|s| **s > at.rx_seq.saturating_add(1)) {
+            if let Some(first) = these.first().filter(|s| *s > at.rx_seq.saturating_add(1)) {
                 // The monitor left a message out of an earlier block (an incomplete or faulty endpoint): what the
                 // store holds of those blocks is wrong too, so they are scanned again.
                 self.store.clear().map_err(Failure::Store)?;

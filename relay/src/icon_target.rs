@@ -11,7 +11,7 @@ use base64::{engine::general_purpose::URL_SAFE, Engine};
 use btp_primitives::IconAddress;
 use icon_rpc::{code, parse_t_int, transaction, wallet::Wallet, IconClient};
 use serde_json::json;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// goloop refuses transactions whose data is larger (`service/transaction/transaction_v3.go`'s 512 KiB limit).
 const MAX_TX_DATA: usize = 512 * 1024;
@@ -37,10 +37,6 @@ impl IconTarget {
     pub fn new(rpc: IconClient, wallet: Wallet, nid: String, bmc: IconAddress, link: String) -> Self {
         Self { rpc, wallet, nid, bmc, link, poll: POLL }
     }
-}
-
-fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 impl Target for IconTarget {
@@ -73,7 +69,7 @@ impl Target for IconTarget {
     async fn submit(&mut self, segment: &Segment) -> Result<(), Failure> {
         let call = json!({"method": "handleRelayMessage", "params": {"_prev": self.link, "_msg": URL_SAFE.encode(&segment.bytes)}});
         // Signed now: a transaction whose timestamp expired is signed afresh by the next round.
-        let tx = transaction::build(&self.wallet, &self.nid, &self.bmc, None, Some(call), now_us());
+        let tx = transaction::build(&self.wallet, &self.nid, &self.bmc, None, Some(call), transaction::now_us());
         tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, "submitting to ICON");
         let result = self.rpc.send_and_wait(&tx, self.poll, WAIT).await.map_err(|e| match e {
             icon_rpc::Error::Unconfirmed { .. } => Failure::Unknown(e.to_string()),

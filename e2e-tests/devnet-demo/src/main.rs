@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use std::{
     path::PathBuf,
     process::ExitCode,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 const ICX: u128 = 1_000_000_000_000_000_000;
@@ -51,10 +51,6 @@ fn icx(loop_: u128) -> String {
     }
 }
 
-fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-}
-
 fn int(value: &Value, what: &str) -> Result<u128, String> {
     value.as_str().and_then(parse_t_amount).ok_or_else(|| format!("{what}: not a T_INT: {value}"))
 }
@@ -75,7 +71,7 @@ impl Demo {
     /// Sends a signed transaction and waits for its block: the block's height.
     async fn transact(&self, from: &Validator, to: &str, value: Option<u128>, call: Value) -> Result<u64, String> {
         let to = to.parse().map_err(|e| format!("{to}: {e}"))?;
-        let tx = transaction::build(from, &self.nid, &to, value, Some(call), now_us());
+        let tx = transaction::build(from, &self.nid, &to, value, Some(call), transaction::now_us());
         let result = self.icon.send_and_wait(&tx, Duration::from_millis(200), Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
         match result.failure {
             None => Ok(result.height),

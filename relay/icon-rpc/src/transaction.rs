@@ -83,6 +83,11 @@ pub fn sign(params: &mut Map<String, Value>, key: &Wallet) {
     params.insert("signature".into(), STANDARD.encode(signature).into());
 }
 
+/// A v3 transaction's `timestamp` for now: microseconds since the Unix epoch.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
 /// A signed v3 transaction from `signer` to `to` on network `nid` (e.g. `0x3`), with an optional ICX `value`
 /// (in loop) and an optional SCORE call `{method, params}`: what an ICON wallet sends with `icx_sendTransaction`.
 pub fn build(signer: &Wallet, nid: &str, to: &IconAddress, value: Option<u128>, call: Option<Value>, timestamp_us: u64) -> Value {
