@@ -28,11 +28,22 @@ pub struct Config {
     pub metrics: MetricsConfig,
 }
 
-/// Where `/metrics` and `/health` are served; empty: nowhere.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Where `/metrics` and `/health` are served (empty: nowhere), how often both chains are read for them, and when
+/// a message not taken counts as stuck (also for `relay status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     pub listen: String,
+    /// Milliseconds between two readings of both chains' heads, sequence numbers and balances.
+    pub watch_ms: u64,
+    /// Source blocks after which a message sent and not taken makes its link stuck.
+    pub stuck_after_blocks: u64,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { listen: String::new(), watch_ms: 5000, stuck_after_blocks: 100 }
+    }
 }
 
 /// ICON's endpoints (empty: the deployment's JSON-RPC URL, and its block monitor derived from it), and the ICON
@@ -129,6 +140,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("signer", "account", Kind::Text),
     ("signer", "keystore_password_env", Kind::Text),
     ("metrics", "listen", Kind::Text),
+    ("metrics", "watch_ms", Kind::Number),
+    ("metrics", "stuck_after_blocks", Kind::Number),
 ];
 
 /// The environment variable that overrides `key` of `section`.
@@ -254,6 +267,10 @@ suri_env = "RELAY_SURI"
 # Where Prometheus text (/metrics) and the chains' health (/health, 503 when a chain has not answered for a
 # minute) are served, e.g. "127.0.0.1:9615"; empty: not served.
 listen = ""
+# How often both chains' heads, the link's sequence numbers and the relay's balances are read (milliseconds).
+watch_ms = {watch_ms}
+# A message sent this many source blocks ago and still not taken marks its link stuck (metrics, relay status).
+stuck_after_blocks = {stuck_after_blocks}
 "#,
             deployment_file = quoted(&deployment_path.display().to_string()),
             bundles = quoted(&bundles.display().to_string()),
@@ -265,6 +282,8 @@ listen = ""
             max_blocks = d.lane.max_blocks,
             backoff_ms = d.lane.backoff_ms,
             max_backoff_ms = d.lane.max_backoff_ms,
+            watch_ms = d.metrics.watch_ms,
+            stuck_after_blocks = d.metrics.stuck_after_blocks,
         )
     }
 }
@@ -373,7 +392,7 @@ mod tests {
             keystore_password_env: Some("K".into()),
         };
         let icon = IconConfig { key_file: Some("i".into()), password_env: Some("I".into()), password_file: Some("j".into()), ..IconConfig::default() };
-        let metrics = MetricsConfig { listen: "127.0.0.1:9615".into() };
+        let metrics = MetricsConfig { listen: "127.0.0.1:9615".into(), ..MetricsConfig::default() };
         let table = toml::Table::try_from(Config { signer, icon, metrics, ..Config::default() }).unwrap();
         let mut keys = Vec::new();
         for (key, value) in &table {

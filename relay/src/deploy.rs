@@ -7,7 +7,7 @@
 //! salt).
 
 use crate::{
-    deployment::{Coin, Contracts, Deployment, Icon},
+    deployment::{Coin, Contracts, Deployment, Icon, Rotation},
     signer::SignerConfig,
 };
 use bmc::bmc::{Bmc, BmcRef};
@@ -60,6 +60,11 @@ pub struct DeployArgs {
     /// An account that may relay ICON's messages (SS58); repeat for several. Default: the signer.
     #[arg(long = "relay", value_name = "SS58")]
     pub relays: Vec<String>,
+    /// Relay rotation on the ICON link: PARACHAIN_MS:ICON_MS:MAX_AGGREGATION:DELAY_LIMIT — the chains' block
+    /// intervals, ICON blocks per turn, parachain blocks a relay may be late before its turn passes (0: never);
+    /// 0:0:0:0 turns it off [file, else off].
+    #[arg(long, value_name = "ROTATION")]
+    pub rotation: Option<Rotation>,
     /// The parachain's own coin as the BSH names it [file, else DOT].
     #[arg(long, value_name = "NAME")]
     pub native_coin: Option<String>,
@@ -140,7 +145,7 @@ pub fn plan(args: &DeployArgs, file: Option<Deployment>) -> Result<Deployment, S
     macro_rules! take {
         ($($field:ident <- $option:expr),*) => { $(if let Some(v) = $option.clone() { s.$field = v; })* };
     }
-    take!(native_coin <- args.native_coin, native_fee_ratio <- args.native_fee_ratio, native_fixed_fee <- args.native_fixed_fee,
+    take!(rotation <- args.rotation, native_coin <- args.native_coin, native_fee_ratio <- args.native_fee_ratio, native_fixed_fee <- args.native_fixed_fee,
           fee_gathering_term <- args.fee_gathering_term, mta_root_size <- args.mta_root_size, mta_cache_size <- args.mta_cache_size,
           allow_newer_witness <- args.allow_newer_witness, salt <- args.salt);
     if args.fee_aggregator.is_some() {
@@ -406,6 +411,12 @@ impl Deployer<'_> {
             if !state.relays.iter().any(|r| r.account == ink_account(&relay)) {
                 self.act(&b.bmc, Message::new(on_bmc().add_relay(link.clone(), ink_account(&relay))), format!("BMC: relay {relay}")).await?;
             }
+        }
+        let r = d.settings.rotation;
+        let now = (state.rotation.block_interval_src, state.rotation.block_interval_dst, state.rotation.max_aggregation, state.rotation.delay_limit);
+        if now != (r.block_interval_src, r.block_interval_dst, r.max_aggregation, r.delay_limit) {
+            let set = on_bmc().set_link_rotation(link.clone(), r.block_interval_src, r.block_interval_dst, r.max_aggregation, r.delay_limit);
+            self.act(&b.bmc, Message::new(set), format!("BMC: relay rotation {r:?}")).await?;
         }
         let fees = self.query(&b.bmc, Message::new(on_bmc().fee_gathering())).await?;
         let (aggregator, term) = (d.settings.fee_aggregator.clone(), d.settings.fee_gathering_term);

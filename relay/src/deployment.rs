@@ -73,6 +73,8 @@ pub struct Settings {
     pub allow_newer_witness: bool,
     /// Salt of the contracts' addresses (hex): another salt, another set of contracts.
     pub salt: String,
+    /// Relay rotation on the ICON link (all zero: off, any relay may submit).
+    pub rotation: Rotation,
 }
 
 impl Default for Settings {
@@ -89,7 +91,33 @@ impl Default for Settings {
             mta_cache_size: 0,
             allow_newer_witness: false,
             salt: String::new(),
+            rotation: Rotation::default(),
         }
+    }
+}
+
+/// The BMC's relay rotation of a link: one relay's turn at a time, `max_aggregation` ICON blocks' worth of
+/// parachain blocks each, a turn skipped when its relay is `delay_limit` parachain blocks late.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// This chain's (the parachain's) block interval, ms.
+    pub block_interval_src: u64,
+    /// ICON's block interval, ms.
+    pub block_interval_dst: u64,
+    pub max_aggregation: u64,
+    pub delay_limit: u64,
+}
+
+impl std::str::FromStr for Rotation {
+    type Err = String;
+
+    /// `PARACHAIN_MS:ICON_MS:MAX_AGGREGATION:DELAY_LIMIT`, e.g. `12000:2000:10:3`; `0:0:0:0` turns rotation off.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let numbers = s.split(':').map(|v| v.parse::<u64>().map_err(|_| format!("{s}: {v} is not a number"))).collect::<Result<Vec<u64>, String>>()?;
+        let [block_interval_src, block_interval_dst, max_aggregation, delay_limit] = numbers[..] else {
+            return Err(format!("{s}: rotation is PARACHAIN_MS:ICON_MS:MAX_AGGREGATION:DELAY_LIMIT"));
+        };
+        Ok(Self { block_interval_src, block_interval_dst, max_aggregation, delay_limit })
     }
 }
 

@@ -6,6 +6,10 @@
 //! Failures are handled here, once: transport errors back off and retry; a segment the target would refuse is
 //! logged with its reason and not submitted (the next round reads the status again and rebuilds it); a segment too
 //! large for the target is halved; a submission whose outcome is unknown is followed by a fresh status.
+//!
+//! Several relays may serve one link. With the target's relay rotation on, the target says whose turn it is and
+//! the others wait; with it off they race, and a segment refused because another relay's identical one landed
+//! first counts as accepted (the target's fresh status shows its messages taken), never as a failure.
 
 use crate::metrics::{LaneMetrics, Side};
 use std::{
@@ -59,6 +63,8 @@ pub enum Failure {
     Rejected(String),
     /// The relay's own store failed (a full disk, say): retry after a pause, as for transport.
     Store(String),
+    /// The link's relay rotation gives this turn to another relay: wait and ask again.
+    NotOurTurn(String),
 }
 
 impl fmt::Display for Failure {
@@ -71,6 +77,7 @@ impl fmt::Display for Failure {
             Self::Unknown(e) => write!(f, "outcome unknown: {e}"),
             Self::Rejected(e) => write!(f, "rejected after submission: {e}"),
             Self::Store(e) => write!(f, "the relay's store: {e}"),
+            Self::NotOurTurn(e) => write!(f, "not our turn: {e}"),
         }
     }
 }
@@ -118,11 +125,20 @@ fn observe<R>(metrics: &Option<LaneMetrics>, side: Side, result: Result<R, Failu
     result
 }
 
+/// Whether the target, at `at` when `segment` was built and at `now`, has taken all `segment` brings: its
+/// messages, or for a segment of bare block updates its blocks (a target without a verifier of the source, as
+/// ICON's BMC toward the parachain, counts messages only, and its segments carry some).
+fn covers(now: &Position, at: &Position, segment: &Segment) -> bool {
+    now.rx_seq >= at.rx_seq.saturating_add(segment.messages) && (segment.messages > 0 || now.height >= segment.to)
+}
+
 /// What one round did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Round {
     /// Delivered a segment.
     Delivered(Segment),
+    /// Another relay of the link delivered the segment's blocks and messages first: ours was refused for it.
+    AlreadyAccepted(Segment),
     /// Nothing new at the source.
     Idle,
     /// Failed: the loop pauses as the failure says.
@@ -164,11 +180,11 @@ impl<S: Source, T: Target> Lane<S, T> {
 
     async fn step(&mut self) -> Round {
         match self.try_round().await {
-            Ok(Some(segment)) => {
+            Ok(Some(round)) => {
                 // A segment that went through may grow again, up to below the size that failed.
                 let ceiling = self.too_large_at.map_or(u64::MAX, |n| n.saturating_sub(1)).max(1);
                 self.max_blocks = self.max_blocks.saturating_mul(2).min(self.pacing.max_blocks.max(1)).min(ceiling);
-                Round::Delivered(segment)
+                round
             }
             Ok(None) => Round::Idle,
             Err(Failure::TooLarge(reason)) if self.max_blocks > 1 => {
@@ -185,17 +201,30 @@ impl<S: Source, T: Target> Lane<S, T> {
         }
     }
 
-    async fn try_round(&mut self) -> Result<Option<Segment>, Failure> {
+    async fn try_round(&mut self) -> Result<Option<Round>, Failure> {
         let at = observe(&self.metrics, Side::Target, self.target.position().await)?;
         if let Some(m) = &self.metrics {
             m.position(&at);
         }
         let Some(segment) = observe(&self.metrics, Side::Source, self.source.segment(at, self.max_blocks).await)? else { return Ok(None) };
         let started = Instant::now();
-        observe(&self.metrics, Side::Target, self.target.check(at, &segment).await)?;
-        observe(&self.metrics, Side::Target, self.target.submit(&segment).await)?;
-        self.submitted = Some(started.elapsed());
-        Ok(Some(segment))
+        let sent = match observe(&self.metrics, Side::Target, self.target.check(at, &segment).await) {
+            Ok(()) => observe(&self.metrics, Side::Target, self.target.submit(&segment).await),
+            Err(f) => Err(f),
+        };
+        match sent {
+            Ok(()) => {
+                self.submitted = Some(started.elapsed());
+                Ok(Some(Round::Delivered(segment)))
+            }
+            // Relays racing on one link build the same segment; the loser's is refused (by the check, or in its
+            // block). That is the link working, not a failure, once the target shows the segment's messages taken.
+            Err(f @ (Failure::Refused { .. } | Failure::Rejected(_))) => match self.target.position().await {
+                Ok(now) if now != at && covers(&now, &at, &segment) => Ok(Some(Round::AlreadyAccepted(segment))),
+                _ => Err(f),
+            },
+            Err(f) => Err(f),
+        }
     }
 
     /// Runs rounds until `stop` resolves, pausing as each round's result says. A stop interrupts a round where it
@@ -216,8 +245,17 @@ impl<S: Source, T: Target> Lane<S, T> {
                     backoff = self.pacing.backoff;
                     Duration::ZERO
                 }
+                Round::AlreadyAccepted(s) => {
+                    tracing::info!(from = s.from, to = s.to, messages = s.messages, "another relay delivered these blocks first");
+                    backoff = self.pacing.backoff;
+                    Duration::ZERO
+                }
                 Round::Idle => {
                     backoff = self.pacing.backoff;
+                    self.pacing.idle
+                }
+                Round::Failed(f @ Failure::NotOurTurn(_)) => {
+                    tracing::debug!(failure = %f, "waiting for our turn");
                     self.pacing.idle
                 }
                 Round::Failed(f @ (Failure::Transport(_) | Failure::Store(_))) => {
@@ -293,6 +331,16 @@ mod tests {
         failures: VecDeque<Failure>,
         refuse: Option<Failure>,
         submissions: u32,
+        /// Segments another relay gets in between our status and our check.
+        rival: u32,
+    }
+
+    impl MemoryTarget {
+        fn take(&mut self, s: &Segment) {
+            self.delivered.extend((self.at.rx_seq + 1)..=(self.at.rx_seq + s.messages));
+            let last_height = if s.messages > 0 { s.to } else { self.at.last_height };
+            self.at = Position { rx_seq: self.at.rx_seq + s.messages, height: s.to, offset: 0, last_height, validators: None };
+        }
     }
 
     impl Target for MemoryTarget {
@@ -304,7 +352,11 @@ mod tests {
             if let Some(refusal) = &self.refuse {
                 return Err(refusal.clone());
             }
-            if s.from != at.height + 1 {
+            if self.rival > 0 {
+                self.rival -= 1;
+                self.take(s);
+            }
+            if s.from != self.at.height + 1 {
                 return Err(Failure::Refused { code: Some(26), reason: "height".into() });
             }
             if s.to - s.from + 1 > self.limit {
@@ -318,9 +370,7 @@ mod tests {
             let failure = self.failures.pop_front();
             // An unknown outcome may still have been taken.
             if matches!(failure, None | Some(Failure::Unknown(_))) {
-                self.delivered.extend((self.at.rx_seq + 1)..=(self.at.rx_seq + s.messages));
-                let last_height = if s.messages > 0 { s.to } else { self.at.last_height };
-                self.at = Position { rx_seq: self.at.rx_seq + s.messages, height: s.to, offset: 0, last_height, validators: None };
+                self.take(s);
             }
             failure.map_or(Ok(()), Err)
         }
@@ -336,6 +386,7 @@ mod tests {
             failures: VecDeque::new(),
             refuse: None,
             submissions: 0,
+            rival: 0,
         };
         Lane::new(source, target, Pacing { max_blocks: 8, ..Pacing::default() })
     }
@@ -405,6 +456,17 @@ mod tests {
         lane.target.limit = 1;
         until_idle(&mut lane).await;
         assert_eq!((lane.target.delivered.as_slice(), lane.target.submissions), ([1].as_slice(), 2));
+    }
+
+    #[tokio::test]
+    async fn a_segment_another_relay_delivered_first_counts_as_accepted() {
+        let mut lane = lane(vec![0, 1, 0, 2, 0], 64);
+        lane.target.rival = 2;
+        let rounds = until_idle(&mut lane).await;
+        assert_eq!(lane.target.delivered, [1, 2, 3], "each message taken once, by either relay");
+        let taken_first: Vec<u64> = rounds.iter().filter_map(|r| if let Round::AlreadyAccepted(s) = r { Some(s.to) } else { None }).collect();
+        assert_eq!(taken_first, [1, 3], "the rival's two segments: {rounds:?}");
+        assert_eq!(lane.target.submissions, 1, "only the last segment was ours to pay for");
     }
 
     #[tokio::test]

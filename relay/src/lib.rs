@@ -15,3 +15,5 @@ pub mod signer;
 pub mod start;
 pub mod status;
 pub mod store;
+pub mod trace;
+pub mod watch;

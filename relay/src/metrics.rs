@@ -1,14 +1,24 @@
 //! What a running relay shows: Prometheus text on `/metrics` and whether it reaches both chains on `/health`.
 //!
 //! The lane reports to its [`LaneMetrics`] as it goes: the target's position, each round's outcome, what it
-//! delivered, how long checking and submitting took, and which chain answered. Series (`lane` is
-//! `icon_to_parachain` or `parachain_to_icon`, `chain` is `icon` or `parachain`):
+//! delivered, how long checking and submitting took, and which chain answered. Its series carry `lane`
+//! (`icon_to_parachain`, `parachain_to_icon`) and `relay` (the account it signs with on the lane's target):
 //! `btp_relay_rx_seq`, `btp_relay_verifier_height`, `btp_relay_delivered_height`, `btp_relay_messages_delivered`
-//! (counter), `btp_relay_rounds{outcome}` (counter: delivered, idle, transport, refused, too_large, unknown,
-//! rejected, store), `btp_relay_submission_seconds` (histogram), `btp_relay_chain_errors{chain}` (counter) and
+//! (counter), `btp_relay_rounds{outcome}` (counter: delivered, already_accepted — another relay's identical
+//! segment landed first —, idle, not_our_turn, transport, refused, too_large, unknown, rejected, store) and
+//! `btp_relay_submission_seconds` (histogram). Per chain: `btp_relay_chain_errors{chain}` (counter) and
 //! `btp_relay_chain_contact_age_seconds{chain}`.
+//!
+//! What the chains say, read every few seconds apart from the lanes ([`Snapshot`]):
+//! `btp_relay_chain_height{chain,head}` (`latest`, `finalized`), per `lane` `btp_relay_sent_seq` (the source
+//! BMC's tx_seq), `btp_relay_pending_messages` and `btp_relay_link_stuck`, per relay of the link the parachain
+//! BMC's `btp_relay_link_relay_messages{account}` and `btp_relay_link_relay_blocks{account}`, and
+//! `btp_relay_balance{chain,account}` of this relay's accounts.
 
-use crate::lane::{Failure, Position, Round};
+use crate::{
+    lane::{Failure, Position, Round},
+    watch::Snapshot,
+};
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
     metrics::{
@@ -29,20 +39,43 @@ use std::{
 /// A chain not heard from for this long makes `/health` answer 503.
 pub const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
 
+/// A lane of this relay: `relay` is the account it signs with on the lane's target, so that the series of several
+/// relays serving one link tell who delivered what.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LaneLabel {
     lane: String,
+    relay: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
     lane: String,
+    relay: String,
     outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChainLabel {
     chain: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HeadLabel {
+    chain: String,
+    /// `latest` or `finalized`.
+    head: String,
+}
+
+/// A direction of the link as both chains tell it (whichever relay serves it).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DirectionLabel {
+    lane: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountLabel {
+    chain: String,
+    account: String,
 }
 
 fn submission_histogram() -> Histogram {
@@ -68,6 +101,13 @@ pub struct Metrics {
     chain_errors: Family<ChainLabel, Counter>,
     contact_age: Family<ChainLabel, Gauge>,
     contacts: Mutex<BTreeMap<&'static str, Contact>>,
+    chain_height: Family<HeadLabel, Gauge>,
+    sent_seq: Family<DirectionLabel, Gauge>,
+    pending: Family<DirectionLabel, Gauge>,
+    stuck: Family<DirectionLabel, Gauge>,
+    link_relay_messages: Family<AccountLabel, Gauge>,
+    link_relay_blocks: Family<AccountLabel, Gauge>,
+    balance: Family<AccountLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
 
 impl Metrics {
@@ -83,6 +123,13 @@ impl Metrics {
             chain_errors: Family::default(),
             contact_age: Family::default(),
             contacts: Mutex::default(),
+            chain_height: Family::default(),
+            sent_seq: Family::default(),
+            pending: Family::default(),
+            stuck: Family::default(),
+            link_relay_messages: Family::default(),
+            link_relay_blocks: Family::default(),
+            balance: Family::default(),
             registry: Registry::default(),
         };
         registry.register("rx_seq", "Messages the lane's target has taken (its rx_seq)", m.rx_seq.clone());
@@ -93,15 +140,22 @@ impl Metrics {
         registry.register("submission_seconds", "Checking and submitting one segment until final", m.submission_seconds.clone());
         registry.register("chain_errors", "Failed calls to a chain (transport)", m.chain_errors.clone());
         registry.register("chain_contact_age_seconds", "Seconds since a chain last answered", m.contact_age.clone());
+        registry.register("chain_height", "A chain's latest and finalized block", m.chain_height.clone());
+        registry.register("sent_seq", "Messages the source BMC sent on the link (its tx_seq)", m.sent_seq.clone());
+        registry.register("pending_messages", "Messages sent on the link and not taken yet", m.pending.clone());
+        registry.register("link_stuck", "1 while a message older than the stuck window is not taken", m.stuck.clone());
+        registry.register("link_relay_messages", "Messages each relay of the link delivered, as the parachain BMC counts", m.link_relay_messages.clone());
+        registry.register("link_relay_blocks", "ICON blocks each relay of the link delivered, as the parachain BMC counts", m.link_relay_blocks.clone());
+        registry.register("balance", "A relay account's balance in the chain's smallest unit (planck; loop, 10^-18 ICX)", m.balance.clone());
         Arc::new(Self { registry, ..m })
     }
 
-    /// The reporter of the lane `lane` from chain `source` to chain `target`.
-    pub fn lane(self: &Arc<Self>, lane: &str, source: &'static str, target: &'static str) -> LaneMetrics {
+    /// The reporter of the lane `lane` from chain `source` to chain `target`, where this relay signs as `relay`.
+    pub fn lane(self: &Arc<Self>, lane: &str, source: &'static str, target: &'static str, relay: &str) -> LaneMetrics {
         let mut contacts = self.contacts.lock().unwrap_or_else(|e| e.into_inner());
         contacts.entry(source).or_default();
         contacts.entry(target).or_default();
-        LaneMetrics { metrics: self.clone(), label: LaneLabel { lane: lane.into() }, source, target }
+        LaneMetrics { metrics: self.clone(), label: LaneLabel { lane: lane.into(), relay: relay.into() }, source, target }
     }
 
     /// The Prometheus text of every series.
@@ -115,6 +169,35 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.registry);
         text
+    }
+
+    /// What both chains said about the link; the balances are those of this relay's accounts.
+    pub fn snapshot(&self, s: &Snapshot, parachain_account: Option<&str>, icon_account: Option<&str>) {
+        let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let head = |chain: &str, head: &str, v: u64| self.chain_height.get_or_create(&HeadLabel { chain: chain.into(), head: head.into() }).set(int(v));
+        head("icon", "latest", s.icon_height);
+        head("icon", "finalized", s.icon_height);
+        head("parachain", "latest", s.parachain_best);
+        head("parachain", "finalized", s.parachain_finalized);
+        let directions = [("icon_to_parachain", Some(&s.to_parachain)), ("parachain_to_icon", s.to_icon.as_ref())];
+        for (lane, d) in directions {
+            let Some(d) = d else { continue };
+            let label = DirectionLabel { lane: lane.into() };
+            self.sent_seq.get_or_create(&label).set(int(d.sent));
+            self.pending.get_or_create(&label).set(int(d.pending()));
+            self.stuck.get_or_create(&label).set(i64::from(d.stuck().is_some()));
+        }
+        for r in &s.relays {
+            let label = AccountLabel { chain: "parachain".into(), account: r.account.to_string() };
+            self.link_relay_messages.get_or_create(&label).set(int(r.messages));
+            self.link_relay_blocks.get_or_create(&label).set(int(r.blocks));
+        }
+        // f64 keeps 15 significant digits: plenty for an alert on a relay running low.
+        for (chain, account, value) in [("parachain", parachain_account, s.parachain_balance), ("icon", icon_account, s.icon_balance)] {
+            if let (Some(a), Some(v)) = (account, value) {
+                self.balance.get_or_create(&AccountLabel { chain: chain.into(), account: a.into() }).set(v as f64);
+            }
+        }
     }
 
     /// Whether every chain answered within [`HEALTHY_WITHIN`], and each chain's state.
@@ -183,7 +266,9 @@ impl LaneMetrics {
                 m.delivered_height.get_or_create(&self.label).set(i64::try_from(s.to).unwrap_or(i64::MAX));
                 "delivered"
             }
+            Round::AlreadyAccepted(_) => "already_accepted",
             Round::Idle => "idle",
+            Round::Failed(Failure::NotOurTurn(_)) => "not_our_turn",
             Round::Failed(Failure::Transport(_)) => "transport",
             Round::Failed(Failure::Refused { .. }) => "refused",
             Round::Failed(Failure::TooLarge(_)) => "too_large",
@@ -191,7 +276,8 @@ impl LaneMetrics {
             Round::Failed(Failure::Rejected(_)) => "rejected",
             Round::Failed(Failure::Store(_)) => "store",
         };
-        m.rounds.get_or_create(&OutcomeLabel { lane: self.label.lane.clone(), outcome: outcome.into() }).inc();
+        let label = OutcomeLabel { lane: self.label.lane.clone(), relay: self.label.relay.clone(), outcome: outcome.into() };
+        m.rounds.get_or_create(&label).inc();
         if let Some(took) = submission {
             m.submission_seconds.get_or_create(&self.label).observe(took.as_secs_f64());
         }
@@ -229,36 +315,88 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lane::Segment;
+    use crate::{
+        lane::Segment,
+        watch::{Direction, RelayCount},
+    };
+    use btp_parachain::AccountId32;
 
-    #[test]
-    fn rounds_become_series_and_silence_unhealth() {
+    /// A lane that saw traffic, and a snapshot of both chains.
+    fn traffic() -> Arc<Metrics> {
         let metrics = Metrics::new();
-        let lane = metrics.lane("icon_to_parachain", "icon", "parachain");
-        assert!(!metrics.health().0, "no chain heard from yet");
+        let lane = metrics.lane("icon_to_parachain", "icon", "parachain", "5Relay");
         lane.position(&Position { rx_seq: 3, height: 120, offset: 100, last_height: 110, validators: None });
         lane.contact(Side::Target, None);
         lane.contact(Side::Source, None);
         let segment = Segment { from: 121, to: 125, messages: 2, parent: [0; 32], bytes: vec![] };
-        lane.round(&Round::Delivered(segment), Some(Duration::from_millis(700)));
+        lane.round(&Round::Delivered(segment.clone()), Some(Duration::from_millis(700)));
+        lane.round(&Round::AlreadyAccepted(segment), None);
         lane.round(&Round::Failed(Failure::Transport("down".into())), None);
         lane.contact(Side::Source, Some(&Failure::Transport("ICON down".into())));
+        let direction = |sent, taken, sent_before| Some(Direction { sent, taken, sent_before: Some(sent_before) });
+        let snapshot = Snapshot {
+            icon_height: 130,
+            parachain_best: 41,
+            parachain_finalized: 40,
+            verifier_height: 120,
+            to_parachain: direction(5, 3, 4).unwrap(),
+            to_icon: direction(2, 2, 2),
+            relays: vec![RelayCount { account: AccountId32([1; 32]), blocks: 25, messages: 3 }],
+            parachain_balance: Some(5 * 10u128.pow(12)),
+            icon_balance: Some(10u128.pow(18)),
+        };
+        metrics.snapshot(&snapshot, Some("5Relay"), Some("hxrelay"));
+        metrics
+    }
+
+    #[test]
+    fn rounds_become_series_and_silence_unhealth() {
+        assert!(!Metrics::new().health().0, "no chain heard from yet");
+        let metrics = traffic();
         let text = metrics.encode();
+        let relay1 = AccountId32([1; 32]).to_string();
         for line in [
-            r#"btp_relay_rx_seq{lane="icon_to_parachain"} 3"#,
-            r#"btp_relay_verifier_height{lane="icon_to_parachain"} 120"#,
-            r#"btp_relay_delivered_height{lane="icon_to_parachain"} 125"#,
-            r#"btp_relay_messages_delivered_total{lane="icon_to_parachain"} 2"#,
-            r#"btp_relay_rounds_total{lane="icon_to_parachain",outcome="delivered"} 1"#,
-            r#"btp_relay_rounds_total{lane="icon_to_parachain",outcome="transport"} 1"#,
-            r#"btp_relay_submission_seconds_count{lane="icon_to_parachain"} 1"#,
+            r#"btp_relay_rx_seq{lane="icon_to_parachain",relay="5Relay"} 3"#,
+            r#"btp_relay_verifier_height{lane="icon_to_parachain",relay="5Relay"} 120"#,
+            r#"btp_relay_delivered_height{lane="icon_to_parachain",relay="5Relay"} 125"#,
+            r#"btp_relay_messages_delivered_total{lane="icon_to_parachain",relay="5Relay"} 2"#,
+            r#"btp_relay_rounds_total{lane="icon_to_parachain",relay="5Relay",outcome="delivered"} 1"#,
+            r#"btp_relay_rounds_total{lane="icon_to_parachain",relay="5Relay",outcome="already_accepted"} 1"#,
+            r#"btp_relay_rounds_total{lane="icon_to_parachain",relay="5Relay",outcome="transport"} 1"#,
+            r#"btp_relay_submission_seconds_count{lane="icon_to_parachain",relay="5Relay"} 1"#,
             r#"btp_relay_chain_errors_total{chain="icon"} 1"#,
             r#"btp_relay_chain_contact_age_seconds{chain="parachain"} 0"#,
+            r#"btp_relay_chain_height{chain="parachain",head="finalized"} 40"#,
+            r#"btp_relay_sent_seq{lane="icon_to_parachain"} 5"#,
+            r#"btp_relay_pending_messages{lane="icon_to_parachain"} 2"#,
+            r#"btp_relay_link_stuck{lane="icon_to_parachain"} 1"#,
+            r#"btp_relay_link_stuck{lane="parachain_to_icon"} 0"#,
+            &format!(r#"btp_relay_link_relay_messages{{chain="parachain",account="{relay1}"}} 3"#),
+            r#"btp_relay_balance{chain="icon",account="hxrelay"} 1000000000000000000.0"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
         }
         let (healthy, body) = metrics.health();
         assert!(healthy, "both answered just now: {body}");
         assert_eq!(body["chains"]["icon"]["last_failure"], "transport: ICON down");
+    }
+
+    /// The Grafana dashboard in the repository queries only series the relay serves.
+    #[test]
+    fn the_dashboard_uses_the_series_served() {
+        let dashboard: serde_json::Value = serde_json::from_str(include_str!("../grafana/btp-relay.json")).unwrap();
+        let text = traffic().encode();
+        let served: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).collect();
+        let mut queried = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                for name in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| w.starts_with("btp_relay_")) {
+                    assert!(served.contains(&name), "panel {}: {name} is not served:\n{text}", panel["title"]);
+                    queried += 1;
+                }
+            }
+        }
+        assert!(queried >= 15, "{queried} series queried");
     }
 }

@@ -1,6 +1,7 @@
 //! The parachain BMC as a lane's target: its `get_status` is the position; a segment is first run through the
 //! same light client the BMV runs, on the BMV's own state read from the chain, then dry-run, and only then paid
-//! for with `handle_relay_message`.
+//! for with `handle_relay_message`. With the link's relay rotation on, a segment is only built into a
+//! submission in this relay's turn, as the BMC's own rotation rule computes it for the next block.
 
 use crate::{
     lane::{Failure, Position, Segment, Target},
@@ -45,7 +46,27 @@ pub struct TargetConfig {
 #[derive(Default)]
 struct Round {
     bmv: Option<BmvState>,
+    /// The link's relays and rotation as the status told them.
+    turn: Option<Turn>,
     checked: Option<Checked>,
+}
+
+/// Whose turn a relay message would be, from the BMC's status.
+struct Turn {
+    rotation: bmc::Rotation,
+    relays: Vec<[u8; 32]>,
+    /// The block the status was read at: a submission lands in a later one.
+    height: u64,
+}
+
+impl Turn {
+    /// The relay whose turn a segment is in the next block, or `None` when rotation is off: the BMC's own rule
+    /// (`Rotation::rotate`) run on a copy of its state, with the BMV's last message height after the segment.
+    fn of(&self, segment: &Segment, last_height: u64) -> Option<[u8; 32]> {
+        let msg_height = if segment.messages > 0 { segment.to } else { last_height };
+        let turn = self.rotation.clone().rotate(self.height.saturating_add(1), msg_height, segment.messages > 0, self.relays.len())?;
+        self.relays.get(turn).copied()
+    }
 }
 
 /// A checked segment (by its blocks) and its dry run, whose gas and deposit its submission takes.
@@ -128,6 +149,11 @@ impl Target for ParachainTarget {
             .await?
             .map_err(|e| Failure::Refused { code: None, reason: format!("BMV validators: {e:?}") })?;
         self.round.bmv = Some(BmvState { validators: list, last_height: status.verifier.last_height });
+        self.round.turn = Some(Turn {
+            rotation: status.rotation.clone(),
+            relays: status.relays.iter().map(|r| *r.account.as_ref()).collect(),
+            height: u64::from(status.cur_height),
+        });
         let v = status.verifier;
         Ok(Position { rx_seq: status.rx_seq, height: v.height, offset: v.offset, last_height: v.last_height, validators: Some(hash) })
     }
@@ -136,6 +162,15 @@ impl Target for ParachainTarget {
         if segment.bytes.len() > MAX_RELAY_MESSAGE_LEN {
             return Err(Failure::TooLarge(format!("{} bytes, more than a relay message may have", segment.bytes.len())));
         }
+        let me = self.config.signer.account().0;
+        if self.round.turn.as_ref().is_some_and(|t| !t.relays.contains(&me)) {
+            let reason = format!("{} is not a relay of link {} (the BMC owner adds it with add_relay)", AccountId32(me), self.config.link);
+            return Err(Failure::Refused { code: None, reason });
+        }
+        let turn = self.round.turn.as_ref().and_then(|t| t.of(segment, at.last_height));
+        if let Some(relay) = turn.filter(|relay| *relay != me) {
+            return Err(Failure::NotOurTurn(format!("the link's rotation gives the next block to relay {}", AccountId32(relay))));
+        }
         let mut verifier = self.verifier(segment.parent).await?;
         let outcome = verifier
             .handle_relay_message(&self.config.own_address, &self.config.link, u128::from(at.rx_seq), &segment.bytes, &HostSecp256k1)
@@ -143,7 +178,13 @@ impl Target for ParachainTarget {
         if outcome.messages.len() as u64 != segment.messages {
             return Err(Failure::Refused { code: None, reason: format!("it proves {} messages, not the {} built", outcome.messages.len(), segment.messages) });
         }
-        let dry = self.config.para.dry_run(&self.config.signer.account(), &self.config.bmc_bundle, &self.relay_message(segment)).await.map_err(failure)?;
+        let dry = self.config.para.dry_run(&self.config.signer.account(), &self.config.bmc_bundle, &self.relay_message(segment)).await.map_err(|e| match e {
+            // The dry run runs in the status's block, the submission in the next: the turn can be another's there.
+            Error::Contract { ref error, .. } if turn.is_some() && error == "Unauthorized" => {
+                Failure::NotOurTurn(format!("the BMC's rotation gives block {} to another relay", self.round.turn.as_ref().map_or(0, |t| t.height)))
+            }
+            e => failure(e),
+        })?;
         self.round.checked = Some(Checked { blocks: (segment.from, segment.to), dry });
         Ok(())
     }

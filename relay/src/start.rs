@@ -11,6 +11,7 @@ use crate::{
     parachain_source::ParachainSource,
     signer::{open_icon_key_file, read_password, SignerConfig},
     store::Store,
+    watch::Watch,
 };
 use bmc::bmc::Bmc;
 use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
@@ -97,6 +98,28 @@ impl Context {
         })
     }
 
+    /// ICON's BMC's `getStatus` of the link to `own_address` (the parachain BMC), after ICON block `height` when
+    /// given (goloop's `icx_call` at a height).
+    pub async fn icon_link_status(&self, icon: &IconClient, own_address: &str, height: Option<u64>) -> Result<serde_json::Value, String> {
+        let mut params = serde_json::json!({"to": self.icon_contract.to_string(), "dataType": "call",
+            "data": {"method": "getStatus", "params": {"_link": own_address}}});
+        if let Some(h) = height {
+            params["height"] = icon_rpc::t_int(h).into();
+        }
+        icon.call("icx_call", params).await.map_err(|e| format!("ICON's BMC getStatus: {e}"))
+    }
+
+    /// The parachain BMC's `get_status` of the link to ICON, after parachain block `height` when given (within
+    /// the node's state pruning: an archive node keeps every block's state).
+    pub async fn parachain_link_status(&self, para: &Parachain, height: Option<u64>) -> Result<bmc::bmc::LinkStatus, String> {
+        let message = Message::new(calls::<Bmc>(&self.bmc).get_status(self.deployment.icon.bmc.clone()));
+        let answer = match height {
+            None => para.query(&self.bmc, &self.bmc_bundle, &message).await.map_err(|e| e.to_string()),
+            Some(h) => para.query_at(h, &self.bmc, &self.bmc_bundle, &message).await.map_err(|e| format!("the BMC's status after block {h}: {e}")),
+        };
+        answer?.map_err(|e| format!("the parachain BMC's status of {}: {e:?}", self.deployment.icon.bmc))
+    }
+
     /// The parachain BMC's own BTP address.
     pub async fn own_address(&self, para: &Parachain) -> Result<String, String> {
         para.query(&self.bmc, &self.bmc_bundle, &Message::new(calls::<Bmc>(&self.bmc).btp_address())).await.map_err(|e| e.to_string())
@@ -162,7 +185,13 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         tracing::info!(%listen, "serving /metrics and /health");
         tokio::spawn(crate::metrics::serve(listener, metrics.clone()));
     }
-    let mut to_parachain = Lane::new(source, target, pacing).with_metrics(metrics.lane("icon_to_parachain", "icon", "parachain"));
+    let parachain_account = target.config.signer.account().to_string();
+    let lane_metrics = metrics.lane("icon_to_parachain", "icon", "parachain", &parachain_account);
+    let mut to_parachain = Lane::new(source, target, pacing).with_metrics(lane_metrics);
+    let icon_account = icon_wallet.as_ref().map(|w| w.address.to_string());
+    if config.metrics.watch_ms > 0 {
+        tokio::spawn(watch(config.clone(), metrics.clone(), parachain_account, icon_account).instrument(tracing::info_span!("watch")));
+    }
     let Some(wallet) = icon_wallet else {
         tracing::info!("no [icon] key_file: relaying toward the parachain only");
         to_parachain.run(std::future::pending()).await;
@@ -178,12 +207,62 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         store,
     };
     let target = IconTarget::new(IconClient::new(&c.icon_url).map_err(|e| e.to_string())?, wallet, nid, c.icon_contract, own_address);
-    let mut to_icon = Lane::new(source, target, pacing).with_metrics(metrics.lane("parachain_to_icon", "parachain", "icon"));
+    let lane_metrics = metrics.lane("parachain_to_icon", "parachain", "icon", &target.wallet.address.to_string());
+    let mut to_icon = Lane::new(source, target, pacing).with_metrics(lane_metrics);
     tokio::join!(
         to_parachain.run(std::future::pending()).instrument(tracing::info_span!("lane", to = "parachain")),
         to_icon.run(std::future::pending()).instrument(tracing::info_span!("lane", to = "icon")),
     );
     Ok(())
+}
+
+/// Reads both chains every `[metrics] watch_ms` into `metrics` until the process ends, warning of stuck links.
+async fn watch(config: Config, metrics: Arc<Metrics>, parachain_account: String, icon_account: Option<String>) {
+    let every = Duration::from_millis(config.metrics.watch_ms);
+    let mut warned: [Option<u64>; 2] = [None, None];
+    // Opened once: the parachain client reconnects by itself after a failed read.
+    let mut chains = None;
+    loop {
+        if chains.is_none() {
+            chains = watched_chains(&config).await.map_err(|e| tracing::warn!(error = %e, "cannot read the chains for the metrics yet")).ok();
+        }
+        if let Some((c, para, icon, own_address)) = &chains {
+            let watch = Watch {
+                context: c,
+                para,
+                icon,
+                own_address,
+                stuck_after: config.metrics.stuck_after_blocks,
+                parachain_account: AccountId32::from_str(&parachain_account).ok(),
+                icon_account: icon_account.clone(),
+            };
+            match watch.read().await {
+                Ok(snapshot) => {
+                    metrics.snapshot(&snapshot, Some(&parachain_account), icon_account.as_deref());
+                    let directions = [("icon_to_parachain", Some(snapshot.to_parachain)), ("parachain_to_icon", snapshot.to_icon)];
+                    for ((lane, direction), warned) in directions.into_iter().zip(warned.iter_mut()) {
+                        let stuck = direction.and_then(|d| d.stuck());
+                        if let Some(seq) = stuck.filter(|seq| *warned != Some(*seq)) {
+                            let blocks = config.metrics.stuck_after_blocks;
+                            tracing::warn!(lane, message = seq, blocks, "link stuck: the message was sent that many source blocks ago and is not taken");
+                        }
+                        *warned = stuck;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reading both chains for the metrics failed"),
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// What the watcher reads: the deployment, both chains, and the parachain BMC's address.
+async fn watched_chains(config: &Config) -> Result<(Context, Parachain, IconClient, String), String> {
+    let c = Context::load(config)?;
+    let para = Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?;
+    let icon = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
+    let own_address = c.own_address(&para).await?;
+    Ok((c, para, icon, own_address))
 }
 
 /// The ICON key the configuration names, if any.

@@ -1,38 +1,59 @@
-//! `relay status`: where the ICON → parachain link stands on both chains.
+//! `relay status`: where the link stands on both chains, in both directions, and whether a direction is stuck.
 
-use crate::{config::ConfigArgs, start::Context};
-use bmc::bmc::Bmc;
-use btp_parachain::{calls, Message, Parachain};
+use crate::{config::ConfigArgs, start::Context, watch::Watch};
+use btp_parachain::Parachain;
 use clap::Args;
-use icon_rpc::{parse_t_int, IconClient};
-use serde_json::json;
+use icon_rpc::IconClient;
 
-/// Shows, for the deployment's link: ICON's last block and how many messages its BMC sent toward the parachain,
-/// the BMV's height and the parachain BMC's rx_seq, and the lag between them.
+/// Shows, for the deployment's link: both chains' heads; per direction the messages the source BMC sent, the
+/// destination BMC took and those pending; the BMV's height and its lag behind ICON; the link's relays with what
+/// each delivered; and, for a direction with a message sent `[metrics] stuck_after_blocks` source blocks ago and
+/// still not taken, `STUCK` with that message's sequence number. Exits with status 3 when a direction is stuck.
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Source blocks after which a message not taken makes its link stuck [default: [metrics] stuck_after_blocks].
+    #[arg(long, value_name = "BLOCKS")]
+    pub stuck_after: Option<u64>,
 }
 
-pub async fn run(args: StatusArgs) -> Result<(), String> {
-    let c = Context::load(&args.config.load()?)?;
-    let d = &c.deployment;
+/// The exit status of `relay status` for a stuck link, apart from failures (1) and usage errors (2).
+pub const STUCK_EXIT: u8 = 3;
+
+/// Prints the status; `Ok(true)` when a direction is stuck.
+pub async fn run(args: StatusArgs) -> Result<bool, String> {
+    let config = args.config.load()?;
+    let c = Context::load(&config)?;
     let para = Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?;
     let own = c.own_address(&para).await?;
-    let status = para
-        .query(&c.bmc, &c.bmc_bundle, &Message::new(calls::<Bmc>(&c.bmc).get_status(d.icon.bmc.clone())))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("the parachain BMC's status of {}: {e:?}", d.icon.bmc))?;
     let icon = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
-    let last = icon.last_height().await.map_err(|e| e.to_string())?;
-    // ICON's BMC counts what it sent toward us as its tx_seq on the link to our BMC.
-    let sent = icon.call_contract(&c.icon_contract.to_string(), "getStatus", json!({"_link": own})).await.ok().and_then(|s| parse_t_int(&s["tx_seq"]));
-    println!("link {} → {own}", d.icon.bmc);
-    println!("  ICON: last block {last}, messages sent {}", sent.map_or("unknown".into(), |s| s.to_string()));
-    println!("  parachain: BMV height {}, rx_seq {}, tx_seq {}", status.verifier.height, status.rx_seq, status.tx_seq);
-    let pending = sent.map(|s| s.saturating_sub(status.rx_seq));
-    println!("  lag: {} ICON blocks, {} messages pending", last.saturating_sub(status.verifier.height), pending.map_or("unknown".into(), |p| p.to_string()));
-    Ok(())
+    let stuck_after = args.stuck_after.unwrap_or(config.metrics.stuck_after_blocks);
+    let watch = Watch { context: &c, para: &para, icon: &icon, own_address: &own, stuck_after, parachain_account: None, icon_account: None };
+    let s = watch.read().await?;
+    let d = &c.deployment;
+    println!("link {} ⇄ {own}", d.icon.bmc);
+    println!("  ICON: last block {}", s.icon_height);
+    println!("  parachain: best block {}, finalized {}", s.parachain_best, s.parachain_finalized);
+    println!("  BMV height {}, {} ICON blocks behind", s.verifier_height, s.icon_height.saturating_sub(s.verifier_height));
+    let mut stuck = false;
+    let directions = [("ICON → parachain", "ICON", Some(s.to_parachain)), ("parachain → ICON", "parachain", s.to_icon)];
+    for (name, source, direction) in directions {
+        let Some(x) = direction else {
+            println!("  {name}: ICON's BMC does not answer for the link");
+            continue;
+        };
+        print!("  {name}: sent {}, taken {}, pending {}", x.sent, x.taken, x.pending());
+        match x.stuck() {
+            Some(seq) => {
+                stuck = true;
+                println!(" — STUCK: message {seq} was sent more than {stuck_after} {source} blocks ago and is not taken")
+            }
+            None => println!(),
+        }
+    }
+    for r in &s.relays {
+        println!("  relay {}: {} messages, {} ICON blocks delivered", r.account, r.messages, r.blocks);
+    }
+    Ok(stuck)
 }

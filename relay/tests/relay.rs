@@ -26,14 +26,19 @@ const PARA: &str = "0x501.pra";
 struct Relay(Child, String);
 
 impl Relay {
-    /// Starts `relay start`, its log in `deployment`'s directory (`relay.log`, appended), as an operator would:
-    /// the first start imports //Alice into an encrypted key file (`relay keys import`) and writes the
-    /// configuration (`relay init-config`); the key file comes in through the environment's overrides of the
-    /// configuration, the pause through the command line's.
+    /// Starts `relay start` as //Alice, its files (`relay.toml`, `relay.log`, keys, store) in `deployment`'s
+    /// directory.
     fn start(deployment: &Path) -> Self {
-        let (config, key_file, password) =
-            (deployment.with_file_name("relay.toml"), deployment.with_file_name("relay-key.json"), deployment.with_file_name("password"));
-        let icon_key = deployment.with_file_name("icon-key.json");
+        Self::start_as(deployment, "relay", "//Alice")
+    }
+
+    /// Starts `relay start` signing with `suri`, its log in `deployment`'s directory (`<name>.log`, appended), as
+    /// an operator would: the first start imports the key into an encrypted key file (`relay keys import`) and
+    /// writes the configuration (`relay init-config`); the key file and the store (`<name>-store.redb`) come in
+    /// through the environment's overrides of the configuration, the pause through the command line's.
+    fn start_as(deployment: &Path, name: &str, suri: &str) -> Self {
+        let file = |suffix: &str| deployment.with_file_name(format!("{name}{suffix}"));
+        let (config, key_file, password, icon_key) = (file(".toml"), file("-key.json"), file("-password"), file("-icon-key.json"));
         // None of the test process's own RELAY_* settings reach the relay.
         let relay = || {
             let mut command = Command::new(env!("CARGO_BIN_EXE_relay"));
@@ -49,11 +54,11 @@ impl Relay {
                 .arg(&key_file)
                 .arg("--password-file")
                 .arg(&password)
-                .env("RELAY_SURI", "//Alice")
+                .env("RELAY_SURI", suri)
                 .output()
                 .unwrap();
             assert!(out.status.success(), "relay keys import: {}", String::from_utf8_lossy(&out.stderr));
-            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), Signer::from_uri("//Alice").unwrap().account().to_string(), "it prints the account");
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), Signer::from_uri(suri).unwrap().account().to_string(), "it prints the account");
             let out = relay()
                 .args(["init-config", "--deployment"])
                 .arg(deployment)
@@ -67,19 +72,22 @@ impl Relay {
             // The relay's ICON account: a keystore as ICON's wallets write it, under the same password.
             let secret: [u8; 32] = rand::random();
             let dir = deployment.parent().unwrap();
-            eth_keystore::encrypt_key(dir, &mut rand::thread_rng(), secret, "a relay's password", Some("icon-key.json")).unwrap();
+            let icon_key_name = icon_key.file_name().unwrap().to_str().unwrap();
+            eth_keystore::encrypt_key(dir, &mut rand::thread_rng(), secret, "a relay's password", Some(icon_key_name)).unwrap();
         }
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(deployment.with_file_name("relay.log")).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(file(".log")).unwrap();
         let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
         let child = relay()
             .args(["start", "--config"])
             .arg(&config)
             .args(["--idle-ms", "200"])
+            .env("RELAY_STORE", file("-store.redb"))
             .env("RELAY_SIGNER_KEY_FILE", &key_file)
             .env("RELAY_SIGNER_PASSWORD_FILE", &password)
             .env("RELAY_ICON_KEY_FILE", &icon_key)
             .env("RELAY_ICON_PASSWORD_FILE", &password)
             .env("RELAY_METRICS_LISTEN", &metrics)
+            .env("RELAY_METRICS_WATCH_MS", "500")
             .env("RELAY_LANE_MAX_BACKOFF_MS", "2000")
             .stdout(Stdio::null())
             .stderr(log)
@@ -160,6 +168,27 @@ impl Bridge {
         Self { node, icon, para, deployment, bsh, bmc, dir }
     }
 
+    /// Runs `relay deploy` again on the deployment file with `options` (as //Alice, the contracts' owner).
+    fn redeploy(&self, options: &[&str]) {
+        let out = Command::new(env!("CARGO_BIN_EXE_relay"))
+            .args(["deploy", "--deployment", self.deployment.to_str().unwrap(), "--bundles", support::bundles().to_str().unwrap()])
+            .args(options)
+            .env("RELAY_SURI", "//Alice")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "relay deploy {options:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// What `relay trace NETWORK SN` prints for this deployment.
+    fn trace(&self, network: &str, sn: u128) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_relay"))
+            .args(["trace", network, &sn.to_string(), "--deployment", self.deployment.to_str().unwrap(), "--bundles", support::bundles().to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "relay trace {network} {sn}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `from` sends `value` of ICX on ICON to `to` (an account on the parachain).
     async fn transfer_on_icon(&self, from: &Validator, value: u128, to: &AccountId32, timestamp: u64) {
         let to = format!("btp://{PARA}/{}", hex_account(&to.0));
@@ -230,7 +259,8 @@ async fn relay_delivers_the_seed_scenario() {
     assert!(relay.stop(), "the relay stops cleanly on SIGTERM");
     let status = Command::new(env!("CARGO_BIN_EXE_relay")).args(["status", "--config"]).arg(bridge.deployment.with_file_name("relay.toml")).output().unwrap();
     let printed = String::from_utf8_lossy(&status.stdout);
-    assert!(printed.contains("messages sent 1") && printed.contains("rx_seq 1") && printed.contains("0 messages pending"), "{printed}");
+    assert!(printed.contains("ICON → parachain: sent 1, taken 1, pending 0\n"), "{printed}");
+    assert!(status.status.success(), "nothing stuck: {printed}");
 }
 
 /// Both ways through the relay: the seed's story, the OK response back on ICON, then Bob sends 50 wrapped ICX
@@ -241,8 +271,19 @@ async fn relay_round_trip() {
     let icon_bob = Validator::from_seed(1000);
     let bridge = Bridge::new("round", &icon_bob, None).await;
     let bob = Signer::from_uri("//Bob").unwrap();
-    let _relay = Relay::start(&bridge.deployment);
     bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob.account(), 1).await;
+    // Sent, and no relay yet: the trace stops there.
+    let sent = |printed: &str| printed.contains("sent on ICON: block ") && printed.contains(", BTP message 1 to btp://0x501.pra/");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let printed = loop {
+        let printed = bridge.trace("0x3.icon", 1);
+        if sent(&printed) || Instant::now() > deadline {
+            break printed;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(sent(&printed) && printed.contains("relayed to the parachain: not yet"), "{printed}");
+    let _relay = Relay::start(&bridge.deployment);
     bridge.wait_for_wrapped(&bob.account(), 99 * ICX, Duration::from_secs(60)).await;
     let icon = icon_rpc::IconClient::new(&bridge.icon.url).unwrap();
     let icon_bsh = bridge.icon.btp.bsh.to_string();
@@ -254,7 +295,9 @@ async fn relay_round_trip() {
 
     let bsh_bundle = support::bundle("bsh_nativecoin");
     let back = calls::<BshNativecoin>(&bridge.bsh).transfer("ICX".into(), 50 * ICX, format!("btp://0x3.icon/{}", icon_bob.address));
-    bridge.para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap().0.expect("Bob's transfer back");
+    let (answer, included) = bridge.para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap();
+    answer.expect("Bob's transfer back");
+    let back_sn = included.emitted.iter().find_map(|e| e.decode::<bsh_nativecoin::bsh_nativecoin::TransferStart>()).expect("TransferStart").sn;
     let usable = || async { bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap() };
     wait_until("ICON releases 49.9 ICX to Bob", Duration::from_secs(60), || async { usable().await == 900 * ICX + 499 * ICX / 10 }).await;
     let balance = || async {
@@ -264,6 +307,30 @@ async fn relay_round_trip() {
     wait_until("ICON's OK response settles the transfer on the parachain", Duration::from_secs(60), || async { balance().await.locked == 0 }).await;
     assert_eq!(balance().await.usable, Some(49 * ICX), "99 minted, 50 sent back");
     assert_eq!(bridge.status().await.rx_seq, 2, "the parachain took the transfer and the response");
+    // Every stage of both transfers, from the chains.
+    let printed = bridge.trace("0x3.icon", 1);
+    for stage in [
+        "relayed to the parachain: block ",
+        "on the parachain: carried out (code 0)",
+        "answer sent: BTP message 1 to btp://0x3.icon/",
+        "answer delivered on ICON: block ",
+        "transfer ended on ICON: code 0",
+    ] {
+        assert!(printed.contains(stage), "{stage} missing:\n{printed}");
+    }
+    assert!(printed.contains("relayed to the parachain: block ") && printed.contains(", transaction 0x"), "{printed}");
+    let printed = bridge.trace("0x501.pra", back_sn);
+    for stage in [
+        &format!("transfer {back_sn} from 0x501.pra"),
+        "sent on the parachain: block ",
+        "BTP message 1 to btp://0x3.icon/",
+        "relayed to ICON: block ",
+        "on ICON: carried out (code 0)",
+        "answer delivered on the parachain: block ",
+        "transfer ended on the parachain: code 0",
+    ] {
+        assert!(printed.contains(stage), "{stage} missing:\n{printed}");
+    }
 }
 
 /// With 30 % of ICON's JSON-RPC calls failing (system errors and stalled answers), ICON's block monitor dropping
@@ -328,6 +395,9 @@ async fn metrics_during_traffic() {
             .iter()
             .all(|lane| sample(text, &format!(r#"btp_relay_messages_delivered_total{{lane="{lane}"}}"#)).is_some_and(|v| v > 0.0))
             && sample(text, r#"btp_relay_rx_seq{lane="icon_to_parachain"}"#).is_some_and(|v| v > 0.0)
+            // The chains as read apart from the lanes, every 500 ms here.
+            && sample(text, r#"btp_relay_link_relay_messages{chain="parachain"}"#).is_some_and(|v| v > 0.0)
+            && sample(text, r#"btp_relay_sent_seq{lane="parachain_to_icon"}"#).is_some_and(|v| v > 0.0)
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     let text = loop {
@@ -353,19 +423,151 @@ async fn metrics_during_traffic() {
         (r#"btp_relay_delivered_height{lane="parachain_to_icon"}"#, 1.0),
         (r#"btp_relay_chain_contact_age_seconds{chain="icon"}"#, 0.0),
         (r#"btp_relay_chain_contact_age_seconds{chain="parachain"}"#, 0.0),
+        (r#"btp_relay_chain_height{chain="icon",head="latest"}"#, 1.0),
+        (r#"btp_relay_chain_height{chain="parachain",head="latest"}"#, 1.0),
+        (r#"btp_relay_chain_height{chain="parachain",head="finalized"}"#, 1.0),
+        (r#"btp_relay_sent_seq{lane="icon_to_parachain"}"#, 1.0),
+        (r#"btp_relay_sent_seq{lane="parachain_to_icon"}"#, 1.0),
+        (r#"btp_relay_pending_messages{lane="icon_to_parachain"}"#, 0.0),
+        (r#"btp_relay_link_relay_messages{chain="parachain"}"#, 1.0),
+        (r#"btp_relay_link_relay_blocks{chain="parachain"}"#, 1.0),
+        (r#"btp_relay_balance{chain="parachain"}"#, 1.0),
+        (r#"btp_relay_balance{chain="icon"}"#, 0.0),
     ] {
         let value = sample(&text, series).unwrap_or_else(|| panic!("{series} missing:\n{text}"));
         assert!(value >= at_least, "{series} = {value}:\n{text}");
     }
+    assert_eq!(sample(&text, r#"btp_relay_link_stuck{lane="icon_to_parachain"}"#), Some(0.0), "{text}");
     let (status, body) = relay.get("/health").await;
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(status.contains("200"), "{status}: {body}");
     assert_eq!((health["chains"]["icon"]["ok"].as_bool(), health["chains"]["parachain"]["ok"].as_bool()), (Some(true), Some(true)), "{body}");
 }
 
-/// The value of the sample `series` (name and labels as printed) in Prometheus text.
+/// Two relays on one link (//Alice and //Charlie, each with its own keys, store and metrics). With rotation off
+/// they race: every message is delivered once both ways, a segment refused because the other's landed first is
+/// counted as accepted, and the BMC's count per relay adds up to what each relay's metrics say it delivered. With
+/// rotation on, each submits only in its turn (the other waits: `not_our_turn`), and when //Alice stops, //Charlie
+/// takes her turns over. The parachain makes a block a second meanwhile, as a real one would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_one_link() {
+    const TRANSFERS: u64 = 8;
+    let icon_bob = Validator::from_seed(1000);
+    let bridge = Bridge::new("two-relays", &icon_bob, None).await;
+    let (alice, charlie) = (Signer::from_uri("//Alice").unwrap().account(), Signer::from_uri("//Charlie").unwrap().account());
+    bridge.redeploy(&["--relay", &alice.to_string(), "--relay", &charlie.to_string()]);
+    let bob = Signer::from_uri("//Bob").unwrap();
+    let mut first = Relay::start(&bridge.deployment);
+    let second = Relay::start_as(&bridge.deployment, "charlie", "//Charlie");
+    for n in 1..=TRANSFERS {
+        bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob.account(), n).await;
+    }
+    bridge.wait_for_wrapped(&bob.account(), u128::from(TRANSFERS) * ICX, Duration::from_secs(90)).await;
+    let bsh_bundle = support::bundle("bsh_nativecoin");
+    for _ in 0..TRANSFERS / 2 {
+        let back = calls::<BshNativecoin>(&bridge.bsh).transfer("ICX".into(), 4 * ICX / 10, format!("btp://0x3.icon/{}", icon_bob.address));
+        bridge.para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap().0.expect("Bob's transfer back");
+    }
+    let usable = || async { bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap() };
+    let released = |n: u64| 1_000 * ICX - u128::from(TRANSFERS) * 2 * ICX + u128::from(n) * 3 * ICX / 10;
+    wait_until("ICON releases each transfer back", Duration::from_secs(90), || async { usable().await >= released(TRANSFERS / 2) }).await;
+    let balance = || async {
+        let call = calls::<BshNativecoin>(&bridge.bsh).coin_balance_of(bob.account().0.into(), "ICX".into());
+        bridge.para.query(&bob.account(), &bsh_bundle, &Message::new(call)).await.unwrap().unwrap()
+    };
+    wait_until("ICON's responses settle the transfers back", Duration::from_secs(90), || async { balance().await.locked == 0 }).await;
+    // Each message once: transfers and responses, both ways.
+    let to_parachain = TRANSFERS + TRANSFERS / 2;
+    assert_eq!(usable().await, released(TRANSFERS / 2), "each transfer back released once");
+    assert_eq!(bridge.wrapped_icx(&bob.account()).await, u128::from(TRANSFERS) * ICX - u128::from(TRANSFERS / 2) * 4 * ICX / 10);
+    let status = bridge.status().await;
+    assert_eq!(status.rx_seq, to_parachain, "the transfers and the responses to Bob's, each once");
+    let counted: u64 = status.relays.iter().map(|r| r.msg_count).sum();
+    assert_eq!(counted, to_parachain, "the BMC credits each message to one relay: {:?}", status.relays);
+    // Both relays' metrics agree with the BMC on who delivered what toward the parachain, and add up to every
+    // message toward ICON. A relay counts a delivery when its block is final: a moment after the chain shows it.
+    let delivered = |text: &str, lane: &str, relay: &str| sample(text, &format!(r#"btp_relay_messages_delivered_total{{lane="{lane}",relay="{relay}"}}"#)).unwrap_or(0.0) as u64;
+    let credited = |account: &AccountId32| status.relays.iter().find(|r| *r.account.as_ref() == account.0).map_or(0, |r| r.msg_count);
+    let icon_rx = |text: &str| samples(text, r#"btp_relay_messages_delivered_total{lane="parachain_to_icon"}"#).iter().sum::<f64>() as u64;
+    {
+        let (first, second) = (&first, &second);
+        wait_until("both relays' metrics count what each delivered", Duration::from_secs(30), || async move {
+            let (text_a, text_c) = (first.get("/metrics").await.1, second.get("/metrics").await.1);
+            delivered(&text_a, "icon_to_parachain", &alice.to_string()) == credited(&alice)
+                && delivered(&text_c, "icon_to_parachain", &charlie.to_string()) == credited(&charlie)
+                && icon_rx(&text_a) + icon_rx(&text_c) == TRANSFERS + TRANSFERS / 2
+        })
+        .await;
+    }
+
+    // Rotation on: 1-second blocks on both sides, two ICON blocks per turn, a turn passed on after 2 blocks late.
+    // The owner (//Alice) configures it while her relay is stopped: one signer, one nonce.
+    assert!(first.stop());
+    bridge.redeploy(&["--rotation", "1000:1000:2:2"]);
+    assert!(bridge.status().await.rotate_term > 0, "rotation on");
+    let mut first = Relay::start(&bridge.deployment);
+    let ticker = {
+        let (url, bmc, dave) = (bridge.node.url(), bridge.bmc.clone(), Signer::from_uri("//Dave").unwrap());
+        tokio::spawn(async move {
+            let para = Parachain::connect(&url).await.unwrap();
+            let bundle = support::bundle("bmc");
+            loop {
+                let _ = para.call(&dave, &bundle, &Message::new(calls::<Bmc>(&bmc).btp_address())).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+    let before = bridge.status().await.relays;
+    for n in TRANSFERS + 1..=TRANSFERS + TRANSFERS / 2 {
+        bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob.account(), n).await;
+    }
+    let minted = u128::from(TRANSFERS + TRANSFERS / 2) * ICX - u128::from(TRANSFERS / 2) * 4 * ICX / 10;
+    bridge.wait_for_wrapped(&bob.account(), minted, Duration::from_secs(90)).await;
+    let waited = |text: &str| samples(text, r#"btp_relay_rounds_total{lane="icon_to_parachain",outcome="not_our_turn"}"#).iter().sum::<f64>();
+    let (text_a, text_c) = (first.get("/metrics").await.1, second.get("/metrics").await.1);
+    assert!(waited(&text_a) + waited(&text_c) > 0.0, "a relay waited for its turn:\n{text_a}\n{text_c}");
+    // //Alice stops: her turns pass to //Charlie, who delivers the rest alone.
+    assert!(first.stop());
+    let after_first = bridge.status().await.relays;
+    for n in TRANSFERS + TRANSFERS / 2 + 1..=2 * TRANSFERS {
+        bridge.transfer_on_icon(&icon_bob, 2 * ICX, &bob.account(), n).await;
+    }
+    let minted = u128::from(2 * TRANSFERS) * ICX - u128::from(TRANSFERS / 2) * 4 * ICX / 10;
+    bridge.wait_for_wrapped(&bob.account(), minted, Duration::from_secs(120)).await;
+    ticker.abort();
+    let status = bridge.status().await;
+    assert_eq!(status.rx_seq, 2 * TRANSFERS + TRANSFERS / 2, "every message once");
+    let count = |relays: &[bmc::Relay], account: &AccountId32| relays.iter().find(|r| *r.account.as_ref() == account.0).map_or(0, |r| r.msg_count);
+    assert_eq!(count(&status.relays, &alice), count(&after_first, &alice), "//Alice delivered nothing after she stopped");
+    assert_eq!(count(&status.relays, &charlie), count(&after_first, &charlie) + TRANSFERS / 2, "//Charlie took over");
+    let with_rotation = |relays: &[bmc::Relay]| count(relays, &alice) + count(relays, &charlie);
+    assert_eq!(with_rotation(&after_first) - with_rotation(&before), TRANSFERS / 2, "with both running, each message once");
+}
+
+/// The value of the first sample of `series` in Prometheus text: `name{label="value",…}` matches a sample of that
+/// name with at least those labels.
 fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    samples(text, series).into_iter().next()
+}
+
+/// The values of every sample of `series` (as for [`sample`]).
+fn samples(text: &str, series: &str) -> Vec<f64> {
+    let labels = |s: &str| -> (String, Vec<String>) {
+        match s.split_once('{') {
+            Some((name, rest)) => (name.to_string(), rest.trim_end_matches('}').split(',').filter(|l| !l.is_empty()).map(str::to_string).collect()),
+            None => (s.to_string(), vec![]),
+        }
+    };
+    let (name, wanted) = labels(series);
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter(|(s, _)| {
+            let (n, have) = labels(s);
+            n == name && wanted.iter().all(|w| have.contains(w))
+        })
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect()
 }
 
 /// A sample line: a metric name, optional `{label="value",…}`, a value.
@@ -459,6 +661,15 @@ async fn relay_never_pays_for_a_refused_message() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // ICON makes a block every 500 ms: the transfer's message is more than 3 blocks old and not taken.
+    let status = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .args(["status", "--stuck-after", "3", "--config"])
+        .arg(bridge.deployment.with_file_name("relay.toml"))
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&status.stdout);
+    assert!(printed.contains("ICON → parachain: sent 1, taken 0, pending 1 — STUCK: message 1 was sent more than 3 ICON blocks ago"), "{printed}");
+    assert_eq!(status.status.code(), Some(3), "a stuck link's exit status: {printed}");
     assert!(relay.stop());
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("refused (code 27)"), "ICON's code for invalid votes: {logged}");

@@ -115,6 +115,11 @@ impl IconBtp {
         self.links.get(peer).cloned()
     }
 
+    /// Every link's sequence numbers.
+    pub fn links(&self) -> &BTreeMap<BtpAddress, LinkStatus> {
+        &self.links
+    }
+
     /// Credits ICX (genesis funds of test users).
     pub fn mint(&mut self, account: IconAddress, amount: u128) {
         *self.balances.entry(account).or_default() += amount;

@@ -80,13 +80,62 @@ pub trait Backend: Send {
     fn balance(&self, _address: &IconAddress) -> RpcResult<u128> {
         Err(RpcError::method_not_found("icx_getBalance (replay)"))
     }
-    fn call(&self, _to: &IconAddress, _method: &str, _params: &Map<String, Value>) -> RpcResult<Value> {
+    /// `icx_call`: at the last block, or at block `height` when given (goloop's optional `height`).
+    fn call(&self, _to: &IconAddress, _method: &str, _params: &Map<String, Value>, _height: Option<i64>) -> RpcResult<Value> {
         Err(RpcError::method_not_found("icx_call (replay)"))
     }
     /// Produces the next block; false where blocks are not produced (replay).
     fn produce_block(&mut self) -> bool {
         false
     }
+}
+
+/// Event values as goloop's JSON shows them, by the types its signature names (`service/txresult` via
+/// `scoreapi`): `str` as text, `int` as 0x-hex (`-0x…` below zero), `Address` as `hx…`/`cx…`, `bool` as
+/// `0x0`/`0x1`, `bytes` as 0x-hex. `indexed[0]` is the signature itself; value `i` of `values` is the event's
+/// argument `first + i`.
+fn event_json(indexed: &[Vec<u8>], values: &[Vec<u8>], first: usize) -> Vec<String> {
+    let signature = indexed.first().map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default();
+    let types: Vec<&str> = signature.split_once('(').map(|(_, rest)| rest.trim_end_matches(')').split(',').collect()).unwrap_or_default();
+    let is_signature = std::ptr::eq(indexed, values);
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if is_signature && i == 0 {
+                return signature.clone();
+            }
+            let argument = if is_signature { i - 1 } else { first + i };
+            match types.get(argument).copied() {
+                Some("str") => String::from_utf8_lossy(b).into_owned(),
+                Some("int") => goloop_int(b),
+                Some("bool") => format!("0x{}", u8::from(b.iter().any(|x| *x != 0))),
+                Some("Address") if b.len() == 21 => format!("{}{}", if b[0] == 1 { "cx" } else { "hx" }, hex::encode(&b[1..])),
+                _ => format!("0x{}", hex::encode(b)),
+            }
+        })
+        .collect()
+}
+
+/// A two's-complement big-endian integer as goloop prints it: `0x1f`, `-0x2`, `0x0`.
+fn goloop_int(bytes: &[u8]) -> String {
+    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    let mut magnitude = bytes.to_vec();
+    if negative {
+        // Two's complement back to the magnitude: invert, add one.
+        let mut carry = true;
+        for byte in magnitude.iter_mut().rev() {
+            *byte = !*byte;
+            if carry {
+                let (sum, overflow) = byte.overflowing_add(1);
+                *byte = sum;
+                carry = overflow;
+            }
+        }
+    }
+    let digits = hex::encode(&magnitude);
+    let digits = digits.trim_start_matches('0');
+    format!("{}0x{}", if negative { "-" } else { "" }, if digits.is_empty() { "0" } else { digits })
 }
 
 fn hex_int(v: u128) -> String {
@@ -120,6 +169,8 @@ pub struct LiveNode {
     block_txs: BTreeMap<i64, Vec<Hash>>,
     by_hash: HashMap<Hash, Vec<u8>>,
     ids: HashMap<Hash, i64>,
+    /// The BMC's links' sequence numbers after each block: what `getStatus` answers at a past height.
+    link_history: BTreeMap<i64, BTreeMap<BtpAddress, crate::btp::LinkStatus>>,
 }
 
 /// What the BMC counts of a link's relays for its status.
@@ -150,6 +201,7 @@ impl LiveNode {
             block_txs: BTreeMap::new(),
             by_hash: HashMap::new(),
             ids: HashMap::new(),
+            link_history: BTreeMap::new(),
         };
         node.index_block(node.chain.offset());
         node
@@ -168,6 +220,7 @@ impl LiveNode {
         self.by_hash.insert(block.id(), block.header_bytes.clone());
         self.by_hash.insert(sha3_256(&block.votes), block.votes.clone());
         self.ids.insert(block.id(), height);
+        self.link_history.insert(height, self.btp.links().clone());
         let list = block.next_validators.clone().unwrap_or_else(|| self.chain.voters_list());
         self.by_hash.insert(sha3_256(&list), list);
     }
@@ -325,7 +378,7 @@ impl Backend for LiveNode {
     fn balance(&self, address: &IconAddress) -> RpcResult<u128> {
         Ok(self.btp.balance(address))
     }
-    fn call(&self, to: &IconAddress, method: &str, params: &Map<String, Value>) -> RpcResult<Value> {
+    fn call(&self, to: &IconAddress, method: &str, params: &Map<String, Value>, height: Option<i64>) -> RpcResult<Value> {
         let arg = |name: &str| params.get(name).and_then(Value::as_str).unwrap_or_default();
         if *to == self.btp.bsh && method == "balanceOf" {
             let owner = IconAddress::parse(arg("_owner")).map_err(|_| RpcError::invalid_params("_owner"))?;
@@ -334,6 +387,16 @@ impl Backend for LiveNode {
             let refundable = if coin == ICX { self.btp.refundable(&owner) } else { 0 };
             let locked = if coin == ICX { self.btp.locked_of(&owner) } else { 0 };
             return Ok(json!({"usable": hex_int(usable), "locked": hex_int(locked), "refundable": hex_int(refundable)}));
+        }
+        if let Some(h) = height.filter(|h| *h != self.chain.height()) {
+            // Only the sequence numbers are kept per block: the one past state a relay reads (stuck links).
+            if *to != self.btp.bmc || method != "getStatus" {
+                return Err(RpcError::invalid_params(format!("this test chain answers only getStatus at a past height, not {method}")));
+            }
+            let links = self.link_history.get(&h).ok_or_else(|| RpcError::not_found(format!("no block at height {h}")))?;
+            let link = BtpAddress::parse(arg("_link")).map_err(|_| RpcError::invalid_params("_link"))?;
+            let status = links.get(&link).ok_or_else(|| RpcError::new(-30000 - 18, "NotExistsLink"))?;
+            return Ok(self.link_status_json(&link, status));
         }
         if *to == self.btp.bmc && method == "getStatus" {
             let link = BtpAddress::parse(arg("_link")).map_err(|_| RpcError::invalid_params("_link"))?;
@@ -363,8 +426,8 @@ impl Backend for LiveNode {
                 .map(|e| {
                     json!({
                         "scoreAddress": e.address.to_string(),
-                        "indexed": e.indexed.iter().enumerate().map(|(i, b)| if i == 0 { String::from_utf8_lossy(b).into_owned() } else { format!("0x{}", hex::encode(b)) }).collect::<Vec<_>>(),
-                        "data": e.data.iter().map(|b| format!("0x{}", hex::encode(b))).collect::<Vec<_>>(),
+                        "indexed": event_json(&e.indexed, &e.indexed, 0),
+                        "data": event_json(&e.indexed, &e.data, e.indexed.len().saturating_sub(1)),
                     })
                 })
                 .collect();
@@ -489,5 +552,19 @@ impl Backend for Replay {
     }
     fn events(&self, height: i64) -> Vec<(u64, Vec<(u64, LoggedEvent)>)> {
         self.blocks.get(&height).map(|b| b.events.iter().map(|(i, e)| (*i, e.clone())).collect()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn event_values_read_as_goloop_prints_them() {
+        let signature = b"Message(str,int,bytes)".to_vec();
+        let indexed = vec![signature, b"btp://0x501.pra/abc".to_vec(), vec![0x01, 0x00]];
+        assert_eq!(super::event_json(&indexed, &indexed, 0), ["Message(str,int,bytes)", "btp://0x501.pra/abc", "0x100"]);
+        assert_eq!(super::event_json(&indexed, &[vec![0xf8, 0x01]], 2), ["0xf801"]);
+        let end = vec![b"TransferEnd(Address,int,int,bytes)".to_vec(), [vec![0], vec![7; 20]].concat()];
+        assert_eq!(super::event_json(&end, &[vec![0xfe], vec![]], 1), ["-0x2", "0x0"]);
+        assert_eq!(super::event_json(&end, &end, 0)[1], format!("hx{}", "07".repeat(20)));
     }
 }

@@ -73,6 +73,12 @@ impl IconClient {
         parse_t_int(&block["height"]).ok_or_else(|| Error::Decode { method: "icx_getLastBlock".into(), reason: format!("no height in {block}") })
     }
 
+    /// The ICX balance of `address`, in loop (10^-18 ICX).
+    pub async fn balance(&self, address: &str) -> Result<u128, Error> {
+        let balance = self.call("icx_getBalance", json!({"address": address})).await?;
+        balance.as_str().and_then(crate::parse_t_amount).ok_or_else(|| Error::Decode { method: "icx_getBalance".into(), reason: format!("{balance} is not an amount") })
+    }
+
     /// Block `height`'s header, RLP as validators signed it.
     pub async fn block_header(&self, height: u64) -> Result<Vec<u8>, Error> {
         self.bytes("icx_getBlockHeaderByHeight", json!({"height": t_int(height)})).await
@@ -138,6 +144,19 @@ impl IconClient {
         }
     }
 
+    /// The hashes of block `height`'s transactions, in order: the index of each is its receipt's.
+    pub async fn transaction_hashes(&self, height: u64) -> Result<Vec<String>, Error> {
+        let block = self.call("icx_getBlockByHeight", json!({"height": t_int(height)})).await?;
+        let decode = |reason: String| Error::Decode { method: "icx_getBlockByHeight".into(), reason };
+        let list = block["confirmed_transaction_list"].as_array().ok_or_else(|| decode(format!("no confirmed_transaction_list in block {height}")))?;
+        list.iter().map(|tx| tx["txHash"].as_str().map(|h| format!("0x{}", h.trim_start_matches("0x"))).ok_or_else(|| decode(format!("a transaction without txHash: {tx}")))).collect()
+    }
+
+    /// The result of the transaction `hash` (`0x…`), once it is in a block.
+    pub async fn transaction_result(&self, hash: &str) -> Result<TransactionResult, Error> {
+        TransactionResult::read(hash.to_string(), self.call("icx_getTransactionResult", json!({"txHash": hash})).await?)
+    }
+
     /// The data committed to by `hash` (a validator list by a header's next-validators hash).
     pub async fn data_by_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, Error> {
         self.bytes("icx_getDataByHash", json!({"hash": t_hash(hash)})).await
@@ -164,6 +183,46 @@ impl TransactionResult {
             None => return Err(decode(format!("no status in {result}"))),
         };
         Ok(Self { hash, height, failure, result })
+    }
+
+    /// The event logs, as goloop lists them: the emitting contract, the indexed values (the signature first),
+    /// the data.
+    pub fn event_logs(&self) -> Vec<EventLogJson> {
+        let strings = |v: &Value| v.as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default();
+        let logs = self.result["eventLogs"].as_array().map(Vec::as_slice).unwrap_or_default();
+        logs.iter()
+            .map(|log| EventLogJson {
+                score_address: log["scoreAddress"].as_str().unwrap_or_default().to_string(),
+                indexed: strings(&log["indexed"]),
+                data: strings(&log["data"]),
+            })
+            .collect()
+    }
+}
+
+/// One event log of a transaction result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLogJson {
+    pub score_address: String,
+    /// The event's signature (`Message(str,int,bytes)`), then its indexed values as goloop prints them.
+    pub indexed: Vec<String>,
+    pub data: Vec<String>,
+}
+
+impl EventLogJson {
+    /// The event's signature.
+    pub fn signature(&self) -> &str {
+        self.indexed.first().map_or("", String::as_str)
+    }
+
+    /// Indexed value `i` (after the signature) or else data value `i - indexed`: the event's `i`-th argument.
+    pub fn argument(&self, i: usize) -> Option<&str> {
+        let indexed = self.indexed.len().saturating_sub(1);
+        match i < indexed {
+            true => self.indexed.get(i + 1),
+            false => self.data.get(i - indexed),
+        }
+        .map(String::as_str)
     }
 }
 

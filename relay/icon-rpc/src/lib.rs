@@ -105,7 +105,7 @@ pub fn t_hash(hash: &[u8; 32]) -> String {
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "client")]
-pub use client::{IconClient, TransactionResult};
+pub use client::{EventLogJson, IconClient, TransactionResult};
 #[cfg(feature = "client")]
 pub mod monitor;
 pub mod transaction;

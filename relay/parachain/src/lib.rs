@@ -197,6 +197,8 @@ pub struct Emitted {
     pub contract: AccountId32,
     pub topics: Vec<[u8; 32]>,
     pub data: Vec<u8>,
+    /// The index in its block of the extrinsic that caused it (`None`: the block's initialization or finalization).
+    pub extrinsic: Option<u32>,
 }
 
 impl Emitted {
@@ -302,6 +304,28 @@ impl Parachain {
         self.read(|c| async move { Ok(u64::from(timed(REQUEST_TIMEOUT, c.client.blocks().at_latest()).await?.number())) }).await
     }
 
+    /// The number of the best block (sealed, maybe not final yet).
+    pub async fn best_height(&self) -> Result<u64, Error> {
+        self.read(|c| async move {
+            let header = timed(REQUEST_TIMEOUT, c.rpc.chain_get_header(None)).await?;
+            header.map(|h| u64::from(h.number)).ok_or_else(|| Error::Decode { what: "the best header".into(), reason: "none".into() })
+        })
+        .await
+    }
+
+    /// The free balance of `account` at the last finalized block (0 for an account the chain does not hold).
+    pub async fn free_balance(&self, account: &AccountId32) -> Result<u128, Error> {
+        use subxt::ext::scale_value::At;
+        self.read(|c| async move {
+            let address = subxt::dynamic::storage("System", "Account", vec![Value::from_bytes(account.0)]);
+            let storage = timed(REQUEST_TIMEOUT, c.client.storage().at_latest()).await?;
+            let Some(info) = timed(REQUEST_TIMEOUT, storage.fetch(&address)).await? else { return Ok(0) };
+            let info = info.to_value().map_err(|e| decode_error("System.Account", e))?;
+            info.at("data").at("free").and_then(|v| v.as_u128()).ok_or_else(|| decode_error("System.Account", "no data.free"))
+        })
+        .await
+    }
+
     /// The next nonce of `account`, counting the transactions in the pool.
     pub async fn account_nonce(&self, account: &AccountId32) -> Result<u64, Error> {
         self.read(|c| async move { timed(REQUEST_TIMEOUT, c.rpc.system_account_next_index(account)).await }).await
@@ -346,11 +370,22 @@ impl Parachain {
     }
 
     async fn state_call(&self, function: &'static str, args: Vec<u8>) -> Result<Vec<u8>, Error> {
+        self.state_call_at(function, args, None).await
+    }
+
+    /// A runtime API call on the state after block `at` (the best block when `None`).
+    async fn state_call_at(&self, function: &'static str, args: Vec<u8>, at: Option<H256>) -> Result<Vec<u8>, Error> {
         self.read(|c| {
             let args = args.clone();
-            async move { timed(REQUEST_TIMEOUT, c.rpc.state_call(function, Some(&args), None)).await }
+            async move { timed(REQUEST_TIMEOUT, c.rpc.state_call(function, Some(&args), at)).await }
         })
         .await
+    }
+
+    /// The hash of block `height` of the best chain, if the node has it.
+    pub async fn block_hash(&self, height: u64) -> Result<Option<H256>, Error> {
+        let number = u32::try_from(height).map_err(|_| decode_error("a block number", format!("{height} is beyond u32")))?;
+        self.read(|c| async move { timed(REQUEST_TIMEOUT, c.rpc.chain_get_block_hash(Some(number.into()))).await }).await
     }
 
     /// Names the runtime's undecoded `DispatchError` with the chain's metadata.
@@ -366,6 +401,10 @@ impl Parachain {
     /// Dry-runs `message` as `origin` through `ContractsApi_call`. A message that returns `Err` (it would revert)
     /// is [`Error::Contract`] with the error decoded and the message named from `bundle`.
     pub async fn dry_run<R: Decode + Debug>(&self, origin: &AccountId32, bundle: &Bundle, message: &Message<R>) -> Result<DryRun<R>, Error> {
+        self.dry_run_at(None, origin, bundle, message).await
+    }
+
+    async fn dry_run_at<R: Decode + Debug>(&self, at: Option<H256>, origin: &AccountId32, bundle: &Bundle, message: &Message<R>) -> Result<DryRun<R>, Error> {
         let label = bundle.message_label(&message.input).unwrap_or("(a message not in the bundle)").to_string();
         let request = CallRequest {
             origin: origin.0,
@@ -375,7 +414,7 @@ impl Parachain {
             storage_deposit_limit: None,
             input_data: message.input.clone(),
         };
-        let answer = self.state_call("ContractsApi_call", request.encode()).await?;
+        let answer = self.state_call_at("ContractsApi_call", request.encode(), at).await?;
         let result = ContractResult::<ExecReturnValue>::decode(&answer).map_err(|e| decode_error("ContractsApi_call's answer", e))?;
         let returned = match result.result {
             Ok(r) => r,
@@ -395,6 +434,13 @@ impl Parachain {
     /// Reads a message's answer (a dry run from `origin`; nothing is submitted).
     pub async fn query<R: Decode + Debug>(&self, origin: &AccountId32, bundle: &Bundle, message: &Message<R>) -> Result<R, Error> {
         Ok(self.dry_run(origin, bundle, message).await?.value)
+    }
+
+    /// Reads a message's answer on the state after block `height` (a node prunes old state: 256 blocks by
+    /// default, all of them with `--state-pruning archive`).
+    pub async fn query_at<R: Decode + Debug>(&self, height: u64, origin: &AccountId32, bundle: &Bundle, message: &Message<R>) -> Result<R, Error> {
+        let at = self.block_hash(height).await?.ok_or_else(|| decode_error("a block hash", format!("no block {height}")))?;
+        Ok(self.dry_run_at(Some(at), origin, bundle, message).await?.value)
     }
 
     /// Calls `message`: dry run, then [`Parachain::submit_call`].
@@ -520,6 +566,24 @@ impl Parachain {
         Ok(Included { block: events.block_hash(), extrinsic, emitted: contract_events(events.iter())? })
     }
 
+    /// The hash of extrinsic `index` of block `height` (what a block explorer names it by).
+    pub async fn extrinsic_hash(&self, height: u64, index: u32) -> Result<Option<H256>, Error> {
+        use subxt::config::Hasher;
+        let Some(hash) = self.block_hash(height).await? else { return Ok(None) };
+        self.read(|c| async move {
+            let block = timed(REQUEST_TIMEOUT, c.client.blocks().at(hash)).await?;
+            let extrinsics = timed(REQUEST_TIMEOUT, block.extrinsics()).await?;
+            for extrinsic in extrinsics.iter() {
+                let extrinsic = extrinsic.map_err(classify)?;
+                if extrinsic.index() == index {
+                    return Ok(Some(subxt::config::substrate::BlakeTwo256::hash(extrinsic.bytes())));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
     /// The contract events of finalized block `height`, in order.
     pub async fn emitted_at(&self, height: u64) -> Result<Vec<Emitted>, Error> {
         self.read(|c| async move {
@@ -542,7 +606,11 @@ fn contract_events(events: impl Iterator<Item = Result<subxt::events::EventDetai
             let fields = &mut event.field_bytes();
             let (contract, data) = <([u8; 32], Vec<u8>)>::decode(fields).map_err(|e| decode_error("ContractEmitted", e))?;
             let topics = event.topics().iter().map(|t| t.0).collect();
-            emitted.push(Emitted { contract: AccountId32(contract), topics, data });
+            let extrinsic = match event.phase() {
+                subxt::events::Phase::ApplyExtrinsic(i) => Some(i),
+                _ => None,
+            };
+            emitted.push(Emitted { contract: AccountId32(contract), topics, data, extrinsic });
         }
     }
     Ok(emitted)
