@@ -139,6 +139,9 @@ pub enum Round {
     Delivered(Segment),
     /// Another relay of the link delivered the segment's blocks and messages first: ours was refused for it.
     AlreadyAccepted(Segment),
+    /// The target moved while the segment was checked or submitted (another relay delivered part of it), so it
+    /// was refused: the next round builds on the new position.
+    Overtaken(Segment),
     /// Nothing new at the source.
     Idle,
     /// Failed: the loop pauses as the failure says.
@@ -221,6 +224,7 @@ impl<S: Source, T: Target> Lane<S, T> {
             // block). That is the link working, not a failure, once the target shows the segment's messages taken.
             Err(f @ (Failure::Refused { .. } | Failure::Rejected(_))) => match self.target.position().await {
                 Ok(now) if now != at && covers(&now, &at, &segment) => Ok(Some(Round::AlreadyAccepted(segment))),
+                Ok(now) if now.rx_seq != at.rx_seq || now.height != at.height => Ok(Some(Round::Overtaken(segment))),
                 _ => Err(f),
             },
             Err(f) => Err(f),
@@ -247,6 +251,11 @@ impl<S: Source, T: Target> Lane<S, T> {
                 }
                 Round::AlreadyAccepted(s) => {
                     tracing::info!(from = s.from, to = s.to, messages = s.messages, "another relay delivered these blocks first");
+                    backoff = self.pacing.backoff;
+                    Duration::ZERO
+                }
+                Round::Overtaken(s) => {
+                    tracing::info!(from = s.from, to = s.to, "another relay delivered part of these blocks first; building on its");
                     backoff = self.pacing.backoff;
                     Duration::ZERO
                 }
@@ -333,6 +342,8 @@ mod tests {
         submissions: u32,
         /// Segments another relay gets in between our status and our check.
         rival: u32,
+        /// Once: another relay's segment, this many blocks shorter than ours, lands before our check.
+        rival_short: u64,
     }
 
     impl MemoryTarget {
@@ -348,13 +359,17 @@ mod tests {
             Ok(self.at)
         }
 
-        async fn check(&mut self, at: Position, s: &Segment) -> Result<(), Failure> {
+        async fn check(&mut self, _at: Position, s: &Segment) -> Result<(), Failure> {
             if let Some(refusal) = &self.refuse {
                 return Err(refusal.clone());
             }
             if self.rival > 0 {
                 self.rival -= 1;
                 self.take(s);
+            }
+            if self.rival_short > 0 {
+                let shorter = Segment { to: s.to - std::mem::take(&mut self.rival_short), messages: 0, ..s.clone() };
+                self.take(&shorter);
             }
             if s.from != self.at.height + 1 {
                 return Err(Failure::Refused { code: Some(26), reason: "height".into() });
@@ -387,6 +402,7 @@ mod tests {
             refuse: None,
             submissions: 0,
             rival: 0,
+            rival_short: 0,
         };
         Lane::new(source, target, Pacing { max_blocks: 8, ..Pacing::default() })
     }
@@ -467,6 +483,17 @@ mod tests {
         let taken_first: Vec<u64> = rounds.iter().filter_map(|r| if let Round::AlreadyAccepted(s) = r { Some(s.to) } else { None }).collect();
         assert_eq!(taken_first, [1, 3], "the rival's two segments: {rounds:?}");
         assert_eq!(lane.target.submissions, 1, "only the last segment was ours to pay for");
+    }
+
+    #[tokio::test]
+    async fn a_segment_another_relay_delivered_part_of_is_rebuilt() {
+        let mut lane = lane(vec![0, 0, 0, 0, 1, 0], 64);
+        // The rival's relay message ends two blocks short of ours: ours (blocks 1..=4) is refused, not failed.
+        lane.target.rival_short = 2;
+        let round = lane.round().await;
+        assert!(matches!(round, Round::Overtaken(Segment { from: 1, to: 4, .. })), "{round:?}");
+        until_idle(&mut lane).await;
+        assert_eq!((lane.target.delivered.as_slice(), lane.target.at.height), ([1].as_slice(), 5));
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 //! (`icon_to_parachain`, `parachain_to_icon`) and `relay` (the account it signs with on the lane's target):
 //! `btp_relay_rx_seq`, `btp_relay_verifier_height`, `btp_relay_delivered_height`, `btp_relay_messages_delivered`
 //! (counter), `btp_relay_rounds{outcome}` (counter: delivered, already_accepted — another relay's identical
-//! segment landed first —, idle, not_our_turn, transport, refused, too_large, unknown, rejected, store) and
+//! segment landed first —, overtaken — part of it —, idle, not_our_turn, transport, refused, too_large, unknown, rejected, store) and
 //! `btp_relay_submission_seconds` (histogram). Per chain: `btp_relay_chain_errors{chain}` (counter) and
 //! `btp_relay_chain_contact_age_seconds{chain}`.
 //!
@@ -267,6 +267,7 @@ impl LaneMetrics {
                 "delivered"
             }
             Round::AlreadyAccepted(_) => "already_accepted",
+            Round::Overtaken(_) => "overtaken",
             Round::Idle => "idle",
             Round::Failed(Failure::NotOurTurn(_)) => "not_our_turn",
             Round::Failed(Failure::Transport(_)) => "transport",
@@ -351,7 +352,9 @@ mod tests {
 
     #[test]
     fn rounds_become_series_and_silence_unhealth() {
-        assert!(!Metrics::new().health().0, "no chain heard from yet");
+        let silent = Metrics::new();
+        silent.lane("icon_to_parachain", "icon", "parachain", "5Relay");
+        assert!(!silent.health().0, "no chain heard from yet");
         let metrics = traffic();
         let text = metrics.encode();
         let relay1 = AccountId32([1; 32]).to_string();

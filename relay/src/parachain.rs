@@ -53,7 +53,7 @@ struct Round {
 
 /// Whose turn a relay message would be, from the BMC's status.
 struct Turn {
-    rotation: bmc::Rotation,
+    rotation: bmc::bmc::Rotation,
     relays: Vec<[u8; 32]>,
     /// The block the status was read at: a submission lands in a later one.
     height: u64,
@@ -178,13 +178,14 @@ impl Target for ParachainTarget {
         if outcome.messages.len() as u64 != segment.messages {
             return Err(Failure::Refused { code: None, reason: format!("it proves {} messages, not the {} built", outcome.messages.len(), segment.messages) });
         }
-        let dry = self.config.para.dry_run(&self.config.signer.account(), &self.config.bmc_bundle, &self.relay_message(segment)).await.map_err(|e| match e {
-            // The dry run runs in the status's block, the submission in the next: the turn can be another's there.
-            Error::Contract { ref error, .. } if turn.is_some() && error == "Unauthorized" => {
-                Failure::NotOurTurn(format!("the BMC's rotation gives block {} to another relay", self.round.turn.as_ref().map_or(0, |t| t.height)))
-            }
-            e => failure(e),
-        })?;
+        let dry =
+            self.config.para.dry_run(&self.config.signer.account(), &self.config.bmc_bundle, &self.relay_message(segment)).await.map_err(|e| match e {
+                // The dry run runs in the status's block, the submission in the next: the turn can be another's there.
+                Error::Contract { ref error, .. } if turn.is_some() && error == "Unauthorized" => {
+                    Failure::NotOurTurn(format!("the BMC's rotation gives block {} to another relay", self.round.turn.as_ref().map_or(0, |t| t.height)))
+                }
+                e => failure(e),
+            })?;
         self.round.checked = Some(Checked { blocks: (segment.from, segment.to), dry });
         Ok(())
     }

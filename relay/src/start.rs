@@ -110,14 +110,24 @@ impl Context {
     }
 
     /// The parachain BMC's `get_status` of the link to ICON, after parachain block `height` when given (within
-    /// the node's state pruning: an archive node keeps every block's state).
-    pub async fn parachain_link_status(&self, para: &Parachain, height: Option<u64>) -> Result<bmc::bmc::LinkStatus, String> {
+    /// the node's state pruning: an archive node keeps every block's state); `None` before the BMC or its link
+    /// existed.
+    pub async fn parachain_link_status(&self, para: &Parachain, height: Option<u64>) -> Result<Option<bmc::bmc::LinkStatus>, String> {
         let message = Message::new(calls::<Bmc>(&self.bmc).get_status(self.deployment.icon.bmc.clone()));
         let answer = match height {
-            None => para.query(&self.bmc, &self.bmc_bundle, &message).await.map_err(|e| e.to_string()),
-            Some(h) => para.query_at(h, &self.bmc, &self.bmc_bundle, &message).await.map_err(|e| format!("the BMC's status after block {h}: {e}")),
+            None => para.query(&self.bmc, &self.bmc_bundle, &message).await,
+            Some(h) => para.query_at(h, &self.bmc, &self.bmc_bundle, &message).await,
         };
-        answer?.map_err(|e| format!("the parachain BMC's status of {}: {e:?}", self.deployment.icon.bmc))
+        let at = || height.map_or(String::new(), |h| format!(" after block {h}"));
+        match answer {
+            Ok(Ok(status)) => Ok(Some(status)),
+            // A message that answers `Err` reverts: the dry run reports it as the contract's error.
+            Ok(Err(bmc::bmc::Error::NotExistsLink)) => Ok(None),
+            Err(btp_parachain::Error::Contract { ref error, .. }) if error == "Err(NotExistsLink)" => Ok(None),
+            Err(btp_parachain::Error::Dispatch(d)) if d.ends_with("ContractNotFound") => Ok(None),
+            Ok(Err(e)) => Err(format!("the parachain BMC's status of {}{}: {e:?}", self.deployment.icon.bmc, at())),
+            Err(e) => Err(format!("the parachain BMC's status{}: {e}", at())),
+        }
     }
 
     /// The parachain BMC's own BTP address.

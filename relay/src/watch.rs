@@ -78,7 +78,7 @@ impl Watch<'_> {
     }
 
     async fn parachain_status(&self, at: Option<u64>) -> Result<bmc::bmc::LinkStatus, String> {
-        self.context.parachain_link_status(self.para, at).await
+        self.context.parachain_link_status(self.para, at).await?.ok_or_else(|| format!("the parachain BMC has no link to {}", self.context.deployment.icon.bmc))
     }
 
     /// Reads both chains now.
@@ -109,11 +109,8 @@ impl Watch<'_> {
             }
             None => None,
         };
-        let relays = status
-            .relays
-            .iter()
-            .map(|r| RelayCount { account: AccountId32(*r.account.as_ref()), blocks: r.block_count, messages: r.msg_count })
-            .collect();
+        let relays =
+            status.relays.iter().map(|r| RelayCount { account: AccountId32(*r.account.as_ref()), blocks: r.block_count, messages: r.msg_count }).collect();
         let parachain_balance = match &self.parachain_account {
             Some(a) => self.para.free_balance(a).await.ok(),
             None => None,

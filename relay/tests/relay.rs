@@ -49,14 +49,8 @@ impl Relay {
         };
         if !config.exists() {
             std::fs::write(&password, "a relay's password\n").unwrap();
-            let out = relay()
-                .args(["keys", "import", "--key-file"])
-                .arg(&key_file)
-                .arg("--password-file")
-                .arg(&password)
-                .env("RELAY_SURI", suri)
-                .output()
-                .unwrap();
+            let out =
+                relay().args(["keys", "import", "--key-file"]).arg(&key_file).arg("--password-file").arg(&password).env("RELAY_SURI", suri).output().unwrap();
             assert!(out.status.success(), "relay keys import: {}", String::from_utf8_lossy(&out.stderr));
             assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), Signer::from_uri(suri).unwrap().account().to_string(), "it prints the account");
             let out = relay()
@@ -312,7 +306,8 @@ async fn relay_round_trip() {
     for stage in [
         "relayed to the parachain: block ",
         "on the parachain: carried out (code 0)",
-        "answer sent: BTP message 1 to btp://0x3.icon/",
+        // Message 1 toward ICON is the parachain BMC's own, sent when the link was added.
+        "answer sent: BTP message 2 to btp://0x3.icon/",
         "answer delivered on ICON: block ",
         "transfer ended on ICON: code 0",
     ] {
@@ -323,7 +318,7 @@ async fn relay_round_trip() {
     for stage in [
         &format!("transfer {back_sn} from 0x501.pra"),
         "sent on the parachain: block ",
-        "BTP message 1 to btp://0x3.icon/",
+        ", BTP message 3 to btp://0x3.icon/",
         "relayed to ICON: block ",
         "on ICON: carried out (code 0)",
         "answer delivered on the parachain: block ",
@@ -486,16 +481,24 @@ async fn two_relays_one_link() {
     assert_eq!(counted, to_parachain, "the BMC credits each message to one relay: {:?}", status.relays);
     // Both relays' metrics agree with the BMC on who delivered what toward the parachain, and add up to every
     // message toward ICON. A relay counts a delivery when its block is final: a moment after the chain shows it.
-    let delivered = |text: &str, lane: &str, relay: &str| sample(text, &format!(r#"btp_relay_messages_delivered_total{{lane="{lane}",relay="{relay}"}}"#)).unwrap_or(0.0) as u64;
-    let credited = |account: &AccountId32| status.relays.iter().find(|r| *r.account.as_ref() == account.0).map_or(0, |r| r.msg_count);
+    let delivered = |text: &str, lane: &str, relay: &str| {
+        sample(text, &format!(r#"btp_relay_messages_delivered_total{{lane="{lane}",relay="{relay}"}}"#)).unwrap_or(0.0) as u64
+    };
+    let credited = |account: &AccountId32| status.relays.iter().find(|r| AsRef::<[u8; 32]>::as_ref(&r.account) == &account.0).map_or(0, |r| r.msg_count);
     let icon_rx = |text: &str| samples(text, r#"btp_relay_messages_delivered_total{lane="parachain_to_icon"}"#).iter().sum::<f64>() as u64;
+    let icon = icon_rpc::IconClient::new(&bridge.icon.url).unwrap();
+    let para_bmc = format!("btp://{PARA}/{}", hex_account(&bridge.bmc.0));
+    let icon_status = icon.call_contract(&bridge.icon.btp.bmc.to_string(), "getStatus", json!({"_link": para_bmc})).await.unwrap();
+    // The parachain BMC's own message on linking, the responses and the transfers back.
+    let icon_rx_seq = icon_rpc::parse_t_int(&icon_status["rx_seq"]).unwrap();
+    assert!(icon_rx_seq >= TRANSFERS + TRANSFERS / 2, "{icon_status}");
     {
-        let (first, second) = (&first, &second);
+        let (first, second, alice, charlie, credited) = (&first, &second, &alice, &charlie, &credited);
         wait_until("both relays' metrics count what each delivered", Duration::from_secs(30), || async move {
             let (text_a, text_c) = (first.get("/metrics").await.1, second.get("/metrics").await.1);
-            delivered(&text_a, "icon_to_parachain", &alice.to_string()) == credited(&alice)
-                && delivered(&text_c, "icon_to_parachain", &charlie.to_string()) == credited(&charlie)
-                && icon_rx(&text_a) + icon_rx(&text_c) == TRANSFERS + TRANSFERS / 2
+            delivered(&text_a, "icon_to_parachain", &alice.to_string()) == credited(alice)
+                && delivered(&text_c, "icon_to_parachain", &charlie.to_string()) == credited(charlie)
+                && icon_rx(&text_a) + icon_rx(&text_c) == icon_rx_seq
         })
         .await;
     }
@@ -537,10 +540,12 @@ async fn two_relays_one_link() {
     ticker.abort();
     let status = bridge.status().await;
     assert_eq!(status.rx_seq, 2 * TRANSFERS + TRANSFERS / 2, "every message once");
-    let count = |relays: &[bmc::Relay], account: &AccountId32| relays.iter().find(|r| *r.account.as_ref() == account.0).map_or(0, |r| r.msg_count);
+    let count = |relays: &[bmc::bmc::Relay], account: &AccountId32| {
+        relays.iter().find(|r| AsRef::<[u8; 32]>::as_ref(&r.account) == &account.0).map_or(0, |r| r.msg_count)
+    };
     assert_eq!(count(&status.relays, &alice), count(&after_first, &alice), "//Alice delivered nothing after she stopped");
     assert_eq!(count(&status.relays, &charlie), count(&after_first, &charlie) + TRANSFERS / 2, "//Charlie took over");
-    let with_rotation = |relays: &[bmc::Relay]| count(relays, &alice) + count(relays, &charlie);
+    let with_rotation = |relays: &[bmc::bmc::Relay]| count(relays, &alice) + count(relays, &charlie);
     assert_eq!(with_rotation(&after_first) - with_rotation(&before), TRANSFERS / 2, "with both running, each message once");
 }
 

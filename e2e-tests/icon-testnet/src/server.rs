@@ -215,7 +215,12 @@ fn dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResul
             let empty = Map::new();
             let args = data.get("params").and_then(Value::as_object).unwrap_or(&empty);
             let height = match params.get("height") {
-                Some(h) => Some(h.as_str().and_then(parse_t_amount).and_then(|v| i64::try_from(v).ok()).ok_or_else(|| RpcError::invalid_params("height is a 0x-hex integer"))?),
+                Some(h) => Some(
+                    h.as_str()
+                        .and_then(parse_t_amount)
+                        .and_then(|v| i64::try_from(v).ok())
+                        .ok_or_else(|| RpcError::invalid_params("height is a 0x-hex integer"))?,
+                ),
                 None => None,
             };
             backend.call(&to, method, args, height)

@@ -76,7 +76,10 @@ impl IconClient {
     /// The ICX balance of `address`, in loop (10^-18 ICX).
     pub async fn balance(&self, address: &str) -> Result<u128, Error> {
         let balance = self.call("icx_getBalance", json!({"address": address})).await?;
-        balance.as_str().and_then(crate::parse_t_amount).ok_or_else(|| Error::Decode { method: "icx_getBalance".into(), reason: format!("{balance} is not an amount") })
+        balance
+            .as_str()
+            .and_then(crate::parse_t_amount)
+            .ok_or_else(|| Error::Decode { method: "icx_getBalance".into(), reason: format!("{balance} is not an amount") })
     }
 
     /// Block `height`'s header, RLP as validators signed it.
@@ -149,7 +152,11 @@ impl IconClient {
         let block = self.call("icx_getBlockByHeight", json!({"height": t_int(height)})).await?;
         let decode = |reason: String| Error::Decode { method: "icx_getBlockByHeight".into(), reason };
         let list = block["confirmed_transaction_list"].as_array().ok_or_else(|| decode(format!("no confirmed_transaction_list in block {height}")))?;
-        list.iter().map(|tx| tx["txHash"].as_str().map(|h| format!("0x{}", h.trim_start_matches("0x"))).ok_or_else(|| decode(format!("a transaction without txHash: {tx}")))).collect()
+        list.iter()
+            .map(|tx| {
+                tx["txHash"].as_str().map(|h| format!("0x{}", h.trim_start_matches("0x"))).ok_or_else(|| decode(format!("a transaction without txHash: {tx}")))
+            })
+            .collect()
     }
 
     /// The result of the transaction `hash` (`0x…`), once it is in a block.
