@@ -34,7 +34,7 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     pub listen: String,
-    /// Milliseconds between two readings of both chains' heads, sequence numbers and balances.
+    /// Milliseconds between two readings of both chains' heads, sequence numbers and balances; 0: none.
     pub watch_ms: u64,
     /// Source blocks after which a message sent and not taken makes its link stuck.
     pub stuck_after_blocks: u64,
@@ -267,7 +267,8 @@ suri_env = "RELAY_SURI"
 # Where Prometheus text (/metrics) and the chains' health (/health, 503 when a chain has not answered for a
 # minute) are served, e.g. "127.0.0.1:9615"; empty: not served.
 listen = ""
-# How often both chains' heads, the link's sequence numbers and the relay's balances are read (milliseconds).
+# How often both chains' heads, the link's sequence numbers and the relay's balances are read (milliseconds;
+# 0: never, and no stuck-link warnings in the log).
 watch_ms = {watch_ms}
 # A message sent this many source blocks ago and still not taken marks its link stuck (metrics, relay status).
 stuck_after_blocks = {stuck_after_blocks}

@@ -152,6 +152,18 @@ pub fn plan(args: &DeployArgs, file: Option<Deployment>) -> Result<Deployment, S
         s.fee_aggregator = args.fee_aggregator.clone();
     }
     hex::decode(&s.salt).map_err(|e| format!("--salt {}: {e}", s.salt))?;
+    let r = s.rotation;
+    let rotation = bmc::bmc::Rotation {
+        block_interval_src: r.block_interval_src,
+        block_interval_dst: r.block_interval_dst,
+        max_aggregation: r.max_aggregation,
+        ..Default::default()
+    };
+    // A relay checks its turn by a dry run in the block before its extrinsic's: with one-block turns that block is
+    // always another relay's, and no relay would ever submit.
+    if rotation.rotate_term() == 1 {
+        return Err(format!("--rotation {r:?} gives turns of one parachain block; raise MAX_AGGREGATION to make them at least 2"));
+    }
     // As the contracts store them, so that a re-run compares like with like.
     if let Some(aggregator) = &s.fee_aggregator {
         s.fee_aggregator = Some(BtpAddress::parse(aggregator).map_err(|e| format!("--fee-aggregator {aggregator}: {e}"))?.canonical().to_string());

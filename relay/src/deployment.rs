@@ -104,7 +104,9 @@ pub struct Rotation {
     pub block_interval_src: u64,
     /// ICON's block interval, ms.
     pub block_interval_dst: u64,
+    /// ICON blocks per turn.
     pub max_aggregation: u64,
+    /// Parachain blocks a relay may be late before its turn passes on; 0: never.
     pub delay_limit: u64,
 }
 

@@ -423,6 +423,7 @@ impl<N: IconNode> Monitor<'_, N> {
                         return Err(transport(e));
                     }
                     tracing::debug!(height, error = %e, "the block monitor's session failed; opening another");
+                    crate::metrics::icon_monitor_reopened();
                     tokio::time::sleep(std::time::Duration::from_millis(100) * failures).await;
                 }
             }

@@ -140,8 +140,8 @@ pub enum Round {
     /// Another relay of the link delivered the segment's blocks and messages first: ours was refused for it.
     AlreadyAccepted(Segment),
     /// The target moved while the segment was checked or submitted (another relay delivered part of it), so it
-    /// was refused: the next round builds on the new position.
-    Overtaken(Segment),
+    /// was refused (the refusal's reason): the next round builds on the new position.
+    Overtaken(Segment, String),
     /// Nothing new at the source.
     Idle,
     /// Failed: the loop pauses as the failure says.
@@ -184,9 +184,11 @@ impl<S: Source, T: Target> Lane<S, T> {
     async fn step(&mut self) -> Round {
         match self.try_round().await {
             Ok(Some(round)) => {
-                // A segment that went through may grow again, up to below the size that failed.
-                let ceiling = self.too_large_at.map_or(u64::MAX, |n| n.saturating_sub(1)).max(1);
-                self.max_blocks = self.max_blocks.saturating_mul(2).min(self.pacing.max_blocks.max(1)).min(ceiling);
+                if matches!(round, Round::Delivered(_)) {
+                    // A segment that went through may grow again, up to below the size that failed.
+                    let ceiling = self.too_large_at.map_or(u64::MAX, |n| n.saturating_sub(1)).max(1);
+                    self.max_blocks = self.max_blocks.saturating_mul(2).min(self.pacing.max_blocks.max(1)).min(ceiling);
+                }
                 round
             }
             Ok(None) => Round::Idle,
@@ -224,7 +226,7 @@ impl<S: Source, T: Target> Lane<S, T> {
             // block). That is the link working, not a failure, once the target shows the segment's messages taken.
             Err(f @ (Failure::Refused { .. } | Failure::Rejected(_))) => match self.target.position().await {
                 Ok(now) if now != at && covers(&now, &at, &segment) => Ok(Some(Round::AlreadyAccepted(segment))),
-                Ok(now) if now.rx_seq != at.rx_seq || now.height != at.height => Ok(Some(Round::Overtaken(segment))),
+                Ok(now) if now.rx_seq != at.rx_seq || now.height != at.height => Ok(Some(Round::Overtaken(segment, f.to_string()))),
                 _ => Err(f),
             },
             Err(f) => Err(f),
@@ -254,8 +256,9 @@ impl<S: Source, T: Target> Lane<S, T> {
                     backoff = self.pacing.backoff;
                     Duration::ZERO
                 }
-                Round::Overtaken(s) => {
-                    tracing::info!(from = s.from, to = s.to, "another relay delivered part of these blocks first; building on its");
+                Round::Overtaken(s, reason) => {
+                    // The reason stays in the log: a refusal of another cause while the link moves shows here.
+                    tracing::info!(from = s.from, to = s.to, %reason, "another relay delivered part of these blocks first; building on its");
                     backoff = self.pacing.backoff;
                     Duration::ZERO
                 }
@@ -491,7 +494,7 @@ mod tests {
         // The rival's relay message ends two blocks short of ours: ours (blocks 1..=4) is refused, not failed.
         lane.target.rival_short = 2;
         let round = lane.round().await;
-        assert!(matches!(round, Round::Overtaken(Segment { from: 1, to: 4, .. })), "{round:?}");
+        assert!(matches!(round, Round::Overtaken(Segment { from: 1, to: 4, .. }, _)), "{round:?}");
         until_idle(&mut lane).await;
         assert_eq!((lane.target.delivered.as_slice(), lane.target.at.height), ([1].as_slice(), 5));
     }

@@ -6,8 +6,8 @@
 //! `btp_relay_rx_seq`, `btp_relay_verifier_height`, `btp_relay_delivered_height`, `btp_relay_messages_delivered`
 //! (counter), `btp_relay_rounds{outcome}` (counter: delivered, already_accepted — another relay's identical
 //! segment landed first —, overtaken — part of it —, idle, not_our_turn, transport, refused, too_large, unknown, rejected, store) and
-//! `btp_relay_submission_seconds` (histogram). Per chain: `btp_relay_chain_errors{chain}` (counter) and
-//! `btp_relay_chain_contact_age_seconds{chain}`.
+//! `btp_relay_submission_seconds` (histogram). Per chain: `btp_relay_chain_errors{chain}` (counter),
+//! `btp_relay_reconnects{chain}` (counter) and `btp_relay_chain_contact_age_seconds{chain}`.
 //!
 //! What the chains say, read every few seconds apart from the lanes ([`Snapshot`]):
 //! `btp_relay_chain_height{chain,head}` (`latest`, `finalized`), per `lane` `btp_relay_sent_seq` (the source
@@ -35,6 +35,14 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+
+/// ICON block-monitor sessions this process reopened after one failed.
+static ICON_MONITOR_REOPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts a block-monitor session reopened after a failure (`btp_relay_reconnects_total{chain="icon"}`).
+pub fn icon_monitor_reopened() {
+    ICON_MONITOR_REOPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// A chain not heard from for this long makes `/health` answer 503.
 pub const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
@@ -100,6 +108,7 @@ pub struct Metrics {
     submission_seconds: Family<LaneLabel, Histogram, fn() -> Histogram>,
     chain_errors: Family<ChainLabel, Counter>,
     contact_age: Family<ChainLabel, Gauge>,
+    reconnects: Family<ChainLabel, Counter>,
     contacts: Mutex<BTreeMap<&'static str, Contact>>,
     chain_height: Family<HeadLabel, Gauge>,
     sent_seq: Family<DirectionLabel, Gauge>,
@@ -122,6 +131,7 @@ impl Metrics {
             submission_seconds: Family::new_with_constructor(submission_histogram),
             chain_errors: Family::default(),
             contact_age: Family::default(),
+            reconnects: Family::default(),
             contacts: Mutex::default(),
             chain_height: Family::default(),
             sent_seq: Family::default(),
@@ -140,6 +150,7 @@ impl Metrics {
         registry.register("submission_seconds", "Checking and submitting one segment until final", m.submission_seconds.clone());
         registry.register("chain_errors", "Failed calls to a chain (transport)", m.chain_errors.clone());
         registry.register("chain_contact_age_seconds", "Seconds since a chain last answered", m.contact_age.clone());
+        registry.register("reconnects", "Connections reopened after a failure (ICON: block-monitor sessions)", m.reconnects.clone());
         registry.register("chain_height", "A chain's latest and finalized block", m.chain_height.clone());
         registry.register("sent_seq", "Messages the source BMC sent on the link (its tx_seq)", m.sent_seq.clone());
         registry.register("pending_messages", "Messages sent on the link and not taken yet", m.pending.clone());
@@ -164,6 +175,11 @@ impl Metrics {
             if let Some(last) = contact.last {
                 self.contact_age.get_or_create(&ChainLabel { chain: chain.to_string() }).set(last.elapsed().as_secs() as i64);
             }
+        }
+        // The process-wide counts, brought up to date: a counter only moves up by the difference.
+        for (chain, count) in [("icon", ICON_MONITOR_REOPENED.load(std::sync::atomic::Ordering::Relaxed)), ("parachain", btp_parachain::reconnects())] {
+            let counter = self.reconnects.get_or_create(&ChainLabel { chain: chain.into() });
+            counter.inc_by(count.saturating_sub(counter.get()));
         }
         let mut text = String::new();
         // Writing into a String cannot fail.
@@ -267,7 +283,7 @@ impl LaneMetrics {
                 "delivered"
             }
             Round::AlreadyAccepted(_) => "already_accepted",
-            Round::Overtaken(_) => "overtaken",
+            Round::Overtaken(..) => "overtaken",
             Round::Idle => "idle",
             Round::Failed(Failure::NotOurTurn(_)) => "not_our_turn",
             Round::Failed(Failure::Transport(_)) => "transport",
@@ -368,6 +384,7 @@ mod tests {
             r#"btp_relay_rounds_total{lane="icon_to_parachain",relay="5Relay",outcome="transport"} 1"#,
             r#"btp_relay_submission_seconds_count{lane="icon_to_parachain",relay="5Relay"} 1"#,
             r#"btp_relay_chain_errors_total{chain="icon"} 1"#,
+            r#"btp_relay_reconnects_total{chain="icon"} 0"#,
             r#"btp_relay_chain_contact_age_seconds{chain="parachain"} 0"#,
             r#"btp_relay_chain_height{chain="parachain",head="finalized"} 40"#,
             r#"btp_relay_sent_seq{lane="icon_to_parachain"} 5"#,

@@ -47,7 +47,7 @@ pub async fn run(args: StatusArgs) -> Result<bool, String> {
         match x.stuck() {
             Some(seq) => {
                 stuck = true;
-                println!(" — STUCK: message {seq} was sent more than {stuck_after} {source} blocks ago and is not taken")
+                println!(" — STUCK: message {seq} was sent at least {stuck_after} {source} blocks ago and is not taken")
             }
             None => println!(),
         }

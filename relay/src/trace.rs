@@ -46,6 +46,7 @@ pub struct TraceArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
     pub block: u64,
+    /// The transaction's hash (ICON) or the extrinsic's (parachain), when found.
     pub tx: Option<String>,
 }
 
@@ -68,8 +69,10 @@ pub struct Answer {
 /// A BMC message toward the other side, as found in a block.
 #[derive(Debug, Clone)]
 pub struct Sent {
+    /// Its sequence number on the link.
     pub seq: u64,
     pub message: BtpMessage,
+    /// Where the BMC sent it.
     pub place: Place,
 }
 
@@ -90,17 +93,56 @@ pub trait Side {
     fn taken_in(&self, height: u64, sn: u128) -> impl Future<Output = Result<(Option<String>, Option<Answer>), String>>;
 }
 
-/// The first block in `from..=to` after which `side`'s `rx_seq` is at least `seq` (known to hold at `to`).
-async fn first_taking(side: &impl Side, seq: u64, mut from: u64, mut to: u64) -> Result<u64, String> {
-    while from < to {
-        let mid = from + (to - from) / 2;
-        if side.rx_seq(Some(mid)).await? >= seq {
-            to = mid;
+/// The first block in `from..=to` after which `side`'s `rx_seq` is at least `seq` (known to hold at `to`):
+/// doubling steps back from `to` first, so that a recent message costs reads of recent states only (a pruning
+/// node keeps no others), then a binary search in the window found.
+async fn first_taking(side: &impl Side, seq: u64, from: u64, to: u64) -> Result<u64, String> {
+    let (mut low, mut high) = (from, to);
+    let mut step = 1u64;
+    while high > low {
+        let probe = high.saturating_sub(step).max(low);
+        if side.rx_seq(Some(probe)).await? >= seq {
+            high = probe;
+            step = step.saturating_mul(2);
         } else {
-            from = mid + 1;
+            low = probe.saturating_add(1);
+            break;
         }
     }
-    Ok(to)
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if side.rx_seq(Some(mid)).await? >= seq {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    Ok(high)
+}
+
+/// Where `side`'s BMC took message `seq` (searching from block `from`), with the service's `TransferEnd` of
+/// request `sn` there; `None` while it has not.
+async fn taking(side: &impl Side, seq: u64, from: u64, sn: u128) -> Result<Option<(Place, Option<Answer>)>, String> {
+    // Read at the head the search ends at: a message taken in a block not yet final is not taken for the walk.
+    let head = side.head().await?;
+    if side.rx_seq(Some(head)).await? < seq {
+        return Ok(None);
+    }
+    let block = first_taking(side, seq, from, head).await?;
+    let (tx, ended) = side.taken_in(block, sn).await?;
+    Ok(Some((Place { block, tx }, ended)))
+}
+
+/// Why the walk waits for `side` to take message `seq` (`what` it is).
+async fn waiting(side: &impl Side, seq: u64, what: &str) -> Result<String, String> {
+    Ok(format!("{}'s BMC has taken messages up to {}; {what} is message {seq}", side.name(), side.rx_seq(None).await?))
+}
+
+/// Whether `message` is the native-coin service's transfer request `sn`.
+fn is_request(message: &BtpMessage, sn: u128) -> bool {
+    message.svc == SERVICE
+        && i128::try_from(sn).is_ok_and(|sn| message.sn == sn)
+        && matches!(ServiceMessage::decode(&message.payload), Ok(ServiceMessage::TransferRequest(_)))
 }
 
 /// Whether `message` answers request `sn` of the native-coin service, and how.
@@ -142,14 +184,12 @@ pub async fn walk(origin: &impl Side, destination: &impl Side, sn: u128, origin_
     let seq = sent.seq;
     let sent_block = sent.place.block;
     trace.sent = Some(sent);
-    let taken = destination.rx_seq(None).await?;
-    if taken < seq {
-        trace.waiting = Some(format!("{}'s BMC has taken messages up to {taken}; this is message {seq}", destination.name()));
+    let Some((relayed, _)) = taking(destination, seq, destination_from, sn).await? else {
+        trace.waiting = Some(waiting(destination, seq, "this").await?);
         return Ok(trace);
-    }
-    let block = first_taking(destination, seq, destination_from, destination.head().await?).await?;
-    let (tx, _) = destination.taken_in(block, sn).await?;
-    trace.relayed = Some(Place { block, tx });
+    };
+    let block = relayed.block;
+    trace.relayed = Some(relayed);
     let Some((answer_sent, answer)) = destination.sent_in(block).await?.into_iter().find_map(|s| answer_of(&s.message, sn).map(|a| (s, a))) else {
         trace.waiting = Some(format!("no answer to transfer {sn} in {} block {block}", destination.name()));
         return Ok(trace);
@@ -157,14 +197,11 @@ pub async fn walk(origin: &impl Side, destination: &impl Side, sn: u128, origin_
     let seq = answer_sent.seq;
     trace.answer = Some(answer);
     trace.answer_sent = Some(answer_sent);
-    let taken = origin.rx_seq(None).await?;
-    if taken < seq {
-        trace.waiting = Some(format!("{}'s BMC has taken messages up to {taken}; the answer is message {seq}", origin.name()));
+    let Some((delivered, ended)) = taking(origin, seq, sent_block, sn).await? else {
+        trace.waiting = Some(waiting(origin, seq, "the answer").await?);
         return Ok(trace);
-    }
-    let block = first_taking(origin, seq, sent_block, origin.head().await?).await?;
-    let (tx, ended) = origin.taken_in(block, sn).await?;
-    trace.delivered = Some(Place { block, tx });
+    };
+    trace.delivered = Some(delivered);
     trace.ended = ended;
     Ok(trace)
 }
@@ -203,12 +240,14 @@ impl Trace {
 
 /// ICON as the walk reads it: JSON-RPC, the block monitor, ICON's BMC and its link to the parachain BMC.
 pub struct IconSide<'a> {
+    /// The deployment and the endpoints (the block monitor's among them).
     pub context: &'a Context,
     pub rpc: &'a IconClient,
     /// ICON's BMC contract (`cx…`).
     pub bmc: String,
     /// The parachain BMC's BTP address: the link, and the messages' `_next`.
     pub link: &'a str,
+    /// The first block searched for a transfer from ICON.
     pub from: u64,
 }
 
@@ -249,7 +288,7 @@ impl Side for IconSide<'_> {
                 let hashes = self.rpc.transaction_hashes(note.height).await.map_err(|e| e.to_string())?;
                 for (index, _) in &note.receipts {
                     let Some(hash) = usize::try_from(*index).ok().and_then(|i| hashes.get(i)) else { continue };
-                    let found = self.messages_of(hash, note.height).await?.into_iter().find(|s| s.message.svc == SERVICE && s.message.sn == sn as i128);
+                    let found = self.messages_of(hash, note.height).await?.into_iter().find(|s| is_request(&s.message, sn));
                     if found.is_some() {
                         return Ok(found);
                     }
@@ -262,6 +301,11 @@ impl Side for IconSide<'_> {
     }
 
     async fn rx_seq(&self, height: Option<u64>) -> Result<u64, String> {
+        // goloop answers `icx_call` at height h from block h's result: the state after block h − 1's transactions.
+        let height = match height {
+            Some(h) if h < self.head().await? => Some(h + 1),
+            _ => None,
+        };
         let status = match self.context.icon_link_status(self.rpc, self.link, height).await {
             Ok(status) => status,
             // Before ICON's BMC had the link (goloop's SCORE failure −30018, as the Java BMC names it).
@@ -307,9 +351,12 @@ impl Side for IconSide<'_> {
 
 /// The parachain as the walk reads it: the BMC's and the BSH's events and the BMC's status at past blocks.
 pub struct ParachainSide<'a> {
+    /// The deployment: the BMC, its bundle, ICON's BMC.
     pub context: &'a Context,
     pub para: &'a Parachain,
+    /// The native-coin BSH, whose `TransferStart` and `TransferEnd` name transfers.
     pub bsh: AccountId32,
+    /// The first block searched for a transfer from the parachain.
     pub from: u64,
 }
 
@@ -332,7 +379,7 @@ impl Side for ParachainSide<'_> {
         for height in self.from.max(1)..=head {
             let events = self.para.emitted_at(height).await.map_err(|e| e.to_string())?;
             if events.iter().any(|e| e.contract == self.bsh && e.decode::<TransferStart>().is_some_and(|t| t.sn == sn)) {
-                return Ok(self.sent_in(height).await?.into_iter().find(|s| s.message.svc == SERVICE && s.message.sn == sn as i128));
+                return Ok(self.sent_in(height).await?.into_iter().find(|s| is_request(&s.message, sn)));
             }
         }
         Ok(None)
@@ -374,6 +421,7 @@ impl Side for ParachainSide<'_> {
     }
 }
 
+/// Runs `relay trace`: prints the walk's stages.
 pub async fn run(args: TraceArgs) -> Result<(), String> {
     let config = args.config.load()?;
     let c = Context::load(&config)?;
@@ -426,7 +474,7 @@ mod tests {
                 .sent
                 .values()
                 .flatten()
-                .find(|s| s.message.sn == sn as i128 && matches!(ServiceMessage::decode(&s.message.payload), Ok(ServiceMessage::TransferRequest(_))))
+                .find(|s| is_request(&s.message, sn))
                 .cloned())
         }
         async fn rx_seq(&self, height: Option<u64>) -> Result<u64, String> {
@@ -475,6 +523,7 @@ mod tests {
             *rx = 3;
         }
         destination.sent.insert(17, vec![message(7, ok.clone(), 9, 17)]);
+        *destination.reads.borrow_mut() = 0;
         let trace = walk(&origin, &destination, 7, 1, 1).await.unwrap();
         assert_eq!(trace.relayed, Some(Place { block: 17, tx: Some("tx17".into()) }));
         assert!(*destination.reads.borrow() < 10, "a binary search, not a scan: {} reads", destination.reads.borrow());

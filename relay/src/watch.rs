@@ -37,7 +37,9 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayCount {
     pub account: AccountId32,
+    /// ICON blocks it delivered.
     pub blocks: u64,
+    /// BTP messages it delivered.
     pub messages: u64,
 }
 
@@ -46,6 +48,7 @@ pub struct RelayCount {
 pub struct Snapshot {
     /// ICON's last block (final when made).
     pub icon_height: u64,
+    /// The parachain's best block (sealed, maybe not final) and its last finalized one.
     pub parachain_best: u64,
     pub parachain_finalized: u64,
     /// The BMV's height: the last ICON block the parachain has verified.
@@ -61,6 +64,7 @@ pub struct Snapshot {
 
 /// What a snapshot is read from.
 pub struct Watch<'c> {
+    /// The deployment and the endpoints.
     pub context: &'c Context,
     pub para: &'c Parachain,
     pub icon: &'c IconClient,
@@ -68,6 +72,7 @@ pub struct Watch<'c> {
     pub own_address: &'c str,
     /// Source blocks after which an untaken message counts as stuck.
     pub stuck_after: u64,
+    /// The relay's accounts whose balances are read, when known.
     pub parachain_account: Option<AccountId32>,
     pub icon_account: Option<String>,
 }
@@ -90,8 +95,12 @@ impl Watch<'_> {
         let icon_status = self.icon_status(None).await.ok();
         let field = |s: &serde_json::Value, name: &str| parse_t_int(&s[name]);
         let before = |height: u64| height.checked_sub(self.stuck_after).filter(|h| *h > 0);
+        // A past state the node does not keep (pruned) leaves the window unknown, said once per reading.
+        let past = |what: &str, e: String| {
+            tracing::warn!(error = %e, "the {what} state {} blocks ago is not readable: stuck messages cannot be told", self.stuck_after);
+        };
         let icon_sent_before = match before(icon_height) {
-            Some(h) => self.icon_status(Some(h)).await.ok().and_then(|s| field(&s, "tx_seq")),
+            Some(h) => self.icon_status(Some(h)).await.map_err(|e| past("ICON", e)).ok().and_then(|s| field(&s, "tx_seq")),
             None => None,
         };
         let to_parachain = Direction {
@@ -102,7 +111,7 @@ impl Watch<'_> {
         let to_icon = match icon_status.as_ref().and_then(|s| field(s, "rx_seq")) {
             Some(taken) => {
                 let sent_before = match before(parachain_finalized) {
-                    Some(h) => self.parachain_status(Some(h)).await.ok().map(|s| s.tx_seq),
+                    Some(h) => self.parachain_status(Some(h)).await.map_err(|e| past("parachain", e)).ok().map(|s| s.tx_seq),
                     None => None,
                 };
                 Some(Direction { sent: status.tx_seq, taken, sent_before })

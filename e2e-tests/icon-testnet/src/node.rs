@@ -90,29 +90,33 @@ pub trait Backend: Send {
     }
 }
 
-/// Event values as goloop's JSON shows them, by the types its signature names (`service/txresult` via
-/// `scoreapi`): `str` as text, `int` as 0x-hex (`-0x…` below zero), `Address` as `hx…`/`cx…`, `bool` as
-/// `0x0`/`0x1`, `bytes` as 0x-hex. `indexed[0]` is the signature itself; value `i` of `values` is the event's
-/// argument `first + i`.
-fn event_json(indexed: &[Vec<u8>], values: &[Vec<u8>], first: usize) -> Vec<String> {
-    let signature = indexed.first().map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default();
+/// An event's indexed values as goloop's JSON shows them (`service/txresult` via `scoreapi`): the signature,
+/// then each value by the type the signature names — `str` as text, `int` as 0x-hex (`-0x…` below zero),
+/// `Address` as `hx…`/`cx…`, `bool` as `0x0`/`0x1`, `bytes` as 0x-hex.
+fn indexed_json(indexed: &[Vec<u8>]) -> Vec<String> {
+    let Some((signature, values)) = indexed.split_first() else { return Vec::new() };
+    std::iter::once(String::from_utf8_lossy(signature).into_owned()).chain(typed_json(signature, values, 0)).collect()
+}
+
+/// An event's data values, shown as [`indexed_json`] shows indexed ones: they follow the indexed arguments.
+fn data_json(indexed: &[Vec<u8>], data: &[Vec<u8>]) -> Vec<String> {
+    let signature = indexed.first().map(Vec::as_slice).unwrap_or_default();
+    typed_json(signature, data, indexed.len().saturating_sub(1))
+}
+
+/// `values`, the event's arguments `first`, `first + 1`, …, by the types of `signature` (`Name(t1,t2,…)`).
+fn typed_json(signature: &[u8], values: &[Vec<u8>], first: usize) -> Vec<String> {
+    let signature = String::from_utf8_lossy(signature);
     let types: Vec<&str> = signature.split_once('(').map(|(_, rest)| rest.trim_end_matches(')').split(',').collect()).unwrap_or_default();
-    let is_signature = std::ptr::eq(indexed, values);
     values
         .iter()
         .enumerate()
-        .map(|(i, b)| {
-            if is_signature && i == 0 {
-                return signature.clone();
-            }
-            let argument = if is_signature { i - 1 } else { first + i };
-            match types.get(argument).copied() {
-                Some("str") => String::from_utf8_lossy(b).into_owned(),
-                Some("int") => goloop_int(b),
-                Some("bool") => format!("0x{}", u8::from(b.iter().any(|x| *x != 0))),
-                Some("Address") if b.len() == 21 => format!("{}{}", if b[0] == 1 { "cx" } else { "hx" }, hex::encode(&b[1..])),
-                _ => format!("0x{}", hex::encode(b)),
-            }
+        .map(|(i, b)| match types.get(first + i).copied() {
+            Some("str") => String::from_utf8_lossy(b).into_owned(),
+            Some("int") => goloop_int(b),
+            Some("bool") => format!("0x{}", u8::from(b.iter().any(|x| *x != 0))),
+            Some("Address") if b.len() == 21 => format!("{}{}", if b[0] == 1 { "cx" } else { "hx" }, hex::encode(&b[1..])),
+            _ => format!("0x{}", hex::encode(b)),
         })
         .collect()
 }
@@ -169,7 +173,7 @@ pub struct LiveNode {
     block_txs: BTreeMap<i64, Vec<Hash>>,
     by_hash: HashMap<Hash, Vec<u8>>,
     ids: HashMap<Hash, i64>,
-    /// The BMC's links' sequence numbers after each block: what `getStatus` answers at a past height.
+    /// The BMC's links' sequence numbers after each block: what `getStatus` at the next height answers.
     link_history: BTreeMap<i64, BTreeMap<BtpAddress, crate::btp::LinkStatus>>,
 }
 
@@ -380,6 +384,21 @@ impl Backend for LiveNode {
     }
     fn call(&self, to: &IconAddress, method: &str, params: &Map<String, Value>, height: Option<i64>) -> RpcResult<Value> {
         let arg = |name: &str| params.get(name).and_then(Value::as_str).unwrap_or_default();
+        if let Some(h) = height {
+            // Only the sequence numbers are kept per block: the one past state a relay reads (stuck links, traces).
+            if *to != self.btp.bmc || method != "getStatus" {
+                return Err(RpcError::invalid_params(format!("this test chain answers only getStatus at a height, not {method}")));
+            }
+            // As goloop: block h's result, the state after block h − 1's transactions.
+            let links = h
+                .checked_sub(1)
+                .filter(|_| h <= self.chain.height())
+                .and_then(|before| self.link_history.get(&before))
+                .ok_or_else(|| RpcError::not_found(format!("no block at height {h}")))?;
+            let link = BtpAddress::parse(arg("_link")).map_err(|_| RpcError::invalid_params("_link"))?;
+            let status = links.get(&link).ok_or_else(|| RpcError::new(-30000 - 18, "NotExistsLink"))?;
+            return Ok(self.link_status_json(&link, status));
+        }
         if *to == self.btp.bsh && method == "balanceOf" {
             let owner = IconAddress::parse(arg("_owner")).map_err(|_| RpcError::invalid_params("_owner"))?;
             let coin = arg("_coinName");
@@ -387,16 +406,6 @@ impl Backend for LiveNode {
             let refundable = if coin == ICX { self.btp.refundable(&owner) } else { 0 };
             let locked = if coin == ICX { self.btp.locked_of(&owner) } else { 0 };
             return Ok(json!({"usable": hex_int(usable), "locked": hex_int(locked), "refundable": hex_int(refundable)}));
-        }
-        if let Some(h) = height.filter(|h| *h != self.chain.height()) {
-            // Only the sequence numbers are kept per block: the one past state a relay reads (stuck links).
-            if *to != self.btp.bmc || method != "getStatus" {
-                return Err(RpcError::invalid_params(format!("this test chain answers only getStatus at a past height, not {method}")));
-            }
-            let links = self.link_history.get(&h).ok_or_else(|| RpcError::not_found(format!("no block at height {h}")))?;
-            let link = BtpAddress::parse(arg("_link")).map_err(|_| RpcError::invalid_params("_link"))?;
-            let status = links.get(&link).ok_or_else(|| RpcError::new(-30000 - 18, "NotExistsLink"))?;
-            return Ok(self.link_status_json(&link, status));
         }
         if *to == self.btp.bmc && method == "getStatus" {
             let link = BtpAddress::parse(arg("_link")).map_err(|_| RpcError::invalid_params("_link"))?;
@@ -426,8 +435,8 @@ impl Backend for LiveNode {
                 .map(|e| {
                     json!({
                         "scoreAddress": e.address.to_string(),
-                        "indexed": event_json(&e.indexed, &e.indexed, 0),
-                        "data": event_json(&e.indexed, &e.data, e.indexed.len().saturating_sub(1)),
+                        "indexed": indexed_json(&e.indexed),
+                        "data": data_json(&e.indexed, &e.data),
                     })
                 })
                 .collect();
@@ -561,10 +570,11 @@ mod tests {
     fn event_values_read_as_goloop_prints_them() {
         let signature = b"Message(str,int,bytes)".to_vec();
         let indexed = vec![signature, b"btp://0x501.pra/abc".to_vec(), vec![0x01, 0x00]];
-        assert_eq!(super::event_json(&indexed, &indexed, 0), ["Message(str,int,bytes)", "btp://0x501.pra/abc", "0x100"]);
-        assert_eq!(super::event_json(&indexed, &[vec![0xf8, 0x01]], 2), ["0xf801"]);
+        assert_eq!(super::indexed_json(&indexed), ["Message(str,int,bytes)", "btp://0x501.pra/abc", "0x100"]);
+        assert_eq!(super::data_json(&indexed, &[vec![0xf8, 0x01]]), ["0xf801"]);
         let end = vec![b"TransferEnd(Address,int,int,bytes)".to_vec(), [vec![0], vec![7; 20]].concat()];
-        assert_eq!(super::event_json(&end, &[vec![0xfe], vec![]], 1), ["-0x2", "0x0"]);
-        assert_eq!(super::event_json(&end, &end, 0)[1], format!("hx{}", "07".repeat(20)));
+        assert_eq!(super::data_json(&end, &[vec![0xfe], vec![], b"ok".to_vec()]), ["-0x2", "0x0", "0x6f6b"]);
+        assert_eq!(super::indexed_json(&end)[1], format!("hx{}", "07".repeat(20)));
+        assert!(super::indexed_json(&[]).is_empty());
     }
 }

@@ -213,6 +213,7 @@ pub struct EventLogJson {
     pub score_address: String,
     /// The event's signature (`Message(str,int,bytes)`), then its indexed values as goloop prints them.
     pub indexed: Vec<String>,
+    /// The values not indexed, in order.
     pub data: Vec<String>,
 }
 

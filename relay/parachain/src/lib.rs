@@ -70,6 +70,14 @@ const MORTALITY: u64 = 64;
 /// Added to a dry run's gas: state can change between the dry run and the block.
 pub const GAS_MARGIN_PERCENT: u64 = 20;
 
+/// Reconnections this process made to parachain nodes, all connections together (for the relay's metrics).
+static RECONNECTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many times this process has reconnected to a parachain node.
+pub fn reconnects() -> u64 {
+    RECONNECTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Why something did not happen on the parachain.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -267,6 +275,7 @@ impl Parachain {
 
     /// Replaces the connection with a new one: subxt's client never recovers from a node restart.
     pub async fn reconnect(&self) -> Result<(), Error> {
+        RECONNECTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fresh = Connection::open(&self.url).await?;
         *self.connection.write().await = fresh;
         Ok(())
