@@ -182,7 +182,7 @@ impl Target for ParachainTarget {
             self.config.para.dry_run(&self.config.signer.account(), &self.config.bmc_bundle, &self.relay_message(segment)).await.map_err(|e| match e {
                 // The dry run runs in the status's block, the submission in the next: the turn can be another's there.
                 // The dry run reports a reverted message's answer as its Debug text.
-            Error::Contract { ref error, .. } if turn.is_some() && error == "Err(Unauthorized)" => {
+                Error::Contract { ref error, .. } if turn.is_some() && error == "Err(Unauthorized)" => {
                     Failure::NotOurTurn(format!("the BMC's rotation gives block {} to another relay", self.round.turn.as_ref().map_or(0, |t| t.height)))
                 }
                 e => failure(e),

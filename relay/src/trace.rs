@@ -470,12 +470,7 @@ mod tests {
             self.name
         }
         async fn find_request(&self, sn: u128) -> Result<Option<Sent>, String> {
-            Ok(self
-                .sent
-                .values()
-                .flatten()
-                .find(|s| is_request(&s.message, sn))
-                .cloned())
+            Ok(self.sent.values().flatten().find(|s| is_request(&s.message, sn)).cloned())
         }
         async fn rx_seq(&self, height: Option<u64>) -> Result<u64, String> {
             *self.reads.borrow_mut() += 1;
