@@ -11,7 +11,7 @@ use crate::{
     store::Store,
 };
 use btp_interfaces::events::Message;
-use btp_parachain::{AccountId32, Parachain};
+use btp_parachain::{AccountId32, Emitted, Parachain};
 use btp_primitives::bmc::{relay_message_to_icon, MAX_RELAY_MESSAGE_LEN};
 use std::sync::Arc;
 
@@ -29,6 +29,11 @@ pub struct ParachainSource {
     pub store: Arc<Store>,
 }
 
+/// The `Message` events of the BMC `bmc` among `emitted` whose next hop is `next` (ICON's BMC), with the event.
+pub fn messages_toward<'a>(emitted: &'a [Emitted], bmc: &'a AccountId32, next: &'a str) -> impl Iterator<Item = (&'a Emitted, Message)> + 'a {
+    emitted.iter().filter(move |e| e.contract == *bmc).filter_map(move |e| e.decode::<Message>().filter(|m| m.next == next).map(|m| (e, m)))
+}
+
 fn transport(e: btp_parachain::Error) -> Failure {
     Failure::Transport(e.to_string())
 }
@@ -44,14 +49,8 @@ impl ParachainSource {
         let through = finalized.min(from.saturating_add(SCAN_PER_ROUND - 1));
         let mut found = Vec::new();
         for block in from..=through {
-            for emitted in self.para.emitted_at(block).await.map_err(transport)? {
-                if emitted.contract != self.bmc {
-                    continue;
-                }
-                if let Some(m) = emitted.decode::<Message>().filter(|m| m.next == self.icon_bmc) {
-                    found.push((m.seq, block, m.msg));
-                }
-            }
+            let emitted = self.para.emitted_at(block).await.map_err(transport)?;
+            found.extend(messages_toward(&emitted, &self.bmc, &self.icon_bmc).map(|(_, m)| (m.seq, block, m.msg)));
         }
         if self.store.record_parachain(through, &found).map_err(Failure::Store)? {
             tracing::warn!(through, "the parachain's messages are not the ones the store had: scanning it again from the start");

@@ -98,15 +98,11 @@ impl Context {
         })
     }
 
-    /// ICON's BMC's `getStatus` of the link to `own_address` (the parachain BMC), after ICON block `height` when
-    /// given (goloop's `icx_call` at a height).
+    /// ICON's BMC's `getStatus` of the link to `own_address` (the parachain BMC), at ICON height `height` when
+    /// given (goloop: block h's result, the state after block h − 1's transactions).
     pub async fn icon_link_status(&self, icon: &IconClient, own_address: &str, height: Option<u64>) -> Result<serde_json::Value, String> {
-        let mut params = serde_json::json!({"to": self.icon_contract.to_string(), "dataType": "call",
-            "data": {"method": "getStatus", "params": {"_link": own_address}}});
-        if let Some(h) = height {
-            params["height"] = icon_rpc::t_int(h).into();
-        }
-        icon.call("icx_call", params).await.map_err(|e| format!("ICON's BMC getStatus: {e}"))
+        let params = serde_json::json!({"_link": own_address});
+        icon.call_contract_at(&self.icon_contract.to_string(), "getStatus", params, height).await.map_err(|e| format!("ICON's BMC getStatus: {e}"))
     }
 
     /// The parachain BMC's `get_status` of the link to ICON, after parachain block `height` when given (within
@@ -195,8 +191,8 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         tracing::info!(%listen, "serving /metrics and /health");
         tokio::spawn(crate::metrics::serve(listener, metrics.clone()));
     }
-    let parachain_account = target.config.signer.account().to_string();
-    let lane_metrics = metrics.lane("icon_to_parachain", "icon", "parachain", &parachain_account);
+    let parachain_account = target.config.signer.account();
+    let lane_metrics = metrics.lane("icon_to_parachain", "icon", "parachain", &parachain_account.to_string());
     let mut to_parachain = Lane::new(source, target, pacing).with_metrics(lane_metrics);
     let icon_account = icon_wallet.as_ref().map(|w| w.address.to_string());
     if config.metrics.watch_ms > 0 {
@@ -227,8 +223,9 @@ async fn relay(args: StartArgs) -> Result<(), String> {
 }
 
 /// Reads both chains every `[metrics] watch_ms` into `metrics` until the process ends, warning of stuck links.
-async fn watch(config: Config, metrics: Arc<Metrics>, parachain_account: String, icon_account: Option<String>) {
+async fn watch(config: Config, metrics: Arc<Metrics>, parachain_account: AccountId32, icon_account: Option<String>) {
     let every = Duration::from_millis(config.metrics.watch_ms);
+    let parachain_name = parachain_account.to_string();
     let mut warned: [Option<u64>; 2] = [None, None];
     // Opened once: the parachain client reconnects by itself after a failed read.
     let mut chains = None;
@@ -243,12 +240,12 @@ async fn watch(config: Config, metrics: Arc<Metrics>, parachain_account: String,
                 icon,
                 own_address,
                 stuck_after: config.metrics.stuck_after_blocks,
-                parachain_account: AccountId32::from_str(&parachain_account).ok(),
+                parachain_account: Some(parachain_account.clone()),
                 icon_account: icon_account.clone(),
             };
             match watch.read().await {
                 Ok(snapshot) => {
-                    metrics.snapshot(&snapshot, Some(&parachain_account), icon_account.as_deref());
+                    metrics.snapshot(&snapshot, Some(&parachain_name), icon_account.as_deref());
                     let directions = [("icon_to_parachain", Some(snapshot.to_parachain)), ("parachain_to_icon", snapshot.to_icon)];
                     for ((lane, direction), warned) in directions.into_iter().zip(warned.iter_mut()) {
                         let stuck = direction.and_then(|d| d.stuck());

@@ -9,9 +9,9 @@
 //! where a BMC's `rx_seq` passed the message (goloop's `icx_call` at a height; the parachain's state at a block,
 //! which a node keeps for its last 256 blocks unless it runs as an archive node).
 
-use crate::{config::ConfigArgs, start::Context};
+use crate::{config::ConfigArgs, parachain_source::messages_toward, start::Context};
 use bsh_nativecoin::bsh_nativecoin::{TransferEnd, TransferStart};
-use btp_interfaces::events::{Message as BmcMessage, RelayMessageHandled};
+use btp_interfaces::events::RelayMessageHandled;
 use btp_parachain::{AccountId32, Parachain};
 use btp_primitives::{
     nativecoin::{ServiceMessage, SERVICE},
@@ -20,7 +20,7 @@ use btp_primitives::{
 use clap::Args;
 use icon_rpc::{
     monitor::{BlockMonitor, EventFilter},
-    parse_t_amount, parse_t_int, IconClient,
+    parse_t_int, IconClient,
 };
 use std::{fmt, future::Future, str::FromStr};
 
@@ -243,8 +243,6 @@ pub struct IconSide<'a> {
     /// The deployment and the endpoints (the block monitor's among them).
     pub context: &'a Context,
     pub rpc: &'a IconClient,
-    /// ICON's BMC contract (`cx…`).
-    pub bmc: String,
     /// The parachain BMC's BTP address: the link, and the messages' `_next`.
     pub link: &'a str,
     /// The first block searched for a transfer from ICON.
@@ -252,16 +250,21 @@ pub struct IconSide<'a> {
 }
 
 impl IconSide<'_> {
+    /// ICON's BMC contract (`cx…`), as goloop names it.
+    fn bmc(&self) -> String {
+        self.context.icon_contract.to_string()
+    }
+
     /// The BMC's messages toward the parachain in transaction `hash`.
     async fn messages_of(&self, hash: &str, height: u64) -> Result<Vec<Sent>, String> {
         let result = self.rpc.transaction_result(hash).await.map_err(|e| e.to_string())?;
-        let mut sent = Vec::new();
+        let (bmc, mut sent) = (self.bmc(), Vec::new());
         for log in result.event_logs() {
-            if log.score_address != self.bmc || log.signature() != "Message(str,int,bytes)" || log.argument(0) != Some(self.link) {
+            if log.score_address != bmc || log.signature() != "Message(str,int,bytes)" || log.argument(0) != Some(self.link) {
                 continue;
             }
-            let seq = log.argument(1).and_then(parse_t_amount).and_then(|s| u64::try_from(s).ok());
-            let message = log.argument(2).and_then(|m| hex::decode(m.trim_start_matches("0x")).ok()).and_then(|m| BtpMessage::decode(&m).ok());
+            let seq = log.int(1).and_then(|s| u64::try_from(s).ok());
+            let message = log.bytes(2).and_then(|m| BtpMessage::decode(&m).ok());
             if let (Some(seq), Some(message)) = (seq, message) {
                 sent.push(Sent { seq, message, place: Place { block: height, tx: Some(hash.to_string()) } });
             }
@@ -280,7 +283,7 @@ impl Side for IconSide<'_> {
         if self.from > last {
             return Ok(None);
         }
-        let filter = EventFilter { addr: self.bmc.clone(), event: "Message(str,int,bytes)".into(), indexed: vec![Some(self.link.to_string())] };
+        let filter = EventFilter { addr: self.bmc(), event: "Message(str,int,bytes)".into(), indexed: vec![Some(self.link.to_string())] };
         let mut monitor = BlockMonitor::connect(&self.context.icon_monitor_url, self.from, &filter).await.map_err(|e| e.to_string())?;
         loop {
             let note = monitor.next().await.map_err(|e| e.to_string())?;
@@ -328,19 +331,17 @@ impl Side for IconSide<'_> {
     }
 
     async fn taken_in(&self, height: u64, sn: u128) -> Result<(Option<String>, Option<Answer>), String> {
-        let mut taken = None;
-        let mut ended = None;
+        let (bmc, mut taken, mut ended) = (self.bmc(), None, None);
         for hash in self.rpc.transaction_hashes(height).await.map_err(|e| e.to_string())? {
             let result = self.rpc.transaction_result(&hash).await.map_err(|e| e.to_string())?;
-            if result.failure.is_some() || result.result["to"].as_str() != Some(self.bmc.as_str()) {
+            if result.failure.is_some() || result.result["to"].as_str() != Some(bmc.as_str()) {
                 continue;
             }
             taken.get_or_insert_with(|| hash.clone());
             for log in result.event_logs() {
-                let number = |i: usize| log.argument(i).and_then(parse_t_amount);
-                if log.signature() == "TransferEnd(Address,int,int,bytes)" && number(1) == Some(sn) {
-                    let text = log.argument(3).and_then(|t| hex::decode(t.trim_start_matches("0x")).ok()).map(|t| String::from_utf8_lossy(&t).into_owned());
-                    ended = Some(Answer { code: number(2).and_then(|c| u32::try_from(c).ok()).unwrap_or(u32::MAX), text: text.unwrap_or_default() });
+                if log.signature() == "TransferEnd(Address,int,int,bytes)" && log.int(1) == Some(sn) {
+                    let text = log.bytes(3).map(|t| String::from_utf8_lossy(&t).into_owned());
+                    ended = Some(Answer { code: log.int(2).and_then(|c| u32::try_from(c).ok()).unwrap_or(u32::MAX), text: text.unwrap_or_default() });
                     taken = Some(hash.clone());
                 }
             }
@@ -394,12 +395,9 @@ impl Side for ParachainSide<'_> {
     }
 
     async fn sent_in(&self, height: u64) -> Result<Vec<Sent>, String> {
+        let emitted = self.para.emitted_at(height).await.map_err(|e| e.to_string())?;
         let mut sent = Vec::new();
-        for e in self.para.emitted_at(height).await.map_err(|e| e.to_string())? {
-            let Some(m) = (e.contract == self.context.bmc).then(|| e.decode::<BmcMessage>()).flatten() else { continue };
-            if m.next != self.context.deployment.icon.bmc {
-                continue;
-            }
+        for (e, m) in messages_toward(&emitted, &self.context.bmc, &self.context.deployment.icon.bmc) {
             if let Ok(message) = BtpMessage::decode(&m.msg) {
                 sent.push(Sent { seq: m.seq, message, place: Place { block: height, tx: self.extrinsic(height, e.extrinsic).await? } });
             }
@@ -433,7 +431,7 @@ pub async fn run(args: TraceArgs) -> Result<(), String> {
     let rpc = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
     let icon_from = args.icon_from.unwrap_or(d.icon.height.saturating_add(1));
     let parachain_from = args.parachain_from.unwrap_or(config.parachain.first_block).max(1);
-    let icon = IconSide { context: &c, rpc: &rpc, bmc: c.icon_contract.to_string(), link: &own, from: icon_from };
+    let icon = IconSide { context: &c, rpc: &rpc, link: &own, from: icon_from };
     let parachain = ParachainSide { context: &c, para: &para, bsh, from: parachain_from };
     let network = btp_primitives::address::canonical_network(&args.network).map_err(|e| format!("{}: {e}", args.network))?;
     let (trace, origin, destination) = if network == d.icon.network {

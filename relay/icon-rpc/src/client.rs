@@ -115,7 +115,17 @@ impl IconClient {
 
     /// Calls the read-only method `method` of contract `to` (`icx_call`).
     pub async fn call_contract(&self, to: &str, method: &str, params: Value) -> Result<Value, Error> {
-        self.call("icx_call", json!({"to": to, "dataType": "call", "data": {"method": method, "params": params}})).await
+        self.call_contract_at(to, method, params, None).await
+    }
+
+    /// [`IconClient::call_contract`] at ICON height `height` when given: goloop answers from that block's result,
+    /// the state after the transactions of the block before it.
+    pub async fn call_contract_at(&self, to: &str, method: &str, params: Value, height: Option<u64>) -> Result<Value, Error> {
+        let mut request = json!({"to": to, "dataType": "call", "data": {"method": method, "params": params}});
+        if let Some(h) = height {
+            request["height"] = t_int(h).into();
+        }
+        self.call("icx_call", request).await
     }
 
     /// Sends the signed v3 transaction `tx` and waits up to `wait` for its result, polling every `poll` through
@@ -133,8 +143,8 @@ impl IconClient {
         }
         let started = std::time::Instant::now();
         loop {
-            match self.call("icx_getTransactionResult", json!({"txHash": hash})).await {
-                Ok(result) => return TransactionResult::read(hash, result),
+            match self.transaction_result(&hash).await {
+                Ok(result) => return Ok(result),
                 // Sent: a failing endpoint is asked again, not given up on, or the same messages would go out twice.
                 Err(e) if e.is_transient() || e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
                     if started.elapsed() >= wait {
@@ -231,6 +241,16 @@ impl EventLogJson {
             false => self.data.get(i - indexed),
         }
         .map(String::as_str)
+    }
+
+    /// Argument `i` as an integer (goloop's 0x-hex).
+    pub fn int(&self, i: usize) -> Option<u128> {
+        self.argument(i).and_then(crate::parse_t_amount)
+    }
+
+    /// Argument `i` as bytes (goloop's 0x-hex).
+    pub fn bytes(&self, i: usize) -> Option<Vec<u8>> {
+        self.argument(i).and_then(|a| hex::decode(a.trim_start_matches("0x")).ok())
     }
 }
 

@@ -595,10 +595,8 @@ impl Parachain {
 
     /// The contract events of finalized block `height`, in order.
     pub async fn emitted_at(&self, height: u64) -> Result<Vec<Emitted>, Error> {
+        let hash = self.block_hash(height).await?.ok_or_else(|| decode_error(format!("block {height}"), "the node has no such block"))?;
         self.read(|c| async move {
-            let hash = timed(REQUEST_TIMEOUT, c.rpc.chain_get_block_hash(Some(height.into())))
-                .await?
-                .ok_or_else(|| decode_error(format!("block {height}"), "the node has no such block"))?;
             let events = timed(REQUEST_TIMEOUT, c.client.events().at(hash)).await?;
             contract_events(events.iter())
         })
