@@ -8,6 +8,10 @@
 # target directory whenever the contract has no metadata recording the size yet, so each contract builds in a
 # target directory of its own.
 #
+# The native-coin service is also built as its next release (`--features next-version`: the same storage,
+# `version()` 2) into bsh_nativecoin_next.*, which the upgrade e2e test moves a live service to; it reuses the
+# service's build directory, so only the contract itself compiles again.
+#
 # A contract build ends in long single-threaded steps (LTO with one codegen unit, the metadata build's link,
 # wasm-opt), so CONTRACT_JOBS builds (default 2) run at once; each one's output is printed when it ends.
 set -euo pipefail
@@ -22,11 +26,23 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 mkdir -p "$out"
 
+# build MANIFEST ARTEFACT [OUTPUT_NAME FEATURES]
 build() {
-  local manifest=$1 artefact=$2
+  local manifest=$1 artefact=$2 name=${3:-$2} features=${4:-}
   local build_dir="target/contract-builds/$artefact"
-  CARGO_TARGET_DIR="$build_dir" cargo contract build --release --quiet --manifest-path "$manifest" || return 1
-  cp "$build_dir/ink/$artefact/$artefact.contract" "$build_dir/ink/$artefact/$artefact.wasm" "$build_dir/ink/$artefact/$artefact.json" "$out/"
+  CARGO_TARGET_DIR="$build_dir" cargo contract build --release --quiet --manifest-path "$manifest" ${features:+--features "$features"} || return 1
+  for ext in contract wasm json; do
+    cp "$build_dir/ink/$artefact/$artefact.$ext" "$out/$name.$ext"
+  done
+}
+
+# Every artefact of one contract: the next release of the native-coin service after its own.
+build_all() {
+  local manifest=$1 artefact=$2
+  build "$manifest" "$artefact" || return 1
+  if [ "$artefact" = bsh_nativecoin ]; then
+    build "$manifest" "$artefact" bsh_nativecoin_next next-version
+  fi
 }
 
 artefacts=()
@@ -39,7 +55,7 @@ for manifest in contracts/*/Cargo.toml e2e-tests/test-service/Cargo.toml; do
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
   echo "== cargo contract build --release: $name"
   # `set -e` would end the subshell at a failed build, before its status and output are kept.
-  ( set +e; build "$manifest" "$artefact" > "$logs/$artefact.log" 2>&1; echo $? > "$logs/$artefact.rc"; cat "$logs/$artefact.log" ) &
+  ( set +e; build_all "$manifest" "$artefact" > "$logs/$artefact.log" 2>&1; echo $? > "$logs/$artefact.rc"; cat "$logs/$artefact.log" ) &
 done
 wait
 
@@ -50,13 +66,16 @@ for artefact in "${artefacts[@]}"; do
     status=1
     continue
   fi
-  wasm="$out/$artefact.wasm"
-  if wasm-validate --disable-bulk-memory --disable-sign-extension --disable-saturating-float-to-int \
-       --disable-multi-value --disable-reference-types --disable-simd --disable-mutable-globals "$wasm"; then
-    echo "WASM-MVP ok  $artefact.wasm $(stat -c %s "$wasm") bytes"
-  else
-    echo "WASM-MVP FAIL $artefact.wasm uses instructions beyond WebAssembly MVP"
-    status=1
-  fi
+  wasms=("$out/$artefact.wasm")
+  [ "$artefact" = bsh_nativecoin ] && wasms+=("$out/bsh_nativecoin_next.wasm")
+  for wasm in "${wasms[@]}"; do
+    if wasm-validate --disable-bulk-memory --disable-sign-extension --disable-saturating-float-to-int \
+         --disable-multi-value --disable-reference-types --disable-simd --disable-mutable-globals "$wasm"; then
+      echo "WASM-MVP ok  $(basename "$wasm") $(stat -c %s "$wasm") bytes"
+    else
+      echo "WASM-MVP FAIL $(basename "$wasm") uses instructions beyond WebAssembly MVP"
+      status=1
+    fi
+  done
 done
 exit $status

@@ -2,7 +2,9 @@
 //!
 //! State, access control and events; the rules live in [`routing`], plain Rust that unit tests reach directly.
 //! Services (BSH contracts) call `send_message`; the BMC emits `Message { next, seq, msg }` events that the relay
-//! carries to the next BMC. Links, routes, relays, verifiers and services are configured by the owners.
+//! carries to the next BMC. Links, routes, relays, verifiers and services are configured by the owners, who
+//! administer it as every BTP contract here is (`btp_interfaces::Administered`): owners added in two steps, a
+//! halt switch (a halted BMC takes no relay message and sends nothing) and code upgrades in place.
 //!
 //! # The service interface
 //! A service (BSH) contract registered with `add_service` implements `btp_interfaces::BtpService`, which the
@@ -40,7 +42,9 @@ pub use self::bmc::{Bmc, BmcRef, Error, FeeGatheringSettings, GasLimit, LinkStat
 #[ink::contract]
 pub mod bmc {
     use crate::routing::{self, Disposition, View};
-    use btp_interfaces::{Answer, BmcError, BtpService, Incoming, MessageCenter, ServiceError, Verified, Verifier, VerifierError};
+    use btp_interfaces::{
+        Admin, AdminError, Administered, Answer, BmcError, BtpService, Incoming, MessageCenter, ServiceError, Verified, Verifier, VerifierError,
+    };
     use btp_primitives::{
         address::{canonical_network, hex_account, validate_network},
         bmc::{BmcMessage, BMC_SERVICE},
@@ -51,7 +55,7 @@ pub mod bmc {
     use ink::{
         env::call::{build_call, ExecutionInput},
         prelude::{string::String, vec::Vec},
-        storage::Mapping,
+        storage::{traits::ManualKey, Mapping},
     };
 
     pub use crate::routing::{LinkState, Relay, Rotation, ServiceFailure};
@@ -71,10 +75,6 @@ pub mod bmc {
         InvalidAddress,
         /// Services send messages with `sn > 0`.
         InvalidSn,
-        /// The last owner cannot be removed.
-        LastOwner,
-        AlreadyExistsOwner,
-        NotExistsOwner,
         AlreadyExistsBmv,
         NotExistsBmv,
         AlreadyExistsBsh,
@@ -100,6 +100,8 @@ pub mod bmc {
         VerifierUnavailable,
         /// The link's BMV refused the relay message; the BTP error code (25–39) it reported.
         Verifier(u32),
+        /// The link's BMV is halted: no relay message of its network is taken until its owner resumes it.
+        VerifierHalted,
         /// No fee aggregator is set.
         NoFeeAggregator,
         /// Service names are ASCII letters and digits.
@@ -117,6 +119,8 @@ pub mod bmc {
         NotScheduled,
         /// A service failed with less gas left than its limit: give the call what its dry run used.
         OutOfGas,
+        /// The BMC is halted: it takes no relay message and sends nothing until an owner resumes it.
+        Halted,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -130,6 +134,7 @@ pub mod bmc {
                 Self::InvalidSn => BmcError::InvalidSn,
                 Self::Unreachable => BmcError::Unreachable,
                 Self::MessageTooLarge => BmcError::MessageTooLarge,
+                Self::Halted => BmcError::Halted,
                 _ => BmcError::Failed,
             }
         }
@@ -337,7 +342,7 @@ pub mod bmc {
         limit: GasLimit,
     }
 
-    /// Configuration changed: `what` (owner, verifier, service, link, route, relay) `key` was added or removed.
+    /// Configuration changed: `what` (verifier, service, link, route, relay) `key` was added or removed.
     #[ink(event)]
     pub struct ConfigurationChanged {
         what: String,
@@ -347,19 +352,23 @@ pub mod bmc {
 
     /// Registries and links live in `Mapping`s: a call decodes what it touches, and no value grows with the
     /// number of links or services past pallet-contracts' 16 KiB limit. The lists beside them hold only keys.
+    ///
+    /// The storage is what an upgraded code (`set_code`) reads: the fields below are its layout, in order, and
+    /// each `Mapping` has a fixed key (`ManualKey`), not one derived from its field's name. A new version keeps
+    /// them and adds state under new keys.
     #[ink(storage)]
     pub struct Bmc {
         network: String,
         address: String,
-        owners: Vec<AccountId>,
-        verifiers: Mapping<String, AccountId>,
+        admin: Admin,
+        verifiers: Mapping<String, AccountId, ManualKey<0x424d_4301>>,
         verifier_networks: Vec<String>,
-        services: Mapping<String, AccountId>,
+        services: Mapping<String, AccountId, ManualKey<0x424d_4302>>,
         service_names: Vec<String>,
         paused_services: Vec<String>,
         service_gas: GasLimit,
         /// Every link ever added, by its peer's canonical address; removal only disconnects it.
-        links: Mapping<String, LinkState>,
+        links: Mapping<String, LinkState, ManualKey<0x424d_4303>>,
         /// The connected links' keys.
         connected: Vec<String>,
         /// (destination BMC, link it leaves on), canonical.
@@ -367,7 +376,7 @@ pub mod bmc {
         /// Every network this BMC has had a link to: no peer may announce it as reachable through itself.
         direct_networks: Vec<String>,
         /// Answers to our own requests their service could not take, by (service, sn).
-        undelivered: Mapping<(String, u128), UndeliveredAnswer>,
+        undelivered: Mapping<(String, u128), UndeliveredAnswer, ManualKey<0x424d_4304>>,
         fee_aggregator: Option<String>,
         /// Blocks between fee gatherings; 0 gathers only when an owner asks.
         fee_gathering_term: u32,
@@ -388,12 +397,11 @@ pub mod bmc {
         #[ink(constructor)]
         pub fn new(network: String) -> Result<Self> {
             validate_network(&network).map_err(|_| Error::InvalidNetwork)?;
-            let owner = Self::env().caller();
             let address = parse(&ink::prelude::format!("btp://{network}/{}", hex_account(Self::env().account_id().as_ref())))?;
             let bmc = Self {
                 network: address.network().into(),
                 address: address.canonical().into(),
-                owners: ink::prelude::vec![owner],
+                admin: Admin::new(Self::env().caller()),
                 verifiers: Mapping::new(),
                 verifier_networks: Vec::new(),
                 services: Mapping::new(),
@@ -409,7 +417,6 @@ pub mod bmc {
                 fee_gathering_term: 0,
                 fee_gathering_next: 0,
             };
-            bmc.changed("owner", hex_account(owner.as_ref()), true);
             Ok(bmc)
         }
 
@@ -417,30 +424,6 @@ pub mod bmc {
         #[ink(message)]
         pub fn btp_address(&self) -> String {
             self.address.clone()
-        }
-
-        /// The accounts that administer this BMC.
-        #[ink(message)]
-        pub fn owners(&self) -> Vec<AccountId> {
-            self.owners.clone()
-        }
-
-        /// Adds an owner. Owner only.
-        #[ink(message)]
-        pub fn add_owner(&mut self, owner: AccountId) -> Result<()> {
-            self.only_owner()?;
-            btp_primitives::owners::add(&mut self.owners, owner, Error::AlreadyExistsOwner)?;
-            self.changed("owner", hex_account(owner.as_ref()), true);
-            Ok(())
-        }
-
-        /// Removes an owner; the last one stays. Owner only.
-        #[ink(message)]
-        pub fn remove_owner(&mut self, owner: AccountId) -> Result<()> {
-            self.only_owner()?;
-            btp_primitives::owners::remove(&mut self.owners, &owner, Error::NotExistsOwner, Error::LastOwner)?;
-            self.changed("owner", hex_account(owner.as_ref()), false);
-            Ok(())
         }
 
         /// The BMV contracts, by the network they verify.
@@ -756,9 +739,12 @@ pub mod bmc {
         /// messages an owner scheduled are dropped, consecutive messages for one service are delivered in one
         /// call whose answers go back to their sources, and what cannot be delivered gets an error reply on
         /// `prev`. One bad message never reverts the others; a message for a paused service refuses the whole
-        /// relay message (`ServicePaused`).
+        /// relay message (`ServicePaused`), and a halted BMC refuses every one (`Halted`).
         #[ink(message)]
         pub fn handle_relay_message(&mut self, prev: String, msg: Vec<u8>) -> Result<()> {
+            if self.admin.is_halted() {
+                return Err(Error::Halted);
+            }
             // Longer ones would overflow the I/O buffer of the call to the BMV: a trap, not an answer.
             if msg.len() > btp_primitives::bmc::MAX_RELAY_MESSAGE_LEN {
                 return Err(Error::MessageTooLarge);
@@ -779,7 +765,10 @@ pub mod bmc {
                 .try_invoke()
                 .map_err(|_| Error::VerifierUnavailable)?
                 .map_err(|_| Error::VerifierUnavailable)?
-                .map_err(|e| e.btp_code().map_or(Error::VerifierUnavailable, Error::Verifier))?;
+                .map_err(|e| match e {
+                    VerifierError::Halted => Error::VerifierHalted,
+                    e => e.btp_code().map_or(Error::VerifierUnavailable, Error::Verifier),
+                })?;
             let messages = spans.iter().map(|span| span.slice(&msg)).collect::<Option<Vec<&[u8]>>>().ok_or(Error::VerifierUnavailable)?;
             let count = u64::try_from(messages.len()).map_err(|_| Error::Overflow)?;
             let now = self.env().block_number();
@@ -1241,11 +1230,7 @@ pub mod bmc {
         }
 
         fn only_owner(&self) -> Result<()> {
-            if self.owners.contains(&self.env().caller()) {
-                Ok(())
-            } else {
-                Err(Error::Unauthorized)
-            }
+            self.admin.ensure_owner(self.env().caller()).map_err(|_| Error::Unauthorized)
         }
 
         /// A network address in its canonical spelling.
@@ -1283,7 +1268,11 @@ pub mod bmc {
         }
 
         /// Emits `msg` as the next message on the link to `next`, if the event can hold it.
+        /// The one place messages leave: a halted BMC sends nothing.
         fn emit(&mut self, next: &BtpAddress, msg: Vec<u8>) -> Result<()> {
+            if self.admin.is_halted() {
+                return Err(Error::Halted);
+            }
             let next = next.canonical();
             let event_len = ink::scale::Encode::encoded_size(next).saturating_add(8).saturating_add(ink::scale::Encode::encoded_size(&msg));
             if event_len > MAX_EVENT_LEN {
@@ -1292,6 +1281,50 @@ pub mod bmc {
             let seq = self.update_link(next, |state| state.next_tx_seq().ok_or(Error::Overflow))?;
             self.env().emit_event(Message { next: next.into(), seq, msg });
             Ok(())
+        }
+    }
+
+    /// Halting stops relay messages and every message out (services' sends, link initialisation, fee
+    /// gathering); configuration and reads go on.
+    impl Administered for Bmc {
+        #[ink(message)]
+        fn owners(&self) -> Vec<AccountId> {
+            self.admin.owners()
+        }
+
+        #[ink(message)]
+        fn owner_candidate(&self) -> Option<AccountId> {
+            self.admin.candidate()
+        }
+
+        #[ink(message)]
+        fn propose_owner(&mut self, candidate: Option<AccountId>) -> core::result::Result<(), AdminError> {
+            self.admin.propose(self.env().caller(), candidate)
+        }
+
+        #[ink(message)]
+        fn accept_ownership(&mut self) -> core::result::Result<(), AdminError> {
+            self.admin.accept(self.env().caller())
+        }
+
+        #[ink(message)]
+        fn remove_owner(&mut self, owner: AccountId) -> core::result::Result<(), AdminError> {
+            self.admin.remove(self.env().caller(), owner)
+        }
+
+        #[ink(message)]
+        fn halted(&self) -> bool {
+            self.admin.is_halted()
+        }
+
+        #[ink(message)]
+        fn set_halted(&mut self, halted: bool) -> core::result::Result<(), AdminError> {
+            self.admin.set_halted(self.env().caller(), halted)
+        }
+
+        #[ink(message)]
+        fn set_code(&mut self, code_hash: Hash) -> core::result::Result<(), AdminError> {
+            self.admin.set_code(self.env().caller(), code_hash)
         }
     }
 
@@ -1357,19 +1390,35 @@ pub mod bmc {
         }
 
         #[ink::test]
-        fn owners_are_managed_by_owners_and_never_all_removed() {
+        fn owners_join_in_two_steps_and_administer() {
             let a = accounts();
             let mut bmc = deploy();
-            assert_eq!(bmc.remove_owner(a.alice), Err(Error::LastOwner));
-            assert_eq!(bmc.add_owner(a.bob), Ok(()));
-            assert_eq!(bmc.add_owner(a.bob), Err(Error::AlreadyExistsOwner));
-            as_caller(a.charlie);
-            assert_eq!(bmc.add_owner(a.charlie), Err(Error::Unauthorized));
-            assert_eq!(bmc.remove_owner(a.alice), Err(Error::Unauthorized));
+            bmc.propose_owner(Some(a.bob)).unwrap();
             as_caller(a.bob);
-            assert_eq!(bmc.remove_owner(a.alice), Ok(()));
-            assert_eq!(bmc.remove_owner(a.alice), Err(Error::NotExistsOwner));
+            assert_eq!(bmc.add_link(ICON.into()), Err(Error::Unauthorized), "not an owner before accepting");
+            bmc.accept_ownership().unwrap();
+            bmc.remove_owner(a.alice).unwrap();
             assert_eq!(bmc.owners(), vec![a.bob]);
+            bmc.add_link(ICON.into()).unwrap();
+            as_caller(a.alice);
+            assert_eq!(bmc.set_halted(true), Err(AdminError::Unauthorized), "Alice handed over");
+        }
+
+        #[ink::test]
+        fn a_halted_bmc_takes_nothing_and_sends_nothing() {
+            let a = accounts();
+            let mut bmc = deploy();
+            bmc.add_link(ICON.into()).unwrap();
+            bmc.add_relay(ICON.into(), a.bob).unwrap();
+            bmc.set_halted(true).unwrap();
+            assert!(bmc.halted());
+            as_caller(a.bob);
+            assert_eq!(bmc.handle_relay_message(ICON.into(), vec![0xc0]), Err(Error::Halted), "refused before the verifier is asked");
+            as_caller(a.alice);
+            assert_eq!(bmc.add_link(ETH.into()), Err(Error::Halted), "a new link's Init is not sent");
+            assert_eq!(bmc.get_status(ICON.into()).map(|s| s.tx_seq), Ok(1), "reads go on");
+            bmc.set_halted(false).unwrap();
+            bmc.add_link(ETH.into()).unwrap();
         }
 
         #[ink::test]

@@ -2,7 +2,8 @@
 //!
 //! A thin shell around the `icon-light-client` crate: it keeps the verifier's state (validator list,
 //! Merkle Tree Accumulator, last block id and height), lets only its BMC submit relay messages, and reports
-//! what changed in events. The verification itself is the light client's, the same code the relay runs.
+//! what changed in events. The verification itself is the light client's, the same code the relay runs. Its
+//! owners administer it as every BTP contract here (`btp_interfaces::Administered`); halted, it verifies nothing.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 // Overflow must be an error, never a wrapped value or a panic (cargo-contract lints the Wasm build alike).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
@@ -12,7 +13,7 @@ pub use self::bmv_icon::{BmvIcon, BmvIconRef, Error};
 
 #[ink::contract]
 pub mod bmv_icon {
-    use btp_interfaces::{MessageSpan, Verified, VerifierError, VerifierStatus};
+    use btp_interfaces::{Admin, AdminError, Administered, MessageSpan, Verified, VerifierError, VerifierStatus};
     use icon_light_client::{
         crypto::Secp256k1,
         mta::Mta,
@@ -22,15 +23,13 @@ pub mod bmv_icon {
     };
     use ink::{
         prelude::{string::String, vec::Vec},
-        storage::Lazy,
+        storage::{traits::ManualKey, Lazy},
     };
 
     /// Why an administrative call failed. Verification refuses with the interface's `VerifierError`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     pub enum Error {
-        /// The caller may not do this.
-        Unauthorized,
         /// A constructor argument is invalid (network address, validator list).
         InvalidConfiguration,
         /// The stored state is unreadable.
@@ -106,18 +105,11 @@ pub mod bmv_icon {
         hash: IconHash,
     }
 
-    /// Ownership moved.
-    #[ink(event)]
-    pub struct OwnershipTransferred {
-        #[ink(topic)]
-        previous: AccountId,
-        #[ink(topic)]
-        owner: AccountId,
-    }
-
+    /// The storage an upgraded code (`set_code`) reads: these fields in this order, and the validator set under
+    /// a fixed key.
     #[ink(storage)]
     pub struct BmvIcon {
-        owner: AccountId,
+        admin: Admin,
         bmc: AccountId,
         /// The BMC's BTP address as ICON names it: the `_next` of the ICON BMC's `Message` events.
         bmc_address: String,
@@ -125,7 +117,7 @@ pub mod bmv_icon {
         /// The current validator set (`ValidatorSet::encode_state`: the list as ICON committed to it, its hash
         /// and the members' keys learnt so far), in a storage cell of its own: `get_status`, which the BMC asks
         /// twice per relay message, does not load it, and it has the 16 KiB value limit to itself.
-        validators: Lazy<Vec<u8>>,
+        validators: Lazy<Vec<u8>, ManualKey<0x424d_5601>>,
         /// The accumulator in ICON's BMV layout (see `Mta::encode`).
         mta: Vec<u8>,
         last_block_hash: IconHash,
@@ -160,9 +152,7 @@ pub mod bmv_icon {
             let mut stored = Lazy::new();
             stored.set(&ValidatorSet::decode(&validators, &RuntimeSecp256k1).map_err(|_| Error::InvalidConfiguration)?.encode_state());
             let mta = Mta::new(mta_offset, root_size, cache_size, allow_newer_witness).encode();
-            let owner = Self::env().caller();
-            Self::env().emit_event(OwnershipTransferred { previous: owner, owner });
-            Ok(Self { owner, bmc, bmc_address, network, validators: stored, mta, last_block_hash, last_height: mta_offset })
+            Ok(Self { admin: Admin::new(Self::env().caller()), bmc, bmc_address, network, validators: stored, mta, last_block_hash, last_height: mta_offset })
         }
 
         /// The current validator list (RLP, as ICON committed to it) and its SHA3-256 hash.
@@ -182,23 +172,6 @@ pub mod bmv_icon {
         #[ink(message)]
         pub fn network(&self) -> (String, AccountId, String) {
             (self.network.clone(), self.bmc, self.bmc_address.clone())
-        }
-
-        /// The account that administers this BMV.
-        #[ink(message)]
-        pub fn owner(&self) -> AccountId {
-            self.owner
-        }
-
-        /// Hands administration to `owner`. Owner only.
-        #[ink(message)]
-        pub fn transfer_ownership(&mut self, owner: AccountId) -> Result<(), Error> {
-            if self.env().caller() != self.owner {
-                return Err(Error::Unauthorized);
-            }
-            let previous = core::mem::replace(&mut self.owner, owner);
-            self.env().emit_event(OwnershipTransferred { previous, owner });
-            Ok(())
         }
 
         fn validator_set(&self) -> Result<ValidatorSet, VerifierError> {
@@ -224,6 +197,9 @@ pub mod bmv_icon {
         fn handle_relay_message(&mut self, bmc: String, prev: String, seq: u128, msg: Vec<u8>) -> Result<Verified, VerifierError> {
             if self.env().caller() != self.bmc {
                 return Err(VerifierError::Unauthorized);
+            }
+            if self.admin.is_halted() {
+                return Err(VerifierError::Halted);
             }
             if bmc != self.bmc_address {
                 return Err(VerifierError::NotAcceptedBmc);
@@ -254,6 +230,49 @@ pub mod bmv_icon {
         fn status(&self) -> Result<VerifierStatus, VerifierError> {
             let mta = Mta::decode(&self.mta).map_err(|_| VerifierError::Corrupted)?;
             Ok(VerifierStatus { height: mta.height(), offset: mta.offset(), last_height: self.last_height })
+        }
+    }
+
+    /// Halting stops verification: the BMC refuses every relay message of this network until an owner resumes.
+    impl Administered for BmvIcon {
+        #[ink(message)]
+        fn owners(&self) -> Vec<AccountId> {
+            self.admin.owners()
+        }
+
+        #[ink(message)]
+        fn owner_candidate(&self) -> Option<AccountId> {
+            self.admin.candidate()
+        }
+
+        #[ink(message)]
+        fn propose_owner(&mut self, candidate: Option<AccountId>) -> Result<(), AdminError> {
+            self.admin.propose(self.env().caller(), candidate)
+        }
+
+        #[ink(message)]
+        fn accept_ownership(&mut self) -> Result<(), AdminError> {
+            self.admin.accept(self.env().caller())
+        }
+
+        #[ink(message)]
+        fn remove_owner(&mut self, owner: AccountId) -> Result<(), AdminError> {
+            self.admin.remove(self.env().caller(), owner)
+        }
+
+        #[ink(message)]
+        fn halted(&self) -> bool {
+            self.admin.is_halted()
+        }
+
+        #[ink(message)]
+        fn set_halted(&mut self, halted: bool) -> Result<(), AdminError> {
+            self.admin.set_halted(self.env().caller(), halted)
+        }
+
+        #[ink(message)]
+        fn set_code(&mut self, code_hash: Hash) -> Result<(), AdminError> {
+            self.admin.set_code(self.env().caller(), code_hash)
         }
     }
 
@@ -350,15 +369,24 @@ pub mod bmv_icon {
         }
 
         #[ink::test]
-        fn owner_administers() {
+        fn a_halted_verifier_verifies_nothing() {
             let accounts = ink::env::test::default_accounts::<ink::env::DefaultEnvironment>();
-            let mut bmv = deploy(&vector("icondao_h21172_scenario4"), accounts.bob);
-            assert_eq!(bmv.owner(), accounts.alice);
+            let v = vector("icondao_h21172_scenario4");
+            let mut bmv = deploy(&v, accounts.bob);
+            assert_eq!(bmv.owners(), vec![accounts.alice]);
             ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.bob);
-            assert_eq!(bmv.transfer_ownership(accounts.bob), Err(Error::Unauthorized));
+            assert_eq!(bmv.set_halted(true), Err(AdminError::Unauthorized), "the BMC is not an owner");
             ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.alice);
-            assert_eq!(bmv.transfer_ownership(accounts.bob), Ok(()));
-            assert_eq!(bmv.owner(), accounts.bob);
+            bmv.set_halted(true).unwrap();
+            ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.bob);
+            let input = &v["input"];
+            let (bmc, prev, msg) = (text(input, "bmc"), text(input, "prev"), hex_field(input, "relay_message"));
+            assert_eq!(bmv.handle_relay_message(bmc.clone(), prev.clone(), 0, msg.clone()), Err(VerifierError::Halted));
+            assert_eq!(bmv.status(), Ok(VerifierStatus { height: 21171, offset: 21171, last_height: 21171 }), "reads go on");
+            ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.alice);
+            bmv.set_halted(false).unwrap();
+            ink::env::test::set_caller::<ink::env::DefaultEnvironment>(accounts.bob);
+            assert_eq!(bmv.handle_relay_message(bmc, prev, 0, msg).map(|v| v.blocks), Ok(1));
         }
 
         #[ink::test]

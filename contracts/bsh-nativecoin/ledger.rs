@@ -202,6 +202,21 @@ impl<S: Store> Books<'_, S> {
         Ok(())
     }
 
+    /// A transfer locked and never sent (the governor delayed it, an owner cancelled it) ends: all of it, fee
+    /// included, becomes refundable, as nobody relayed anything and the sender did nothing wrong; wrapped coins
+    /// get their backing back.
+    pub fn unlock(&mut self, pending: &Pending) -> Result<(), LedgerError> {
+        for asset in &pending.assets {
+            let value = asset.value()?;
+            self.sub(&Key::Locked(pending.from, asset.coin.clone()), value)?;
+            self.add(&Key::Refundable(pending.from, asset.coin.clone()), value)?;
+            if !self.is_native(&asset.coin) {
+                self.add(&Key::Backing(asset.coin.clone(), pending.network.clone()), asset.amount)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Pays `value` of `owner`'s refundable `coin` back: wrapped coins leave custody here; the native coin is
     /// paid by the caller.
     pub fn reclaim(&mut self, owner: AccountId, coin: &str, value: u128) -> Result<(), LedgerError> {
@@ -256,6 +271,7 @@ pub fn parse_account(text: &str) -> Option<AccountId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rails::{CoinLimits, Direction, Flow, GovernorSettings};
     use alloc::collections::BTreeMap;
     use proptest::prelude::*;
 
@@ -367,12 +383,19 @@ mod tests {
         assert_eq!(b.store.get(&Key::Backing(ICX.into(), ICON.into())), 0, "reserved while in flight");
     }
 
-    /// One step of a random history.
+    /// One step of a random history. Transfers both ways go through the governor of [`GOVERNOR`] and [`LIMITS`]:
+    /// a large one, or one over the window's limit, waits in the queue.
     #[derive(Debug, Clone)]
     enum Step {
         /// A user sends native coin (value) or ICX to a network.
         SendNative(u8, u128, usize),
         SendIcx(u8, u128, usize),
+        /// Blocks pass.
+        Wait(u32),
+        /// Anyone releases the n-th oldest delayed transfer (out or in), if it is due.
+        Release(usize, bool),
+        /// An owner cancels the n-th oldest delayed transfer (out or in).
+        Cancel(usize, bool),
         /// The destination answers the n-th oldest pending request.
         Answer(usize, bool),
         /// A network sends ICX (it locked it) to a user, or native coin back (paid out by the contract).
@@ -398,8 +421,17 @@ mod tests {
             (u.clone(), any::<bool>(), v.clone()).prop_map(|(a, n, v)| Step::Reclaim(a, n, v)),
             (u.clone(), u, v).prop_map(|(a, b, v)| Step::Trade(a, b, v)),
             any::<bool>().prop_map(Step::GatherFees),
+            (0u32..40).prop_map(Step::Wait),
+            (0usize..8, any::<bool>()).prop_map(|(n, out)| Step::Release(n, out)),
+            (0usize..8, any::<bool>()).prop_map(|(n, out)| Step::Cancel(n, out)),
         ]
     }
+
+    const GOVERNOR: GovernorSettings = GovernorSettings { window: 48, delay: 5 };
+    const LIMITS: CoinLimits = CoinLimits { max_out: 0, max_in: 0, window_limit: 1_500, large: 600 };
+
+    /// A transfer from a network the governor holds back: (user, value, network, ICX rather than native coin).
+    type DelayedIn = (u8, u128, usize, bool);
 
     /// What the world outside the books knows.
     #[derive(Default)]
@@ -411,6 +443,49 @@ mod tests {
         peer_icx_locked: [u128; 2],
         peer_native_wrapped: [u128; 2],
         pending: Vec<Pending>,
+        /// The governor's queue, with each transfer's due block.
+        delayed_out: Vec<(u32, Pending)>,
+        delayed_in: Vec<(u32, DelayedIn)>,
+        now: u32,
+        /// Per coin (native, ICX) and direction (out, in).
+        flows: [[Flow; 2]; 2],
+    }
+
+    impl World {
+        /// Whether the governor holds back `value` of a coin crossing in a direction; what it lets through is
+        /// counted.
+        fn governed(&mut self, icx: bool, direction: Direction, value: u128) -> bool {
+            let flow = &mut self.flows[usize::from(icx)][usize::from(direction == Direction::In)];
+            if LIMITS.must_wait(flow.in_window(&GOVERNOR, self.now), value) {
+                return true;
+            }
+            flow.record(&GOVERNOR, self.now, value);
+            false
+        }
+
+        /// Takes the n-th oldest of a queue if it is due.
+        fn due<T>(queue: &mut Vec<(u32, T)>, n: usize, now: u32) -> Option<T> {
+            let at = n.checked_rem(queue.len())?;
+            (queue[at].0 <= now).then(|| queue.remove(at).1)
+        }
+    }
+
+    /// A network sends `value` of ICX (it locked it) or of native coin back (paid out by the contract, if the
+    /// network's backing covers it).
+    fn receive(b: &mut Books<'_, Memory>, world: &mut World, (who, value, net, icx): DelayedIn) -> bool {
+        if icx {
+            b.mint(user(who), ICX, NETWORKS[net], value).unwrap();
+            world.peer_icx_locked[net] += value;
+            return true;
+        }
+        if value > world.peer_native_wrapped[net] {
+            assert_eq!(b.release_native(NETWORKS[net], value), Err(LedgerError::Insufficient));
+            return false;
+        }
+        b.release_native(NETWORKS[net], value).unwrap();
+        world.peer_native_wrapped[net] -= value;
+        world.native_out += value;
+        true
     }
 
     fn sum(store: &Memory, f: impl Fn(&Key) -> bool) -> u128 {
@@ -436,10 +511,35 @@ mod tests {
                     if native {
                         world.native_in += value;
                     }
-                    world.pending.push(request);
+                    if world.governed(!native, Direction::Out, value) {
+                        world.delayed_out.push((world.now + GOVERNOR.delay, request));
+                    } else {
+                        world.pending.push(request);
+                    }
                 } else {
                     *store = before;
                 }
+            }
+            Step::Wait(blocks) => world.now += blocks,
+            Step::Release(n, true) => {
+                if let Some(request) = World::due(&mut world.delayed_out, n, world.now) {
+                    world.pending.push(request);
+                }
+            }
+            Step::Release(n, false) => {
+                if let Some(transfer) = World::due(&mut world.delayed_in, n, world.now) {
+                    if !receive(&mut b, world, transfer) {
+                        *store = before;
+                    }
+                }
+            }
+            Step::Cancel(n, true) => {
+                if let Some(request) = World::due(&mut world.delayed_out, n, u32::MAX) {
+                    b.unlock(&request).unwrap();
+                }
+            }
+            Step::Cancel(n, false) => {
+                World::due(&mut world.delayed_in, n, u32::MAX);
             }
             Step::Answer(n, ok) => {
                 if world.pending.is_empty() {
@@ -458,17 +558,16 @@ mod tests {
                     }
                 }
             }
-            Step::ReceiveIcx(who, value, net) => {
-                b.mint(user(who), ICX, NETWORKS[net], value).unwrap();
-                world.peer_icx_locked[net] += value;
-            }
-            Step::ReceiveNative(value, net) => {
-                if value <= world.peer_native_wrapped[net] {
-                    b.release_native(NETWORKS[net], value).unwrap();
-                    world.peer_native_wrapped[net] -= value;
-                    world.native_out += value;
-                } else {
-                    assert_eq!(b.release_native(NETWORKS[net], value), Err(LedgerError::Insufficient));
+            Step::ReceiveIcx(..) | Step::ReceiveNative(..) => {
+                let transfer = match step {
+                    Step::ReceiveIcx(who, value, net) => (who, value, net, true),
+                    Step::ReceiveNative(value, net) => (1, value, net, false),
+                    _ => unreachable!(),
+                };
+                if world.governed(transfer.3, Direction::In, transfer.1) {
+                    // Held back, nothing moves: the request is checked and carried out when released.
+                    world.delayed_in.push((world.now + GOVERNOR.delay, transfer));
+                } else if !receive(&mut b, world, transfer) {
                     *store = before;
                 }
             }
@@ -515,8 +614,16 @@ mod tests {
                 // Wrapped ICX: minted − burned equals what the networks locked for it, and all of it is held by someone.
                 prop_assert_eq!(sum(&store, |k| matches!(k, Key::Balance(_, id) if *id == icx)), world.peer_icx_locked.iter().sum::<u128>());
                 for (net, network) in NETWORKS.iter().enumerate() {
-                    // Each network's backing is its lock less what is on its way back to it.
-                    let in_flight: u128 = world.pending.iter().filter(|p| p.network == *network).flat_map(|p| &p.assets).filter(|a| a.coin == ICX).map(|a| a.amount).sum();
+                    // Each network's backing is its lock less what is on its way back to it, or held back on the way.
+                    let in_flight: u128 = world
+                        .pending
+                        .iter()
+                        .chain(world.delayed_out.iter().map(|(_, p)| p))
+                        .filter(|p| p.network == *network)
+                        .flat_map(|p| &p.assets)
+                        .filter(|a| a.coin == ICX)
+                        .map(|a| a.amount)
+                        .sum();
                     prop_assert_eq!(store.get(&Key::Backing(ICX.into(), (*network).into())) + in_flight, world.peer_icx_locked[net]);
                     prop_assert_eq!(store.get(&Key::Backing(NATIVE.into(), (*network).into())), world.peer_native_wrapped[net]);
                 }
@@ -528,6 +635,10 @@ mod tests {
                     + store.get(&Key::Fees(NATIVE.into()))
                     + sum(&store, |k| matches!(k, Key::Backing(c, _) if c == NATIVE));
                 prop_assert_eq!(held + world.native_out, world.native_in);
+                // What the governor let through in any window stays within its limit.
+                for flow in world.flows.iter().flatten() {
+                    prop_assert!(flow.in_window(&GOVERNOR, world.now) <= LIMITS.window_limit);
+                }
             }
         }
     }

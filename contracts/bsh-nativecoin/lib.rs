@@ -22,15 +22,23 @@
 //!   went there; a wrapped coin is minted only for requests from the networks registered for it, and goes back
 //!   only to a network that backs it;
 //! * at most 15 coins per request, either way (ICON's token service's limit);
-//! * an incoming request that cannot be carried out (bad account, unknown coin, zero value, paused, not enough
-//!   native coin sent out before) gets an error response and changes nothing; only a message that is not a
-//!   native-coin message at all is refused (the BMC then sends a BTP error);
+//! * an incoming request that cannot be carried out (bad account, unknown coin, zero value, halted, over a cap,
+//!   to or from a blacklisted address, not enough native coin sent out before) gets an error response and
+//!   changes nothing; only a message that is not a native-coin message at all is refused (the BMC then sends a
+//!   BTP error);
 //! * an `UNKNOWN_TYPE` answer fails the request (refund) instead of leaving it locked forever;
 //! * a response or error for an unknown `sn` is ignored (Java), never reverted;
 //! * a request whose answer the BMC could not deliver (or dropped) is settled from the answer the BMC kept:
 //!   `settle_request`, open to anyone, with no outcome to choose;
 //! * minting to a contract does not call into it (the relay's transaction must not run foreign code);
 //!   `safe_transfer_from` does ask a receiving contract.
+//!
+//! Safety rails, all off until an owner sets them ([`rails`]): halting (`set_halted`: no transfer out, every
+//! incoming request refused with an error response, answers to our requests still settled), per-coin caps on
+//! one transfer each way, the governor (a large transfer, or one over a coin's limit per rolling window, waits
+//! `delay` blocks in a queue; anyone releases it once due, an owner may cancel it), and a blacklist of
+//! addresses that may neither send nor receive. The storage keeps fixed keys so that `set_code` can upgrade the
+//! code in place, pending and delayed transfers included.
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 // Overflow must be an error, never a wrapped value or a panic (cargo-contract lints the Wasm build alike).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
@@ -41,6 +49,8 @@ extern crate alloc;
 pub mod events;
 #[path = "ledger.rs"]
 pub mod ledger;
+#[path = "rails.rs"]
+pub mod rails;
 
 /// The contract and the types its users need, without the module path.
 pub use self::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, Coin, CoinBalance, Error};
@@ -49,7 +59,9 @@ pub use self::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, Coin, CoinBalanc
 pub mod bsh_nativecoin {
     pub use crate::events::{TransferBatch, TransferEnd, TransferReceived, TransferSingle, TransferStart};
     use crate::ledger::{self, AssetTransfer, Books, FeeRule, Key, LedgerError, Pending, Store, TokenId, MAX_ASSETS};
-    use btp_interfaces::{token, Answer, BtpService, Incoming, MessageCenter, ServiceError, TokenReceiver};
+    use crate::rails::{per_coin, Flow};
+    pub use crate::rails::{CoinLimits, Delayed, DelayedTransfer, Direction, GovernorSettings};
+    use btp_interfaces::{token, Admin, AdminError, Administered, Answer, BtpService, Incoming, MessageCenter, ServiceError, TokenReceiver};
     use btp_primitives::{
         address::{canonical_network, hex_account},
         message::{clipped, MessageError, EVENT_TEXT_MAX, REQUEST_SN_BASE},
@@ -59,8 +71,12 @@ pub mod bsh_nativecoin {
     use ink::codegen::TraitCallBuilder;
     use ink::{
         prelude::{format, string::String, vec, vec::Vec},
-        storage::Mapping,
+        storage::{traits::ManualKey, Mapping},
     };
+
+    /// This code's release: the `next-version` feature builds the next one (the same storage), which the upgrade
+    /// e2e test moves a live service to.
+    const VERSION: u32 = if cfg!(feature = "next-version") { 2 } else { 1 };
 
     /// Why a call failed. A refused BMC call carries the code [`ServiceError::from`] gives each error.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +89,8 @@ pub mod bsh_nativecoin {
         InvalidService,
         /// Not a native-coin service message.
         InvalidMessage,
-        /// Transfers are paused.
-        Paused,
+        /// The service is halted.
+        Halted,
         /// A BTP address or account is malformed, or names this network.
         InvalidAddress,
         /// A coin name is empty or taken.
@@ -97,16 +113,22 @@ pub mod bsh_nativecoin {
         TransferRejected,
         /// The caller is neither the owner of the tokens nor approved by them.
         NotApproved,
-        AlreadyExistsOwner,
-        NotExistsOwner,
-        /// The last owner cannot be removed.
-        LastOwner,
         /// More coins in one request than [`MAX_ASSETS`].
         TooManyAssets,
         /// The coin is not minted for requests from that network.
         UnsupportedNetwork,
         /// No request with that sn waits for an answer.
         NotExistsRequest,
+        /// The transfer carries more of a coin than its cap allows.
+        OverCap,
+        /// The sender or the recipient is on the blacklist.
+        Blacklisted,
+        /// No delayed transfer has that id.
+        NotExistsDelayed,
+        /// The delayed transfer is not due yet.
+        NotDue,
+        /// A governor window of no block.
+        InvalidGovernor,
     }
 
     pub type Result<T> = core::result::Result<T, Error>;
@@ -116,21 +138,21 @@ pub mod bsh_nativecoin {
     impl From<Error> for ServiceError {
         fn from(e: Error) -> Self {
             ServiceError::new(match e {
-                Error::Unknown | Error::AlreadyExistsOwner | Error::NotExistsOwner | Error::LastOwner | Error::InvalidCoinName => 0,
-                Error::Unauthorized | Error::NotApproved => 1,
+                Error::Unknown | Error::InvalidCoinName | Error::InvalidGovernor => 0,
+                Error::Unauthorized | Error::NotApproved | Error::Blacklisted => 1,
                 Error::InvalidService => 2,
                 Error::InvalidMessage => 3,
-                Error::Paused => 4,
+                Error::Halted => 4,
                 Error::InvalidAddress => 5,
                 Error::NotExistsCoin => 6,
-                Error::InvalidFee | Error::InvalidAmount | Error::InvalidLengths => 7,
+                Error::InvalidFee | Error::InvalidAmount | Error::InvalidLengths | Error::OverCap => 7,
                 Error::Insufficient => 8,
                 Error::Overflow => 9,
                 Error::Bmc => 10,
                 Error::TransferFailed | Error::TransferRejected => 11,
                 Error::TooManyAssets => 12,
                 Error::UnsupportedNetwork => 13,
-                Error::NotExistsRequest => 14,
+                Error::NotExistsRequest | Error::NotExistsDelayed | Error::NotDue => 14,
             })
         }
     }
@@ -226,14 +248,47 @@ pub mod bsh_nativecoin {
     }
 
     #[ink(event)]
-    pub struct PauseChanged {
-        paused: bool,
+    pub struct LimitsChanged {
+        coin: String,
+        limits: CoinLimits,
     }
 
     #[ink(event)]
-    pub struct OwnerChanged {
-        owner: AccountId,
-        added: bool,
+    pub struct GovernorChanged {
+        settings: GovernorSettings,
+    }
+
+    /// `address` (a BTP address, canonical) was put on the blacklist or taken off.
+    #[ink(event)]
+    pub struct BlacklistChanged {
+        address: String,
+        listed: bool,
+    }
+
+    /// The governor holds back transfer `sn` (ours out, or `network`'s in) as delayed transfer `id`, until block
+    /// `due`.
+    #[ink(event)]
+    pub struct TransferDelayed {
+        #[ink(topic)]
+        id: u64,
+        sn: u128,
+        incoming: bool,
+        network: String,
+        due: u32,
+    }
+
+    /// Delayed transfer `id` was released: sent, or carried out and answered.
+    #[ink(event)]
+    pub struct DelayedReleased {
+        #[ink(topic)]
+        id: u64,
+    }
+
+    /// An owner cancelled delayed transfer `id`: refunded in full, or refused with an error response.
+    #[ink(event)]
+    pub struct DelayedCancelled {
+        #[ink(topic)]
+        id: u64,
     }
 
     #[ink(event)]
@@ -269,23 +324,34 @@ pub mod bsh_nativecoin {
         }
     }
 
+    /// The storage an upgraded code (`set_code`) reads: these fields in this order, each `Mapping` under a
+    /// fixed key (`ManualKey`) rather than one derived from its field's name. A new version keeps them and adds
+    /// state under new keys.
     #[ink(storage)]
     pub struct BshNativecoin {
-        owners: Vec<AccountId>,
+        admin: Admin,
         bmc: AccountId,
         /// This parachain's BTP network, e.g. `0x501.pra`.
         network: String,
         native: String,
         /// The native coin first, then the registered wrapped coins.
         coins: Vec<Coin>,
-        books: Mapping<Key, u128>,
-        pending: Mapping<u128, Pending>,
-        /// Requests waiting for an answer, per destination network.
-        pending_count: Mapping<String, u64>,
+        books: Mapping<Key, u128, ManualKey<0x4253_4801>>,
+        pending: Mapping<u128, Pending, ManualKey<0x4253_4802>>,
+        /// Requests waiting for an answer and delayed transfers both ways, per network: what the BMC must keep a
+        /// link for.
+        pending_count: Mapping<String, u64, ManualKey<0x4253_4803>>,
         /// The last request's serial number (`REQUEST_SN_BASE - 1` before the first).
         sn: u128,
-        approvals: Mapping<(AccountId, AccountId), ()>,
-        paused: bool,
+        approvals: Mapping<(AccountId, AccountId), (), ManualKey<0x4253_4804>>,
+        limits: Mapping<String, CoinLimits, ManualKey<0x4253_4805>>,
+        governor: GovernorSettings,
+        flows: Mapping<(String, Direction), Flow, ManualKey<0x4253_4806>>,
+        delayed: Mapping<u64, DelayedTransfer, ManualKey<0x4253_4807>>,
+        /// The last delayed transfer's id (0 before the first).
+        delayed_last: u64,
+        /// Canonical BTP addresses, of accounts here and elsewhere.
+        blacklist: Mapping<String, (), ManualKey<0x4253_4808>>,
     }
 
     impl BshNativecoin {
@@ -301,7 +367,6 @@ pub mod bsh_nativecoin {
             if !fee.is_valid() {
                 return Err(Error::InvalidFee);
             }
-            let owner = Self::env().caller();
             let native = Coin {
                 name: native_coin.clone(),
                 symbol: native_coin.clone(),
@@ -311,9 +376,8 @@ pub mod bsh_nativecoin {
                 uri: String::new(),
                 networks: Vec::new(),
             };
-            Self::env().emit_event(OwnerChanged { owner, added: true });
             Ok(Self {
-                owners: vec![owner],
+                admin: Admin::new(Self::env().caller()),
                 bmc,
                 network,
                 native: native_coin,
@@ -323,35 +387,16 @@ pub mod bsh_nativecoin {
                 pending_count: Mapping::new(),
                 sn: REQUEST_SN_BASE.saturating_sub(1),
                 approvals: Mapping::new(),
-                paused: false,
+                limits: Mapping::new(),
+                governor: GovernorSettings::default(),
+                flows: Mapping::new(),
+                delayed: Mapping::new(),
+                delayed_last: 0,
+                blacklist: Mapping::new(),
             })
         }
 
         // ---- administration -------------------------------------------------------------------------------
-
-        /// The accounts that administer this service.
-        #[ink(message)]
-        pub fn owners(&self) -> Vec<AccountId> {
-            self.owners.clone()
-        }
-
-        /// Adds an owner. Owner only.
-        #[ink(message)]
-        pub fn add_owner(&mut self, owner: AccountId) -> Result<()> {
-            self.only_owner()?;
-            btp_primitives::owners::add(&mut self.owners, owner, Error::AlreadyExistsOwner)?;
-            self.env().emit_event(OwnerChanged { owner, added: true });
-            Ok(())
-        }
-
-        /// Removes an owner; the last one stays. Owner only.
-        #[ink(message)]
-        pub fn remove_owner(&mut self, owner: AccountId) -> Result<()> {
-            self.only_owner()?;
-            btp_primitives::owners::remove(&mut self.owners, &owner, Error::NotExistsOwner, Error::LastOwner)?;
-            self.env().emit_event(OwnerChanged { owner, added: false });
-            Ok(())
-        }
 
         /// Registers the foreign coin `name` as a wrapped token with its fee, minted for requests from
         /// `networks` (the chains whose locks back it; at least one, not this one). Owner only.
@@ -409,21 +454,139 @@ pub mod bsh_nativecoin {
             Ok(())
         }
 
-        /// Stops (or resumes) transfers both ways; responses to requests already sent are still handled, so
-        /// nothing stays locked. Owner only.
+        /// Sets `coin`'s caps and governor limits (0 turns each off). Owner only.
         #[ink(message)]
-        pub fn set_paused(&mut self, paused: bool) -> Result<()> {
+        pub fn set_coin_limits(&mut self, coin: String, limits: CoinLimits) -> Result<()> {
             self.only_owner()?;
-            self.paused = paused;
-            self.env().emit_event(PauseChanged { paused });
+            self.coin(&coin).ok_or(Error::NotExistsCoin)?;
+            if limits == CoinLimits::default() {
+                self.limits.remove(&coin);
+            } else {
+                self.limits.insert(&coin, &limits);
+            }
+            self.env().emit_event(LimitsChanged { coin, limits });
+            Ok(())
+        }
+
+        /// Sets the governor's rolling window and the delay of the transfers it holds back, in blocks; the window
+        /// is at least a block. Transfers delayed before keep their due block. Owner only.
+        #[ink(message)]
+        pub fn set_governor(&mut self, window: u32, delay: u32) -> Result<()> {
+            self.only_owner()?;
+            let settings = GovernorSettings { window, delay };
+            if !settings.is_valid() {
+                return Err(Error::InvalidGovernor);
+            }
+            self.governor = settings;
+            self.env().emit_event(GovernorChanged { settings });
+            Ok(())
+        }
+
+        /// Puts the BTP address `address` (an account here, `btp://<this network>/0x…`, or elsewhere) on the
+        /// blacklist, or takes it off: a listed address neither sends nor receives through this service. Owner
+        /// only.
+        #[ink(message)]
+        pub fn set_blacklisted(&mut self, address: String, listed: bool) -> Result<()> {
+            self.only_owner()?;
+            let address = String::from(BtpAddress::parse(&address).map_err(|_| Error::InvalidAddress)?.canonical());
+            if listed {
+                self.blacklist.insert(&address, &());
+            } else {
+                self.blacklist.remove(&address);
+            }
+            self.env().emit_event(BlacklistChanged { address, listed });
+            Ok(())
+        }
+
+        /// Sends delayed transfer `id` once it is due: a transfer out goes to the BMC, a request from another
+        /// network is checked again and carried out, and answered either way. Anyone may call it.
+        #[ink(message)]
+        pub fn release_delayed(&mut self, id: u64) -> Result<()> {
+            if self.admin.is_halted() {
+                return Err(Error::Halted);
+            }
+            let delayed = self.delayed.get(id).ok_or(Error::NotExistsDelayed)?;
+            if self.env().block_number() < delayed.due {
+                return Err(Error::NotDue);
+            }
+            self.delayed.remove(id);
+            self.count_waiting(delayed.transfer.network(), false)?;
+            match delayed.transfer {
+                Delayed::Out { sn, pending } => self.dispatch(sn, pending)?,
+                Delayed::In { network, sn, payload } => {
+                    let Ok(ServiceMessage::TransferRequest(request)) = ServiceMessage::decode(&payload) else { return Err(Error::InvalidMessage) };
+                    let response = self.answer_request(&network, sn, &request, None)?.ok_or(Error::Unknown)?;
+                    self.send(&network, sn, &ServiceMessage::Response(response).encode())?;
+                }
+            }
+            self.env().emit_event(DelayedReleased { id });
+            Ok(())
+        }
+
+        /// Cancels delayed transfer `id`: a transfer out is refunded in full (its fee too: nothing was sent), a
+        /// request from another network is answered with an error response, so that its sender is refunded
+        /// there. Owner only; works while halted.
+        #[ink(message)]
+        pub fn cancel_delayed(&mut self, id: u64) -> Result<()> {
+            self.only_owner()?;
+            let delayed = self.delayed.take(id).ok_or(Error::NotExistsDelayed)?;
+            self.count_waiting(delayed.transfer.network(), false)?;
+            match delayed.transfer {
+                Delayed::Out { sn, pending } => {
+                    self.books().unlock(&pending)?;
+                    self.env().emit_event(TransferEnd { from: pending.from, sn, code: RC_ERR, msg: "Cancelled".into() });
+                }
+                Delayed::In { network, sn, .. } => {
+                    let refusal = ServiceMessage::Response(TransferResponse { code: RC_ERR, message: "Cancelled".into() });
+                    self.send(&network, sn, &refusal.encode())?;
+                }
+            }
+            self.env().emit_event(DelayedCancelled { id });
             Ok(())
         }
 
         // ---- queries --------------------------------------------------------------------------------------
 
+        /// This code's release number.
         #[ink(message)]
-        pub fn is_paused(&self) -> bool {
-            self.paused
+        pub fn version(&self) -> u32 {
+            VERSION
+        }
+
+        /// `coin`'s caps and governor limits (all 0: none).
+        #[ink(message)]
+        pub fn coin_limits(&self, coin: String) -> CoinLimits {
+            self.limits.get(coin).unwrap_or_default()
+        }
+
+        /// The governor's window and delay, in blocks.
+        #[ink(message)]
+        pub fn governor(&self) -> GovernorSettings {
+            self.governor
+        }
+
+        /// What crossed of `coin` in `direction` within the governor's window, as the governor counts it.
+        #[ink(message)]
+        pub fn flow(&self, coin: String, direction: Direction) -> u128 {
+            self.flows.get((coin, direction)).unwrap_or_default().in_window(&self.governor, self.env().block_number())
+        }
+
+        /// Whether the BTP address `address` is on the blacklist.
+        #[ink(message)]
+        pub fn is_blacklisted(&self, address: String) -> bool {
+            BtpAddress::parse(&address).is_ok_and(|a| self.blacklist.contains(String::from(a.canonical())))
+        }
+
+        /// Delayed transfer `id`, while it waits.
+        #[ink(message)]
+        pub fn delayed_transfer(&self, id: u64) -> Option<DelayedTransfer> {
+            self.delayed.get(id)
+        }
+
+        /// The last delayed transfer's id (0: none yet); ids count up from 1.
+        #[ink(message)]
+        pub fn last_delayed_id(&self) -> u64 {
+            self.delayed_last
         }
 
         /// The coins' names; the native coin comes first.
@@ -593,7 +756,7 @@ pub mod bsh_nativecoin {
         }
 
         /// Settles request `sn` from the answer the BMC kept because this service could not take it when it came
-        /// (out of gas, paused, or dropped by the BMC's owner): exactly as that verified answer says, so nobody
+        /// (out of gas, its service paused at the BMC, or dropped by the BMC's owner): exactly as that verified answer says, so nobody
         /// chooses the outcome. Anyone may call it.
         #[ink(message)]
         pub fn settle_request(&mut self, sn: u128) -> Result<()> {
@@ -633,28 +796,7 @@ pub mod bsh_nativecoin {
             };
             match message {
                 ServiceMessage::TransferRequest(request) => {
-                    // A request that passes the checks is carried out; one that fails after them reverts the
-                    // whole call, so the BMC answers with a BTP error instead.
-                    let (code, text) = match self.check_request(src, &request) {
-                        Ok((to, native_total)) => {
-                            self.carry_out(src, &request, to, native_total)?;
-                            (RC_OK, String::from("Transfer Success"))
-                        }
-                        Err(e) => (RC_ERR, format!("{e:?}")),
-                    };
-                    // The request's texts are the sender's choice: clipped, so that no request can trap its event.
-                    let clip = |t: &str| clipped(t, EVENT_TEXT_MAX);
-                    let assets = request.assets.iter().take(MAX_ASSETS).map(|a| (clip(&a.coin_name), a.value)).collect();
-                    self.env().emit_event(TransferReceived {
-                        src: src.into(),
-                        from: clip(&request.from),
-                        to: clip(&request.to),
-                        sn,
-                        assets,
-                        code,
-                        msg: text.clone(),
-                    });
-                    Ok(Some(ServiceMessage::Response(TransferResponse { code, message: text }).encode()))
+                    Ok(self.answer_request(src, sn, &request, Some(msg))?.map(|response| ServiceMessage::Response(response).encode()))
                 }
                 ServiceMessage::Response(response) => {
                     self.complete(src, sn, response.code == RC_OK, response.code, response.message)?;
@@ -666,6 +808,33 @@ pub mod bsh_nativecoin {
                     Ok(None)
                 }
             }
+        }
+
+        /// Carries out (or refuses) request `sn` from the network `src`, and the response to send: none when the
+        /// governor holds it back, which it may only when the request comes in (`payload`, its message, is what it
+        /// keeps), not when it is released.
+        fn answer_request(&mut self, src: &str, sn: u128, request: &TransferRequest, payload: Option<&[u8]>) -> Result<Option<TransferResponse>> {
+            // A request that passes the checks is carried out; one that fails after them reverts the whole call,
+            // so the BMC answers with a BTP error instead.
+            let (code, text) = match self.check_request(src, request) {
+                Ok((to, native_total)) => {
+                    if let Some(payload) = payload {
+                        let totals = per_coin(request.assets.iter().map(|a| (a.coin_name.clone(), a.value))).ok_or(Error::Overflow)?;
+                        if self.govern(Direction::In, &totals) {
+                            self.delay(Delayed::In { network: src.into(), sn, payload: payload.to_vec() })?;
+                            return Ok(None);
+                        }
+                    }
+                    self.carry_out(src, request, to, native_total)?;
+                    (RC_OK, String::from("Transfer Success"))
+                }
+                Err(e) => (RC_ERR, format!("{e:?}")),
+            };
+            // The request's texts are the sender's choice: clipped, so that no request can trap its event.
+            let clip = |t: &str| clipped(t, EVENT_TEXT_MAX);
+            let assets = request.assets.iter().take(MAX_ASSETS).map(|a| (clip(&a.coin_name), a.value)).collect();
+            self.env().emit_event(TransferReceived { src: src.into(), from: clip(&request.from), to: clip(&request.to), sn, assets, code, msg: text.clone() });
+            Ok(Some(TransferResponse { code, message: text }))
         }
 
         fn receive_error(&mut self, src: &str, sn: u128, code: u32, msg: String) -> Result<()> {
@@ -744,11 +913,68 @@ pub mod bsh_nativecoin {
         }
 
         fn only_owner(&self) -> Result<()> {
-            if self.owners.contains(&self.env().caller()) {
-                Ok(())
-            } else {
-                Err(Error::Unauthorized)
+            self.admin.ensure_owner(self.env().caller()).map_err(|_| Error::Unauthorized)
+        }
+
+        /// One more (or one fewer) request or delayed transfer that `network` waits for or owes an answer to.
+        fn count_waiting(&mut self, network: &str, more: bool) -> Result<()> {
+            let waiting = self.waiting(network);
+            let waiting = if more { waiting.checked_add(1).ok_or(Error::Overflow)? } else { waiting.saturating_sub(1) };
+            self.pending_count.insert(network, &waiting);
+            Ok(())
+        }
+
+        /// Whether `account` on `network` is on the blacklist.
+        fn listed(&self, network: &str, account: &str) -> bool {
+            BtpAddress::new(network, account).is_ok_and(|a| self.blacklist.contains(String::from(a.canonical())))
+        }
+
+        /// Refuses `(coin, value)` totals of which one is over its cap in `direction`.
+        fn check_caps(&self, direction: Direction, totals: &[(String, u128)]) -> Result<()> {
+            if totals.iter().any(|(coin, value)| self.limits.get(coin).unwrap_or_default().over_cap(direction, *value)) {
+                return Err(Error::OverCap);
             }
+            Ok(())
+        }
+
+        /// Whether the governor holds back a transfer of `(coin, value)` totals in `direction`; a transfer it lets
+        /// through is counted in each coin's flow.
+        fn govern(&mut self, direction: Direction, totals: &[(String, u128)]) -> bool {
+            let now = self.env().block_number();
+            let mut watched = Vec::new();
+            let mut wait = false;
+            for (coin, value) in totals {
+                let limits = self.limits.get(coin).unwrap_or_default();
+                if !limits.governed() {
+                    continue;
+                }
+                let flow = self.flows.get((coin.clone(), direction)).unwrap_or_default();
+                wait |= limits.must_wait(flow.in_window(&self.governor, now), *value);
+                watched.push((coin, flow, *value));
+            }
+            if !wait {
+                for (coin, mut flow, value) in watched {
+                    flow.record(&self.governor, now, value);
+                    self.flows.insert((coin.clone(), direction), &flow);
+                }
+            }
+            wait
+        }
+
+        /// Holds `transfer` back until the governor's delay has passed; its id.
+        fn delay(&mut self, transfer: Delayed) -> Result<u64> {
+            let id = self.delayed_last.checked_add(1).ok_or(Error::Overflow)?;
+            self.delayed_last = id;
+            let due = self.env().block_number().saturating_add(self.governor.delay);
+            let (sn, incoming) = match &transfer {
+                Delayed::Out { sn, .. } => (*sn, false),
+                Delayed::In { sn, .. } => (*sn, true),
+            };
+            let network = String::from(transfer.network());
+            self.count_waiting(&network, true)?;
+            self.delayed.insert(id, &DelayedTransfer { due, transfer });
+            self.env().emit_event(TransferDelayed { id, sn, incoming, network, due });
+            Ok(id)
         }
 
         /// How many requests to `network` wait for an answer.
@@ -768,8 +994,8 @@ pub mod bsh_nativecoin {
 
         /// Checks and charges `(coin, value)` pairs from the caller, then sends them.
         fn transfer_out(&mut self, to: String, assets: Vec<(String, u128)>) -> Result<u128> {
-            if self.paused {
-                return Err(Error::Paused);
+            if self.admin.is_halted() {
+                return Err(Error::Halted);
             }
             if assets.is_empty() {
                 return Err(Error::InvalidLengths);
@@ -778,18 +1004,37 @@ pub mod bsh_nativecoin {
                 return Err(Error::TooManyAssets);
             }
             let to = BtpAddress::parse(&to).map_err(|_| Error::InvalidAddress)?;
+            let from = self.env().caller();
+            if self.listed(&self.network, &hex_account(from.as_ref())) || self.listed(to.network(), to.account()) {
+                return Err(Error::Blacklisted);
+            }
+            let totals = per_coin(assets.iter().cloned()).ok_or(Error::Overflow)?;
+            self.check_caps(Direction::Out, &totals)?;
             let mut charged = Vec::new();
             for (coin, value) in assets {
                 let fee = self.fee(&coin, value)?;
                 let amount = value.checked_sub(fee).ok_or(Error::InvalidAmount)?;
                 charged.push(AssetTransfer { coin, amount, fee });
             }
-            let from = self.env().caller();
+            if self.govern(Direction::Out, &totals) {
+                let pending = self.lock_for(from, &to, charged)?;
+                let sn = self.next_sn()?;
+                self.delay(Delayed::Out { sn, pending })?;
+                return Ok(sn);
+            }
             self.request(from, &to, charged)
         }
 
         /// Locks `assets` of `from` and sends the transfer request to `to`.
         fn request(&mut self, from: AccountId, to: &BtpAddress, assets: Vec<AssetTransfer>) -> Result<u128> {
+            let pending = self.lock_for(from, to, assets)?;
+            let sn = self.next_sn()?;
+            self.dispatch(sn, pending)?;
+            Ok(sn)
+        }
+
+        /// Locks `assets` of `from` for a transfer to `to`: the request to be sent.
+        fn lock_for(&mut self, from: AccountId, to: &BtpAddress, assets: Vec<AssetTransfer>) -> Result<Pending> {
             if to.network() == self.network {
                 return Err(Error::InvalidAddress);
             }
@@ -807,18 +1052,22 @@ pub mod bsh_nativecoin {
                     });
                 }
             }
-            let sn = self.next_sn()?;
+            Ok(Pending { from, to: to.as_str().into(), network, assets })
+        }
+
+        /// Sends the locked `pending` as request `sn`.
+        fn dispatch(&mut self, sn: u128, pending: Pending) -> Result<()> {
+            let to = BtpAddress::parse(&pending.to).map_err(|_| Error::InvalidAddress)?;
             let request = TransferRequest {
-                from: hex_account(from.as_ref()),
+                from: hex_account(pending.from.as_ref()),
                 to: to.account().into(),
-                assets: assets.iter().map(|a| Asset { coin_name: a.coin.clone(), value: a.amount }).collect(),
+                assets: pending.assets.iter().map(|a| Asset { coin_name: a.coin.clone(), value: a.amount }).collect(),
             };
-            self.pending.insert(sn, &Pending { from, to: to.as_str().into(), network: network.clone(), assets: assets.clone() });
-            let waiting = self.waiting(&network).checked_add(1).ok_or(Error::Overflow)?;
-            self.pending_count.insert(&network, &waiting);
-            self.send(&network, sn, &ServiceMessage::TransferRequest(request).encode())?;
-            self.env().emit_event(TransferStart { from, to: to.as_str().into(), sn, assets });
-            Ok(sn)
+            self.pending.insert(sn, &pending);
+            self.count_waiting(&pending.network, true)?;
+            self.send(&pending.network, sn, &ServiceMessage::TransferRequest(request).encode())?;
+            self.env().emit_event(TransferStart { from: pending.from, to: pending.to, sn, assets: pending.assets });
+            Ok(())
         }
 
         /// The next request's serial number.
@@ -830,8 +1079,8 @@ pub mod bsh_nativecoin {
         /// Checks an incoming transfer request from the network `src` without changing anything: the recipient
         /// and the native coin it releases.
         fn check_request(&self, src: &str, request: &TransferRequest) -> Result<(AccountId, u128)> {
-            if self.paused {
-                return Err(Error::Paused);
+            if self.admin.is_halted() {
+                return Err(Error::Halted);
             }
             if request.assets.len() > MAX_ASSETS {
                 return Err(Error::TooManyAssets);
@@ -841,6 +1090,11 @@ pub mod bsh_nativecoin {
             if request.assets.is_empty() {
                 return Err(Error::InvalidLengths);
             }
+            if self.listed(src, &request.from) || self.listed(&self.network, &request.to) {
+                return Err(Error::Blacklisted);
+            }
+            let totals = per_coin(request.assets.iter().map(|a| (a.coin_name.clone(), a.value))).ok_or(Error::Overflow)?;
+            self.check_caps(Direction::In, &totals)?;
             let mut native_total: u128 = 0;
             for asset in &request.assets {
                 if asset.value == 0 {
@@ -889,8 +1143,7 @@ pub mod bsh_nativecoin {
                 return Ok(());
             }
             self.pending.remove(sn);
-            let waiting = self.waiting(&pending.network).saturating_sub(1);
-            self.pending_count.insert(&pending.network, &waiting);
+            self.count_waiting(&pending.network, false)?;
             self.books().settle(&pending, success)?;
             if success {
                 let custody = self.env().account_id();
@@ -989,10 +1242,55 @@ pub mod bsh_nativecoin {
             Ok(self.gather_fees(fa)?)
         }
 
-        /// How many requests to `network` wait for an answer (the BMC keeps a link with any).
+        /// How many requests to `network` wait for an answer, and transfers either way the governor holds back
+        /// (the BMC keeps a link with any).
         #[ink(message)]
         fn pending_requests(&self, network: String) -> u64 {
             self.waiting(&network)
+        }
+    }
+
+    /// Halting stops transfers out and refuses every incoming request with an error response (the sender is
+    /// refunded there); answers to requests already sent are still settled, and delayed transfers wait.
+    impl Administered for BshNativecoin {
+        #[ink(message)]
+        fn owners(&self) -> Vec<AccountId> {
+            self.admin.owners()
+        }
+
+        #[ink(message)]
+        fn owner_candidate(&self) -> Option<AccountId> {
+            self.admin.candidate()
+        }
+
+        #[ink(message)]
+        fn propose_owner(&mut self, candidate: Option<AccountId>) -> core::result::Result<(), AdminError> {
+            self.admin.propose(self.env().caller(), candidate)
+        }
+
+        #[ink(message)]
+        fn accept_ownership(&mut self) -> core::result::Result<(), AdminError> {
+            self.admin.accept(self.env().caller())
+        }
+
+        #[ink(message)]
+        fn remove_owner(&mut self, owner: AccountId) -> core::result::Result<(), AdminError> {
+            self.admin.remove(self.env().caller(), owner)
+        }
+
+        #[ink(message)]
+        fn halted(&self) -> bool {
+            self.admin.is_halted()
+        }
+
+        #[ink(message)]
+        fn set_halted(&mut self, halted: bool) -> core::result::Result<(), AdminError> {
+            self.admin.set_halted(self.env().caller(), halted)
+        }
+
+        #[ink(message)]
+        fn set_code(&mut self, code_hash: Hash) -> core::result::Result<(), AdminError> {
+            self.admin.set_code(self.env().caller(), code_hash)
         }
     }
 
@@ -1106,16 +1404,18 @@ pub mod bsh_nativecoin {
             assert_eq!(bsh.register("ETH".into(), "ETH".into(), 18, 0, 0, vec![ICON.into()]), Err(Error::Unauthorized));
             assert_eq!(bsh.set_fee("ICX".into(), 0, 0), Err(Error::Unauthorized));
             assert_eq!(bsh.set_uri("ICX".into(), "x".into()), Err(Error::Unauthorized));
-            assert_eq!(bsh.set_paused(true), Err(Error::Unauthorized));
-            assert_eq!(bsh.add_owner(a.charlie), Err(Error::Unauthorized));
-            assert_eq!(bsh.remove_owner(a.alice), Err(Error::Unauthorized));
+            assert_eq!(bsh.set_halted(true), Err(AdminError::Unauthorized));
+            assert_eq!(bsh.propose_owner(Some(a.charlie)), Err(AdminError::Unauthorized));
+            assert_eq!(bsh.set_coin_limits("ICX".into(), CoinLimits { max_out: 1, ..Default::default() }), Err(Error::Unauthorized));
+            assert_eq!(bsh.set_governor(1, 1), Err(Error::Unauthorized));
+            assert_eq!(bsh.set_blacklisted(ICON_BOB.into(), true), Err(Error::Unauthorized));
+            assert_eq!(bsh.cancel_delayed(1), Err(Error::Unauthorized));
+            assert_eq!(bsh.set_code(Hash::from([1; 32])), Err(AdminError::Unauthorized));
             as_caller(a.alice);
-            assert_eq!(bsh.remove_owner(a.alice), Err(Error::LastOwner));
-            bsh.add_owner(a.bob).unwrap();
-            assert_eq!(bsh.add_owner(a.bob), Err(Error::AlreadyExistsOwner));
-            bsh.remove_owner(a.alice).unwrap();
+            bsh.propose_owner(Some(a.bob)).unwrap();
             as_caller(a.bob);
-            assert_eq!(bsh.remove_owner(a.alice), Err(Error::NotExistsOwner));
+            bsh.accept_ownership().unwrap();
+            bsh.remove_owner(a.alice).unwrap();
             assert_eq!(bsh.owners(), vec![a.bob]);
         }
 
@@ -1164,8 +1464,8 @@ pub mod bsh_nativecoin {
             assert_eq!(bsh.check_request("0x5.eth", &request(&a.bob, "DOT", 5)), Err(Error::Insufficient), "what went to ICON comes back from ICON");
             bsh.books().add(&Key::Backing("ICX".into(), ICON.into()), u128::MAX).unwrap();
             assert_eq!(check(&bsh, &request(&a.bob, "ICX", 1)), Err(Error::Overflow));
-            bsh.set_paused(true).unwrap();
-            assert_eq!(check(&bsh, &request(&a.bob, "DOT", 5)), Err(Error::Paused));
+            bsh.set_halted(true).unwrap();
+            assert_eq!(check(&bsh, &request(&a.bob, "DOT", 5)), Err(Error::Halted));
         }
 
         #[ink::test]
@@ -1210,9 +1510,9 @@ pub mod bsh_nativecoin {
             let many = vec![String::from("ICX"); MAX_ASSETS + 1];
             assert_eq!(bsh.transfer_batch(many, vec![100; MAX_ASSETS + 1], ICON_BOB.into()), Err(Error::TooManyAssets));
             as_caller(a.alice);
-            bsh.set_paused(true).unwrap();
+            bsh.set_halted(true).unwrap();
             as_caller(a.bob);
-            assert_eq!(bsh.transfer("ICX".into(), 100, ICON_BOB.into()), Err(Error::Paused));
+            assert_eq!(bsh.transfer("ICX".into(), 100, ICON_BOB.into()), Err(Error::Halted));
             assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()), Ok(CoinBalance { usable: Some(0), locked: 0, refundable: 0 }));
         }
 
@@ -1332,6 +1632,123 @@ pub mod bsh_nativecoin {
                     "{fa}: not an account whose fees stay paid"
                 );
             }
+        }
+
+        /// ICON's request `sn` of `value` ICX to Bob, as the BMC delivers it.
+        fn icx_to_bob(bsh: &mut BshNativecoin, sn: u128, value: u128) -> Option<ServiceMessage> {
+            let request = TransferRequest {
+                from: "hx0000000000000000000000000000000000000b0b".into(),
+                to: hex_account(accounts().bob.as_ref()),
+                assets: vec![Asset { coin_name: "ICX".into(), value }],
+            };
+            as_caller(accounts().django);
+            let answer = deliver(bsh, ICON, sn, ServiceMessage::TransferRequest(request).encode()).expect("taken");
+            answer.map(|a| ServiceMessage::decode(&a).expect("a service message"))
+        }
+
+        fn refused_with(message: &str) -> Option<ServiceMessage> {
+            Some(ServiceMessage::Response(TransferResponse { code: RC_ERR, message: message.into() }))
+        }
+
+        #[ink::test]
+        fn caps_refuse_out_and_answer_in_with_an_error() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            bsh.set_coin_limits("ICX".into(), CoinLimits { max_out: 50, max_in: 20, ..Default::default() }).unwrap();
+            assert_eq!(bsh.set_coin_limits("BTC".into(), CoinLimits::default()), Err(Error::NotExistsCoin));
+            as_caller(a.bob);
+            assert_eq!(bsh.transfer("ICX".into(), 51, ICON_BOB.into()), Err(Error::OverCap));
+            assert_eq!(
+                bsh.transfer_batch(vec!["ICX".into(), "ICX".into()], vec![30, 30], ICON_BOB.into()),
+                Err(Error::OverCap),
+                "a coin named twice counts once, in all"
+            );
+            assert_eq!(icx_to_bob(&mut bsh, 1, 21), refused_with("OverCap"));
+            assert_eq!(bsh.balance_of(a.bob, icx()), 100, "nothing moved either way");
+        }
+
+        #[ink::test]
+        fn the_governor_holds_back_a_large_transfer_out_and_cancelling_refunds_all_of_it() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            bsh.set_governor(100, 3).unwrap();
+            assert_eq!(bsh.set_governor(0, 3), Err(Error::InvalidGovernor));
+            bsh.set_coin_limits("ICX".into(), CoinLimits { large: 40, ..Default::default() }).unwrap();
+            as_caller(a.bob);
+            let sn = bsh.transfer("ICX".into(), 60, ICON_BOB.into()).expect("delayed, not refused");
+            assert_eq!(bsh.pending_request(sn), None, "not sent");
+            assert_eq!(bsh.pending_requests(ICON.into()), 1, "the BMC keeps the link for it");
+            let delayed = bsh.delayed_transfer(1).expect("queued");
+            assert_eq!((delayed.due, bsh.last_delayed_id()), (ink::env::block_number::<Env>() + 3, 1));
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(40), locked: 60, refundable: 0 });
+            assert_eq!(bsh.release_delayed(1), Err(Error::NotDue));
+            assert_eq!(bsh.release_delayed(2), Err(Error::NotExistsDelayed));
+            assert_eq!(bsh.flow("ICX".into(), Direction::Out), 0, "what waits has not crossed");
+            as_caller(a.alice);
+            bsh.cancel_delayed(1).unwrap();
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(40), locked: 0, refundable: 60 }, "the fee too");
+            assert_eq!((bsh.pending_requests(ICON.into()), bsh.backing("ICX".into(), ICON.into())), (0, 100));
+            assert_eq!(bsh.cancel_delayed(1), Err(Error::NotExistsDelayed));
+        }
+
+        #[ink::test]
+        fn the_governor_counts_a_window_and_holds_back_what_goes_over() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.set_governor(48, 2).unwrap();
+            bsh.set_coin_limits("ICX".into(), CoinLimits { window_limit: 30, ..Default::default() }).unwrap();
+            assert_eq!(icx_to_bob(&mut bsh, 1, 20).map(|m| matches!(m, ServiceMessage::Response(r) if r.code == RC_OK)), Some(true));
+            assert_eq!(icx_to_bob(&mut bsh, 2, 20), None, "20 more would make 40 of 30: no answer yet");
+            assert_eq!(bsh.flow("ICX".into(), Direction::In), 20);
+            assert_eq!(bsh.balance_of(a.bob, icx()), 20);
+            for _ in 0..2 {
+                test::advance_block::<Env>();
+            }
+            assert_eq!(bsh.delayed_transfer(1).map(|d| d.transfer.network().to_string()), Some(ICON.into()));
+            // The window (two blocks a bucket) rolls past the first 20 after 48 blocks.
+            for _ in 0..46 {
+                test::advance_block::<Env>();
+            }
+            assert_eq!(bsh.flow("ICX".into(), Direction::In), 0);
+            assert!(icx_to_bob(&mut bsh, 3, 20).is_some(), "room again");
+        }
+
+        #[ink::test]
+        fn listed_addresses_neither_send_nor_receive() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            let bob_here = ink::prelude::format!("btp://0x501.pra/{}", hex_account(a.bob.as_ref()));
+            assert_eq!(bsh.set_blacklisted("nonsense".into(), true), Err(Error::InvalidAddress));
+            bsh.set_blacklisted("btp://0x3.icon/hx0000000000000000000000000000000000000B0B".into(), true).unwrap();
+            assert!(bsh.is_blacklisted(ICON_BOB.into()), "one address, whatever its spelling");
+            as_caller(a.bob);
+            assert_eq!(bsh.transfer("ICX".into(), 10, ICON_BOB.into()), Err(Error::Blacklisted), "not to a listed recipient");
+            assert_eq!(icx_to_bob(&mut bsh, 1, 5), refused_with("Blacklisted"), "nor from a listed sender");
+            as_caller(a.alice);
+            bsh.set_blacklisted(ICON_BOB.into(), false).unwrap();
+            bsh.set_blacklisted(bob_here, true).unwrap();
+            as_caller(a.bob);
+            assert_eq!(bsh.transfer("ICX".into(), 10, ICON_BOB.into()), Err(Error::Blacklisted), "a listed sender");
+            assert_eq!(icx_to_bob(&mut bsh, 2, 5), refused_with("Blacklisted"), "a listed recipient");
+            assert_eq!(bsh.balance_of(a.bob, icx()), 100);
+        }
+
+        #[ink::test]
+        fn a_halted_service_still_settles_what_it_sent() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            pending_to_icon(&mut bsh, REQUEST_SN_BASE, vec![AssetTransfer { coin: "ICX".into(), amount: 9, fee: 1 }]);
+            bsh.set_halted(true).unwrap();
+            assert_eq!(icx_to_bob(&mut bsh, 1, 5), refused_with("Halted"));
+            let ok = ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode();
+            assert_eq!(deliver(&mut bsh, ICON, REQUEST_SN_BASE, ok), Ok(None));
+            assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(90), locked: 0, refundable: 0 });
+            as_caller(a.charlie);
+            assert_eq!(bsh.release_delayed(1), Err(Error::Halted));
         }
 
         #[ink::test]

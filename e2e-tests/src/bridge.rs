@@ -39,6 +39,7 @@ pub struct Bridge {
     pub client: Client,
     pub bmc: AccountId,
     pub bmc_calls: BmcCalls,
+    pub bmv: AccountId,
     pub bsh: AccountId,
     pub bsh_calls: BshCalls,
     /// ICON: the test chain with its BMC and native-coin service.
@@ -93,6 +94,7 @@ impl Bridge {
             client,
             bmc: bmc.account_id,
             bmc_calls,
+            bmv: bmv.account_id,
             bsh: bsh.account_id,
             bsh_calls,
             node: LiveNode::new(chain, icon),
@@ -116,6 +118,11 @@ impl Bridge {
         c.call(&alice, &bridge.bmc_calls.add_relay(bridge.icon_link.clone(), relay)).submit().await.unwrap().return_value().expect("relay");
         bridge.collect();
         bridge
+    }
+
+    /// Calls to the BMV.
+    pub fn bmv_calls(&self) -> crate::BmvCalls {
+        ink_e2e::create_call_builder::<bmv_icon::bmv_icon::BmvIcon>(self.bmv)
     }
 
     /// Moves the parachain BMC's new messages on the ICON link into the outbox.
@@ -144,6 +151,11 @@ impl Bridge {
     /// block's budget among other things). Nothing changes on the parachain.
     pub async fn try_relay_to_parachain(&mut self, events: Vec<EventLog>) -> Result<(u64, u64), String> {
         let msg = self.block_with(events).await;
+        self.try_submit(msg).await
+    }
+
+    /// [`Bridge::submit`] as a dry run: its weight, or why it would fail.
+    pub async fn try_submit(&mut self, msg: Vec<u8>) -> Result<(u64, u64), String> {
         let call = self.bmc_calls.handle_relay_message(self.icon_link.clone(), msg);
         let result = self.client.call(&ink_e2e::ferdie(), &call).dry_run().await.map_err(|e| format!("{e:?}"))?;
         if result.is_err() {

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 pub mod bridge;
 
+pub use sandbox::pass_blocks;
+
 /// The sandbox client the tests use: a real runtime with pallet-contracts and funded dev accounts.
 pub type Client = ink_e2e::SandboxClient<ink::primitives::AccountId, ink::primitives::Hash, ParachainSandbox>;
 
@@ -22,11 +24,29 @@ pub struct ParachainSandbox(ink_e2e::DefaultSandbox);
 mod sandbox {
     use super::ParachainSandbox;
     use ink_e2e::DefaultSandbox;
-    use ink_sandbox::{frame_support::sp_runtime::traits::Dispatchable, frame_system, Sandbox, Snapshot, Weight};
+    use ink_sandbox::{api::prelude::SystemAPI, frame_support::sp_runtime::traits::Dispatchable, frame_system, Sandbox, Snapshot, Weight};
+    use std::cell::Cell;
 
     type Runtime = <DefaultSandbox as Sandbox>::Runtime;
 
+    thread_local! {
+        static BLOCKS_TO_PASS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Lets `n` blocks pass before the test's next call or query: the sandbox makes no block by itself, and
+    /// what waits for a block number (the governor's delays) needs them.
+    pub fn pass_blocks(n: u32) {
+        BLOCKS_TO_PASS.with(|b| b.set(b.get().saturating_add(n)));
+    }
+
     impl ParachainSandbox {
+        fn pass_pending_blocks(&mut self) {
+            let blocks = BLOCKS_TO_PASS.with(|b| b.replace(0));
+            if blocks > 0 {
+                self.0.build_blocks(blocks);
+            }
+        }
+
         fn wrap(inner: &mut DefaultSandbox) -> &mut Self {
             // SAFETY: `ParachainSandbox` is `repr(transparent)` over `DefaultSandbox`, so both have one layout.
             unsafe { &mut *(inner as *mut DefaultSandbox).cast::<Self>() }
@@ -37,6 +57,7 @@ mod sandbox {
         type Runtime = Runtime;
 
         fn execute_with<T>(&mut self, execute: impl FnOnce() -> T) -> T {
+            self.pass_pending_blocks();
             self.0.execute_with(|| {
                 let out = execute();
                 crate::events::collect::<Runtime>();
@@ -45,6 +66,8 @@ mod sandbox {
         }
 
         fn dry_run<T>(&mut self, action: impl FnOnce(&mut Self) -> T) -> T {
+            // Outside the dry run, which rolls back what happens in it.
+            self.pass_pending_blocks();
             crate::events::DRY_RUN.with(|d| d.set(true));
             let out = self.0.dry_run(|inner| action(Self::wrap(inner)));
             crate::events::DRY_RUN.with(|d| d.set(false));
@@ -159,7 +182,7 @@ pub mod events {
 /// The release Wasm of every contract, as `scripts/build-contracts.sh` leaves them.
 pub fn release_contracts() -> Vec<PathBuf> {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/contracts"));
-    ["bmc", "bmv_icon", "bsh_nativecoin", "test_service"]
+    ["bmc", "bmv_icon", "bsh_nativecoin", "bsh_nativecoin_next", "test_service"]
         .iter()
         .map(|name| {
             let wasm = dir.join(format!("{name}.wasm"));

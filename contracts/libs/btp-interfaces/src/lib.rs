@@ -8,15 +8,18 @@
 //!   BMC as services call it (`MessageCenter`), and `service_conformance_tests!` for any service;
 //! * [`verifier`]: a BMV as its BMC calls it (`Verifier`, answering with `MessageSpan`s of the relay message);
 //! * [`token`]: the ERC1155-style receiver hooks a token contract asks (`TokenReceiver`);
+//! * [`admin`]: what every BTP contract is administered by (`Administered`: owners, halt, code upgrades);
 //! * [`events`]: what a relay reads from the BMC (`Message`, `RelayMessageHandled`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
+pub mod admin;
 pub mod events;
 pub mod service;
 pub mod token;
 pub mod verifier;
 
+pub use admin::{Admin, AdminError, Administered};
 pub use service::{Answer, BmcError, BtpService, Incoming, MessageCenter, ServiceError, UndeliveredAnswer};
 pub use token::TokenReceiver;
 pub use verifier::{MessageSpan, Verified, Verifier, VerifierError, VerifierStatus};

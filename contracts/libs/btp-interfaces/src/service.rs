@@ -105,6 +105,9 @@ pub enum BmcError {
     /// Anything else the BMC could not do.
     #[codec(index = 5)]
     Failed,
+    /// The BMC is halted: it sends nothing.
+    #[codec(index = 6)]
+    Halted,
 }
 
 /// An answer to one of a service's own requests that the service could not take when it came: `src` is the

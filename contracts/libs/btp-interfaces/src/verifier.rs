@@ -104,6 +104,9 @@ pub enum VerifierError {
     /// The verifier's own state is unreadable: it cannot verify anything until fixed.
     #[codec(index = 65)]
     Corrupted,
+    /// The verifier is halted: it verifies nothing until its owner resumes it.
+    #[codec(index = 66)]
+    Halted,
 }
 
 impl VerifierError {

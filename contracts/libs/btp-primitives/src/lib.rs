@@ -18,7 +18,6 @@ pub mod address;
 pub mod bmc;
 pub mod message;
 pub mod nativecoin;
-pub mod owners;
 pub mod rlp;
 
 pub use address::{AddressError, BtpAddress, IconAddress};
