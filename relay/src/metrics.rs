@@ -12,8 +12,9 @@
 //! What the chains say, read every few seconds apart from the lanes ([`Snapshot`]):
 //! `btp_relay_chain_height{chain,head}` (`latest`, `finalized`), per `lane` `btp_relay_sent_seq` (the source
 //! BMC's tx_seq), `btp_relay_pending_messages` and `btp_relay_link_stuck`, per relay of the link the parachain
-//! BMC's `btp_relay_link_relay_messages{account}` and `btp_relay_link_relay_blocks{account}`, and
-//! `btp_relay_balance{chain,account}` of this relay's accounts.
+//! BMC's `btp_relay_link_relay_messages{account}` and `btp_relay_link_relay_blocks{account}`,
+//! `btp_relay_balance{chain,account}` of this relay's accounts, and `btp_relay_contract_halted{contract}` (1 while
+//! the parachain BMC or BMV is halted by its owners).
 
 use crate::{
     lane::{Failure, Position, Round},
@@ -81,6 +82,11 @@ struct DirectionLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ContractLabel {
+    contract: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AccountLabel {
     chain: String,
     account: String,
@@ -117,6 +123,7 @@ pub struct Metrics {
     link_relay_messages: Family<AccountLabel, Gauge>,
     link_relay_blocks: Family<AccountLabel, Gauge>,
     balance: Family<AccountLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    halted: Family<ContractLabel, Gauge>,
 }
 
 impl Metrics {
@@ -140,6 +147,7 @@ impl Metrics {
             link_relay_messages: Family::default(),
             link_relay_blocks: Family::default(),
             balance: Family::default(),
+            halted: Family::default(),
             registry: Registry::default(),
         };
         registry.register("rx_seq", "Messages the lane's target has taken (its rx_seq)", m.rx_seq.clone());
@@ -158,6 +166,7 @@ impl Metrics {
         registry.register("link_relay_messages", "Messages each relay of the link delivered, as the parachain BMC counts", m.link_relay_messages.clone());
         registry.register("link_relay_blocks", "ICON blocks each relay of the link delivered, as the parachain BMC counts", m.link_relay_blocks.clone());
         registry.register("balance", "A relay account's balance in the chain's smallest unit (planck; loop, 10^-18 ICX)", m.balance.clone());
+        registry.register("contract_halted", "1 while the contract's owners have it halted (bmc, bmv): the link stops", m.halted.clone());
         Arc::new(Self { registry, ..m })
     }
 
@@ -207,6 +216,9 @@ impl Metrics {
             let label = AccountLabel { chain: "parachain".into(), account: r.account.to_string() };
             self.link_relay_messages.get_or_create(&label).set(int(r.messages));
             self.link_relay_blocks.get_or_create(&label).set(int(r.blocks));
+        }
+        for (contract, halted) in [("bmc", s.halted.bmc), ("bmv", s.halted.bmv)] {
+            self.halted.get_or_create(&ContractLabel { contract: contract.into() }).set(i64::from(halted));
         }
         // f64 keeps 15 significant digits: plenty for an alert on a relay running low.
         for (chain, account, value) in [("parachain", parachain_account, s.parachain_balance), ("icon", icon_account, s.icon_balance)] {
@@ -361,6 +373,7 @@ mod tests {
             relays: vec![RelayCount { account: AccountId32([1; 32]), blocks: 25, messages: 3 }],
             parachain_balance: Some(5 * 10u128.pow(12)),
             icon_balance: Some(10u128.pow(18)),
+            halted: crate::start::Halted { bmc: true, bmv: false },
         };
         metrics.snapshot(&snapshot, Some("5Relay"), Some("hxrelay"));
         metrics
@@ -393,6 +406,8 @@ mod tests {
             r#"btp_relay_link_stuck{lane="parachain_to_icon"} 0"#,
             &format!(r#"btp_relay_link_relay_messages{{chain="parachain",account="{relay1}"}} 3"#),
             r#"btp_relay_balance{chain="icon",account="hxrelay"} 1000000000000000000.0"#,
+            r#"btp_relay_contract_halted{contract="bmc"} 1"#,
+            r#"btp_relay_contract_halted{contract="bmv"} 0"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
         }

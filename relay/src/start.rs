@@ -14,6 +14,8 @@ use crate::{
     watch::Watch,
 };
 use bmc::bmc::Bmc;
+use bmv_icon::bmv_icon::BmvIcon;
+use btp_interfaces::Administered;
 use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
 use btp_primitives::{BtpAddress, IconAddress};
 use clap::Args;
@@ -54,6 +56,13 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
             _ = terminate.recv() => {}
         }
     })
+}
+
+/// The halt switches of the contracts a relay delivers to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Halted {
+    pub bmc: bool,
+    pub bmv: bool,
 }
 
 /// What `relay start` and `relay status` work from: the deployment's contracts, bundles and ICON BMC, and the
@@ -124,6 +133,14 @@ impl Context {
             Ok(Err(e)) => Err(format!("the parachain BMC's status of {}{}: {e:?}", self.deployment.icon.bmc, at())),
             Err(e) => Err(format!("the parachain BMC's status{}: {e}", at())),
         }
+    }
+
+    /// Whether the parachain BMC and the BMV are halted by their owners (either stops the link toward the
+    /// parachain).
+    pub async fn halted(&self, para: &Parachain) -> Result<Halted, String> {
+        let bmc = para.query(&self.bmc, &self.bmc_bundle, &Message::new(Administered::halted(&calls::<Bmc>(&self.bmc)))).await;
+        let bmv = para.query(&self.bmv, &self.bmv_bundle, &Message::new(Administered::halted(&calls::<BmvIcon>(&self.bmv)))).await;
+        Ok(Halted { bmc: bmc.map_err(|e| format!("the BMC's halt switch: {e}"))?, bmv: bmv.map_err(|e| format!("the BMV's halt switch: {e}"))? })
     }
 
     /// The parachain BMC's own BTP address.

@@ -6,7 +6,7 @@
 //! still not taken it: the source's sequence at that older height is read (goloop's `icx_call` at a height, the
 //! parachain's state at a block) and compared with the destination's `rx_seq` now.
 
-use crate::start::Context;
+use crate::start::{Context, Halted};
 use btp_parachain::{AccountId32, Parachain};
 use icon_rpc::{parse_t_int, IconClient};
 
@@ -60,6 +60,8 @@ pub struct Snapshot {
     /// Balances of the relay's accounts, when known: the parachain one (planck) and the ICON one (loop).
     pub parachain_balance: Option<u128>,
     pub icon_balance: Option<u128>,
+    /// The parachain BMC's and BMV's halt switches.
+    pub halted: Halted,
 }
 
 /// What a snapshot is read from.
@@ -92,6 +94,7 @@ impl Watch<'_> {
         let parachain_best = self.para.best_height().await.map_err(|e| e.to_string())?;
         let parachain_finalized = self.para.finalized_height().await.map_err(|e| e.to_string())?;
         let status = self.parachain_status(None).await?;
+        let halted = self.context.halted(self.para).await?;
         let icon_status = self.icon_status(None).await.ok();
         let field = |s: &serde_json::Value, name: &str| parse_t_int(&s[name]);
         let before = |height: u64| height.checked_sub(self.stuck_after).filter(|h| *h > 0);
@@ -138,6 +141,7 @@ impl Watch<'_> {
             relays,
             parachain_balance,
             icon_balance,
+            halted,
         })
     }
 }
