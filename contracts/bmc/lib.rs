@@ -1284,8 +1284,9 @@ pub mod bmc {
         }
     }
 
-    /// Halting stops relay messages and every message out (services' sends, link initialisation, fee
-    /// gathering); configuration and reads go on.
+    /// Halting stops relay messages and every message out (services' sends, fee gathering, and the `Init`,
+    /// `Link` and `Unlink` that adding or removing a link sends): reads go on, and so does configuration that
+    /// tells no peer (verifiers, services, relays, routes, drops, gas).
     impl Administered for Bmc {
         #[ink(message)]
         fn owners(&self) -> Vec<AccountId> {
@@ -1387,6 +1388,12 @@ pub mod bmc {
         fn internal(bmc: &Bmc, dst: &str, m: BmcMessage) -> BtpMessage {
             let own = BtpAddress::parse(&bmc.btp_address()).unwrap();
             BtpMessage { src: own, dst: BtpAddress::parse(dst).unwrap(), svc: "bmc".into(), sn: 0, payload: m.encode() }
+        }
+
+        /// An upgrade (`set_code`) keeps the storage: the layout is the deployed one (`storage-layout.txt`).
+        #[test]
+        fn the_storage_layout_is_pinned() {
+            btp_interfaces::layout::assert_pinned::<Bmc>(concat!(env!("CARGO_MANIFEST_DIR"), "/storage-layout.txt"));
         }
 
         #[ink::test]

@@ -368,6 +368,12 @@ pub mod bmv_icon {
             assert_eq!(bmv.status(), Ok(VerifierStatus { height: 21171, offset: 21171, last_height: 21171 }));
         }
 
+        /// An upgrade (`set_code`) keeps the storage: the layout is the deployed one (`storage-layout.txt`).
+        #[test]
+        fn the_storage_layout_is_pinned() {
+            btp_interfaces::layout::assert_pinned::<BmvIcon>(concat!(env!("CARGO_MANIFEST_DIR"), "/storage-layout.txt"));
+        }
+
         #[ink::test]
         fn a_halted_verifier_verifies_nothing() {
             let accounts = ink::env::test::default_accounts::<ink::env::DefaultEnvironment>();

@@ -564,11 +564,16 @@ mod tests {
                     Step::ReceiveNative(value, net) => (1, value, net, false),
                     _ => unreachable!(),
                 };
-                if world.governed(transfer.3, Direction::In, transfer.1) {
-                    // Held back, nothing moves: the request is checked and carried out when released.
+                // As the contract: a request the backing cannot cover is refused before the governor counts it.
+                let (_, value, net, icx) = transfer;
+                if !icx && value > world.peer_native_wrapped[net] {
+                    return;
+                }
+                if world.governed(icx, Direction::In, value) {
+                    // Held back, nothing moves: the request is checked again and carried out when released.
                     world.delayed_in.push((world.now + GOVERNOR.delay, transfer));
-                } else if !receive(&mut b, world, transfer) {
-                    *store = before;
+                } else {
+                    assert!(receive(&mut b, world, transfer), "covered");
                 }
             }
             Step::Reclaim(who, native, value) => {

@@ -509,6 +509,11 @@ pub mod bsh_nativecoin {
             if self.env().block_number() < delayed.due {
                 return Err(Error::NotDue);
             }
+            if let Delayed::Out { pending, .. } = &delayed.transfer {
+                // Listed while it waited: it stays for an owner to cancel (a refund), never leaves.
+                let to = BtpAddress::parse(&pending.to).map_err(|_| Error::InvalidAddress)?;
+                self.check_parties(pending.from, &to)?;
+            }
             self.delayed.remove(id);
             self.count_waiting(delayed.transfer.network(), false)?;
             match delayed.transfer {
@@ -525,7 +530,7 @@ pub mod bsh_nativecoin {
 
         /// Cancels delayed transfer `id`: a transfer out is refunded in full (its fee too: nothing was sent), a
         /// request from another network is answered with an error response, so that its sender is refunded
-        /// there. Owner only; works while halted.
+        /// there (a message: the BMC must not be halted). Owner only; works while this service is halted.
         #[ink(message)]
         pub fn cancel_delayed(&mut self, id: u64) -> Result<()> {
             self.only_owner()?;
@@ -929,6 +934,14 @@ pub mod bsh_nativecoin {
             BtpAddress::new(network, account).is_ok_and(|a| self.blacklist.contains(String::from(a.canonical())))
         }
 
+        /// Refuses a transfer out from `from` to `to` when either is on the blacklist.
+        fn check_parties(&self, from: AccountId, to: &BtpAddress) -> Result<()> {
+            if self.listed(&self.network, &hex_account(from.as_ref())) || self.listed(to.network(), to.account()) {
+                return Err(Error::Blacklisted);
+            }
+            Ok(())
+        }
+
         /// Refuses `(coin, value)` totals of which one is over its cap in `direction`.
         fn check_caps(&self, direction: Direction, totals: &[(String, u128)]) -> Result<()> {
             if totals.iter().any(|(coin, value)| self.limits.get(coin).unwrap_or_default().over_cap(direction, *value)) {
@@ -1005,9 +1018,7 @@ pub mod bsh_nativecoin {
             }
             let to = BtpAddress::parse(&to).map_err(|_| Error::InvalidAddress)?;
             let from = self.env().caller();
-            if self.listed(&self.network, &hex_account(from.as_ref())) || self.listed(to.network(), to.account()) {
-                return Err(Error::Blacklisted);
-            }
+            self.check_parties(from, &to)?;
             let totals = per_coin(assets.iter().cloned()).ok_or(Error::Overflow)?;
             self.check_caps(Direction::Out, &totals)?;
             let mut charged = Vec::new();
@@ -1650,6 +1661,12 @@ pub mod bsh_nativecoin {
             Some(ServiceMessage::Response(TransferResponse { code: RC_ERR, message: message.into() }))
         }
 
+        /// An upgrade (`set_code`) keeps the storage: the layout is the deployed one (`storage-layout.txt`).
+        #[test]
+        fn the_storage_layout_is_pinned() {
+            btp_interfaces::layout::assert_pinned::<BshNativecoin>(concat!(env!("CARGO_MANIFEST_DIR"), "/storage-layout.txt"));
+        }
+
         #[ink::test]
         fn caps_refuse_out_and_answer_in_with_an_error() {
             let a = accounts();
@@ -1687,6 +1704,11 @@ pub mod bsh_nativecoin {
             assert_eq!(bsh.release_delayed(2), Err(Error::NotExistsDelayed));
             assert_eq!(bsh.flow("ICX".into(), Direction::Out), 0, "what waits has not crossed");
             as_caller(a.alice);
+            bsh.set_blacklisted(ICON_BOB.into(), true).unwrap();
+            for _ in 0..3 {
+                test::advance_block::<Env>();
+            }
+            assert_eq!(bsh.release_delayed(1), Err(Error::Blacklisted), "listed while it waited: it never leaves");
             bsh.cancel_delayed(1).unwrap();
             assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(40), locked: 0, refundable: 60 }, "the fee too");
             assert_eq!((bsh.pending_requests(ICON.into()), bsh.backing("ICX".into(), ICON.into())), (0, 100));
@@ -1699,7 +1721,8 @@ pub mod bsh_nativecoin {
             let mut bsh = deploy();
             bsh.set_governor(48, 2).unwrap();
             bsh.set_coin_limits("ICX".into(), CoinLimits { window_limit: 30, ..Default::default() }).unwrap();
-            assert_eq!(icx_to_bob(&mut bsh, 1, 20).map(|m| matches!(m, ServiceMessage::Response(r) if r.code == RC_OK)), Some(true));
+            let ok = icx_to_bob(&mut bsh, 1, 20).map(|m| matches!(m, ServiceMessage::Response(r) if r.code == RC_OK));
+            assert_eq!(ok, Some(true));
             assert_eq!(icx_to_bob(&mut bsh, 2, 20), None, "20 more would make 40 of 30: no answer yet");
             assert_eq!(bsh.flow("ICX".into(), Direction::In), 20);
             assert_eq!(bsh.balance_of(a.bob, icx()), 20);
@@ -1712,7 +1735,8 @@ pub mod bsh_nativecoin {
                 test::advance_block::<Env>();
             }
             assert_eq!(bsh.flow("ICX".into(), Direction::In), 0);
-            assert!(icx_to_bob(&mut bsh, 3, 20).is_some(), "room again");
+            let ok = icx_to_bob(&mut bsh, 3, 20).map(|m| matches!(m, ServiceMessage::Response(r) if r.code == RC_OK));
+            assert_eq!(ok, Some(true), "room again");
         }
 
         #[ink::test]
@@ -1742,13 +1766,19 @@ pub mod bsh_nativecoin {
             let mut bsh = deploy();
             bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
             pending_to_icon(&mut bsh, REQUEST_SN_BASE, vec![AssetTransfer { coin: "ICX".into(), amount: 9, fee: 1 }]);
+            bsh.set_governor(24, 1).unwrap();
+            bsh.set_coin_limits("ICX".into(), CoinLimits { large: 5, ..Default::default() }).unwrap();
+            assert_eq!(icx_to_bob(&mut bsh, 9, 6), None, "delayed");
+            test::advance_block::<Env>();
+            as_caller(a.alice);
             bsh.set_halted(true).unwrap();
             assert_eq!(icx_to_bob(&mut bsh, 1, 5), refused_with("Halted"));
             let ok = ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode();
             assert_eq!(deliver(&mut bsh, ICON, REQUEST_SN_BASE, ok), Ok(None));
             assert_eq!(bsh.coin_balance_of(a.bob, "ICX".into()).unwrap(), CoinBalance { usable: Some(90), locked: 0, refundable: 0 });
             as_caller(a.charlie);
-            assert_eq!(bsh.release_delayed(1), Err(Error::Halted));
+            assert_eq!(bsh.release_delayed(1), Err(Error::Halted), "due, and waiting for the service to resume");
+            assert!(bsh.delayed_transfer(1).is_some());
         }
 
         #[ink::test]

@@ -58,7 +58,8 @@ impl CoinLimits {
     }
 }
 
-/// The governor's window and delay, in blocks, for every coin.
+/// The governor's window and delay, in blocks, for every coin. The window counts in [`BUCKETS`] buckets of
+/// `window / BUCKETS` blocks: a window that is not a multiple of 24 blocks is rounded down to one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
@@ -77,9 +78,9 @@ impl Default for GovernorSettings {
 }
 
 impl GovernorSettings {
-    /// A window of no block counts nothing.
+    /// A window holds a block per bucket at least.
     pub fn is_valid(&self) -> bool {
-        self.window > 0
+        self.window >= BUCKETS
     }
 
     fn bucket_len(&self) -> u32 {
@@ -91,26 +92,36 @@ impl GovernorSettings {
     }
 }
 
-/// What crossed of one coin in one direction, per bucket: (bucket number, value), oldest first.
+/// What crossed of one coin in one direction, per bucket: (bucket number, value), oldest first, in buckets of
+/// `bucket_len` blocks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
 pub struct Flow {
+    bucket_len: u32,
     buckets: Vec<(u32, u128)>,
 }
 
 impl Flow {
+    /// The buckets still inside the window at `now`. A bucket number means nothing under another bucket length:
+    /// after the window changed, what was counted before is forgotten, never counted in the wrong place.
+    fn live<'a>(&'a self, settings: &GovernorSettings, now: u32) -> impl Iterator<Item = &'a (u32, u128)> + 'a {
+        let current = settings.bucket(now);
+        let same = self.bucket_len == settings.bucket_len();
+        self.buckets.iter().filter(move |(bucket, _)| same && bucket.saturating_add(BUCKETS) > current)
+    }
+
     /// What crossed within the window at block `now`. A count that would overflow is the largest number: over
     /// any limit.
     pub fn in_window(&self, settings: &GovernorSettings, now: u32) -> u128 {
-        let current = settings.bucket(now);
-        self.buckets.iter().filter(|(bucket, _)| bucket.saturating_add(BUCKETS) > current).fold(0, |sum, (_, value)| sum.saturating_add(*value))
+        self.live(settings, now).fold(0, |sum, (_, value)| sum.saturating_add(*value))
     }
 
     /// Counts `value` crossing at block `now`, forgetting buckets that left the window.
     pub fn record(&mut self, settings: &GovernorSettings, now: u32, value: u128) {
         let current = settings.bucket(now);
-        self.buckets.retain(|(bucket, _)| bucket.saturating_add(BUCKETS) > current);
+        self.buckets = self.live(settings, now).copied().collect();
+        self.bucket_len = settings.bucket_len();
         match self.buckets.last_mut() {
             Some((bucket, sum)) if *bucket == current => *sum = sum.saturating_add(value),
             _ => self.buckets.push((current, value)),
@@ -209,18 +220,34 @@ mod tests {
         assert_eq!(flow.in_window(&HOURLY, 2_500), 0);
         flow.record(&HOURLY, 2_450, 1);
         assert_eq!(flow.buckets, vec![(1, 7), (24, 1)], "what left the window is forgotten");
+        assert_eq!(flow.bucket_len, 100);
         flow.record(&HOURLY, 2_450, u128::MAX);
         assert_eq!(flow.in_window(&HOURLY, 2_450), u128::MAX);
     }
 
     #[test]
-    fn a_window_shorter_than_its_buckets_counts_by_block() {
-        let short = GovernorSettings { window: 5, delay: 1 };
-        let mut flow = Flow::default();
-        flow.record(&short, 3, 4);
-        assert_eq!(flow.in_window(&short, 3 + BUCKETS - 1), 4);
-        assert_eq!(flow.in_window(&short, 3 + BUCKETS), 0);
+    fn a_window_holds_a_block_per_bucket_at_least() {
         assert!(!GovernorSettings { window: 0, delay: 1 }.is_valid());
+        assert!(!GovernorSettings { window: BUCKETS - 1, delay: 1 }.is_valid());
+        let shortest = GovernorSettings { window: BUCKETS, delay: 1 };
+        assert!(shortest.is_valid());
+        let mut flow = Flow::default();
+        flow.record(&shortest, 3, 4);
+        assert_eq!(flow.in_window(&shortest, 3 + BUCKETS - 1), 4);
+        assert_eq!(flow.in_window(&shortest, 3 + BUCKETS), 0);
+    }
+
+    #[test]
+    fn a_new_window_forgets_what_the_old_one_counted() {
+        // Bucket 2 500 of 4 blocks would read as far in the future under buckets of 600 blocks.
+        let short = GovernorSettings { window: 96, delay: 1 };
+        let long = GovernorSettings { window: 14_400, delay: 1 };
+        let mut flow = Flow::default();
+        flow.record(&short, 10_000, 50);
+        assert_eq!(flow.in_window(&short, 10_000), 50);
+        assert_eq!(flow.in_window(&long, 10_001), 0, "not counted under the new window");
+        flow.record(&long, 10_001, 7);
+        assert_eq!((flow.in_window(&long, 10_001), flow.buckets.len()), (7, 1));
     }
 
     #[test]

@@ -217,8 +217,10 @@ impl Metrics {
             self.link_relay_messages.get_or_create(&label).set(int(r.messages));
             self.link_relay_blocks.get_or_create(&label).set(int(r.blocks));
         }
-        for (contract, halted) in [("bmc", s.halted.bmc), ("bmv", s.halted.bmv)] {
-            self.halted.get_or_create(&ContractLabel { contract: contract.into() }).set(i64::from(halted));
+        if let Some(h) = s.halted {
+            for (contract, halted) in [("bmc", h.bmc), ("bmv", h.bmv)] {
+                self.halted.get_or_create(&ContractLabel { contract: contract.into() }).set(i64::from(halted));
+            }
         }
         // f64 keeps 15 significant digits: plenty for an alert on a relay running low.
         for (chain, account, value) in [("parachain", parachain_account, s.parachain_balance), ("icon", icon_account, s.icon_balance)] {
@@ -373,7 +375,7 @@ mod tests {
             relays: vec![RelayCount { account: AccountId32([1; 32]), blocks: 25, messages: 3 }],
             parachain_balance: Some(5 * 10u128.pow(12)),
             icon_balance: Some(10u128.pow(18)),
-            halted: crate::start::Halted { bmc: true, bmv: false },
+            halted: Some(crate::start::Halted { bmc: true, bmv: false }),
         };
         metrics.snapshot(&snapshot, Some("5Relay"), Some("hxrelay"));
         metrics

@@ -36,10 +36,15 @@ pub async fn run(args: StatusArgs) -> Result<bool, String> {
     println!("  ICON: last block {}", s.icon_height);
     println!("  parachain: best block {}, finalized {}", s.parachain_best, s.parachain_finalized);
     println!("  BMV height {}, {} ICON blocks behind", s.verifier_height, s.icon_height.saturating_sub(s.verifier_height));
-    for (contract, halted) in [("BMC", s.halted.bmc), ("BMV", s.halted.bmv)] {
-        if halted {
-            println!("  HALTED: the parachain {contract}'s owners halted it; nothing reaches the parachain until they resume it");
+    match s.halted {
+        Some(h) => {
+            for (contract, halted) in [("BMC", h.bmc), ("BMV", h.bmv)] {
+                if halted {
+                    println!("  HALTED: the parachain {contract}'s owners halted it; nothing reaches the parachain until they resume it");
+                }
+            }
         }
+        None => println!("  the BMC's and the BMV's halt switches are not readable"),
     }
     let mut stuck = false;
     let directions = [("ICON → parachain", "ICON", Some(s.to_parachain)), ("parachain → ICON", "parachain", s.to_icon)];

@@ -60,8 +60,9 @@ pub struct Snapshot {
     /// Balances of the relay's accounts, when known: the parachain one (planck) and the ICON one (loop).
     pub parachain_balance: Option<u128>,
     pub icon_balance: Option<u128>,
-    /// The parachain BMC's and BMV's halt switches.
-    pub halted: Halted,
+    /// The parachain BMC's and BMV's halt switches, when readable (a failed read leaves the rest of the
+    /// snapshot good).
+    pub halted: Option<Halted>,
 }
 
 /// What a snapshot is read from.
@@ -94,7 +95,7 @@ impl Watch<'_> {
         let parachain_best = self.para.best_height().await.map_err(|e| e.to_string())?;
         let parachain_finalized = self.para.finalized_height().await.map_err(|e| e.to_string())?;
         let status = self.parachain_status(None).await?;
-        let halted = self.context.halted(self.para).await?;
+        let halted = self.context.halted(self.para).await.map_err(|e| tracing::warn!(error = %e, "the contracts' halt switches are not readable")).ok();
         let icon_status = self.icon_status(None).await.ok();
         let field = |s: &serde_json::Value, name: &str| parse_t_int(&s[name]);
         let before = |height: u64| height.checked_sub(self.stuck_after).filter(|h| *h > 0);

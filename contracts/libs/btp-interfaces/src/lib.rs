@@ -9,12 +9,15 @@
 //! * [`verifier`]: a BMV as its BMC calls it (`Verifier`, answering with `MessageSpan`s of the relay message);
 //! * [`token`]: the ERC1155-style receiver hooks a token contract asks (`TokenReceiver`);
 //! * [`admin`]: what every BTP contract is administered by (`Administered`: owners, halt, code upgrades);
-//! * [`events`]: what a relay reads from the BMC (`Message`, `RelayMessageHandled`).
+//! * [`events`]: what a relay reads from the BMC (`Message`, `RelayMessageHandled`);
+//! * `layout` (std): a contract's storage layout as text, which each contract's tests pin for upgrades.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod admin;
 pub mod events;
+#[cfg(feature = "std")]
+pub mod layout;
 pub mod service;
 pub mod token;
 pub mod verifier;

@@ -1,0 +1,53 @@
+//! A contract's storage layout as text, for its tests to pin: the fields in order, each cell's storage key, and
+//! the shape of every type stored (names and fields, without docs). Code that replaces a deployed contract's code
+//! (`Administered::set_code`) must read the storage the deployed code wrote; a change to any of this would make
+//! it misread, so the test fails until the change is meant: then the new version needs a migration, and the
+//! pinned file is rewritten with `UPDATE_STORAGE_LAYOUT=1`.
+
+use ink::{
+    metadata::layout::Layout,
+    scale_info::{form::PortableForm, IntoPortable, PortableRegistry, Registry, TypeDef},
+    storage::traits::{StorageKey, StorageLayout},
+};
+use std::fmt::Write;
+
+/// The storage layout of the contract `C`.
+pub fn storage_layout<C: StorageLayout + StorageKey>() -> String {
+    let mut registry = Registry::new();
+    let layout: Layout<PortableForm> = C::layout(&C::KEY).into_portable(&mut registry);
+    let types = PortableRegistry::from(registry);
+    let mut text = format!("{layout:#?}\n");
+    for t in &types.types {
+        let path = t.ty.path.segments.join("::");
+        // Writing into a String cannot fail.
+        let _ = match &t.ty.type_def {
+            TypeDef::Composite(c) => writeln!(text, "#{} {path} {{ {} }}", t.id, fields(&c.fields)),
+            TypeDef::Variant(v) => {
+                let variants: Vec<String> = v.variants.iter().map(|v| format!("{}={}({})", v.name, v.index, fields(&v.fields))).collect();
+                writeln!(text, "#{} {path} {}", t.id, variants.join(" | "))
+            }
+            other => writeln!(text, "#{} {path} {other:?}", t.id),
+        };
+    }
+    text
+}
+
+fn fields(fields: &[ink::scale_info::Field<PortableForm>]) -> String {
+    fields.iter().map(|f| format!("{}: #{}", f.name.as_deref().unwrap_or("_"), f.ty.id)).collect::<Vec<_>>().join(", ")
+}
+
+/// Fails when `C`'s storage layout differs from the one pinned in the file `pinned`; rewrites the file instead
+/// when `UPDATE_STORAGE_LAYOUT` is set.
+pub fn assert_pinned<C: StorageLayout + StorageKey>(pinned: &str) {
+    let now = storage_layout::<C>();
+    if std::env::var_os("UPDATE_STORAGE_LAYOUT").is_some() {
+        std::fs::write(pinned, &now).expect("the pinned layout is writable");
+        return;
+    }
+    let before = std::fs::read_to_string(pinned).unwrap_or_default();
+    assert!(
+        before == now,
+        "the storage layout differs from {pinned}: a contract upgraded to this code would misread its state. If the change is \
+         meant, the new version needs a migration; then rewrite the file with UPDATE_STORAGE_LAYOUT=1.\nnow:\n{now}"
+    );
+}
