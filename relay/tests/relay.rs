@@ -434,6 +434,10 @@ async fn metrics_during_traffic() {
         assert!(value >= at_least, "{series} = {value}:\n{text}");
     }
     assert_eq!(sample(&text, r#"btp_relay_link_stuck{lane="icon_to_parachain"}"#), Some(0.0), "{text}");
+    // The halt switches, read from the contracts on the node: both running.
+    for contract in ["bmc", "bmv"] {
+        assert_eq!(sample(&text, &format!(r#"btp_relay_contract_halted{{contract="{contract}"}}"#)), Some(0.0), "{text}");
+    }
     let (status, body) = relay.get("/health").await;
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(status.contains("200"), "{status}: {body}");
