@@ -36,12 +36,25 @@ build() {
   done
 }
 
-# Every artefact of one contract: the next release of the native-coin service after its own.
+# Every artefact of one contract: the next release of the native-coin service after its own. Both releases
+# share a build directory, where cargo keeps both fresh and then leaves the Wasm of whichever was built last in
+# place for cargo-contract: the service's source is touched before each, so that each is compiled again (about a
+# minute and a half each), and the two must differ.
 build_all() {
   local manifest=$1 artefact=$2
+  if [ "$artefact" != bsh_nativecoin ]; then
+    build "$manifest" "$artefact"
+    return
+  fi
+  local source
+  source="$(dirname "$manifest")/lib.rs"
+  touch "$source"
   build "$manifest" "$artefact" || return 1
-  if [ "$artefact" = bsh_nativecoin ]; then
-    build "$manifest" "$artefact" bsh_nativecoin_next next-version
+  touch "$source"
+  build "$manifest" "$artefact" bsh_nativecoin_next next-version || return 1
+  if cmp -s "$out/bsh_nativecoin.wasm" "$out/bsh_nativecoin_next.wasm"; then
+    echo "bsh_nativecoin_next.wasm is bsh_nativecoin.wasm: the next release was not built" >&2
+    return 1
   fi
 }
 
