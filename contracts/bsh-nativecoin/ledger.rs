@@ -271,7 +271,7 @@ pub fn parse_account(text: &str) -> Option<AccountId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rails::{CoinLimits, Direction, Flow, GovernorSettings};
+    use crate::rails::{govern, CoinLimits, Direction, Flow, GovernorSettings};
     use alloc::collections::BTreeMap;
     use proptest::prelude::*;
 
@@ -456,11 +456,10 @@ mod tests {
         /// counted.
         fn governed(&mut self, icx: bool, direction: Direction, value: u128) -> bool {
             let flow = &mut self.flows[usize::from(icx)][usize::from(direction == Direction::In)];
-            if LIMITS.must_wait(flow.in_window(&GOVERNOR, self.now), value) {
-                return true;
-            }
-            flow.record(&GOVERNOR, self.now, value);
-            false
+            let mut coin = [(LIMITS, core::mem::take(flow), value)];
+            let wait = govern(&GOVERNOR, self.now, &mut coin);
+            *flow = core::mem::take(&mut coin[0].1);
+            wait
         }
 
         /// Takes the n-th oldest of a queue if it is due.

@@ -59,7 +59,7 @@ pub use self::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, Coin, CoinBalanc
 pub mod bsh_nativecoin {
     pub use crate::events::{TransferBatch, TransferEnd, TransferReceived, TransferSingle, TransferStart};
     use crate::ledger::{self, AssetTransfer, Books, FeeRule, Key, LedgerError, Pending, Store, TokenId, MAX_ASSETS};
-    use crate::rails::{per_coin, Flow};
+    use crate::rails::{self, per_coin, Flow, Totals};
     pub use crate::rails::{CoinLimits, Delayed, DelayedTransfer, Direction, GovernorSettings};
     use btp_interfaces::{token, Admin, AdminError, Administered, Answer, BtpService, Incoming, MessageCenter, ServiceError, TokenReceiver};
     use btp_primitives::{
@@ -469,7 +469,7 @@ pub mod bsh_nativecoin {
         }
 
         /// Sets the governor's rolling window and the delay of the transfers it holds back, in blocks; the window
-        /// is at least a block. Transfers delayed before keep their due block. Owner only.
+        /// is at least 24 blocks (a block per bucket). Transfers delayed before keep their due block. Owner only.
         #[ink(message)]
         pub fn set_governor(&mut self, window: u32, delay: u32) -> Result<()> {
             self.only_owner()?;
@@ -579,7 +579,7 @@ pub mod bsh_nativecoin {
         /// Whether the BTP address `address` is on the blacklist.
         #[ink(message)]
         pub fn is_blacklisted(&self, address: String) -> bool {
-            BtpAddress::parse(&address).is_ok_and(|a| self.blacklist.contains(String::from(a.canonical())))
+            BtpAddress::parse(&address).is_ok_and(|a| self.listed_address(&a))
         }
 
         /// Delayed transfer `id`, while it waits.
@@ -822,9 +822,8 @@ pub mod bsh_nativecoin {
             // A request that passes the checks is carried out; one that fails after them reverts the whole call,
             // so the BMC answers with a BTP error instead.
             let (code, text) = match self.check_request(src, request) {
-                Ok((to, native_total)) => {
+                Ok((to, native_total, totals)) => {
                     if let Some(payload) = payload {
-                        let totals = per_coin(request.assets.iter().map(|a| (a.coin_name.clone(), a.value))).ok_or(Error::Overflow)?;
                         if self.govern(Direction::In, &totals) {
                             self.delay(Delayed::In { network: src.into(), sn, payload: payload.to_vec() })?;
                             return Ok(None);
@@ -931,7 +930,11 @@ pub mod bsh_nativecoin {
 
         /// Whether `account` on `network` is on the blacklist.
         fn listed(&self, network: &str, account: &str) -> bool {
-            BtpAddress::new(network, account).is_ok_and(|a| self.blacklist.contains(String::from(a.canonical())))
+            BtpAddress::new(network, account).is_ok_and(|a| self.listed_address(&a))
+        }
+
+        fn listed_address(&self, address: &BtpAddress) -> bool {
+            self.blacklist.contains(String::from(address.canonical()))
         }
 
         /// Refuses a transfer out from `from` to `to` when either is on the blacklist.
@@ -953,22 +956,19 @@ pub mod bsh_nativecoin {
         /// Whether the governor holds back a transfer of `(coin, value)` totals in `direction`; a transfer it lets
         /// through is counted in each coin's flow.
         fn govern(&mut self, direction: Direction, totals: &[(String, u128)]) -> bool {
-            let now = self.env().block_number();
-            let mut watched = Vec::new();
-            let mut wait = false;
+            let mut names = Vec::new();
+            let mut coins: Vec<(CoinLimits, Flow, u128)> = Vec::new();
             for (coin, value) in totals {
                 let limits = self.limits.get(coin).unwrap_or_default();
-                if !limits.governed() {
-                    continue;
+                if limits.governed() {
+                    coins.push((limits, self.flows.get((coin.clone(), direction)).unwrap_or_default(), *value));
+                    names.push(coin);
                 }
-                let flow = self.flows.get((coin.clone(), direction)).unwrap_or_default();
-                wait |= limits.must_wait(flow.in_window(&self.governor, now), *value);
-                watched.push((coin, flow, *value));
             }
+            let wait = rails::govern(&self.governor, self.env().block_number(), &mut coins);
             if !wait {
-                for (coin, mut flow, value) in watched {
-                    flow.record(&self.governor, now, value);
-                    self.flows.insert((coin.clone(), direction), &flow);
+                for (coin, (_, flow, _)) in names.into_iter().zip(&coins) {
+                    self.flows.insert((coin.clone(), direction), flow);
                 }
             }
             wait
@@ -1087,9 +1087,9 @@ pub mod bsh_nativecoin {
             Ok(self.sn)
         }
 
-        /// Checks an incoming transfer request from the network `src` without changing anything: the recipient
-        /// and the native coin it releases.
-        fn check_request(&self, src: &str, request: &TransferRequest) -> Result<(AccountId, u128)> {
+        /// Checks an incoming transfer request from the network `src` without changing anything: the recipient,
+        /// the native coin it releases and what it carries of each coin.
+        fn check_request(&self, src: &str, request: &TransferRequest) -> Result<(AccountId, u128, Totals)> {
             if self.admin.is_halted() {
                 return Err(Error::Halted);
             }
@@ -1106,15 +1106,12 @@ pub mod bsh_nativecoin {
             }
             let totals = per_coin(request.assets.iter().map(|a| (a.coin_name.clone(), a.value))).ok_or(Error::Overflow)?;
             self.check_caps(Direction::In, &totals)?;
-            let mut native_total: u128 = 0;
             for asset in &request.assets {
                 if asset.value == 0 {
                     return Err(Error::InvalidAmount);
                 }
                 let coin = self.coin(&asset.coin_name).ok_or(Error::NotExistsCoin)?;
-                if coin.name == self.native {
-                    native_total = native_total.checked_add(asset.value).ok_or(Error::Overflow)?;
-                } else {
+                if coin.name != self.native {
                     if !coin.networks.iter().any(|n| n == src) {
                         return Err(Error::UnsupportedNetwork);
                     }
@@ -1123,10 +1120,11 @@ pub mod bsh_nativecoin {
                     balance.checked_add(asset.value).zip(backing.checked_add(asset.value)).ok_or(Error::Overflow)?;
                 }
             }
+            let native_total = totals.iter().find(|(coin, _)| *coin == self.native).map_or(0, |(_, value)| *value);
             if native_total > self.amount(&Key::Backing(self.native.clone(), src.into())) {
                 return Err(Error::Insufficient);
             }
-            Ok((to, native_total))
+            Ok((to, native_total, totals))
         }
 
         /// Carries out a checked request: the native coin (the only step that can fail outside these books) is
@@ -1459,7 +1457,7 @@ pub mod bsh_nativecoin {
                 to: hex_account(to.as_ref()),
                 assets: vec![Asset { coin_name: coin.into(), value }],
             };
-            let check = |bsh: &BshNativecoin, r: &TransferRequest| bsh.check_request(ICON, r);
+            let check = |bsh: &BshNativecoin, r: &TransferRequest| bsh.check_request(ICON, r).map(|(to, native, _)| (to, native));
             assert_eq!(check(&bsh, &request(&a.bob, "ICX", 5)), Ok((a.bob, 0)));
             assert_eq!(check(&bsh, &request(&test::callee::<Env>(), "ICX", 5)), Err(Error::InvalidAddress));
             assert_eq!(check(&bsh, &TransferRequest { to: "0x0b0b".into(), ..request(&a.bob, "ICX", 5) }), Err(Error::InvalidAddress));

@@ -129,6 +129,19 @@ impl Flow {
     }
 }
 
+/// The governor's rule for one transfer, over each coin it carries: (the coin's limits, its flow in the
+/// transfer's direction, the value it carries). The transfer waits when any governed coin must; otherwise each
+/// governed coin's flow counts its value. Whether it waits.
+pub fn govern(settings: &GovernorSettings, now: u32, coins: &mut [(CoinLimits, Flow, u128)]) -> bool {
+    let wait = coins.iter().any(|(limits, flow, value)| limits.must_wait(flow.in_window(settings, now), *value));
+    if !wait {
+        for (_, flow, value) in coins.iter_mut().filter(|(limits, ..)| limits.governed()) {
+            flow.record(settings, now, *value);
+        }
+    }
+    wait
+}
+
 /// A transfer the governor holds back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -161,10 +174,13 @@ pub struct DelayedTransfer {
     pub transfer: Delayed,
 }
 
+/// What a transfer carries of each coin: `(coin, value)`, each coin once.
+pub type Totals = Vec<(String, u128)>;
+
 /// `(coin, value)` pairs with each coin once, its values added up: a batch may name a coin twice, and caps and
 /// limits are on what a transfer carries of a coin in all.
-pub fn per_coin(values: impl IntoIterator<Item = (String, u128)>) -> Option<Vec<(String, u128)>> {
-    let mut totals: Vec<(String, u128)> = Vec::new();
+pub fn per_coin(values: impl IntoIterator<Item = (String, u128)>) -> Option<Totals> {
+    let mut totals = Totals::new();
     for (coin, value) in values {
         match totals.iter_mut().find(|(c, _)| *c == coin) {
             Some((_, total)) => *total = total.checked_add(value)?,
@@ -248,6 +264,17 @@ mod tests {
         assert_eq!(flow.in_window(&long, 10_001), 0, "not counted under the new window");
         flow.record(&long, 10_001, 7);
         assert_eq!((flow.in_window(&long, 10_001), flow.buckets.len()), (7, 1));
+    }
+
+    #[test]
+    fn one_coin_that_must_wait_holds_the_whole_transfer_and_counts_nothing() {
+        let limited = CoinLimits { window_limit: 10, ..Default::default() };
+        let mut coins = [(limited, Flow::default(), 6), (CoinLimits::default(), Flow::default(), 100)];
+        assert!(!govern(&HOURLY, 0, &mut coins));
+        assert_eq!((coins[0].1.in_window(&HOURLY, 0), coins[1].1.buckets.len()), (6, 0), "an ungoverned coin is not counted");
+        let mut coins = [(limited, coins[0].1.clone(), 6), (CoinLimits { large: 1, ..Default::default() }, Flow::default(), 1)];
+        assert!(govern(&HOURLY, 0, &mut coins), "6 more would make 12 of 10");
+        assert_eq!((coins[0].1.in_window(&HOURLY, 0), coins[1].1.in_window(&HOURLY, 0)), (6, 0), "what waits has not crossed");
     }
 
     #[test]
