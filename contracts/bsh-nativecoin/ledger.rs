@@ -268,6 +268,32 @@ pub fn parse_account(text: &str) -> Option<AccountId> {
     Some(AccountId::from(bytes))
 }
 
+/// An account of this chain as people write it: `0x` and 64 hex digits, or SS58 (any network prefix), as
+/// wallets and explorers show it. SS58's checksum is the first two bytes of Blake2b-512 over `"SS58PRE"`, the
+/// prefix and the key.
+pub fn parse_local_account(text: &str) -> Option<AccountId> {
+    if let Some(account) = parse_account(text) {
+        return Some(account);
+    }
+    use blake2::{Blake2b512, Digest};
+    let bytes = bs58::decode(text).into_vec().ok()?;
+    // The prefix takes one byte below 64, two from 64 to 127; the key 32 and the checksum 2 more.
+    let body_len = match bytes.first()? {
+        0..=63 => 33,
+        64..=127 => 34,
+        _ => return None,
+    };
+    let (body, checksum) = bytes.split_last_chunk::<2>()?;
+    if body.len() != body_len {
+        return None;
+    }
+    let hash = Blake2b512::new().chain_update(b"SS58PRE").chain_update(body).finalize();
+    if hash.get(..2)? != checksum.as_slice() {
+        return None;
+    }
+    body.last_chunk::<32>().map(|key| AccountId::from(*key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

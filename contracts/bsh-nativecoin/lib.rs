@@ -350,8 +350,11 @@ pub mod bsh_nativecoin {
         delayed: Mapping<u64, DelayedTransfer, ManualKey<0x4253_4807>>,
         /// The last delayed transfer's id (0 before the first).
         delayed_last: u64,
-        /// Canonical BTP addresses, of accounts here and elsewhere.
+        /// Canonical BTP addresses, of accounts here (always `0x` and lowercase hex) and elsewhere.
         blacklist: Mapping<String, (), ManualKey<0x4253_4808>>,
+        /// Transfers out the governor counted in their coins' flows, by sn: the block they were counted at, so
+        /// that a refund takes them out of the window again.
+        counted_out: Mapping<u128, u32, ManualKey<0x4253_4809>>,
     }
 
     impl BshNativecoin {
@@ -393,6 +396,7 @@ pub mod bsh_nativecoin {
                 delayed: Mapping::new(),
                 delayed_last: 0,
                 blacklist: Mapping::new(),
+                counted_out: Mapping::new(),
             })
         }
 
@@ -469,7 +473,8 @@ pub mod bsh_nativecoin {
         }
 
         /// Sets the governor's rolling window and the delay of the transfers it holds back, in blocks; the window
-        /// is at least 24 blocks (a block per bucket). Transfers delayed before keep their due block. Owner only.
+        /// is at least 24 blocks (a block per bucket), the delay at least one. Transfers delayed before keep their
+        /// due block. Owner only.
         #[ink(message)]
         pub fn set_governor(&mut self, window: u32, delay: u32) -> Result<()> {
             self.only_owner()?;
@@ -482,13 +487,13 @@ pub mod bsh_nativecoin {
             Ok(())
         }
 
-        /// Puts the BTP address `address` (an account here, `btp://<this network>/0x…`, or elsewhere) on the
-        /// blacklist, or takes it off: a listed address neither sends nor receives through this service. Owner
-        /// only.
+        /// Puts the BTP address `address` (an account here, `btp://<this network>/0x…` or its SS58 spelling, or
+        /// elsewhere) on the blacklist, or takes it off: a listed address neither sends nor receives through this
+        /// service, nor moves wrapped coins here. Owner only.
         #[ink(message)]
         pub fn set_blacklisted(&mut self, address: String, listed: bool) -> Result<()> {
             self.only_owner()?;
-            let address = String::from(BtpAddress::parse(&address).map_err(|_| Error::InvalidAddress)?.canonical());
+            let address = self.blacklist_key(&address)?;
             if listed {
                 self.blacklist.insert(&address, &());
             } else {
@@ -576,10 +581,10 @@ pub mod bsh_nativecoin {
             self.flows.get((coin, direction)).unwrap_or_default().in_window(&self.governor, self.env().block_number())
         }
 
-        /// Whether the BTP address `address` is on the blacklist.
+        /// Whether the BTP address `address` (in any spelling `set_blacklisted` takes) is on the blacklist.
         #[ink(message)]
         pub fn is_blacklisted(&self, address: String) -> bool {
-            BtpAddress::parse(&address).is_ok_and(|a| self.listed_address(&a))
+            self.blacklist_key(&address).is_ok_and(|key| self.blacklist.contains(key))
         }
 
         /// Delayed transfer `id`, while it waits.
@@ -824,13 +829,19 @@ pub mod bsh_nativecoin {
             let (code, text) = match self.check_request(src, request) {
                 Ok((to, native_total, totals)) => {
                     if let Some(payload) = payload {
-                        if self.govern(Direction::In, &totals) {
+                        if self.govern(Direction::In, &totals).0 {
                             self.delay(Delayed::In { network: src.into(), sn, payload: payload.to_vec() })?;
                             return Ok(None);
                         }
                     }
-                    self.carry_out(src, request, to, native_total)?;
-                    (RC_OK, String::from("Transfer Success"))
+                    match self.carry_out(src, request, to, native_total) {
+                        Ok(()) => (RC_OK, String::from("Transfer Success")),
+                        // Released from the governor's queue, a request that passed its checks and still cannot be
+                        // carried out (its native coin refused by the chain, before anything changed) is answered
+                        // with an error, so that its sender is refunded: a revert would keep it queued forever.
+                        Err(e @ Error::TransferFailed) if payload.is_none() => (RC_ERR, format!("{e:?}")),
+                        Err(e) => return Err(e),
+                    }
                 }
                 Err(e) => (RC_ERR, format!("{e:?}")),
             };
@@ -849,6 +860,10 @@ pub mod bsh_nativecoin {
         /// Sends the accumulated fees to the aggregator `fa` (a BTP address): paid out here when it is on this
         /// network, otherwise as a fee-free transfer request whose failure puts the fees back.
         fn gather_fees(&mut self, fa: String) -> Result<()> {
+            // Halted, nothing leaves: the fees wait for the next gathering (the BMC names the service as failed).
+            if self.admin.is_halted() {
+                return Err(Error::Halted);
+            }
             let aggregator = BtpAddress::parse(&fa).map_err(|_| Error::InvalidAddress)?;
             // An aggregator here is an account; fees paid to this service or its BMC would vanish from the books.
             let local = (aggregator.network() == self.network)
@@ -930,16 +945,33 @@ pub mod bsh_nativecoin {
 
         /// Whether `account` on `network` is on the blacklist.
         fn listed(&self, network: &str, account: &str) -> bool {
-            BtpAddress::new(network, account).is_ok_and(|a| self.listed_address(&a))
+            BtpAddress::new(network, account).is_ok_and(|a| self.blacklist.contains(String::from(a.canonical())))
         }
 
-        fn listed_address(&self, address: &BtpAddress) -> bool {
-            self.blacklist.contains(String::from(address.canonical()))
+        /// The blacklist's key of the BTP address `address`: its canonical form, an account here always in hex
+        /// (the form every check asks for), whichever spelling it came in.
+        fn blacklist_key(&self, address: &str) -> Result<String> {
+            let address = BtpAddress::parse(address).map_err(|_| Error::InvalidAddress)?;
+            if address.network() != self.network {
+                return Ok(String::from(address.canonical()));
+            }
+            let account = ledger::parse_local_account(address.account()).ok_or(Error::InvalidAddress)?;
+            let local = BtpAddress::new(&self.network, &hex_account(account.as_ref())).map_err(|_| Error::InvalidAddress)?;
+            Ok(String::from(local.canonical()))
+        }
+
+        /// Refuses when one of the accounts here `accounts` is on the blacklist.
+        fn check_local(&self, accounts: &[AccountId]) -> Result<()> {
+            if accounts.iter().any(|a| self.listed(&self.network, &hex_account(a.as_ref()))) {
+                return Err(Error::Blacklisted);
+            }
+            Ok(())
         }
 
         /// Refuses a transfer out from `from` to `to` when either is on the blacklist.
         fn check_parties(&self, from: AccountId, to: &BtpAddress) -> Result<()> {
-            if self.listed(&self.network, &hex_account(from.as_ref())) || self.listed(to.network(), to.account()) {
+            self.check_local(&[from])?;
+            if self.listed(to.network(), to.account()) {
                 return Err(Error::Blacklisted);
             }
             Ok(())
@@ -954,8 +986,8 @@ pub mod bsh_nativecoin {
         }
 
         /// Whether the governor holds back a transfer of `(coin, value)` totals in `direction`; a transfer it lets
-        /// through is counted in each coin's flow.
-        fn govern(&mut self, direction: Direction, totals: &[(String, u128)]) -> bool {
+        /// through is counted in each governed coin's flow. Whether it waits, and whether it was counted.
+        fn govern(&mut self, direction: Direction, totals: &[(String, u128)]) -> (bool, bool) {
             let mut names = Vec::new();
             let mut coins: Vec<(CoinLimits, Flow, u128)> = Vec::new();
             for (coin, value) in totals {
@@ -966,12 +998,27 @@ pub mod bsh_nativecoin {
                 }
             }
             let wait = rails::govern(&self.governor, self.env().block_number(), &mut coins);
-            if !wait {
+            let counted = !wait && !names.is_empty();
+            if counted {
                 for (coin, (_, flow, _)) in names.into_iter().zip(&coins) {
                     self.flows.insert((coin.clone(), direction), flow);
                 }
             }
-            wait
+            (wait, counted)
+        }
+
+        /// Takes a refunded transfer out of the flows it was counted in.
+        fn uncount(&mut self, pending: &Pending, at: u32) -> Result<()> {
+            let totals = per_coin(pending.assets.iter().map(|a| Ok((a.coin.clone(), a.value()?))).collect::<core::result::Result<Vec<_>, LedgerError>>()?)
+                .ok_or(Error::Overflow)?;
+            for (coin, value) in totals {
+                let key = (coin, Direction::Out);
+                if let Some(mut flow) = self.flows.get(&key) {
+                    flow.unrecord(&self.governor, at, value);
+                    self.flows.insert(&key, &flow);
+                }
+            }
+            Ok(())
         }
 
         /// Holds `transfer` back until the governor's delay has passed; its id.
@@ -1027,13 +1074,19 @@ pub mod bsh_nativecoin {
                 let amount = value.checked_sub(fee).ok_or(Error::InvalidAmount)?;
                 charged.push(AssetTransfer { coin, amount, fee });
             }
-            if self.govern(Direction::Out, &totals) {
+            let (wait, counted) = self.govern(Direction::Out, &totals);
+            if wait {
                 let pending = self.lock_for(from, &to, charged)?;
                 let sn = self.next_sn()?;
                 self.delay(Delayed::Out { sn, pending })?;
                 return Ok(sn);
             }
-            self.request(from, &to, charged)
+            let sn = self.request(from, &to, charged)?;
+            if counted {
+                let now = self.env().block_number();
+                self.counted_out.insert(sn, &now);
+            }
+            Ok(sn)
         }
 
         /// Locks `assets` of `from` and sends the transfer request to `to`.
@@ -1154,6 +1207,11 @@ pub mod bsh_nativecoin {
             self.pending.remove(sn);
             self.count_waiting(&pending.network, false)?;
             self.books().settle(&pending, success)?;
+            if let Some(at) = self.counted_out.take(sn) {
+                if !success {
+                    self.uncount(&pending, at)?;
+                }
+            }
             if success {
                 let custody = self.env().account_id();
                 for asset in pending.assets.iter().filter(|a| a.coin != self.native) {
@@ -1185,6 +1243,8 @@ pub mod bsh_nativecoin {
             if to == self.env().account_id() {
                 return Err(Error::InvalidAddress);
             }
+            // A listed holder must not hand its wrapped coins to a fresh account that bridges them out.
+            self.check_local(&[operator, from, to])?;
             for (id, value) in ids.iter().zip(&values) {
                 self.books().move_tokens(from, to, *id, *value)?;
             }
@@ -1756,6 +1816,107 @@ pub mod bsh_nativecoin {
             assert_eq!(bsh.transfer("ICX".into(), 10, ICON_BOB.into()), Err(Error::Blacklisted), "a listed sender");
             assert_eq!(icx_to_bob(&mut bsh, 2, 5), refused_with("Blacklisted"), "a listed recipient");
             assert_eq!(bsh.balance_of(a.bob, icx()), 100);
+        }
+
+        #[ink::test]
+        fn local_accounts_are_listed_in_any_spelling() {
+            let a = accounts();
+            let mut bsh = deploy();
+            // //Bob's sr25519 key, and the SS58 spelling (generic prefix 42) wallets show for it.
+            let bob = ledger::parse_account("0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48").unwrap();
+            let ss58 = "btp://0x501.pra/5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+            bsh.books().mint(bob, "ICX", ICON, 100).unwrap();
+            bsh.set_blacklisted(ss58.into(), true).unwrap();
+            let hex = ink::prelude::format!("btp://0x501.pra/{}", hex_account(bob.as_ref()));
+            assert!(bsh.is_blacklisted(hex.clone()), "the SS58 spelling lists the account");
+            assert!(bsh.is_blacklisted(hex.to_uppercase().replace("BTP://0X501.PRA/0X", "btp://0x501.pra/0x")), "upper-case hex");
+            as_caller(bob);
+            assert_eq!(bsh.transfer("ICX".into(), 10, ICON_BOB.into()), Err(Error::Blacklisted), "the account, not a spelling of it");
+            as_caller(a.alice);
+            bsh.set_blacklisted(hex, false).unwrap();
+            assert!(!bsh.is_blacklisted(ss58.into()), "taken off in another spelling");
+            let bad_checksum = "btp://0x501.pra/5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694tz";
+            assert_eq!(bsh.set_blacklisted(bad_checksum.into(), true), Err(Error::InvalidAddress));
+            assert_eq!(bsh.set_blacklisted("btp://0x501.pra/bob".into(), true), Err(Error::InvalidAddress), "no account of this chain");
+            bsh.set_blacklisted("btp://0x3.icon/anything".into(), true).unwrap();
+            assert!(bsh.is_blacklisted("btp://0x3.icon/anything".into()), "other chains' accounts as they are written there");
+        }
+
+        #[ink::test]
+        fn listed_accounts_cannot_move_wrapped_coins() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().mint(a.bob, "ICX", ICON, 100).unwrap();
+            let here = |account: &AccountId| ink::prelude::format!("btp://0x501.pra/{}", hex_account(account.as_ref()));
+            as_caller(a.bob);
+            bsh.set_approval_for_all(a.charlie, true).unwrap();
+            as_caller(a.alice);
+            bsh.set_blacklisted(here(&a.bob), true).unwrap();
+            as_caller(a.bob);
+            assert_eq!(bsh.safe_transfer_from(a.bob, a.eve, icx(), 10, vec![]), Err(Error::Blacklisted), "a listed holder sends nothing");
+            assert_eq!(bsh.safe_batch_transfer_from(a.bob, a.eve, vec![icx()], vec![10], vec![]), Err(Error::Blacklisted));
+            as_caller(a.charlie);
+            assert_eq!(bsh.safe_transfer_from(a.bob, a.eve, icx(), 10, vec![]), Err(Error::Blacklisted), "nor through an operator");
+            as_caller(a.alice);
+            bsh.set_blacklisted(here(&a.bob), false).unwrap();
+            bsh.set_blacklisted(here(&a.eve), true).unwrap();
+            as_caller(a.bob);
+            assert_eq!(bsh.safe_transfer_from(a.bob, a.eve, icx(), 10, vec![]), Err(Error::Blacklisted), "a listed account receives nothing");
+            as_caller(a.alice);
+            bsh.set_blacklisted(here(&a.eve), false).unwrap();
+            bsh.set_blacklisted(here(&a.charlie), true).unwrap();
+            as_caller(a.charlie);
+            assert_eq!(bsh.safe_transfer_from(a.bob, a.eve, icx(), 10, vec![]), Err(Error::Blacklisted), "a listed operator moves nothing");
+            as_caller(a.bob);
+            bsh.safe_transfer_from(a.bob, a.eve, icx(), 10, vec![]).unwrap();
+            assert_eq!(bsh.balance_of_batch(vec![a.bob, a.eve], vec![icx(), icx()]), Ok(vec![90, 10]), "only the one move nobody listed");
+        }
+
+        #[ink::test]
+        fn a_governor_delay_of_zero_is_refused() {
+            let mut bsh = deploy();
+            assert_eq!(bsh.set_governor(2_400, 0), Err(Error::InvalidGovernor), "released at once: no governor at all");
+            assert_eq!(bsh.governor(), GovernorSettings::default());
+            bsh.set_governor(2_400, 1).unwrap();
+        }
+
+        #[ink::test]
+        fn a_halted_bsh_sends_no_fee_gathering() {
+            let a = accounts();
+            let mut bsh = deploy();
+            bsh.books().add(&Key::Fees("DOT".into()), 50).unwrap();
+            bsh.books().add(&Key::Backing("ICX".into(), ICON.into()), 10).unwrap();
+            bsh.books().add(&Key::Fees("ICX".into()), 10).unwrap();
+            bsh.set_halted(true).unwrap();
+            as_caller(a.django);
+            let here = ink::prelude::format!("btp://0x501.pra/{}", hex_account(a.eve.as_ref()));
+            for fa in [ICON_BOB.to_string(), here] {
+                assert_eq!(bsh.handle_fee_gathering(fa.clone(), "nativecoin".into()), Err(ServiceError::from(Error::Halted)), "{fa}");
+            }
+            assert_eq!(bsh.accumulated_fees(), vec![("DOT".into(), 50), ("ICX".into(), 10)], "kept for the next gathering");
+        }
+
+        #[ink::test]
+        fn a_delayed_incoming_transfer_that_fails_is_refunded() {
+            let a = accounts();
+            // The service's account is one the off-chain engine holds no balance for: every transfer of native coin
+            // from it fails, as a transfer the chain refuses (below the existential deposit, say).
+            test::set_callee::<Env>(AccountId::from([0x77; 32]));
+            let mut bsh = deploy();
+            bsh.books().add(&Key::Backing("DOT".into(), ICON.into()), 500).unwrap();
+            bsh.set_governor(24, 1).unwrap();
+            bsh.set_coin_limits("DOT".into(), CoinLimits { large: 100, ..Default::default() }).unwrap();
+            let request = TransferRequest {
+                from: "hx0000000000000000000000000000000000000b0b".into(),
+                to: hex_account(a.bob.as_ref()),
+                assets: vec![Asset { coin_name: "DOT".into(), value: 200 }],
+            };
+            as_caller(a.django);
+            assert_eq!(deliver(&mut bsh, ICON, 5, ServiceMessage::TransferRequest(request.clone()).encode()), Ok(None), "held back");
+            // When it is released, the chain refuses to pay the coin out.
+            let answer = bsh.answer_request(ICON, 5, &request, None);
+            assert_eq!(answer, Ok(Some(TransferResponse { code: RC_ERR, message: "TransferFailed".into() })), "refused, so ICON refunds");
+            assert_eq!(bsh.backing("DOT".into(), ICON.into()), 500, "nothing released");
         }
 
         #[ink::test]

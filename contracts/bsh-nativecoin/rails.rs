@@ -78,9 +78,10 @@ impl Default for GovernorSettings {
 }
 
 impl GovernorSettings {
-    /// A window holds a block per bucket at least.
+    /// A window holds a block per bucket at least, and a delayed transfer waits a block at least (a delay of 0
+    /// would let anyone release at once what the governor holds back).
     pub fn is_valid(&self) -> bool {
-        self.window >= BUCKETS
+        self.window >= BUCKETS && self.delay > 0
     }
 
     fn bucket_len(&self) -> u32 {
@@ -125,6 +126,21 @@ impl Flow {
         match self.buckets.last_mut() {
             Some((bucket, sum)) if *bucket == current => *sum = sum.saturating_add(value),
             _ => self.buckets.push((current, value)),
+        }
+    }
+}
+
+impl Flow {
+    /// Takes back `value` counted at block `at`, when that transfer failed and was refunded: what never crossed
+    /// must not hold back others. Nothing to take when its bucket has left the window or was counted under
+    /// another window.
+    pub fn unrecord(&mut self, settings: &GovernorSettings, at: u32, value: u128) {
+        if self.bucket_len != settings.bucket_len() {
+            return;
+        }
+        let bucket = settings.bucket(at);
+        if let Some((_, sum)) = self.buckets.iter_mut().find(|(b, _)| *b == bucket) {
+            *sum = sum.saturating_sub(value);
         }
     }
 }
@@ -242,7 +258,25 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_takes_back_what_its_transfer_counted() {
+        let mut flow = Flow::default();
+        flow.record(&HOURLY, 50, 10);
+        flow.record(&HOURLY, 150, 7);
+        flow.unrecord(&HOURLY, 60, 10);
+        assert_eq!(flow.in_window(&HOURLY, 150), 7, "from its own bucket");
+        flow.unrecord(&HOURLY, 150, 100);
+        assert_eq!(flow.in_window(&HOURLY, 150), 0, "never below nothing");
+        flow.record(&HOURLY, 2_450, 5);
+        flow.unrecord(&HOURLY, 50, 5);
+        assert_eq!(flow.in_window(&HOURLY, 2_450), 5, "a bucket that left the window takes nothing from a newer one");
+        let other = GovernorSettings { window: 4_800, delay: 10 };
+        flow.unrecord(&other, 2_450, 5);
+        assert_eq!(flow.in_window(&HOURLY, 2_450), 5, "counted under another window: left alone");
+    }
+
+    #[test]
     fn a_window_holds_a_block_per_bucket_at_least() {
+        assert!(!GovernorSettings { window: 2_400, delay: 0 }.is_valid(), "no delay");
         assert!(!GovernorSettings { window: 0, delay: 1 }.is_valid());
         assert!(!GovernorSettings { window: BUCKETS - 1, delay: 1 }.is_valid());
         let shortest = GovernorSettings { window: BUCKETS, delay: 1 };

@@ -206,6 +206,29 @@ fn governor_delays_a_large_transfer_then_releases_it() -> E2EResult<()> {
     })
 }
 
+/// A transfer ICON refuses (a recipient that is no ICON account) is refunded and leaves the governor's window:
+/// failing transfers, which cost only their fee, cannot fill the window and delay everyone else's.
+#[test]
+fn a_refunded_transfer_leaves_the_window() -> E2EResult<()> {
+    run(async {
+        let mut bridge = Bridge::new().await;
+        bridge.seed().await;
+        limit_icx(&mut bridge, CoinLimits { window_limit: 50 * ICX, ..Default::default() }).await;
+        let flow = |bridge: &Bridge| bridge.bsh_calls.flow("ICX".into(), Direction::Out);
+        let to_nobody = bridge.bsh_calls.transfer("ICX".into(), 40 * ICX, "btp://0x3.icon/hx00".into());
+        bridge.client.call(&ink_e2e::bob(), &to_nobody).submit().await?.return_value().expect("sent");
+        bridge.collect();
+        assert_eq!(bridge.client.call(&ink_e2e::alice(), &flow(&bridge)).dry_run().await?.return_value(), 40 * ICX);
+        let answer = bridge.relay_to_icon();
+        bridge.relay_to_parachain(answer).await;
+        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(59 * ICX), locked: 0, refundable: 40 * ICX - ICX / 10 }, "refused by ICON; the fee kept");
+        assert_eq!(bridge.client.call(&ink_e2e::alice(), &flow(&bridge)).dry_run().await?.return_value(), 0, "it never crossed");
+        send_icx(&mut bridge, 30 * ICX).await.expect("sent");
+        assert!(delayed(&bridge).is_empty(), "30 of 50: room for it");
+        Ok(())
+    })
+}
+
 #[test]
 fn governor_cancel_refunds() -> E2EResult<()> {
     run(async {

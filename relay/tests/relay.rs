@@ -37,6 +37,11 @@ impl Relay {
     /// writes the configuration (`relay init-config`); the key file and the store (`<name>-store.redb`) come in
     /// through the environment's overrides of the configuration, the pause through the command line's.
     fn start_as(deployment: &Path, name: &str, suri: &str) -> Self {
+        Self::start_with(deployment, name, suri, &[])
+    }
+
+    /// As [`Relay::start_as`], with more of the configuration's environment overrides (`RELAY_PARACHAIN_URL`, …).
+    fn start_with(deployment: &Path, name: &str, suri: &str, overrides: &[(&str, &str)]) -> Self {
         let file = |suffix: &str| deployment.with_file_name(format!("{name}{suffix}"));
         let (config, key_file, password, icon_key) = (file(".toml"), file("-key.json"), file("-password"), file("-icon-key.json"));
         // None of the test process's own RELAY_* settings reach the relay.
@@ -83,6 +88,7 @@ impl Relay {
             .env("RELAY_METRICS_LISTEN", &metrics)
             .env("RELAY_METRICS_WATCH_MS", "500")
             .env("RELAY_LANE_MAX_BACKOFF_MS", "2000")
+            .envs(overrides.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -371,6 +377,38 @@ async fn relay_under_faults() {
     assert_eq!(bridge.status().await.rx_seq, 2 * EACH_WAY, "50 transfers and 50 responses, each once");
     drop(bridge);
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// A submission whose answer is lost in transport (the node took it, the relay heard nothing back) is in doubt:
+/// the relay waits until the node's pool holds none of its extrinsics and reads the BMC's status again, instead of
+/// signing the same segment once more with the next nonce. Every extrinsic it pays for is a relay message the BMC
+/// took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_lost_in_transport_is_never_paid_twice() {
+    let icon_bob = Validator::from_seed(1000);
+    let bridge = Bridge::new("lost", &icon_bob, None).await;
+    let alice = Signer::from_uri("//Alice").unwrap().account();
+    let (nonce, first) = (bridge.para.account_nonce(&alice).await.unwrap(), bridge.para.finalized_height().await.unwrap() + 1);
+    let proxy = support::proxy::LosingProxy::start(&bridge.node.url(), 1).await;
+    let bob = Signer::from_uri("//Bob").unwrap().account();
+    bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob, 1).await;
+    let mut relay = Relay::start_with(&bridge.deployment, "relay", "//Alice", &[("RELAY_PARACHAIN_URL", &proxy.url)]);
+    bridge.wait_for_wrapped(&bob, 99 * ICX, Duration::from_secs(120)).await;
+    assert_eq!(proxy.lost(), 1, "the first submission went unanswered");
+    assert!(relay.stop());
+    wait_until("the relay's last extrinsic is final", Duration::from_secs(30), || async {
+        bridge.para.pending_transactions(&alice).await.unwrap() == 0
+            && bridge.para.finalized_height().await.unwrap() == bridge.para.best_height().await.unwrap()
+    })
+    .await;
+    let paid = bridge.para.account_nonce(&alice).await.unwrap() - nonce;
+    let mut taken = 0;
+    for block in first..=bridge.para.finalized_height().await.unwrap() {
+        let emitted = bridge.para.emitted_at(block).await.unwrap();
+        taken += emitted.iter().filter(|e| e.contract == bridge.bmc && e.decode::<btp_interfaces::events::RelayMessageHandled>().is_some()).count() as u64;
+    }
+    assert!(paid >= 1, "the transfer was relayed");
+    assert_eq!(paid, taken, "each extrinsic the relay paid for is a relay message the BMC took: none sent twice");
 }
 
 /// While transfers flow both ways, `/metrics` is Prometheus text with the lanes' series, non-zero where traffic

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 /// How long a request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest answer read: more is an error, not a relay's memory filled by a faulty or hostile endpoint.
+/// goloop's largest answers (a block's receipt proofs, a transaction of ICON's 512 KiB limit in base64) are far
+/// below it.
+pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 /// Attempts of a call whose failure may pass, and the first pause between them (doubling).
 const ATTEMPTS: u32 = 4;
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
@@ -15,13 +19,21 @@ const RETRY_PAUSE: Duration = Duration::from_millis(100);
 #[derive(Clone, Debug)]
 pub struct IconClient {
     url: String,
+    /// The URL as errors show it, without its secrets.
+    shown: String,
     http: reqwest::Client,
 }
 
 impl IconClient {
     pub fn new(url: &str) -> Result<Self, Error> {
-        let http = reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| Error::Transport { url: url.to_string(), reason: e.to_string() })?;
-        Ok(Self { url: url.to_string(), http })
+        let shown = btp_endpoint::redact(url);
+        let http = reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| Error::Transport { url: shown.clone(), reason: e.to_string() })?;
+        Ok(Self { url: url.to_string(), shown, http })
+    }
+
+    /// The endpoint's URL as it may be shown (without user, password or query).
+    pub fn shown_url(&self) -> &str {
+        &self.shown
     }
 
     /// Calls `method` with `params` and returns its result. A failure that may pass ([`Error::is_transient`]: no
@@ -43,11 +55,22 @@ impl IconClient {
     }
 
     async fn call_once(&self, method: &str, params: Value) -> Result<Value, Error> {
-        let transport = |reason: String| Error::Transport { url: self.url.clone(), reason };
+        let transport = |reason: String| Error::Transport { url: self.shown.clone(), reason };
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let response = self.http.post(&self.url).json(&request).send().await.map_err(|e| transport(e.to_string()))?;
+        // reqwest's errors name the URL, secrets and all.
+        let mut response = self.http.post(&self.url).json(&request).send().await.map_err(|e| transport(e.without_url().to_string()))?;
         let status = response.status();
-        let body: Value = match response.json().await {
+        if response.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+            return Err(transport(format!("an answer of more than {MAX_ANSWER} bytes")));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(e.without_url().to_string()))? {
+            if bytes.len() + chunk.len() > MAX_ANSWER {
+                return Err(transport(format!("an answer of more than {MAX_ANSWER} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body: Value = match serde_json::from_slice(&bytes) {
             Ok(body) => body,
             Err(e) => return Err(transport(format!("HTTP {status} without a JSON-RPC answer: {e}"))),
         };
@@ -284,5 +307,48 @@ mod tests {
         assert_eq!(e.code(), Some(code::NOT_FOUND), "{e}");
         let e = client.block_header(7).await.unwrap_err();
         assert!(matches!(e, Error::Transport { .. }), "{e}");
+    }
+
+    /// An endpoint that answers without end (or says it will send more than a relay should hold) is a transport
+    /// failure once [`MAX_ANSWER`] bytes have come, with or without a length announced.
+    #[tokio::test]
+    async fn an_oversized_rpc_answer_is_an_error() {
+        use tokio::{
+            io::{AsyncReadExt, AsyncWriteExt},
+            net::TcpListener,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            for announced in [true, false] {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await.unwrap();
+                let head = if announced {
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", 2 * MAX_ANSWER)
+                } else {
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n".to_string()
+                };
+                socket.write_all(head.as_bytes()).await.unwrap();
+                let _ = socket.write_all(br#"{"jsonrpc":"2.0","id":1,"result":""#).await;
+                let chunk = vec![b'A'; 64 * 1024];
+                // Until the client hangs up.
+                while socket.write_all(&chunk).await.is_ok() {}
+            }
+        });
+        let client = IconClient::new(&url).unwrap();
+        for _ in 0..2 {
+            let e = client.call_once("icx_getLastBlock", Value::Null).await.unwrap_err();
+            assert!(matches!(e, Error::Transport { .. }) && e.to_string().contains("more than"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn rpc_url_secrets_are_redacted() {
+        // Nothing listens on port 1: the connection fails, and the error names the endpoint.
+        let client = IconClient::new("http://relay:pa55@127.0.0.1:1/api/v3?apikey=S3CRET").unwrap();
+        let e = client.call_once("icx_getLastBlock", Value::Null).await.unwrap_err().to_string();
+        assert!(e.contains("127.0.0.1:1") && !e.contains("pa55") && !e.contains("S3CRET"), "{e}");
+        assert_eq!(client.shown_url(), "http://***@127.0.0.1:1/api/v3?***");
     }
 }

@@ -39,20 +39,28 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A block monitor session.
 pub struct BlockMonitor {
+    /// The URL as errors show it.
     url: String,
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    timeout: Duration,
 }
 
 impl BlockMonitor {
     /// Subscribes at `url` to the blocks from `height` on, reporting events that match `filter`.
     pub async fn connect(url: &str, height: u64, filter: &EventFilter) -> Result<Self, Error> {
-        let transport = |reason: String| Error::Transport { url: url.to_string(), reason };
+        Self::connect_waiting(url, height, filter, TIMEOUT).await
+    }
+
+    /// As [`BlockMonitor::connect`], each block (and the connection) awaited at most `timeout`.
+    pub async fn connect_waiting(url: &str, height: u64, filter: &EventFilter, timeout: Duration) -> Result<Self, Error> {
+        let shown = btp_endpoint::redact(url);
+        let transport = |reason: String| Error::Transport { url: shown.clone(), reason: btp_endpoint::redact_in(&reason, url) };
         let connected =
-            tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url)).await.map_err(|_| transport(format!("no connection within {TIMEOUT:?}")))?;
+            tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url)).await.map_err(|_| transport(format!("no connection within {timeout:?}")))?;
         let (mut socket, _) = connected.map_err(|e| transport(e.to_string()))?;
         let request = json!({"height": t_int(height), "eventFilters": [{"addr": filter.addr, "event": filter.event, "indexed": filter.indexed}]});
         socket.send(Message::text(request.to_string())).await.map_err(|e| transport(e.to_string()))?;
-        let mut monitor = Self { url: url.to_string(), socket };
+        let mut monitor = Self { url: shown.clone(), socket, timeout };
         let answer = monitor.next_json().await?;
         match answer["code"].as_i64() {
             Some(0) => Ok(monitor),
@@ -66,8 +74,10 @@ impl BlockMonitor {
 
     async fn next_json(&mut self) -> Result<Value, Error> {
         let transport = |reason: String| Error::Transport { url: self.url.clone(), reason };
+        // One deadline for the answer, not one per frame: an endpoint that only pings must not hold the lane.
+        let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
-            let next = tokio::time::timeout(TIMEOUT, self.socket.next()).await.map_err(|_| transport(format!("nothing within {TIMEOUT:?}")))?;
+            let next = tokio::time::timeout_at(deadline, self.socket.next()).await.map_err(|_| transport(format!("nothing within {:?}", self.timeout)))?;
             match next {
                 Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).map_err(|e| transport(format!("not JSON: {e}"))),
                 Some(Ok(Message::Close(_))) | None => return Err(transport("the monitor closed the session".into())),
@@ -77,7 +87,8 @@ impl BlockMonitor {
         }
     }
 
-    /// The next block; an error after [`TIMEOUT`] without one (ask only for blocks the endpoint has).
+    /// The next block; an error after the timeout (30 s unless connected with another) without one, whatever else
+    /// came meanwhile (ask only for blocks the endpoint has).
     pub async fn next(&mut self) -> Result<BlockNotification, Error> {
         let n = self.next_json().await?;
         parse_notification(&n).ok_or_else(|| Error::Decode { method: "block monitor".into(), reason: format!("not a block notification: {n}") })
@@ -103,6 +114,29 @@ fn parse_notification(n: &Value) -> Option<BlockNotification> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A monitor endpoint that accepts the subscription, then only pings: the wait for a block ends at its
+    /// timeout, however many pings came.
+    #[tokio::test]
+    async fn a_monitor_that_only_pings_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/api/v3/block", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+            let _subscription = socket.next().await;
+            socket.send(Message::text(json!({"code": 0}).to_string())).await.unwrap();
+            while socket.send(Message::Ping(vec![1])).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let filter = EventFilter { addr: "cx0000000000000000000000000000000000000001".into(), event: "Message(str,int,bytes)".into(), indexed: vec![] };
+        let mut monitor = BlockMonitor::connect_waiting(&url, 1, &filter, Duration::from_millis(600)).await.unwrap();
+        let started = std::time::Instant::now();
+        let e = tokio::time::timeout(Duration::from_secs(10), monitor.next()).await.expect("the wait ends").unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(3), "at its timeout, not renewed by each ping: {:?}", started.elapsed());
+    }
 
     #[test]
     fn urls_and_notifications_read_as_goloop_writes_them() {

@@ -566,8 +566,14 @@ impl Parachain {
         let header = timed(REQUEST_TIMEOUT, c.rpc.chain_get_header(Some(head))).await?.ok_or_else(|| decode_error("the finalized header", "missing"))?;
         let params = DefaultExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).mortal(&header, MORTALITY).build();
         let signed = c.client.tx().create_signed_offline(call, &signer.keypair, params).map_err(classify)?;
-        let progress = timed(REQUEST_TIMEOUT, signed.submit_and_watch()).await?;
-        let extrinsic = progress.extrinsic_hash();
+        let extrinsic = signed.hash();
+        // From here the extrinsic is in the transport's hands: the node may have taken it even when no answer came,
+        // so anything but the pool's own refusal leaves it in doubt (sending it again would pay twice).
+        let in_doubt = |e: Error| match e {
+            e @ Error::Transaction(_) => e,
+            e => Error::OutcomeUnknown { extrinsic, reason: e.to_string() },
+        };
+        let progress = timed(REQUEST_TIMEOUT, signed.submit_and_watch()).await.map_err(in_doubt)?;
         let events = timed(FINALITY_TIMEOUT, progress.wait_for_finalized_success()).await.map_err(|e| match e {
             e if e.is_transport() => Error::OutcomeUnknown { extrinsic, reason: e.to_string() },
             e => e,

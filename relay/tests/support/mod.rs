@@ -2,6 +2,7 @@
 
 pub mod icon;
 pub mod node;
+pub mod proxy;
 
 use btp_parachain::Bundle;
 use std::{

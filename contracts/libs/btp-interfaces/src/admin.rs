@@ -86,7 +86,8 @@ pub trait Administered {
     #[ink(message)]
     fn accept_ownership(&mut self) -> Result<(), AdminError>;
 
-    /// Removes an owner (the caller itself, say, after handing over); the last one stays. Owner only.
+    /// Removes an owner (the caller itself, say, after handing over); the last one stays. A pending proposal is
+    /// withdrawn with it. Owner only.
     #[ink(message)]
     fn remove_owner(&mut self, owner: AccountId) -> Result<(), AdminError>;
 
@@ -175,6 +176,11 @@ impl Admin {
         }
         self.owners.swap_remove(at);
         emit(OwnerChanged { owner, added: false });
+        // Who proposed the candidate is not kept (the stored layout stays as deployed), so any removal withdraws
+        // the proposal: a removed owner's candidate must not become an owner later. The others propose again.
+        if self.candidate.take().is_some() {
+            emit(OwnerProposed { candidate: None, by: caller });
+        }
         Ok(())
     }
 
@@ -221,6 +227,19 @@ mod tests {
         assert_eq!(admin.remove(account(2), account(3)), Err(AdminError::NotExistsOwner));
         admin.remove(account(2), account(1)).unwrap();
         assert_eq!(admin.owners(), vec![account(2)], "ownership handed over");
+    }
+
+    #[test]
+    fn a_removed_owners_candidate_cannot_accept() {
+        let mut admin = Admin::new(account(1));
+        admin.propose(account(1), Some(account(2))).unwrap();
+        admin.accept(account(2)).unwrap();
+        // Owner 2 proposes its accomplice 3, and is removed by owner 1 before 3 accepts.
+        admin.propose(account(2), Some(account(3))).unwrap();
+        admin.remove(account(1), account(2)).unwrap();
+        assert_eq!(admin.candidate(), None, "the proposal went with its proposer");
+        assert_eq!(admin.accept(account(3)), Err(AdminError::NotCandidate));
+        assert_eq!(admin.owners(), vec![account(1)]);
     }
 
     #[test]

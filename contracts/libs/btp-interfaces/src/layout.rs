@@ -1,5 +1,6 @@
 //! A contract's storage layout as text, for its tests to pin: the fields in order, each cell's storage key, and
-//! the shape of every type stored (names and fields, without docs). Code that replaces a deployed contract's code
+//! the shape of every type stored (names, type parameters and fields, without docs): a `Mapping<u64, _>` that
+//! becomes a `Mapping<u128, _>` keeps its name and fields, and only its parameters tell. Code that replaces a deployed contract's code
 //! (`Administered::set_code`) must read the storage the deployed code wrote; a change to any of this would make
 //! it misread, so the test fails until the change is meant: then the new version needs a migration, and the
 //! pinned file is rewritten with `UPDATE_STORAGE_LAYOUT=1`.
@@ -23,7 +24,7 @@ pub fn storage_layout<C: StorageLayout + StorageKey>() -> String {
         text.push('\n');
     }
     for t in &types.types {
-        let path = t.ty.path.segments.join("::");
+        let path = format!("{}{}", t.ty.path.segments.join("::"), params(&t.ty.type_params));
         // Writing into a String cannot fail.
         let _ = match &t.ty.type_def {
             TypeDef::Composite(c) => writeln!(text, "#{} {path} {{ {} }}", t.id, fields(&c.fields)),
@@ -38,6 +39,15 @@ pub fn storage_layout<C: StorageLayout + StorageKey>() -> String {
         };
     }
     text
+}
+
+/// `<K: #1, V: #2>`: the types a generic type is made of; nothing for a type without parameters.
+fn params(params: &[ink::scale_info::TypeParameter<PortableForm>]) -> String {
+    if params.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = params.iter().map(|p| format!("{}: {}", p.name, p.ty.map_or_else(|| "_".into(), |t| format!("#{}", t.id)))).collect();
+    format!("<{}>", each.join(", "))
 }
 
 fn fields(fields: &[ink::scale_info::Field<PortableForm>]) -> String {
@@ -58,4 +68,31 @@ pub fn assert_pinned<C: StorageLayout + StorageKey>(pinned: &str) {
         "the storage layout differs from {pinned}: a contract upgraded to this code would misread its state. If the change is \
          meant, the new version needs a migration; then rewrite the file with UPDATE_STORAGE_LAYOUT=1.\nnow:\n{now}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ink::storage::{traits::ManualKey, Mapping};
+
+    // Both hold a u64 and a u128 elsewhere: only the mapping's key type differs.
+    #[ink::storage_item]
+    struct ByU64 {
+        height: u64,
+        total: u128,
+        values: Mapping<u64, u8, ManualKey<7>>,
+    }
+
+    #[ink::storage_item]
+    struct ByU128 {
+        height: u64,
+        total: u128,
+        values: Mapping<u128, u8, ManualKey<7>>,
+    }
+
+    #[test]
+    fn a_mapping_key_type_change_changes_the_layout() {
+        let (before, after) = (super::storage_layout::<ByU64>(), super::storage_layout::<ByU128>());
+        assert!(before.contains("Mapping<K: #"), "{before}");
+        assert_ne!(before.replace("ByU64", "ByU128"), after, "the stored values would be misread after set_code");
+    }
 }
