@@ -92,7 +92,6 @@ mod tests {
     #[test]
     fn a_mapping_key_type_change_changes_the_layout() {
         let (before, after) = (super::storage_layout::<ByU64>(), super::storage_layout::<ByU128>());
-        assert!(before.contains("Mapping<K: #"), "{before}");
         assert_ne!(before.replace("ByU64", "ByU128"), after, "the stored values would be misread after set_code");
     }
 }
