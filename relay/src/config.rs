@@ -48,29 +48,42 @@ impl Default for MetricsConfig {
 
 /// ICON's endpoints (empty: the deployment's JSON-RPC URL, and its block monitor derived from it), and the ICON
 /// key the relay signs its transactions toward ICON with (none: it relays toward the parachain only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IconConfig {
+    /// JSON-RPC endpoints of one ICON chain, separated by commas, in order of preference: one that fails, stalls
+    /// or falls more than `max_lag_blocks` behind the best of them is passed over until it recovers.
     pub url: String,
+    /// The block monitor (empty: the one beside the JSON-RPC endpoint in use).
     pub monitor_url: String,
+    pub max_lag_blocks: u64,
     /// An ICON keystore file.
     pub key_file: Option<PathBuf>,
     pub password_env: Option<String>,
     pub password_file: Option<PathBuf>,
 }
 
-/// The parachain node's WebSocket RPC (empty: the deployment's), and the first block that may hold the BMC's
-/// messages toward ICON (where a scan without a store begins).
+impl Default for IconConfig {
+    fn default() -> Self {
+        // ICON makes a block every 2 s: 10 blocks is 20 s behind.
+        Self { url: String::new(), monitor_url: String::new(), max_lag_blocks: 10, key_file: None, password_env: None, password_file: None }
+    }
+}
+
+/// The parachain nodes' WebSocket RPC endpoints (empty: the deployment's; several separated by commas, as for
+/// ICON), and the first block that may hold the BMC's messages toward ICON (where a scan without a store begins).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ParachainConfig {
     pub url: String,
+    pub max_lag_blocks: u64,
     pub first_block: u64,
 }
 
 impl Default for ParachainConfig {
     fn default() -> Self {
-        Self { url: String::new(), first_block: 1 }
+        // A parachain block every 12 s (6 s with asynchronous backing): 5 blocks is a minute or half of one.
+        Self { url: String::new(), max_lag_blocks: 5, first_block: 1 }
     }
 }
 
@@ -122,10 +135,12 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("", "store", Kind::Text),
     ("icon", "url", Kind::Text),
     ("icon", "monitor_url", Kind::Text),
+    ("icon", "max_lag_blocks", Kind::Number),
     ("icon", "key_file", Kind::Text),
     ("icon", "password_env", Kind::Text),
     ("icon", "password_file", Kind::Text),
     ("parachain", "url", Kind::Text),
+    ("parachain", "max_lag_blocks", Kind::Number),
     ("parachain", "first_block", Kind::Number),
     ("lane", "idle_ms", Kind::Number),
     ("lane", "max_blocks", Kind::Number),
@@ -214,14 +229,18 @@ impl Config {
 deployment = {deployment_file}
 # Directory with the contract bundles (bmc.contract, bmv_icon.contract): their ABI names messages and errors.
 bundles = {bundles}
-# The relay's store: the ICON blocks it has scanned (ids, where each message is) and the submission in flight.
-# One relay process per store; removing it is safe (the relay rescans ICON from the BMV's last message block).
+# The relay's store: its copy of the BMV's accumulator, where each undelivered message is, and what it has in
+# flight. One relay process per store; removing it is safe (the relay rescans ICON from the BMV's last message
+# block, and from the accumulator's first block if it must prove a block).
 store = {store}
 
 [icon]
-# ICON's JSON-RPC v3 endpoint (empty: the deployment's).
+# ICON's JSON-RPC v3 endpoint (empty: the deployment's), or several of one chain separated by commas, in order
+# of preference: one that fails, stalls or falls more than max_lag_blocks behind the best of them is passed over
+# until it recovers. Logs, errors and metrics show them without user, password or query.
 url = {icon_url}
-# goloop's block monitor (empty: the JSON-RPC URL with ws:// or wss:// and /block).
+max_lag_blocks = {icon_lag}
+# goloop's block monitor (empty: the one beside the JSON-RPC endpoint in use, with ws:// or wss:// and /block).
 monitor_url = ""
 # The ICON account that relays the parachain's messages to ICON: an ICON keystore file (Web3 Secret Storage with
 # its hx address) and its password in an environment variable or a file. Without it the relay only relays to the
@@ -231,8 +250,10 @@ monitor_url = ""
 # password_file = "/run/secrets/icon-relay-key-password"
 
 [parachain]
-# The parachain node's WebSocket RPC (empty: the deployment's).
+# The parachain node's WebSocket RPC (empty: the deployment's), or several nodes of the chain separated by
+# commas, as for ICON.
 url = {para_url}
+max_lag_blocks = {para_lag}
 # The first parachain block that may hold the BMC's messages toward ICON (the block it was deployed in, or
 # earlier): where the scan begins when the store knows none.
 first_block = {first_block}
@@ -279,6 +300,8 @@ stuck_after_blocks = {stuck_after_blocks}
             icon_url = quoted(&deployment.icon.url),
             para_url = quoted(&deployment.parachain.url),
             first_block = d.parachain.first_block,
+            icon_lag = d.icon.max_lag_blocks,
+            para_lag = d.parachain.max_lag_blocks,
             idle_ms = d.lane.idle_ms,
             max_blocks = d.lane.max_blocks,
             backoff_ms = d.lane.backoff_ms,

@@ -31,8 +31,9 @@ pub struct DeployArgs {
     /// The deployment file: read first when it exists, written when done (TOML; see the README).
     #[arg(long, value_name = "PATH", default_value = "deployment.toml")]
     pub deployment: PathBuf,
-    /// The parachain node's WebSocket RPC (ws://… or wss://…).
-    #[arg(long, value_name = "URL")]
+    /// The parachain node's WebSocket RPC (ws://… or wss://…), or several nodes of the chain separated by commas
+    /// (the first that answers is used; the relay fails over between them).
+    #[arg(long, value_name = "URL[,URL…]")]
     pub parachain_url: Option<String>,
     /// The parachain's BTP network name, e.g. 0x501.pra.
     #[arg(long, value_name = "NET")]
@@ -40,8 +41,9 @@ pub struct DeployArgs {
     /// Directory with bmc.contract, bmv_icon.contract and bsh_nativecoin.contract (scripts/build-contracts.sh).
     #[arg(long, value_name = "DIR", default_value = "target/contracts")]
     pub bundles: PathBuf,
-    /// ICON's JSON-RPC v3 endpoint, e.g. https://ctz.solidwallet.io/api/v3.
-    #[arg(long, value_name = "URL")]
+    /// ICON's JSON-RPC v3 endpoint, e.g. https://ctz.solidwallet.io/api/v3, or several of one chain separated by
+    /// commas.
+    #[arg(long, value_name = "URL[,URL…]")]
     pub icon_url: Option<String>,
     /// ICON's BMC as a BTP address, e.g. btp://0x1.icon/cx…: the link's peer; its network is the BMV's.
     #[arg(long, value_name = "BTP_ADDRESS")]
@@ -246,8 +248,8 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
         // Recorded at once: a re-run must build the same BMV, not one from a later ICON block.
         d.write(&args.deployment)?;
     }
-    let para = Parachain::connect(&d.parachain.url).await.map_err(fail)?;
-    tracing::info!(parachain = %d.parachain.url, signer = %signer.account(), "deploying");
+    let para = Parachain::connect_to(endpoints(&d.parachain.url)?).await.map_err(fail)?;
+    tracing::info!(parachain = %btp_endpoint::redact(&d.parachain.url), signer = %signer.account(), "deploying");
     let mut report = Report::default();
     let mut deployer = Deployer { para: &para, signer: &signer, report: &mut report };
     let contracts = deployer.contracts(&d, &bundles).await?;
@@ -259,11 +261,11 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
 
     let c = d.contracts.as_ref().expect("set above");
     println!("deployment file: {}", args.deployment.display());
-    println!("parachain: {} ({})", d.parachain.url, d.parachain.network);
+    println!("parachain: {} ({})", btp_endpoint::redact(&d.parachain.url), d.parachain.network);
     println!("bmc: {} (code 0x{})", c.bmc, c.bmc_code_hash);
     println!("bmv: {} (code 0x{}) for {} after block {}", c.bmv, c.bmv_code_hash, d.icon.network, d.icon.height);
     println!("bsh: {} (code 0x{}) as service {SERVICE}", c.bsh, c.bsh_code_hash);
-    println!("link: {} ({})", d.icon.bmc, d.icon.url);
+    println!("link: {} ({})", d.icon.bmc, btp_endpoint::redact(&d.icon.url));
     match report.submitted.len() {
         0 => println!("submitted 0 extrinsics: the parachain already matched the deployment"),
         n => println!("submitted {n} extrinsics: {}", report.submitted.join("; ")),
@@ -271,10 +273,16 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The endpoints of a URL list (`--parachain-url`, `--icon-url`: several of one chain separated by commas, the
+/// first that answers used).
+fn endpoints(urls: &str) -> Result<std::sync::Arc<btp_endpoint::Endpoints>, String> {
+    btp_endpoint::Endpoints::new(btp_endpoint::split(urls), u64::MAX).map(std::sync::Arc::new)
+}
+
 /// Reads where the BMV starts from ICON: block `height`'s (by default the last block's) hash, and the validators
 /// its header commits to as the next block's signers.
 async fn fetch_icon_start(icon: &mut Icon, height: Option<u64>) -> Result<(), String> {
-    let client = IconClient::new(&icon.url).map_err(fail)?;
+    let client = IconClient::with_endpoints(endpoints(&icon.url)?).map_err(fail)?;
     icon.height = match height {
         Some(h) => h,
         None => client.last_height().await.map_err(fail)?,

@@ -8,9 +8,10 @@
 //!
 //! A message can also sit in a block the target has already taken without it (another relay sent the block
 //! without its messages, or a relay message was split): then the segment is a block proof — that block's header
-//! with an accumulator witness built from the ids of blocks `offset + 1 ..= height` — and the message proofs. The
-//! relay's [`Store`] keeps those ids and the block of each message as it scans, so that this costs a lookup, not
-//! a rescan; a store that is missing or behind is filled from the block monitor first.
+//! with a witness against the target's accumulator — and the message proofs. The relay's [`Store`] keeps a copy
+//! of the accumulator that keeps the witnesses of the blocks holding messages ([`Witnesses`]) and the block of
+//! each undelivered message as it scans, so that this costs a lookup, not a rescan; a copy that is missing or
+//! behind is filled from the block monitor first (from the accumulator's first block, once).
 //!
 //! What it reads is an [`IconNode`]: goloop's JSON-RPC and block monitor ([`RpcNode`]), or a chain held in the
 //! same process (the e2e tests' ICON) — the same relay messages either way.
@@ -18,17 +19,18 @@
 use crate::{
     lane::{Failure, Position, Segment, Source},
     store::{ScannedBlock, Store},
+    witness::Witnesses,
 };
 use btp_primitives::{bmc::MAX_RELAY_MESSAGE_LEN, IconAddress};
 use icon_light_client::{
     header::BlockHeader,
-    mpt, mta,
+    mpt,
     receipt::{event_logs_hash, EventLog},
     relay::{BlockProof, BlockUpdate, EventProof, ReceiptProof, RelayMessage},
     BmvError, ErrorCode, Hash,
 };
 use icon_rpc::{
-    monitor::{BlockMonitor, BlockNotification, EventFilter},
+    monitor::{self, BlockMonitor, BlockNotification, EventFilter},
     IconClient,
 };
 use std::{future::Future, ops::RangeInclusive, sync::Arc};
@@ -72,7 +74,7 @@ impl BlockStream for BlockMonitor {
     }
 }
 
-/// A goloop node: its JSON-RPC endpoint and its block monitor.
+/// A goloop node: its JSON-RPC endpoints and its block monitor (empty: the one beside the endpoint in use).
 pub struct RpcNode {
     pub rpc: IconClient,
     pub monitor_url: String,
@@ -96,7 +98,8 @@ impl IconNode for RpcNode {
         self.rpc.proof_for_events(block, index, events).await
     }
     async fn blocks(&self, from: u64, filter: &EventFilter) -> Result<BlockMonitor, icon_rpc::Error> {
-        BlockMonitor::connect(&self.monitor_url, from, filter).await
+        let url = if self.monitor_url.is_empty() { monitor::monitor_url(self.rpc.url()) } else { self.monitor_url.clone() };
+        BlockMonitor::connect(&url, from, filter).await
     }
 }
 
@@ -108,6 +111,9 @@ pub struct IconSource<N = RpcNode> {
     destination: String,
     max_bytes: usize,
     store: Arc<Store>,
+    /// The target's accumulator's first block's parent and root size, when known (else its offset as the target
+    /// tells it, and no limit).
+    accumulator: Option<(u64, u32)>,
 }
 
 /// A block update as fetched.
@@ -188,7 +194,8 @@ fn slices(nodes: &[Vec<u8>]) -> Vec<&[u8]> {
 }
 
 impl IconSource<RpcNode> {
-    /// The source over goloop's JSON-RPC at `rpc` and its block monitor at `monitor_url`.
+    /// The source over goloop's JSON-RPC at `rpc` and its block monitor at `monitor_url` (empty: the one beside the
+    /// JSON-RPC endpoint in use).
     pub fn new(rpc: IconClient, monitor_url: String, bmc: IconAddress, destination: String, store: Arc<Store>) -> Self {
         Self::over(RpcNode { rpc, monitor_url }, bmc, destination, store)
     }
@@ -198,7 +205,14 @@ impl<N: IconNode> IconSource<N> {
     /// The source over `node`: the messages of ICON's BMC `bmc` to the BMC at BTP address `destination`, what it
     /// learns of ICON kept in `store`.
     pub fn over(node: N, bmc: IconAddress, destination: String, store: Arc<Store>) -> Self {
-        Self { node, bmc, destination, max_bytes: MAX_RELAY_MESSAGE_LEN - FRAMING, store }
+        Self { node, bmc, destination, max_bytes: MAX_RELAY_MESSAGE_LEN - FRAMING, store, accumulator: None }
+    }
+
+    /// The target's accumulator starts after block `offset` and keeps at most `root_size` roots (0: all), as the
+    /// BMV was deployed: the copy the witnesses come from must grow alike.
+    pub fn with_accumulator(mut self, offset: u64, root_size: u32) -> Self {
+        self.accumulator = Some((offset, root_size));
+        self
     }
 
     async fn header(&self, height: u64) -> Result<Vec<u8>, Failure> {
@@ -242,16 +256,35 @@ impl<N: IconNode> IconSource<N> {
         Ok(found)
     }
 
-    fn record(&self, blocks: &[ScannedBlock]) -> Result<(), Failure> {
+    /// Records scanned blocks: the messages in them, and their ids in the accumulator copy when they follow its
+    /// last block (`offset`: the target's, for a copy not begun yet).
+    fn record(&self, blocks: &[ScannedBlock], offset: u64) -> Result<(), Failure> {
         if self.store.record(blocks).map_err(Failure::Store)? {
             tracing::warn!(from = blocks.first().map(|b| b.height), "ICON's blocks are not the ones the store had scanned: the store starts over");
+        }
+        let mut copy = self.witnesses(offset)?;
+        let before = copy.height();
+        for block in blocks.iter().filter(|b| b.height > before) {
+            if block.height != copy.height().saturating_add(1) {
+                break;
+            }
+            copy.add(block.id, !block.messages.is_empty()).map_err(|e| Failure::Store(format!("the accumulator copy: {}", e.reason)))?;
+        }
+        if copy.height() != before {
+            self.store.set_witnesses(Some(&copy)).map_err(Failure::Store)?;
         }
         Ok(())
     }
 
+    /// The accumulator copy, or a new one for a target whose accumulator starts after `offset`.
+    fn witnesses(&self, offset: u64) -> Result<Witnesses, Failure> {
+        let (offset, root_size) = self.accumulator.unwrap_or((offset, 0));
+        Ok(self.store.witnesses().map_err(Failure::Store)?.unwrap_or_else(|| Witnesses::new(offset, root_size)))
+    }
+
     /// Records in the store the blocks of `heights` it lacks: their ids, and the sequence numbers of the messages
     /// in them read from their proven events.
-    async fn scan(&self, heights: RangeInclusive<u64>) -> Result<(), Failure> {
+    async fn scan(&self, heights: RangeInclusive<u64>, offset: u64) -> Result<(), Failure> {
         let (from, to) = (*heights.start(), *heights.end());
         // Each missing part, and whether it is recorded as it comes: blocks after the scanned ones (or a first scan)
         // are; blocks before them only all at once, since only together do they touch the scanned ones.
@@ -277,11 +310,44 @@ impl<N: IconNode> IconSource<N> {
                 };
                 batch.push(ScannedBlock { height, id: note.hash, messages });
                 if appending && batch.len() >= SCAN_BATCH {
-                    self.record(&batch)?;
+                    self.record(&batch, offset)?;
                     batch.clear();
                 }
             }
-            self.record(&batch)?;
+            self.record(&batch, offset)?;
+        }
+        Ok(())
+    }
+
+    /// Grows the accumulator copy to the target's height `at.height`, from the block monitor (the ids, and which
+    /// blocks hold our messages: those are the ones whose witnesses are kept).
+    async fn grow_witnesses(&self, at: Position) -> Result<Witnesses, Failure> {
+        let mut copy = self.witnesses(at.offset)?;
+        if copy.height() < at.height {
+            tracing::info!(from = copy.height() + 1, to = at.height, "following ICON's blocks into the accumulator copy");
+            let mut monitor = self.monitor();
+            for height in copy.height() + 1..=at.height {
+                let note = monitor.block(height).await?;
+                copy.add(note.hash, !note.receipts.is_empty()).map_err(|e| Failure::Store(format!("the accumulator copy: {}", e.reason)))?;
+                if height % SCAN_BATCH as u64 == 0 {
+                    self.store.set_witnesses(Some(&copy)).map_err(Failure::Store)?;
+                }
+            }
+            self.store.set_witnesses(Some(&copy)).map_err(Failure::Store)?;
+        }
+        Ok(copy)
+    }
+
+    /// Forgets what was kept for messages the target has: where they are, and the witnesses of the blocks before
+    /// its last message block (whose messages are all delivered).
+    fn forget_delivered(&self, at: Position) -> Result<(), Failure> {
+        self.store.forget_messages_through(at.rx_seq).map_err(Failure::Store)?;
+        if let Some(mut copy) = self.store.witnesses().map_err(Failure::Store)? {
+            let kept = copy.kept();
+            copy.forget(copy.offset().saturating_add(1)..at.last_height);
+            if copy.kept() != kept {
+                self.store.set_witnesses(Some(&copy)).map_err(Failure::Store)?;
+            }
         }
         Ok(())
     }
@@ -290,11 +356,12 @@ impl<N: IconNode> IconSource<N> {
     async fn behind(&self, at: Position) -> Result<Option<Segment>, Failure> {
         // The next message is in the block of the last one delivered or after it, and only blocks past the
         // accumulator's offset can be proven.
+        self.forget_delivered(at)?;
         let start = at.last_height.max(at.offset.saturating_add(1));
         if start > at.height {
             return Ok(None);
         }
-        self.scan(start..=at.height).await?;
+        self.scan(start..=at.height, at.offset).await?;
         let next = at.rx_seq.saturating_add(1);
         match self.store.message_height(next).map_err(Failure::Store)? {
             Some(height) if height > at.height => Ok(None),
@@ -319,21 +386,15 @@ impl<N: IconNode> IconSource<N> {
             self.store.clear().map_err(Failure::Store)?;
             return Err(Failure::Transport(format!("ICON block {height} does not hold message {} as the store had it: rescanning", at.rx_seq + 1)));
         }
-        // The witness is built against the target's accumulator: its leaves are the ids of blocks offset+1..=height.
-        let leaves_from = at.offset.saturating_add(1);
-        self.scan(leaves_from..=at.height).await?;
-        let leaves = self
-            .store
-            .ids(leaves_from..=at.height)
-            .map_err(Failure::Store)?
-            .ok_or_else(|| Failure::Store(format!("block ids {leaves_from}..={} missing after a scan", at.height)))?;
-        let index = height.checked_sub(leaves_from).and_then(|i| usize::try_from(i).ok()).filter(|i| leaves.get(*i) == Some(&header.id));
-        let Some(witness) = index.and_then(|i| mta::witness(&leaves, i)) else {
-            // The block's id is not where the store has it: the store is another chain's.
+        // The witness is against the target's accumulator, at its height.
+        let copy = self.grow_witnesses(at).await?;
+        let witness = copy.witness(height, at.height).filter(|_| copy.id(height) == Some(header.id) && copy.offset() == at.offset);
+        let Some(witness) = witness else {
+            // Not kept, kept with another id, or grown otherwise than the target's: the copy is another chain's.
             self.store.clear().map_err(Failure::Store)?;
-            return Err(Failure::Transport(format!("the store's id of ICON block {height} is not the block's: rescanning")));
+            return Err(Failure::Transport(format!("the accumulator copy cannot prove ICON block {height} to the target: rebuilding it")));
         };
-        let parent = *leaves.last().ok_or_else(|| Failure::Store("no block ids".into()))?;
+        let parent = BlockHeader::decode(&self.header(at.height).await?).map_err(invalid)?.id;
         let message = RelayMessage {
             block_updates: Vec::new(),
             block_proof: Some(BlockProof { header: &bytes, witness_height: at.height, witness }),
@@ -505,7 +566,7 @@ impl<N: IconNode> Source for IconSource<N> {
                 break;
             }
         }
-        self.record(&scanned)?;
+        self.record(&scanned, at.offset)?;
         let message = RelayMessage {
             block_updates: blocks
                 .iter()

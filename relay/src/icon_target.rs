@@ -2,22 +2,34 @@
 //! in a signed v3 transaction calling `handleRelayMessage(_prev, _msg)` (`_msg` base64url, as goloop's BMC
 //! takes bytes), whose result is awaited through goloop's pending and executing answers.
 //!
-//! ICON has no dry run a relay could use (goloop's `debug_estimateStep` is off on public nodes): the check is
-//! the message's size and its sequence against the status just read; a transaction that fails in its block is
-//! reported with ICON's failure and the status is read again.
+//! Nothing is paid for that ICON would refuse where the relay can tell: every transaction is first run with
+//! goloop's `debug_estimateStep`, which executes it on the node's last state without committing it, and a failure
+//! it answers (a relay that is not the link's, a halted BMC, a sequence behind the BMC's) is a refusal, logged with
+//! ICON's code. A node whose debug API is off cannot tell: the relay then says so once and checks the message's
+//! size only. A transaction sent whose result is not known is recorded in the store and awaited by its hash, also
+//! after a restart, before anything new is signed: signing the same messages again would pay twice.
 
-use crate::lane::{Failure, Position, Segment, Target};
+use crate::{
+    lane::{Failure, Position, Segment, Target},
+    store::{IconInDoubt, Store},
+};
 use base64::{engine::general_purpose::URL_SAFE, Engine};
 use btp_primitives::IconAddress;
-use icon_rpc::{code, parse_t_int, transaction, wallet::Wallet, IconClient};
-use serde_json::json;
-use std::time::Duration;
+use icon_rpc::{code, parse_t_int, t_hash, transaction, wallet::Wallet, IconClient};
+use serde_json::{json, Value};
+use std::{sync::Arc, time::Duration};
 
 /// goloop refuses transactions whose data is larger (`service/transaction/transaction_v3.go`'s 512 KiB limit).
 const MAX_TX_DATA: usize = 512 * 1024;
 /// How often a sent transaction's result is asked for, and for how long (ICON's own relays: 1 s, 5 minutes).
 const POLL: Duration = Duration::from_secs(1);
 const WAIT: Duration = Duration::from_secs(300);
+/// How long after its timestamp a transaction may still be taken into a block: goloop's default timestamp
+/// threshold (`service/tschecker.go`, 5 minutes), and a minute for clocks apart. A transaction in doubt that is
+/// still unknown after it never will be.
+const TX_LIFETIME_US: u64 = 6 * 60 * 1_000_000;
+/// A contract's own revert `n` is goloop's failure status `32 + n`.
+const USER_REVERSION: u32 = 32;
 
 pub struct IconTarget {
     pub rpc: IconClient,
@@ -29,18 +41,57 @@ pub struct IconTarget {
     pub bmc: IconAddress,
     /// The parachain BMC's BTP address: the link, and `_prev`.
     pub link: String,
-    /// How often a sent transaction's result is asked for.
+    /// How often a sent transaction's result is asked for, and for how long before it is in doubt.
     pub poll: Duration,
+    pub wait: Duration,
+    store: Arc<Store>,
+    /// Whether the node answered that it runs no dry runs (said once in the log).
+    no_dry_run: bool,
+}
+
+/// How a failure that goloop reports for a transaction (`debug_estimateStep`'s, or a result's `failure.code`)
+/// reads: the BTP code of a contract's own revert, else goloop's status.
+fn icon_code(status: u32) -> u32 {
+    status.checked_sub(USER_REVERSION).unwrap_or(status)
 }
 
 impl IconTarget {
-    pub fn new(rpc: IconClient, wallet: Wallet, nid: String, bmc: IconAddress, link: String) -> Self {
-        Self { rpc, wallet, nid, bmc, link, poll: POLL }
+    pub fn new(rpc: IconClient, wallet: Wallet, nid: String, bmc: IconAddress, link: String, store: Arc<Store>) -> Self {
+        Self { rpc, wallet, nid, bmc, link, poll: POLL, wait: WAIT, store, no_dry_run: false }
+    }
+
+    fn call(&self, segment: &Segment) -> Value {
+        json!({"method": "handleRelayMessage", "params": {"_prev": self.link, "_msg": URL_SAFE.encode(&segment.bytes)}})
+    }
+
+    /// Settles the transaction in doubt, if any: its result once ICON has it, or its expiry. `Err` while it may
+    /// still be executed.
+    async fn settle_doubt(&self) -> Result<(), Failure> {
+        let Some(doubt) = self.store.icon_in_doubt().map_err(Failure::Store)? else { return Ok(()) };
+        let hash = t_hash(&doubt.hash);
+        match self.rpc.transaction_result(&hash).await {
+            Ok(result) => {
+                match &result.failure {
+                    None => tracing::info!(tx = %hash, height = result.height, "the ICON transaction in doubt was executed"),
+                    Some(failure) => tracing::warn!(tx = %hash, height = result.height, %failure, "the ICON transaction in doubt failed in its block"),
+                }
+                self.store.set_icon_in_doubt(None).map_err(Failure::Store)
+            }
+            Err(e) if e.code() == Some(code::NOT_FOUND) && transaction::now_us() > doubt.timestamp_us.saturating_add(TX_LIFETIME_US) => {
+                tracing::info!(tx = %hash, "the ICON transaction in doubt expired unexecuted");
+                self.store.set_icon_in_doubt(None).map_err(Failure::Store)
+            }
+            Err(e) if e.is_transient() || e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
+                Err(Failure::Transport(format!("waiting for the result of ICON transaction {hash} before signing another: {e}")))
+            }
+            Err(e) => Err(Failure::Transport(e.to_string())),
+        }
     }
 }
 
 impl Target for IconTarget {
     async fn position(&mut self) -> Result<Position, Failure> {
+        self.settle_doubt().await?;
         let status = self.rpc.call_contract(&self.bmc.to_string(), "getStatus", json!({"_link": self.link})).await.map_err(|e| match e.code() {
             // A SCORE failure (−30000 − c): the link is not there.
             Some(c) if (-30099..=-30000).contains(&c) => Failure::Refused { code: None, reason: format!("ICON's BMC has no link {}: {e}", self.link) },
@@ -63,15 +114,39 @@ impl Target for IconTarget {
         if encoded > MAX_TX_DATA {
             return Err(Failure::TooLarge(format!("{encoded} bytes of transaction data, more than ICON takes")));
         }
-        Ok(())
+        if self.no_dry_run {
+            return Ok(());
+        }
+        let tx = transaction::unsigned(&self.wallet.address, &self.nid, &self.bmc, None, Some(self.call(segment)), transaction::now_us());
+        match self.rpc.estimate_step(&tx).await {
+            Ok(steps) if steps > transaction::STEP_LIMIT => Err(Failure::TooLarge(format!("{steps} steps, more than the {} a transaction is given", transaction::STEP_LIMIT))),
+            Ok(_) => Ok(()),
+            Err(e @ icon_rpc::Error::Unsupported { .. }) => {
+                tracing::warn!(error = %e, "ICON's node runs no dry runs (its debug API is off): transactions are checked for size only");
+                self.no_dry_run = true;
+                Ok(())
+            }
+            Err(e) => match e.failure_status() {
+                Some(status) => Err(Failure::Refused { code: Some(icon_code(status)), reason: format!("ICON's dry run of the transaction failed: {e}") }),
+                None => Err(Failure::Transport(e.to_string())),
+            },
+        }
     }
 
     async fn submit(&mut self, segment: &Segment) -> Result<(), Failure> {
-        let call = json!({"method": "handleRelayMessage", "params": {"_prev": self.link, "_msg": URL_SAFE.encode(&segment.bytes)}});
         // Signed now: a transaction whose timestamp expired is signed afresh by the next round.
-        let tx = transaction::build(&self.wallet, &self.nid, &self.bmc, None, Some(call), transaction::now_us());
-        tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, "submitting to ICON");
-        let result = self.rpc.send_and_wait(&tx, self.poll, WAIT).await.map_err(|e| match e {
+        let timestamp_us = transaction::now_us();
+        let tx = transaction::build(&self.wallet, &self.nid, &self.bmc, None, Some(self.call(segment)), timestamp_us);
+        let hash = tx.as_object().map(transaction::hash).unwrap_or_default();
+        tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, tx = %t_hash(&hash), "submitting to ICON");
+        // Recorded before it leaves: a relay killed while it waits finds it after the restart.
+        self.store.set_icon_in_doubt(Some(IconInDoubt { hash, timestamp_us })).map_err(Failure::Store)?;
+        let sent = self.rpc.send_and_wait(&tx, self.poll, self.wait).await;
+        if !matches!(sent, Err(icon_rpc::Error::Unconfirmed { .. })) {
+            // A result, or a refusal when it was sent (never taken): nothing in doubt.
+            self.store.set_icon_in_doubt(None).map_err(Failure::Store)?;
+        }
+        let result = sent.map_err(|e| match e {
             icon_rpc::Error::Unconfirmed { .. } => Failure::Unknown(e.to_string()),
             e if e.system_subcode() == Some(code::EXPIRED_TRANSACTION) => Failure::Transport(format!("{e}: signing it again")),
             e if e.is_transient() || matches!(e, icon_rpc::Error::Decode { .. }) => Failure::Transport(e.to_string()),

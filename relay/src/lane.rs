@@ -5,7 +5,9 @@
 //!
 //! Failures are handled here, once: transport errors back off and retry; a segment the target would refuse is
 //! logged with its reason and not submitted (the next round reads the status again and rebuilds it); a segment too
-//! large for the target is halved; a submission whose outcome is unknown is followed by a fresh status.
+//! large for the target is halved; a submission whose outcome is unknown is followed by a fresh status; a chain
+//! that keeps refusing what it was paid to take is given doubling pauses, as a failing transport is: each refusal
+//! cost a fee.
 //!
 //! Several relays may serve one link. With the target's relay rotation on, the target says whose turn it is and
 //! the others wait; with it off they race, and a segment refused because another relay's identical one landed
@@ -148,7 +150,32 @@ pub enum Round {
     Failed(Failure),
 }
 
-/// The loop's state between rounds: only the segment size it has learnt.
+/// Doubling pauses, from `first` up to `max`, back to `first` once something works.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new(first: Duration, max: Duration) -> Self {
+        Self { first, max, next: first }
+    }
+
+    /// The pause to take now; the one after it is twice as long.
+    pub fn next(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(self.max);
+        pause
+    }
+
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
+/// The loop's state between rounds: the segment size it has learnt, and how long it pauses after failures.
 pub struct Lane<S, T> {
     pub source: S,
     pub target: T,
@@ -159,11 +186,13 @@ pub struct Lane<S, T> {
     metrics: Option<LaneMetrics>,
     /// How long the last round's check and submission took.
     submitted: Option<Duration>,
+    backoff: Backoff,
 }
 
 impl<S: Source, T: Target> Lane<S, T> {
     pub fn new(source: S, target: T, pacing: Pacing) -> Self {
-        Self { source, target, max_blocks: pacing.max_blocks.max(1), too_large_at: None, pacing, metrics: None, submitted: None }
+        let backoff = Backoff::new(pacing.backoff, pacing.max_backoff);
+        Self { source, target, max_blocks: pacing.max_blocks.max(1), too_large_at: None, pacing, metrics: None, submitted: None, backoff }
     }
 
     /// The lane, reporting to `metrics`.
@@ -237,7 +266,6 @@ impl<S: Source, T: Target> Lane<S, T> {
     /// is: nothing is kept between rounds, and a submission that still lands is read from the chain next time.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
-        let mut backoff = self.pacing.backoff;
         loop {
             // The round first: a round that can finish at once does, and a stop wins whenever the round waits.
             let round = tokio::select! {
@@ -245,54 +273,61 @@ impl<S: Source, T: Target> Lane<S, T> {
                 round = self.round() => round,
                 _ = &mut stop => return,
             };
-            let pause = match &round {
-                Round::Delivered(s) => {
-                    tracing::info!(from = s.from, to = s.to, messages = s.messages, bytes = s.bytes.len(), "delivered");
-                    backoff = self.pacing.backoff;
-                    Duration::ZERO
-                }
-                Round::AlreadyAccepted(s) => {
-                    tracing::info!(from = s.from, to = s.to, messages = s.messages, "another relay delivered these blocks first");
-                    backoff = self.pacing.backoff;
-                    Duration::ZERO
-                }
-                Round::Overtaken(s, reason) => {
-                    // The reason stays in the log: a refusal of another cause while the link moves shows here.
-                    tracing::info!(from = s.from, to = s.to, %reason, "another relay delivered part of these blocks first; building on its");
-                    backoff = self.pacing.backoff;
-                    Duration::ZERO
-                }
-                Round::Idle => {
-                    backoff = self.pacing.backoff;
-                    self.pacing.idle
-                }
-                Round::Failed(f @ Failure::NotOurTurn(_)) => {
-                    tracing::debug!(failure = %f, "waiting for our turn");
-                    self.pacing.idle
-                }
-                Round::Failed(f @ (Failure::Transport(_) | Failure::Store(_))) => {
-                    tracing::warn!(failure = %f, pause = ?backoff, "retrying");
-                    let pause = backoff;
-                    backoff = (backoff * 2).min(self.pacing.max_backoff);
-                    pause
-                }
-                Round::Failed(f @ Failure::Refused { .. }) => {
-                    tracing::error!(failure = %f, "the target would refuse the segment; not submitted");
-                    self.pacing.idle
-                }
-                Round::Failed(Failure::TooLarge(_)) => Duration::ZERO,
-                Round::Failed(f @ Failure::Rejected(_)) => {
-                    tracing::error!(failure = %f, "the chain refused a submitted segment; reading its status again");
-                    self.pacing.idle
-                }
-                Round::Failed(f @ Failure::Unknown(_)) => {
-                    tracing::warn!(failure = %f, "reading the target's status again");
-                    self.pacing.idle
-                }
-            };
+            let pause = self.pause_after(&round);
             tokio::select! {
                 _ = &mut stop => return,
                 _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Logs `round` and says how long to pause before the next.
+    fn pause_after(&mut self, round: &Round) -> Duration {
+        match round {
+            Round::Delivered(s) => {
+                tracing::info!(from = s.from, to = s.to, messages = s.messages, bytes = s.bytes.len(), "delivered");
+                self.backoff.reset();
+                Duration::ZERO
+            }
+            Round::AlreadyAccepted(s) => {
+                tracing::info!(from = s.from, to = s.to, messages = s.messages, "another relay delivered these blocks first");
+                self.backoff.reset();
+                Duration::ZERO
+            }
+            Round::Overtaken(s, reason) => {
+                // The reason stays in the log: a refusal of another cause while the link moves shows here.
+                tracing::info!(from = s.from, to = s.to, %reason, "another relay delivered part of these blocks first; building on its");
+                self.backoff.reset();
+                Duration::ZERO
+            }
+            Round::Idle => {
+                self.backoff.reset();
+                self.pacing.idle
+            }
+            Round::Failed(f @ Failure::NotOurTurn(_)) => {
+                tracing::debug!(failure = %f, "waiting for our turn");
+                self.pacing.idle
+            }
+            Round::Failed(f @ (Failure::Transport(_) | Failure::Store(_))) => {
+                let pause = self.backoff.next();
+                tracing::warn!(failure = %f, ?pause, "retrying");
+                pause
+            }
+            Round::Failed(f @ Failure::Refused { .. }) => {
+                tracing::error!(failure = %f, "the target would refuse the segment; not submitted");
+                self.pacing.idle
+            }
+            Round::Failed(Failure::TooLarge(_)) => Duration::ZERO,
+            Round::Failed(f @ Failure::Rejected(_)) => {
+                // Paid for and refused: while the chain keeps refusing what its check let through, each round costs
+                // a fee, so the pauses grow as for a failing transport.
+                let pause = self.backoff.next();
+                tracing::error!(failure = %f, ?pause, "the chain refused a submitted segment; reading its status again");
+                pause
+            }
+            Round::Failed(f @ Failure::Unknown(_)) => {
+                tracing::warn!(failure = %f, "reading the target's status again");
+                self.pacing.idle
             }
         }
     }
@@ -497,6 +532,29 @@ mod tests {
         assert!(matches!(round, Round::Overtaken(Segment { from: 1, to: 4, .. }, _)), "{round:?}");
         until_idle(&mut lane).await;
         assert_eq!((lane.target.delivered.as_slice(), lane.target.at.height), ([1].as_slice(), 5));
+    }
+
+    #[tokio::test]
+    async fn repeated_rejections_back_off() {
+        let mut lane = lane(vec![0, 1, 0], 64);
+        lane.pacing = Pacing { idle: Duration::from_millis(10), backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(400), max_blocks: 8 };
+        lane.backoff = Backoff::new(lane.pacing.backoff, lane.pacing.max_backoff);
+        let rejected = Failure::Rejected("refused in its block".into());
+        lane.target.failures.extend(std::iter::repeat(rejected).take(4));
+        let mut pauses = vec![];
+        for _ in 0..4 {
+            let round = lane.round().await;
+            assert!(matches!(round, Round::Failed(Failure::Rejected(_))), "{round:?}");
+            pauses.push(lane.pause_after(&round).as_millis());
+        }
+        assert_eq!(pauses, [100, 200, 400, 400], "each paid refusal waits longer, up to the longest pause");
+        assert_eq!(lane.target.submissions, 4);
+        let round = lane.round().await;
+        assert!(matches!(round, Round::Delivered(_)), "{round:?}");
+        assert_eq!(lane.pause_after(&round), Duration::ZERO);
+        lane.target.failures.push_back(Failure::Rejected("again".into()));
+        let round = lane.round().await;
+        assert_eq!(lane.pause_after(&round).as_millis(), 100, "a delivery starts the pauses afresh");
     }
 
     #[tokio::test]

@@ -17,3 +17,4 @@ pub mod status;
 pub mod store;
 pub mod trace;
 pub mod watch;
+pub mod witness;

@@ -86,6 +86,13 @@ struct ContractLabel {
     contract: String,
 }
 
+/// One of a chain's endpoints, its URL without its secrets.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabel {
+    chain: String,
+    endpoint: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AccountLabel {
     chain: String,
@@ -124,6 +131,7 @@ pub struct Metrics {
     link_relay_blocks: Family<AccountLabel, Gauge>,
     balance: Family<AccountLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     halted: Family<ContractLabel, Gauge>,
+    endpoint_up: Family<EndpointLabel, Gauge>,
 }
 
 impl Metrics {
@@ -148,6 +156,7 @@ impl Metrics {
             link_relay_blocks: Family::default(),
             balance: Family::default(),
             halted: Family::default(),
+            endpoint_up: Family::default(),
             registry: Registry::default(),
         };
         registry.register("rx_seq", "Messages the lane's target has taken (its rx_seq)", m.rx_seq.clone());
@@ -167,6 +176,7 @@ impl Metrics {
         registry.register("link_relay_blocks", "ICON blocks each relay of the link delivered, as the parachain BMC counts", m.link_relay_blocks.clone());
         registry.register("balance", "A relay account's balance in the chain's smallest unit (planck; loop, 10^-18 ICX)", m.balance.clone());
         registry.register("contract_halted", "1 while the contract's owners have it halted (bmc, bmv): the link stops", m.halted.clone());
+        registry.register("endpoint_up", "1 while a chain's endpoint answers and keeps up with the best of them", m.endpoint_up.clone());
         Arc::new(Self { registry, ..m })
     }
 
@@ -227,6 +237,13 @@ impl Metrics {
             if let (Some(a), Some(v)) = (account, value) {
                 self.balance.get_or_create(&AccountLabel { chain: chain.into(), account: a.into() }).set(v as f64);
             }
+        }
+    }
+
+    /// Whether each of `chain`'s endpoints is up, by its URL without secrets.
+    pub fn endpoints(&self, chain: &str, endpoints: &btp_endpoint::Endpoints) {
+        for (endpoint, up) in endpoints.up() {
+            self.endpoint_up.get_or_create(&EndpointLabel { chain: chain.into(), endpoint }).set(i64::from(up));
         }
     }
 

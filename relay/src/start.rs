@@ -19,6 +19,7 @@ use btp_interfaces::Administered;
 use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
 use btp_primitives::{BtpAddress, IconAddress};
 use clap::Args;
+use btp_endpoint::Endpoints;
 use icon_rpc::wallet::Wallet;
 use icon_rpc::{monitor::monitor_url, IconClient};
 use std::{str::FromStr, sync::Arc, time::Duration};
@@ -58,6 +59,10 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     })
 }
 
+/// How often every endpoint of both chains is asked for its head: how soon one that recovered is used again, and
+/// one that fell behind is passed over.
+pub const PROBE_EVERY: Duration = Duration::from_secs(5);
+
 /// The halt switches of the contracts a relay delivers to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Halted {
@@ -75,9 +80,11 @@ pub struct Context {
     pub bmv_bundle: Bundle,
     /// ICON's BMC contract (`cx…`).
     pub icon_contract: IconAddress,
-    pub icon_url: String,
+    /// ICON's JSON-RPC endpoints and the parachain's nodes, each list shared by everything that reads its chain.
+    pub icon: Arc<Endpoints>,
+    /// The block monitor configured (empty: the one beside the ICON endpoint in use).
     pub icon_monitor_url: String,
-    pub parachain_url: String,
+    pub parachain: Arc<Endpoints>,
 }
 
 impl Context {
@@ -91,20 +98,52 @@ impl Context {
         let icon_bmc = BtpAddress::parse(&d.icon.bmc).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
         let icon_contract = IconAddress::parse(icon_bmc.account()).map_err(|e| format!("[icon] bmc {}: {e}", d.icon.bmc))?;
         let or = |configured: &str, deployed: &str| if configured.is_empty() { deployed.to_string() } else { configured.to_string() };
-        let icon_url = or(&config.icon.url, &d.icon.url);
-        let icon_monitor_url = or(&config.icon.monitor_url, &monitor_url(&icon_url));
-        let parachain_url = or(&config.parachain.url, &d.parachain.url);
+        let endpoints = |section: &str, urls: String, max_lag: u64| {
+            Endpoints::new(btp_endpoint::split(&urls), max_lag).map(Arc::new).map_err(|e| format!("[{section}] url: {e}"))
+        };
+        let icon = endpoints("icon", or(&config.icon.url, &d.icon.url), config.icon.max_lag_blocks)?;
+        let parachain = endpoints("parachain", or(&config.parachain.url, &d.parachain.url), config.parachain.max_lag_blocks)?;
         Ok(Self {
             bmc,
             bmv,
             bmc_bundle: bundle("bmc")?,
             bmv_bundle: bundle("bmv_icon")?,
             icon_contract,
-            icon_url,
-            icon_monitor_url,
-            parachain_url,
+            icon,
+            icon_monitor_url: config.icon.monitor_url.clone(),
+            parachain,
             deployment: d,
         })
+    }
+
+    /// A client of ICON's endpoints.
+    pub fn icon_client(&self) -> Result<IconClient, String> {
+        IconClient::with_endpoints(self.icon.clone()).map_err(|e| e.to_string())
+    }
+
+    /// A connection to the first of the parachain's nodes that answers.
+    pub async fn parachain_client(&self) -> Result<Parachain, String> {
+        Parachain::connect_to(self.parachain.clone()).await.map_err(|e| e.to_string())
+    }
+
+    /// The block monitor to open: the one configured, else the one beside the ICON endpoint in use.
+    pub fn monitor_url(&self, icon: &IconClient) -> String {
+        if self.icon_monitor_url.is_empty() {
+            monitor_url(icon.url())
+        } else {
+            self.icon_monitor_url.clone()
+        }
+    }
+
+    /// Keeps what is known of every endpoint of both chains current (a task of its own): each is asked for its
+    /// head every [`PROBE_EVERY`].
+    pub fn probe_endpoints(&self) {
+        let icon = self.icon.clone();
+        tokio::spawn(btp_endpoint::probe(icon, PROBE_EVERY, |url| async move {
+            IconClient::new(&url).map_err(|e| e.to_string())?.last_height().await.map_err(|e| e.to_string())
+        }));
+        let parachain = self.parachain.clone();
+        tokio::spawn(btp_endpoint::probe(parachain, PROBE_EVERY, |url| async move { Parachain::head_of(&url).await.map_err(|e| e.to_string()) }));
     }
 
     /// ICON's BMC's `getStatus` of the link to `own_address` (the parachain BMC), at ICON height `height` when
@@ -167,7 +206,7 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     config.lane.idle_ms = args.idle_ms.unwrap_or(config.lane.idle_ms);
     config.lane.max_blocks = args.max_blocks.unwrap_or(config.lane.max_blocks);
     let signer = args.signer.or(config.signer.clone()).signer()?;
-    let c = Context::load(&config)?;
+    let c = Arc::new(Context::load(&config)?);
     let d = &c.deployment;
     // Before connecting anywhere: a key that does not open stops the relay at once.
     let icon_wallet = icon_wallet(&config)?;
@@ -176,19 +215,23 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     if let Some(p) = store.pending()? {
         tracing::info!(from = p.from, to = p.to, messages = p.messages, "a submission was in flight when the relay stopped: waiting for it first");
     }
-    let para = Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?;
+    let para = c.parachain_client().await?;
+    if c.icon.len() > 1 || c.parachain.len() > 1 {
+        c.probe_endpoints();
+    }
     let own_address = c.own_address(&para).await?;
     tracing::info!(link = %d.icon.bmc, bmc = %own_address, relay = %signer.account(), "relaying ICON → parachain");
     let (link, network) = (d.icon.bmc.clone(), d.icon.network.clone());
-    let rpc = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
-    let source = IconSource::new(rpc, c.icon_monitor_url.clone(), c.icon_contract, own_address.clone(), store.clone());
+    let rpc = c.icon_client()?;
+    let source = IconSource::new(rpc, c.icon_monitor_url.clone(), c.icon_contract, own_address.clone(), store.clone())
+        .with_accumulator(d.icon.height, d.settings.mta_root_size);
     let target = TargetConfig {
         para,
         signer,
         bmc: c.bmc.clone(),
-        bmv: c.bmv,
-        bmc_bundle: c.bmc_bundle,
-        bmv_bundle: c.bmv_bundle,
+        bmv: c.bmv.clone(),
+        bmc_bundle: c.bmc_bundle.clone(),
+        bmv_bundle: c.bmv_bundle.clone(),
         link,
         network,
         own_address: own_address.clone(),
@@ -206,6 +249,9 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         let listen = &config.metrics.listen;
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("[metrics] listen {listen}: {e}"))?;
         tracing::info!(%listen, "serving /metrics and /health");
+        if listener.local_addr().is_ok_and(|a| !a.ip().is_loopback()) {
+            tracing::warn!(%listen, "/metrics and /health are served beyond this machine: whoever reaches the port reads the relay's accounts, links and failures");
+        }
         tokio::spawn(crate::metrics::serve(listener, metrics.clone()));
     }
     let parachain_account = target.config.signer.account();
@@ -213,7 +259,7 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     let mut to_parachain = Lane::new(source, target, pacing).with_metrics(lane_metrics);
     let icon_account = icon_wallet.as_ref().map(|w| w.address.to_string());
     if config.metrics.watch_ms > 0 {
-        tokio::spawn(watch(config.clone(), metrics.clone(), parachain_account, icon_account).instrument(tracing::info_span!("watch")));
+        tokio::spawn(watch(config.clone(), c.clone(), metrics.clone(), parachain_account, icon_account).instrument(tracing::info_span!("watch")));
     }
     let Some(wallet) = icon_wallet else {
         tracing::info!("no [icon] key_file: relaying toward the parachain only");
@@ -223,13 +269,13 @@ async fn relay(args: StartArgs) -> Result<(), String> {
     let nid = c.deployment.icon.network.split('.').next().unwrap_or_default().to_string();
     tracing::info!(relay = %wallet.address, nid = %nid, "relaying parachain → ICON");
     let source = ParachainSource {
-        para: Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?,
-        bmc: c.bmc,
+        para: c.parachain_client().await?,
+        bmc: c.bmc.clone(),
         icon_bmc: c.deployment.icon.bmc.clone(),
         first_block: config.parachain.first_block,
-        store,
+        store: store.clone(),
     };
-    let target = IconTarget::new(IconClient::new(&c.icon_url).map_err(|e| e.to_string())?, wallet, nid, c.icon_contract, own_address);
+    let target = IconTarget::new(c.icon_client()?, wallet, nid, c.icon_contract, own_address, store);
     let lane_metrics = metrics.lane("parachain_to_icon", "parachain", "icon", &target.wallet.address.to_string());
     let mut to_icon = Lane::new(source, target, pacing).with_metrics(lane_metrics);
     tokio::join!(
@@ -240,19 +286,21 @@ async fn relay(args: StartArgs) -> Result<(), String> {
 }
 
 /// Reads both chains every `[metrics] watch_ms` into `metrics` until the process ends, warning of stuck links.
-async fn watch(config: Config, metrics: Arc<Metrics>, parachain_account: AccountId32, icon_account: Option<String>) {
+async fn watch(config: Config, context: Arc<Context>, metrics: Arc<Metrics>, parachain_account: AccountId32, icon_account: Option<String>) {
     let every = Duration::from_millis(config.metrics.watch_ms);
     let parachain_name = parachain_account.to_string();
     let mut warned: [Option<u64>; 2] = [None, None];
     // Opened once: the parachain client reconnects by itself after a failed read.
     let mut chains = None;
     loop {
+        metrics.endpoints("icon", &context.icon);
+        metrics.endpoints("parachain", &context.parachain);
         if chains.is_none() {
-            chains = watched_chains(&config).await.map_err(|e| tracing::warn!(error = %e, "cannot read the chains for the metrics yet")).ok();
+            chains = watched_chains(&context).await.map_err(|e| tracing::warn!(error = %e, "cannot read the chains for the metrics yet")).ok();
         }
-        if let Some((c, para, icon, own_address)) = &chains {
+        if let Some((para, icon, own_address)) = &chains {
             let watch = Watch {
-                context: c,
+                context: &context,
                 para,
                 icon,
                 own_address,
@@ -280,13 +328,12 @@ async fn watch(config: Config, metrics: Arc<Metrics>, parachain_account: Account
     }
 }
 
-/// What the watcher reads: the deployment, both chains, and the parachain BMC's address.
-async fn watched_chains(config: &Config) -> Result<(Context, Parachain, IconClient, String), String> {
-    let c = Context::load(config)?;
-    let para = Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?;
-    let icon = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
+/// What the watcher reads: both chains, and the parachain BMC's address.
+async fn watched_chains(c: &Context) -> Result<(Parachain, IconClient, String), String> {
+    let para = c.parachain_client().await?;
+    let icon = c.icon_client()?;
     let own_address = c.own_address(&para).await?;
-    Ok((c, para, icon, own_address))
+    Ok((para, icon, own_address))
 }
 
 /// The ICON key the configuration names, if any.

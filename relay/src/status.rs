@@ -1,9 +1,7 @@
 //! `relay status`: where the link stands on both chains, in both directions, and whether a direction is stuck.
 
 use crate::{config::ConfigArgs, start::Context, watch::Watch};
-use btp_parachain::Parachain;
 use clap::Args;
-use icon_rpc::IconClient;
 
 /// Shows, for the deployment's link: both chains' heads; per direction the messages the source BMC sent, the
 /// destination BMC took and those pending; the BMV's height and its lag behind ICON; the link's relays with what
@@ -25,9 +23,9 @@ pub const STUCK_EXIT: u8 = 3;
 pub async fn run(args: StatusArgs) -> Result<bool, String> {
     let config = args.config.load()?;
     let c = Context::load(&config)?;
-    let para = Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?;
+    let para = c.parachain_client().await?;
     let own = c.own_address(&para).await?;
-    let icon = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
+    let icon = c.icon_client()?;
     let stuck_after = args.stuck_after.unwrap_or(config.metrics.stuck_after_blocks);
     let watch = Watch { context: &c, para: &para, icon: &icon, own_address: &own, stuck_after, parachain_account: None, icon_account: None };
     let s = watch.read().await?;

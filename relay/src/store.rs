@@ -1,18 +1,24 @@
-//! The relay's store (redb): what it has learnt of ICON that is slow to learn again — the ids of the blocks it
-//! has scanned (the leaves of the BMV's accumulator, from which block proofs are built) and the block each
-//! message to the parachain sits in —, the submission to the parachain it has in flight, and the parachain BMC's
-//! messages toward ICON found in the finalized parachain blocks it has scanned.
+//! The relay's store (redb): what it has learnt of ICON that is slow to learn again — its copy of the BMV's
+//! accumulator with the witnesses of the blocks holding undelivered messages ([`Witnesses`], from which block
+//! proofs are built), the heights it has scanned and the block each undelivered message to the parachain sits in
+//! —, the submission to the parachain it has in flight, the ICON transaction whose result it waits for, and the
+//! parachain BMC's messages toward ICON found in the finalized parachain blocks it has scanned. None of it grows
+//! with the chains' history: delivered messages are forgotten, and the accumulator keeps its roots and a path per
+//! block it may have to prove (relay/README.md states the sizes).
 //!
 //! Everything in it is a copy of chain data: the relay checks what it builds from it locally before paying, a
 //! block the store knows with another id than the chain's clears the scan, and a missing or cleared store is
 //! filled again from the chains. Deleting the file is always safe; it costs a rescan.
 
+use crate::witness::Witnesses;
 use icon_light_client::Hash;
 use redb::{backends::InMemoryBackend, Database, ReadableTable, TableDefinition};
 use std::{ops::RangeInclusive, path::Path};
 
-/// ICON block ids by height.
-const IDS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("block_ids");
+/// `tip`: the height and id of the last block scanned, to tell another chain from the one scanned.
+const TIP: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition::new("tip");
+/// `witnesses`: the accumulator copy, encoded.
+const WITNESSES: TableDefinition<&str, &[u8]> = TableDefinition::new("witnesses");
 /// The ICON height of each message to the parachain BMC, by sequence number.
 const MESSAGES: TableDefinition<u64, u64> = TableDefinition::new("message_heights");
 /// `scanned_from`, `scanned_to`: the ICON heights whose ids and messages are all recorded; `parachain_scanned`:
@@ -24,6 +30,8 @@ const LINK: TableDefinition<&str, &str> = TableDefinition::new("link");
 const TO_ICON: TableDefinition<u64, (u64, &[u8])> = TableDefinition::new("messages_to_icon");
 /// `segment`: (first block, last block, messages) of a submission whose fate is not known yet.
 const PENDING: TableDefinition<&str, (u64, u64, u64)> = TableDefinition::new("pending");
+/// `transaction`: (hash, timestamp in µs) of an ICON transaction sent with no result known yet.
+const ICON_IN_DOUBT: TableDefinition<&str, ([u8; 32], u64)> = TableDefinition::new("icon_in_doubt");
 
 /// A block as a scan saw it: its id and the sequence numbers of the messages to the parachain in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +39,14 @@ pub struct ScannedBlock {
     pub height: u64,
     pub id: Hash,
     pub messages: Vec<u64>,
+}
+
+/// An ICON transaction sent whose result is not known: it may still be executed until its timestamp expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IconInDoubt {
+    pub hash: [u8; 32],
+    /// Its `timestamp`, µs since the Unix epoch.
+    pub timestamp_us: u64,
 }
 
 /// A submission in flight: ICON blocks `from..=to` carrying `messages` messages.
@@ -109,19 +125,20 @@ impl Store {
     }
 
     /// Records consecutive blocks. Blocks that touch or overlap the scanned heights extend them; blocks apart
-    /// from them start a new scan. A block recorded with another id, or a message in another block, means the
-    /// chain is not the one scanned (a reset test chain, another endpoint's fork): everything else is dropped.
-    /// Returns whether that happened.
+    /// from them start a new scan. The last block scanned recorded with another id, or a message in another block,
+    /// means the chain is not the one scanned (a reset test chain, another endpoint's fork): everything else is
+    /// dropped, the accumulator copy too. Returns whether that happened.
     pub fn record(&self, blocks: &[ScannedBlock]) -> Result<bool, String> {
         let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else { return Ok(false) };
         let batch = first.height..=last.height;
         self.write(|tx| {
-            let mut ids = tx.open_table(IDS)?;
+            let mut tip = tx.open_table(TIP)?;
             let mut messages = tx.open_table(MESSAGES)?;
             let mut scan = tx.open_table(SCAN)?;
+            let known = tip.get("tip")?.map(|v| v.value());
             let mut conflict = false;
             for block in blocks {
-                conflict |= ids.get(block.height)?.is_some_and(|id| id.value() != block.id);
+                conflict |= known.is_some_and(|(height, id)| height == block.height && id != block.id);
                 for seq in &block.messages {
                     conflict |= messages.get(*seq)?.is_some_and(|h| h.value() != block.height);
                 }
@@ -131,16 +148,20 @@ impl Store {
                     (*r.start()).min(*batch.start())..=(*r.end()).max(*batch.end())
                 }
                 _ => {
-                    ids.retain(|_, _| false)?;
                     messages.retain(|_, _| false)?;
                     batch
                 }
             };
+            if conflict {
+                tx.open_table(WITNESSES)?.remove("witnesses")?;
+            }
             for block in blocks {
-                ids.insert(block.height, block.id)?;
                 for seq in &block.messages {
                     messages.insert(*seq, block.height)?;
                 }
+            }
+            if known.is_none_or(|(height, _)| last.height >= height) || conflict {
+                tip.insert("tip", (last.height, last.id))?;
             }
             scan.insert("scanned_from", *range.start())?;
             scan.insert("scanned_to", *range.end())?;
@@ -148,12 +169,44 @@ impl Store {
         })
     }
 
-    /// Forgets every block and message scanned (the pending submission stays).
+    /// Forgets every block and message scanned and the accumulator copy (the pending submission stays).
     pub fn clear(&self) -> Result<(), String> {
         self.write(|tx| {
-            tx.open_table(IDS)?.retain(|_, _| false)?;
+            tx.open_table(TIP)?.retain(|_, _| false)?;
             tx.open_table(MESSAGES)?.retain(|_, _| false)?;
             tx.open_table(SCAN)?.retain(|_, _| false)?;
+            tx.open_table(WITNESSES)?.retain(|_, _| false)?;
+            Ok(())
+        })
+    }
+
+    /// Forgets where messages up to `rx_seq` are: the target has them all.
+    pub fn forget_messages_through(&self, rx_seq: u64) -> Result<(), String> {
+        self.write(|tx| {
+            tx.open_table(MESSAGES)?.retain_in(..=rx_seq, |_, _| false)?;
+            Ok(())
+        })
+    }
+
+    /// The accumulator copy, if one was kept.
+    pub fn witnesses(&self) -> Result<Option<Witnesses>, String> {
+        let bytes = self.read(|tx| match tx.open_table(WITNESSES) {
+            Ok(table) => Ok(table.get("witnesses")?.map(|v| v.value().to_vec())),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        })?;
+        // One that does not decode (another version's) is as good as none: it is rebuilt from ICON.
+        Ok(bytes.and_then(|b| Witnesses::decode(&b)))
+    }
+
+    /// Keeps (or, with `None`, drops) the accumulator copy; durable before the call returns.
+    pub fn set_witnesses(&self, witnesses: Option<&Witnesses>) -> Result<(), String> {
+        self.write(|tx| {
+            let mut table = tx.open_table(WITNESSES)?;
+            match witnesses {
+                Some(w) => table.insert("witnesses", w.encode().as_slice()).map(drop)?,
+                None => table.remove("witnesses").map(drop)?,
+            }
             Ok(())
         })
     }
@@ -164,20 +217,6 @@ impl Store {
             Ok(table) => Ok(table.get(seq)?.map(|h| h.value())),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
             Err(e) => Err(e.into()),
-        })
-    }
-
-    /// The ids of the blocks `heights`, in order, when all are recorded.
-    pub fn ids(&self, heights: RangeInclusive<u64>) -> Result<Option<Vec<Hash>>, String> {
-        let expected = heights.end().saturating_sub(*heights.start()).saturating_add(1);
-        self.read(|tx| {
-            let table = match tx.open_table(IDS) {
-                Ok(table) => table,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            let ids = table.range(heights)?.map(|entry| entry.map(|(_, id)| id.value())).collect::<Result<Vec<_>, _>>()?;
-            Ok((ids.len() as u64 == expected).then_some(ids))
         })
     }
 
@@ -207,6 +246,30 @@ impl Store {
 }
 
 impl Store {
+    /// The ICON transaction sent whose result is not known, if any.
+    pub fn icon_in_doubt(&self) -> Result<Option<IconInDoubt>, String> {
+        self.read(|tx| match tx.open_table(ICON_IN_DOUBT) {
+            Ok(table) => Ok(table.get("transaction")?.map(|v| {
+                let (hash, timestamp_us) = v.value();
+                IconInDoubt { hash, timestamp_us }
+            })),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    /// Records (or, with `None`, settles) the ICON transaction in doubt; durable before the call returns.
+    pub fn set_icon_in_doubt(&self, doubt: Option<IconInDoubt>) -> Result<(), String> {
+        self.write(|tx| {
+            let mut table = tx.open_table(ICON_IN_DOUBT)?;
+            match doubt {
+                Some(d) => table.insert("transaction", (d.hash, d.timestamp_us)).map(drop)?,
+                None => table.remove("transaction").map(drop)?,
+            }
+            Ok(())
+        })
+    }
+
     /// The last parachain block whose messages toward ICON are recorded.
     pub fn parachain_scanned(&self) -> Result<Option<u64>, String> {
         self.read(|tx| match tx.open_table(SCAN) {
@@ -288,16 +351,31 @@ mod tests {
     fn scans_extend_when_they_touch_and_restart_when_apart() {
         let store = Store::in_memory("a → b").unwrap();
         assert_eq!(store.scanned().unwrap(), None);
-        assert_eq!(store.ids(1..=1).unwrap(), None);
         store.record(&[block(10, &[]), block(11, &[1, 2])]).unwrap();
         store.record(&[block(12, &[]), block(13, &[3])]).unwrap();
         store.record(&[block(8, &[]), block(9, &[])]).unwrap();
         assert_eq!(store.scanned().unwrap(), Some(8..=13));
-        assert_eq!(store.ids(9..=12).unwrap(), Some(vec![[9; 32], [10; 32], [11; 32], [12; 32]]));
         assert_eq!((store.message_height(2).unwrap(), store.message_height(3).unwrap(), store.message_height(4).unwrap()), (Some(11), Some(13), None));
+        store.forget_messages_through(2).unwrap();
+        assert_eq!((store.message_height(2).unwrap(), store.message_height(3).unwrap()), (None, Some(13)), "delivered ones are forgotten");
         // Apart from what was scanned: a new scan, the old one dropped.
         store.record(&[block(20, &[5])]).unwrap();
-        assert_eq!((store.scanned().unwrap(), store.ids(10..=10).unwrap(), store.message_height(1).unwrap()), (Some(20..=20), None, None));
+        assert_eq!((store.scanned().unwrap(), store.message_height(3).unwrap()), (Some(20..=20), None));
+    }
+
+    #[test]
+    fn the_accumulator_copy_is_kept_and_goes_with_another_chain() {
+        let store = Store::in_memory("a → b").unwrap();
+        assert_eq!(store.witnesses().unwrap(), None);
+        let mut copy = Witnesses::new(0, 0);
+        copy.add([1; 32], true).unwrap();
+        store.set_witnesses(Some(&copy)).unwrap();
+        assert_eq!(store.witnesses().unwrap(), Some(copy));
+        store.record(&[block(1, &[])]).unwrap();
+        let mut forked = block(1, &[]);
+        forked.id = [0xff; 32];
+        assert!(store.record(&[forked]).unwrap());
+        assert_eq!(store.witnesses().unwrap(), None, "another chain's blocks are not proven with it");
     }
 
     #[test]

@@ -284,7 +284,7 @@ impl Side for IconSide<'_> {
             return Ok(None);
         }
         let filter = EventFilter { addr: self.bmc(), event: "Message(str,int,bytes)".into(), indexed: vec![Some(self.link.to_string())] };
-        let mut monitor = BlockMonitor::connect(&self.context.icon_monitor_url, self.from, &filter).await.map_err(|e| e.to_string())?;
+        let mut monitor = BlockMonitor::connect(&self.context.monitor_url(&self.rpc), self.from, &filter).await.map_err(|e| e.to_string())?;
         loop {
             let note = monitor.next().await.map_err(|e| e.to_string())?;
             if !note.receipts.is_empty() {
@@ -426,9 +426,9 @@ pub async fn run(args: TraceArgs) -> Result<(), String> {
     let d = &c.deployment;
     let contracts = d.contracts.as_ref().ok_or("the deployment has no contracts")?;
     let bsh = AccountId32::from_str(&contracts.bsh).map_err(|e| format!("[contracts] bsh: {e}"))?;
-    let para = Parachain::connect(&c.parachain_url).await.map_err(|e| e.to_string())?;
+    let para = c.parachain_client().await?;
     let own = c.own_address(&para).await?;
-    let rpc = IconClient::new(&c.icon_url).map_err(|e| e.to_string())?;
+    let rpc = c.icon_client()?;
     let icon_from = args.icon_from.unwrap_or(d.icon.height.saturating_add(1));
     let parachain_from = args.parachain_from.unwrap_or(config.parachain.first_block).max(1);
     let icon = IconSide { context: &c, rpc: &rpc, link: &own, from: icon_from };

@@ -8,7 +8,7 @@ use bsh_nativecoin::bsh_nativecoin::BshNativecoin;
 use btp_parachain::{calls, contract_address, AccountId32, Constructor, Message, Parachain, Signer};
 use btp_primitives::address::hex_account;
 use icon_rpc::transaction;
-use icon_testnet::{server::Faults, Validator};
+use icon_testnet::{node::LiveNode, server::Faults, Validator};
 use serde_json::json;
 use std::{
     path::{Path, PathBuf},
@@ -142,6 +142,11 @@ impl Bridge {
     }
 
     async fn on(node: Node, name: &str, bob: &Validator, forged_votes_from: Option<i64>) -> Self {
+        Self::on_with(node, name, bob, |icon| icon.forged_votes_from = forged_votes_from).await
+    }
+
+    /// The bridge on `node`, ICON's test chain set up further by `configure`.
+    async fn on_with(node: Node, name: &str, bob: &Validator, configure: impl FnOnce(&mut LiveNode)) -> Self {
         // The parachain BMC's address follows from its deployer, code and constructor: ICON's BMC links to it
         // before it exists.
         let alice = Signer::from_uri("//Alice").unwrap();
@@ -149,7 +154,7 @@ impl Bridge {
         let input = Constructor::new(BmcRef::new(PARA.into())).input;
         let bmc = AccountId32(contract_address(&alice.account().0, &bmc_bundle.code_hash, &input, &[]));
         let para_bmc = format!("btp://{PARA}/{}", hex_account(&bmc.0));
-        let icon = support::icon::start(0, Some(&para_bmc), bob, Some(Duration::from_millis(500)), forged_votes_from);
+        let icon = support::icon::start_with(0, Some(&para_bmc), bob, Some(Duration::from_millis(500)), configure);
         let dir = std::env::temp_dir().join(format!("btp-relay-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let deployment = dir.join("deployment.toml");
@@ -343,7 +348,7 @@ async fn relay_under_faults() {
     let base = std::env::temp_dir().join(format!("btp-relay-faults-node-{}", std::process::id()));
     let mut bridge = Bridge::on(Node::start_in(&base).expect("substrate-contracts-node"), "faults", &icon_bob, None).await;
     let bob = Signer::from_uri("//Bob").unwrap();
-    bridge.icon.shared.set_faults(Faults { rpc_failures: 0.3, stall: Duration::from_millis(300), monitor_drops: 0.05 });
+    bridge.icon.shared.set_faults(Faults { rpc_failures: 0.3, stall: Duration::from_millis(300), monitor_drops: 0.05, ..Faults::default() });
     let _relay = Relay::start(&bridge.deployment);
     // Toward the parachain: half, the node restarts under the relay, the other half. 1 ICX of each 2 is ICON's fee.
     for n in 1..=EACH_WAY / 2 {
@@ -724,6 +729,88 @@ async fn relay_never_pays_for_a_refused_message() {
     assert_eq!(bridge.para.account_nonce(&alice).await.unwrap(), nonce, "nothing submitted");
     assert_eq!(bridge.status().await.verifier.height, height);
     assert_eq!(bridge.wrapped_icx(&bob).await, 0);
+}
+
+/// Both chains through two endpoints each (two doors to one ICON test chain, two to one node): the first of each
+/// closes mid-run, and the relay goes on through the second, nothing lost and nothing doubled; the metrics say
+/// which endpoint is down, and that it is up again once it reopens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_fails_over_between_endpoints() {
+    use support::proxy::TcpForward;
+    let icon_bob = Validator::from_seed(1000);
+    let bridge = Bridge::new("failover", &icon_bob, None).await;
+    let bob = Signer::from_uri("//Bob").unwrap();
+    let icon_server = bridge.icon.url.trim_start_matches("http://").trim_end_matches("/api/v3").to_string();
+    let node = bridge.node.url().trim_start_matches("ws://").to_string();
+    let (mut icon_first, icon_second) = (TcpForward::start(&icon_server).await, TcpForward::start(&icon_server).await);
+    let (mut para_first, para_second) = (TcpForward::start(&node).await, TcpForward::start(&node).await);
+    let icon_urls = format!("http://{}/api/v3,http://{}/api/v3", icon_first.addr, icon_second.addr);
+    let para_urls = format!("ws://{},ws://{}", para_first.addr, para_second.addr);
+    let relay = Relay::start_with(&bridge.deployment, "relay", "//Alice", &[("RELAY_ICON_URL", &icon_urls), ("RELAY_PARACHAIN_URL", &para_urls)]);
+    bridge.transfer_on_icon(&icon_bob, 100 * ICX, &bob.account(), 1).await;
+    bridge.wait_for_wrapped(&bob.account(), 99 * ICX, Duration::from_secs(60)).await;
+
+    icon_first.close();
+    para_first.close();
+    bridge.transfer_on_icon(&icon_bob, 10 * ICX, &bob.account(), 2).await;
+    bridge.wait_for_wrapped(&bob.account(), 108 * ICX, Duration::from_secs(120)).await;
+    let bsh_bundle = support::bundle("bsh_nativecoin");
+    let back = calls::<BshNativecoin>(&bridge.bsh).transfer("ICX".into(), 50 * ICX, format!("btp://0x3.icon/{}", icon_bob.address));
+    bridge.para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap().0.expect("Bob's transfer back");
+    let usable = || async { bridge.icon.shared.with(|b| b.balance(&icon_bob.address)).await.unwrap() };
+    let expected = 1_000 * ICX - 110 * ICX + 499 * ICX / 10;
+    wait_until("ICON releases 49.9 ICX to Bob through the second endpoints", Duration::from_secs(120), || async { usable().await == expected }).await;
+    let endpoint_up = |text: &str, door: &str| sample(text, &format!("btp_relay_endpoint_up{{chain=\"icon\",endpoint=\"http://{door}/api/v3\"}}"));
+    wait_until("the metrics say the first ICON endpoint is down", Duration::from_secs(30), || async {
+        let (_, text) = relay.get("/metrics").await;
+        endpoint_up(&text, &icon_first.addr) == Some(0.0) && endpoint_up(&text, &icon_second.addr) == Some(1.0)
+    })
+    .await;
+    icon_first.open().await;
+    wait_until("and up again once it answers", Duration::from_secs(30), || async {
+        let (_, text) = relay.get("/metrics").await;
+        endpoint_up(&text, &icon_first.addr) == Some(1.0)
+    })
+    .await;
+    let locked = || async {
+        let call = calls::<BshNativecoin>(&bridge.bsh).coin_balance_of(bob.account().0.into(), "ICX".into());
+        bridge.para.query(&bob.account(), &bsh_bundle, &Message::new(call)).await.unwrap().unwrap().locked
+    };
+    wait_until("ICON's response settles the transfer back", Duration::from_secs(60), || async { locked().await == 0 }).await;
+    assert_eq!(usable().await, expected, "released once");
+    assert_eq!(bridge.wrapped_icx(&bob.account()).await, 58 * ICX, "each transfer minted once");
+    assert_eq!(bridge.status().await.rx_seq, 3, "both transfers and the response, each once");
+    let logged = std::fs::read_to_string(bridge.deployment.with_file_name("relay.log")).unwrap();
+    assert!(!logged.contains("rejected after submission"), "nothing paid for twice: {logged}");
+}
+
+/// Toward ICON, a relay account that is not a relay of ICON's link: ICON's dry run of each transaction answers the
+/// BMC's `Unauthorized` (code 11), which the relay logs, and it sends ICON nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn icon_lane_never_pays_for_a_foreseeable_refusal() {
+    let icon_bob = Validator::from_seed(1000);
+    let node = Node::start().expect("substrate-contracts-node");
+    let bridge = Bridge::on_with(node, "not-a-relay", &icon_bob, |icon| {
+        // The link's one relay on ICON is somebody else.
+        let link = icon.btp.links().keys().next().cloned().expect("the link to the parachain");
+        icon.add_relay(link, btp_primitives::IconAddress::parse("hx00000000000000000000000000000000000000ee").unwrap());
+    })
+    .await;
+    let mut relay = Relay::start(&bridge.deployment);
+    let log = bridge.deployment.with_file_name("relay.log");
+    // Message 1 toward ICON is the parachain BMC's own, sent when the link was added: the lane tries to deliver it.
+    wait_until("the refusal is logged", Duration::from_secs(60), || async { std::fs::read_to_string(&log).unwrap_or_default().contains("refused (code 11)") }).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(relay.stop());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("Unauthorized"), "ICON's reason: {logged}");
+    let sent: usize = bridge
+        .icon
+        .shared
+        .with(|node| (0..=node.last_height()).map(|h| node.transactions(h).iter().filter(|tx| tx["data"]["method"] == "handleRelayMessage").count()).sum())
+        .await;
+    assert_eq!(sent, 0, "no relay message paid for on ICON");
+    assert!(!logged.contains("submitting to ICON"), "{logged}");
 }
 
 /// Real ICON blocks: 408 consecutive block updates (157..564) recorded from a goloop node, served as ICON serves

@@ -84,6 +84,12 @@ pub trait Backend: Send {
     fn call(&self, _to: &IconAddress, _method: &str, _params: &Map<String, Value>, _height: Option<i64>) -> RpcResult<Value> {
         Err(RpcError::method_not_found("icx_call (replay)"))
     }
+    /// `debug_estimateStep` (goloop's debug API): executes the unsigned transaction `params` on the last block's
+    /// state without keeping anything, and answers the steps it used or its failure as goloop does (a SCORE's
+    /// failure with status `s` is error `-30000 - s`).
+    fn estimate_step(&mut self, _params: &Map<String, Value>) -> RpcResult<u128> {
+        Err(RpcError::method_not_found("debug_estimateStep (replay)"))
+    }
     /// Produces the next block; false where blocks are not produced (replay).
     fn produce_block(&mut self) -> bool {
         false
@@ -163,8 +169,13 @@ pub struct LiveNode {
     /// From this height on, each block's votes are served as those of the block before: valid signatures that
     /// do not sign the block, a source no relay may trust.
     pub forged_votes_from: Option<i64>,
-    /// The BMC's owner: the one account whose `addLink` transactions it takes, as the Java BMC's owner.
+    /// The BMC's owner: the one account whose `addLink` and `addRelay` transactions it takes, as the Java BMC's
+    /// owner.
     pub owner: Option<IconAddress>,
+    /// Per link, the accounts it takes relay messages from (`addRelay`). A link without any takes them from
+    /// anyone, where the Java BMC takes none: this chain's tests that do not care about relays need not register
+    /// one.
+    relays: HashMap<BtpAddress, Vec<IconAddress>>,
     /// Per link: who relayed how many messages, and the height of the last block that took some.
     relayed: HashMap<BtpAddress, Relayed>,
     nid: String,
@@ -178,7 +189,7 @@ pub struct LiveNode {
 }
 
 /// What the BMC counts of a link's relays for its status.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Relayed {
     /// Relay address → messages it delivered, in the order relays first delivered.
     messages: Vec<(IconAddress, u64)>,
@@ -187,6 +198,10 @@ struct Relayed {
 
 /// goloop's failure code for a SCORE that reverted.
 const FAILURE_REVERTED: i64 = 32;
+/// The Java BMC's `Unauthorized` (BTP code 11) as goloop reports it: a user revert, 32 + the code.
+const FAILURE_UNAUTHORIZED: i64 = FAILURE_REVERTED + 11;
+/// The steps a transaction uses here: a fixed figure, as the test chain meters nothing.
+const STEPS_USED: u128 = 100_000;
 const FAILURE_METHOD_NOT_FOUND: i64 = 3;
 
 impl LiveNode {
@@ -198,6 +213,7 @@ impl LiveNode {
             btp,
             forged_votes_from: None,
             owner: None,
+            relays: HashMap::new(),
             relayed: HashMap::new(),
             nid,
             pool: Vec::new(),
@@ -209,6 +225,14 @@ impl LiveNode {
         };
         node.index_block(node.chain.offset());
         node
+    }
+
+    /// Lets `relay` relay on `link`, as the owner's `addRelay` does.
+    pub fn add_relay(&mut self, link: BtpAddress, relay: IconAddress) {
+        let relays = self.relays.entry(link).or_default();
+        if !relays.contains(&relay) {
+            relays.push(relay);
+        }
     }
 
     /// Produces a block of `receipts` (no transactions: the e2e tests' ICON acts on its service directly); its
@@ -293,8 +317,20 @@ impl LiveNode {
             self.btp.add_link(link);
             return Ok((to, Vec::new()));
         }
+        if to == self.btp.bmc && method == "addRelay" {
+            if self.owner != Some(from) {
+                return Err((to, FAILURE_UNAUTHORIZED, "Unauthorized: only the BMC's owner adds relays".to_string()));
+            }
+            let link = BtpAddress::parse(&arg("_link")).map_err(|_| (to, FAILURE_REVERTED, "invalid _link".to_string()))?;
+            let relay = IconAddress::parse(&arg("_addr")).map_err(|_| (to, FAILURE_REVERTED, "invalid _addr".to_string()))?;
+            self.add_relay(link, relay);
+            return Ok((to, Vec::new()));
+        }
         if to == self.btp.bmc && method == "handleRelayMessage" {
             let prev = BtpAddress::parse(&arg("_prev")).map_err(|_| (to, FAILURE_REVERTED, "invalid _prev".to_string()))?;
+            if self.relays.get(&prev).is_some_and(|relays| !relays.contains(&from)) {
+                return Err((to, FAILURE_UNAUTHORIZED, format!("Unauthorized: {from} is not a relay of {}", prev.as_str())));
+            }
             let msg = URL_SAFE.decode(arg("_msg")).map_err(|_| (to, FAILURE_REVERTED, "_msg is not base64url".to_string()))?;
             let before = self.btp.link_status(&prev).map_or(0, |l| l.rx_seq);
             let events = self.btp.handle_relay_message(&prev, &msg).map_err(reverted)?;
@@ -413,6 +449,17 @@ impl Backend for LiveNode {
             return Ok(self.link_status_json(&link, &status));
         }
         Err(RpcError::new(-30000 - FAILURE_METHOD_NOT_FOUND, format!("no method {method} at {to}")))
+    }
+    fn estimate_step(&mut self, params: &Map<String, Value>) -> RpcResult<u128> {
+        // Unsigned, as goloop takes it: `from` says who, nobody proves it.
+        let from = params.get("from").and_then(Value::as_str).and_then(|f| IconAddress::parse(f).ok()).ok_or_else(|| RpcError::invalid_params("from"))?;
+        let (btp, relayed, relays) = (self.btp.clone(), self.relayed.clone(), self.relays.clone());
+        let outcome = self.apply(from, params);
+        (self.btp, self.relayed, self.relays) = (btp, relayed, relays);
+        match outcome {
+            Ok(_) => Ok(STEPS_USED),
+            Err((_, code, message)) => Err(RpcError::new(-30000 - code, message)),
+        }
     }
     fn produce_block(&mut self) -> bool {
         let pool = std::mem::take(&mut self.pool);

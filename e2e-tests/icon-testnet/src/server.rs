@@ -36,6 +36,9 @@ pub struct Faults {
     pub stall: Duration,
     /// The share of block notifications after which the websocket session is dropped.
     pub monitor_drops: f64,
+    /// How many of the next `icx_sendTransaction`s lose their answer: the transaction is taken into the pool,
+    /// and the sender gets a gateway's timeout (HTTP 504) instead of its hash.
+    pub lost_send_answers: u32,
 }
 
 /// What an injected fault does to a call.
@@ -77,6 +80,15 @@ impl Shared {
         }
     }
 
+    /// Whether this `icx_sendTransaction`'s answer is lost (one fewer to lose after it).
+    fn loses_send_answer(&self) -> bool {
+        let mut guard = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let lost = &mut guard.0.lost_send_answers;
+        let loses = *lost > 0;
+        *lost = lost.saturating_sub(1);
+        loses
+    }
+
     fn drops_monitor(&self) -> bool {
         let (draw, faults) = self.draw();
         draw < faults.monitor_drops
@@ -105,6 +117,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v3/:channel", post(rpc))
         .route("/api/v3/block", get(monitor))
         .route("/api/v3/:channel/block", get(monitor))
+        .route("/api/v3d", post(debug_rpc))
+        .route("/api/v3d/:channel", post(debug_rpc))
         .with_state(shared)
 }
 
@@ -229,8 +243,27 @@ fn dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResul
     }
 }
 
-/// Answers as goloop does (`server/jsonrpc/error.go`): an error object comes with HTTP status 400.
+/// goloop's debug API (`/api/v3d`, `server/v3/api_v3.go#DebugMethodRepository`): `debug_estimateStep`.
+fn debug_dispatch(backend: &mut dyn Backend, method: &str, params: &Value) -> RpcResult<Value> {
+    match method {
+        "debug_estimateStep" => {
+            let tx = params.as_object().ok_or_else(|| RpcError::invalid_params("params must be an object"))?;
+            backend.estimate_step(tx).map(|steps| format!("{steps:#x}").into())
+        }
+        other => Err(RpcError::method_not_found(other)),
+    }
+}
+
 async fn rpc(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> (StatusCode, Json<Value>) {
+    answer(&shared, request, dispatch).await
+}
+
+async fn debug_rpc(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> (StatusCode, Json<Value>) {
+    answer(&shared, request, debug_dispatch).await
+}
+
+/// Answers as goloop does (`server/jsonrpc/error.go`): an error object comes with HTTP status 400.
+async fn answer(shared: &Shared, request: Value, dispatch: fn(&mut dyn Backend, &str, &Value) -> RpcResult<Value>) -> (StatusCode, Json<Value>) {
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     match shared.rpc_fault() {
         None => {}
@@ -246,8 +279,11 @@ async fn rpc(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> (
     let result = match (request.get("jsonrpc").and_then(Value::as_str), request.get("method").and_then(Value::as_str)) {
         (Some("2.0"), Some(method)) => {
             let params = request.get("params").cloned().unwrap_or(json!({}));
-            let mut backend = shared.backend.lock().await;
-            dispatch(backend.as_mut(), method, &params)
+            let result = dispatch(shared.backend.lock().await.as_mut(), method, &params);
+            if method == "icx_sendTransaction" && result.is_ok() && shared.loses_send_answer() {
+                return (StatusCode::GATEWAY_TIMEOUT, Json(json!("injected fault: the transaction was taken, its answer lost")));
+            }
+            result
         }
         _ => Err(RpcError::new(-32600, "invalid request")),
     };

@@ -2,8 +2,9 @@
 
 use crate::{code, parse_t_int, t_hash, t_int, Error};
 use base64::{engine::general_purpose::STANDARD, Engine};
+use btp_endpoint::Endpoints;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 /// How long a request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -15,25 +16,48 @@ pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 const ATTEMPTS: u32 = 4;
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
-/// A client of one ICON node's JSON-RPC endpoint (`http://host:port/api/v3`, or a channel's `/api/v3/icon_dex`).
+/// A client of an ICON node's JSON-RPC endpoint (`http://host:port/api/v3`, or a channel's `/api/v3/icon_dex`), or
+/// of several endpoints of one chain: each call goes to the one [`Endpoints::preferred`] names, and an endpoint
+/// that does not answer is marked failed, so that the next attempt goes to the next.
 #[derive(Clone, Debug)]
 pub struct IconClient {
-    url: String,
-    /// The URL as errors show it, without its secrets.
-    shown: String,
+    endpoints: Arc<Endpoints>,
     http: reqwest::Client,
 }
 
+/// The debug API's URL of a JSON-RPC endpoint, as goloop serves it: `…/api/v3[/channel]` → `…/api/v3d[/channel]`.
+pub fn debug_url(rpc_url: &str) -> String {
+    match rpc_url.find("/api/v3") {
+        Some(at) if !rpc_url[at..].starts_with("/api/v3d") => format!("{}/api/v3d{}", &rpc_url[..at], &rpc_url[at + "/api/v3".len()..]),
+        _ => rpc_url.to_string(),
+    }
+}
+
 impl IconClient {
+    /// A client of the one endpoint `url`.
     pub fn new(url: &str) -> Result<Self, Error> {
-        let shown = btp_endpoint::redact(url);
-        let http = reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| Error::Transport { url: shown.clone(), reason: e.to_string() })?;
-        Ok(Self { url: url.to_string(), shown, http })
+        Self::with_endpoints(Arc::new(Endpoints::single(url)))
     }
 
-    /// The endpoint's URL as it may be shown (without user, password or query).
+    /// A client of `endpoints`, which it shares with whatever else reads the chain (and probes it).
+    pub fn with_endpoints(endpoints: Arc<Endpoints>) -> Result<Self, Error> {
+        let http =
+            reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| Error::Transport { url: endpoints.shown(0).to_string(), reason: e.to_string() })?;
+        Ok(Self { endpoints, http })
+    }
+
+    /// The URL of the endpoint calls go to now.
+    pub fn url(&self) -> &str {
+        self.endpoints.url(self.endpoints.preferred())
+    }
+
+    /// That URL as it may be shown (without user, password or query).
     pub fn shown_url(&self) -> &str {
-        &self.shown
+        self.endpoints.shown(self.endpoints.preferred())
+    }
+
+    pub fn endpoints(&self) -> &Arc<Endpoints> {
+        &self.endpoints
     }
 
     /// Calls `method` with `params` and returns its result. A failure that may pass ([`Error::is_transient`]: no
@@ -55,11 +79,31 @@ impl IconClient {
     }
 
     async fn call_once(&self, method: &str, params: Value) -> Result<Value, Error> {
-        let transport = |reason: String| Error::Transport { url: self.shown.clone(), reason };
+        self.post(false, method, params).await
+    }
+
+    /// Posts to the preferred endpoint (its debug API with `debug`), telling the endpoints whether it answered.
+    async fn post(&self, debug: bool, method: &str, params: Value) -> Result<Value, Error> {
+        let i = self.endpoints.preferred();
+        let url = if debug { debug_url(self.endpoints.url(i)) } else { self.endpoints.url(i).to_string() };
+        let answer = self.post_to(&url, self.endpoints.shown(i), method, params).await;
+        match &answer {
+            Err(Error::Transport { .. }) => self.endpoints.failed(i),
+            _ => self.endpoints.answered(i, None),
+        }
+        answer
+    }
+
+    async fn post_to(&self, url: &str, shown: &str, method: &str, params: Value) -> Result<Value, Error> {
+        let transport = |reason: String| Error::Transport { url: shown.to_string(), reason };
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         // reqwest's errors name the URL, secrets and all.
-        let mut response = self.http.post(&self.url).json(&request).send().await.map_err(|e| transport(e.without_url().to_string()))?;
+        let mut response = self.http.post(url).json(&request).send().await.map_err(|e| transport(e.without_url().to_string()))?;
         let status = response.status();
+        // goloop answers 404 ("debug API is disabled") at a path it does not serve.
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(Error::Unsupported { url: shown.to_string(), method: method.into(), reason: format!("HTTP {status}") });
+        }
         if response.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
             return Err(transport(format!("an answer of more than {MAX_ANSWER} bytes")));
         }
@@ -76,6 +120,9 @@ impl IconClient {
         };
         if let Some(error) = body.get("error") {
             let code = error["code"].as_i64().unwrap_or(code::SERVER_ERROR);
+            if code == code::METHOD_NOT_FOUND {
+                return Err(Error::Unsupported { url: shown.to_string(), method: method.into(), reason: error["message"].as_str().unwrap_or_default().into() });
+            }
             return Err(Error::Rpc { method: method.to_string(), code, message: error["message"].as_str().unwrap_or_default().to_string() });
         }
         match body.get("result") {
@@ -151,17 +198,31 @@ impl IconClient {
         self.call("icx_call", request).await
     }
 
+    /// Runs the unsigned transaction `tx` (no `stepLimit`, no `signature`) on the node's last state without
+    /// keeping anything (goloop's `debug_estimateStep`, on the debug API beside this endpoint): the steps it would
+    /// use, or its failure as [`Error::Rpc`] ([`Error::failure_status`]); [`Error::Unsupported`] where the node's
+    /// debug API is off.
+    pub async fn estimate_step(&self, tx: &Value) -> Result<u128, Error> {
+        const METHOD: &str = "debug_estimateStep";
+        let steps = self.post(true, METHOD, tx.clone()).await?;
+        steps.as_str().and_then(crate::parse_t_amount).ok_or_else(|| Error::Decode { method: METHOD.into(), reason: format!("{steps} is not a step count") })
+    }
+
     /// Sends the signed v3 transaction `tx` and waits up to `wait` for its result, polling every `poll` through
     /// goloop's pending (−31002), executing (−31003) and not-yet-known (−31004) answers, as ICON's relays do. A
     /// duplicate (system error 2000: this very transaction is in the pool or a block already) is waited for like
-    /// one just sent. An expired one (2002) is the error, for the caller to sign again; no result within `wait`
-    /// is [`Error::Unconfirmed`]: it may still be executed.
+    /// one just sent, and so is a sending whose answer was lost (no answer, a gateway's error, goloop's bare system
+    /// error): the node may have taken it. An expired one (2002) and every other refusal is the error, for the
+    /// caller to sign again; no result within `wait` is [`Error::Unconfirmed`]: it may still be executed.
     pub async fn send_and_wait(&self, tx: &Value, poll: Duration, wait: Duration) -> Result<TransactionResult, Error> {
         let params = tx.as_object().ok_or_else(|| Error::Decode { method: "icx_sendTransaction".into(), reason: "the transaction is not an object".into() })?;
         let hash = t_hash(&crate::transaction::hash(params));
         match self.call("icx_sendTransaction", tx.clone()).await {
             Ok(_) => {}
             Err(e) if e.system_subcode() == Some(code::DUPLICATE_TRANSACTION) => {}
+            Err(e @ Error::Rpc { code: code::POOL_OVERFLOW, .. }) => return Err(e),
+            // Sent, maybe taken: the result is what tells.
+            Err(e) if e.is_transient() => {}
             Err(e) => return Err(e),
         }
         let started = std::time::Instant::now();
@@ -175,7 +236,8 @@ impl IconClient {
                     }
                     tokio::time::sleep(poll).await;
                 }
-                Err(e) => return Err(e),
+                // Sent, and the node's answers make no sense: still in doubt, never to be signed again blindly.
+                Err(_) => return Err(Error::Unconfirmed { hash, waited: started.elapsed() }),
             }
         }
     }

@@ -20,6 +20,8 @@ pub mod code {
     pub const EXECUTING: i64 = -31003;
     /// No such block, transaction or data.
     pub const NOT_FOUND: i64 = -31004;
+    /// JSON-RPC's: the endpoint has no such method.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
 
     /// The sub-code a system error's message starts with (`-31000`, "2000: …"): goloop's transaction pool's.
     pub fn system_subcode(message: &str) -> Option<u32> {
@@ -47,6 +49,9 @@ pub enum Error {
     /// A transaction was sent but no result came within the wait: it may still be executed.
     #[error("ICON transaction {hash}: no result within {waited:?}")]
     Unconfirmed { hash: String, waited: std::time::Duration },
+    /// The endpoint does not serve the method (goloop's debug API is off on most public nodes).
+    #[error("ICON endpoint {url} does not serve {method}: {reason}")]
+    Unsupported { url: String, method: String, reason: String },
 }
 
 impl Error {
@@ -66,6 +71,16 @@ impl Error {
             Self::Rpc { code: code::POOL_OVERFLOW, .. } => true,
             Self::Rpc { code: code::SERVER_ERROR, .. } => !matches!(self.system_subcode(), Some(code::DUPLICATE_TRANSACTION | code::EXPIRED_TRANSACTION)),
             _ => false,
+        }
+    }
+
+    /// The status of a transaction that failed as goloop reports it when it runs one without committing it
+    /// (`debug_estimateStep`): a SCORE failure with status `s` is error `-30000 - s`, and a contract's own revert
+    /// `n` is status `32 + n` (BTP's codes: the Java BMC's `Unauthorized` is 11, status 43).
+    pub fn failure_status(&self) -> Option<u32> {
+        match self {
+            Self::Rpc { code, .. } if (-30999..=-30000).contains(code) => u32::try_from(-30000 - code).ok(),
+            _ => None,
         }
     }
 

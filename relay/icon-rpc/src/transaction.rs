@@ -88,13 +88,14 @@ pub fn now_us() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// A signed v3 transaction from `signer` to `to` on network `nid` (e.g. `0x3`), with an optional ICX `value`
-/// (in loop) and an optional SCORE call `{method, params}`: what an ICON wallet sends with `icx_sendTransaction`.
-pub fn build(signer: &Wallet, nid: &str, to: &IconAddress, value: Option<u128>, call: Option<Value>, timestamp_us: u64) -> Value {
+/// The step limit of the transactions [`build`] signs: far above what a relay message costs (a dry run tells).
+pub const STEP_LIMIT: u128 = 0x100_0000;
+
+/// A v3 transaction's fields but `from`, `stepLimit` and `signature`.
+fn fields(nid: &str, to: &IconAddress, value: Option<u128>, call: Option<Value>, timestamp_us: u64) -> Map<String, Value> {
     let mut params = Map::new();
     params.insert("version".into(), "0x3".into());
     params.insert("to".into(), to.to_string().into());
-    params.insert("stepLimit".into(), "0x1000000".into());
     params.insert("timestamp".into(), format!("{timestamp_us:#x}").into());
     params.insert("nid".into(), nid.into());
     if let Some(v) = value {
@@ -104,7 +105,22 @@ pub fn build(signer: &Wallet, nid: &str, to: &IconAddress, value: Option<u128>, 
         params.insert("dataType".into(), "call".into());
         params.insert("data".into(), call);
     }
+    params
+}
+
+/// A signed v3 transaction from `signer` to `to` on network `nid` (e.g. `0x3`), with an optional ICX `value`
+/// (in loop) and an optional SCORE call `{method, params}`: what an ICON wallet sends with `icx_sendTransaction`.
+pub fn build(signer: &Wallet, nid: &str, to: &IconAddress, value: Option<u128>, call: Option<Value>, timestamp_us: u64) -> Value {
+    let mut params = fields(nid, to, value, call, timestamp_us);
+    params.insert("stepLimit".into(), format!("{STEP_LIMIT:#x}").into());
     sign(&mut params, signer);
+    Value::Object(params)
+}
+
+/// The same transaction from `from`, unsigned and without a step limit: what goloop's `debug_estimateStep` runs.
+pub fn unsigned(from: &IconAddress, nid: &str, to: &IconAddress, value: Option<u128>, call: Option<Value>, timestamp_us: u64) -> Value {
+    let mut params = fields(nid, to, value, call, timestamp_us);
+    params.insert("from".into(), from.to_string().into());
     Value::Object(params)
 }
 

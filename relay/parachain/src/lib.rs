@@ -31,7 +31,8 @@ use ink::{
 };
 use runtime::{CallRequest, Code, ContractResult, ExecReturnValue, InstantiateRequest, InstantiateReturnValue};
 use scale::{Decode, Encode};
-use std::{fmt::Debug, future::Future, marker::PhantomData, path::PathBuf, time::Duration};
+use btp_endpoint::Endpoints;
+use std::{fmt::Debug, future::Future, marker::PhantomData, path::PathBuf, sync::Arc, time::Duration};
 use subxt::{
     backend::{legacy::LegacyRpcMethods, rpc::RpcClient},
     config::DefaultExtrinsicParamsBuilder,
@@ -251,7 +252,8 @@ struct Connection {
 
 impl Connection {
     async fn open(url: &str) -> Result<Self, Error> {
-        let unreachable = |e: subxt::Error| Error::Unreachable { url: url.to_string(), reason: e.to_string() };
+        // subxt's errors may name the URL, secrets and all.
+        let unreachable = |e: subxt::Error| Error::Unreachable { url: btp_endpoint::redact(url), reason: btp_endpoint::redact_in(&e.to_string(), url) };
         let rpc = tokio::time::timeout(REQUEST_TIMEOUT, RpcClient::from_url(url)).await.map_err(|_| Error::Timeout(REQUEST_TIMEOUT))?.map_err(unreachable)?;
         let client = tokio::time::timeout(REQUEST_TIMEOUT, OnlineClient::from_rpc_client(rpc.clone()))
             .await
@@ -261,28 +263,88 @@ impl Connection {
     }
 }
 
-/// A parachain node, reconnected to when the connection fails.
+/// A parachain node, or several nodes of one chain, reconnected to when the connection fails: to the endpoint
+/// [`Endpoints::preferred`] names, so that a failing node is left for the next and an earlier one taken back once
+/// it answers and keeps up again.
 pub struct Parachain {
-    url: String,
+    endpoints: Arc<Endpoints>,
+    /// The endpoint connected to.
+    active: std::sync::atomic::AtomicUsize,
     connection: RwLock<Connection>,
 }
 
 impl Parachain {
     /// Connects to the node's WebSocket RPC at `url`.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        Ok(Self { url: url.to_string(), connection: RwLock::new(Connection::open(url).await?) })
+        Self::connect_to(Arc::new(Endpoints::single(url))).await
     }
 
-    /// Replaces the connection with a new one: subxt's client never recovers from a node restart.
+    /// Connects to the first of `endpoints` that answers, in their order of preference.
+    pub async fn connect_to(endpoints: Arc<Endpoints>) -> Result<Self, Error> {
+        let (active, connection) = Self::open_preferred(&endpoints).await?;
+        Ok(Self { endpoints, active: active.into(), connection: RwLock::new(connection) })
+    }
+
+    async fn open_preferred(endpoints: &Endpoints) -> Result<(usize, Connection), Error> {
+        let mut last = None;
+        for _ in 0..endpoints.len() {
+            let i = endpoints.preferred();
+            match Connection::open(endpoints.url(i)).await {
+                Ok(connection) => {
+                    endpoints.answered(i, None);
+                    return Ok((i, connection));
+                }
+                Err(e) => {
+                    endpoints.failed(i);
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Transport("no endpoint".into())))
+    }
+
+    /// The endpoints, shared with what probes them.
+    pub fn endpoints(&self) -> &Arc<Endpoints> {
+        &self.endpoints
+    }
+
+    /// Replaces the connection with a new one, to the preferred endpoint: subxt's client never recovers from a
+    /// node restart.
     pub async fn reconnect(&self) -> Result<(), Error> {
         RECONNECTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let fresh = Connection::open(&self.url).await?;
+        let (active, fresh) = Self::open_preferred(&self.endpoints).await?;
         *self.connection.write().await = fresh;
+        self.active.store(active, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
+    fn active(&self) -> usize {
+        self.active.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The connection, to the preferred endpoint: when the probes prefer another than the one connected to (an
+    /// earlier one answers again, this one fell behind), it is taken now.
     async fn connection(&self) -> Connection {
+        let preferred = self.endpoints.preferred();
+        if preferred != self.active() {
+            tracing::info!(from = %self.endpoints.shown(self.active()), to = %self.endpoints.shown(preferred), "switching parachain endpoint");
+            if let Err(e) = self.reconnect().await {
+                tracing::warn!(error = %e, "switching parachain endpoint failed");
+            }
+        }
         self.connection.read().await.clone()
+    }
+
+    /// The finalized head of the node at `url`, on a connection of its own: what the endpoints' prober asks.
+    pub async fn head_of(url: &str) -> Result<u64, Error> {
+        let rpc = tokio::time::timeout(REQUEST_TIMEOUT, RpcClient::from_url(url))
+            .await
+            .map_err(|_| Error::Timeout(REQUEST_TIMEOUT))?
+            .map_err(|e| Error::Unreachable { url: btp_endpoint::redact(url), reason: btp_endpoint::redact_in(&e.to_string(), url) })?;
+        let rpc = LegacyRpcMethods::<SubstrateConfig>::new(rpc);
+        let head = timed(REQUEST_TIMEOUT, rpc.chain_get_finalized_head()).await?;
+        let header = timed(REQUEST_TIMEOUT, rpc.chain_get_header(Some(head))).await?.ok_or_else(|| decode_error("the finalized header", "missing"))?;
+        Ok(u64::from(header.number))
     }
 
     /// Runs a read, reconnecting and retrying (pauses doubling from 1 s) while the failure is the connection's.
@@ -295,11 +357,16 @@ impl Parachain {
         for attempt in 1.. {
             match op(self.connection().await).await {
                 Err(e) if e.is_transport() && attempt < RECONNECT_ATTEMPTS => {
-                    tracing::warn!(url = %self.url, error = %e, "parachain RPC failed; reconnecting");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
+                    let failed = self.active();
+                    tracing::warn!(url = %self.endpoints.shown(failed), error = %e, "parachain RPC failed; reconnecting");
+                    self.endpoints.failed(failed);
+                    // With another endpoint to go to, no pause: it has not failed.
+                    if self.endpoints.preferred() == failed {
+                        tokio::time::sleep(pause).await;
+                        pause *= 2;
+                    }
                     if let Err(e) = self.reconnect().await {
-                        tracing::warn!(url = %self.url, error = %e, "reconnect failed");
+                        tracing::warn!(error = %e, "reconnect failed");
                     }
                 }
                 other => return other,
@@ -631,4 +698,17 @@ fn contract_events(events: impl Iterator<Item = Result<subxt::events::EventDetai
 
 fn weight_value(w: Weight) -> Value {
     Value::named_composite([("ref_time", Value::u128(w.ref_time.into())), ("proof_size", Value::u128(w.proof_size.into()))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rpc_url_secrets_are_redacted() {
+        // Nothing listens on port 1: the connection fails, and the error names the node.
+        let Err(e) = Parachain::connect("ws://relay:pa55@127.0.0.1:1/?apikey=S3CRET").await else { panic!("nothing listens there") };
+        let shown = e.to_string();
+        assert!(shown.contains("127.0.0.1:1") && !shown.contains("pa55") && !shown.contains("S3CRET"), "{shown}");
+    }
 }

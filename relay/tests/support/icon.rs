@@ -31,6 +31,11 @@ pub fn contract(n: u8) -> IconAddress {
 /// account funded with 1,000 ICX, and a block every `interval` when given (else blocks only on request). With
 /// `forged_votes_from`, the votes it serves from that height on do not sign their blocks.
 pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<Duration>, forged_votes_from: Option<i64>) -> IconChain {
+    start_with(offset, link, bob, interval, |node| node.forged_votes_from = forged_votes_from)
+}
+
+/// As [`start`], the node set up further by `configure` before it serves (relays of the link, say).
+pub fn start_with(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<Duration>, configure: impl FnOnce(&mut LiveNode)) -> IconChain {
     let mut btp = IconBtp::new(NETWORK, contract(0xb1), contract(0xb2), 0, ICX);
     if let Some(link) = link {
         btp.add_link(BtpAddress::parse(link).unwrap());
@@ -38,7 +43,7 @@ pub fn start(offset: i64, link: Option<&str>, bob: &Validator, interval: Option<
     btp.mint(bob.address, 1_000 * ICX);
     let bmc = btp.bmc_address().as_str().to_string();
     let mut node = LiveNode::new(TestChain::new(NETWORK, Validator::set(1, 4), offset), btp.clone());
-    node.forged_votes_from = forged_votes_from;
+    configure(&mut node);
     let (url, shared) = serve_on_loopback(Box::new(node), interval);
     IconChain { url, bmc, btp, shared }
 }

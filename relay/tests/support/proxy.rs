@@ -138,3 +138,59 @@ where
         _ = downstream => {}
     }
 }
+
+/// A TCP forwarder on a free loopback port to `to` (`host:port`): a second door to one endpoint, which a test
+/// closes (every connection through it cut, new ones refused) and opens again on the same port.
+pub struct TcpForward {
+    /// `127.0.0.1:port`.
+    pub addr: String,
+    to: String,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+}
+
+impl TcpForward {
+    pub async fn start(to: &str) -> Self {
+        let mut forward = Self { addr: "127.0.0.1:0".into(), to: to.into(), stop: None };
+        forward.open().await;
+        forward
+    }
+
+    /// Opens (again) on its port.
+    pub async fn open(&mut self) {
+        let listener = TcpListener::bind(&self.addr).await.unwrap();
+        self.addr = listener.local_addr().unwrap().to_string();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let to = self.to.clone();
+        tokio::spawn(async move {
+            let mut accepting = stopped.clone();
+            loop {
+                let (mut inbound, _) = tokio::select! {
+                    accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => return },
+                    _ = accepting.changed() => return,
+                };
+                let (to, mut stopped) = (to.clone(), stopped.clone());
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&to).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = stopped.changed() => {}
+                    }
+                });
+            }
+        });
+        self.stop = Some(stop);
+    }
+
+    /// Closes the door: connections through it are cut, new ones refused.
+    pub fn close(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+    }
+}
+
+impl Drop for TcpForward {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
