@@ -221,7 +221,11 @@ fn a_refunded_transfer_leaves_the_window() -> E2EResult<()> {
         assert_eq!(bridge.client.call(&ink_e2e::alice(), &flow(&bridge)).dry_run().await?.return_value(), 40 * ICX);
         let answer = bridge.relay_to_icon();
         bridge.relay_to_parachain(answer).await;
-        assert_eq!(bridge.balance(bob(), "ICX").await, CoinBalance { usable: Some(59 * ICX), locked: 0, refundable: 40 * ICX - ICX / 10 }, "refused by ICON; the fee kept");
+        assert_eq!(
+            bridge.balance(bob(), "ICX").await,
+            CoinBalance { usable: Some(59 * ICX), locked: 0, refundable: 40 * ICX - ICX / 10 },
+            "refused by ICON; the fee kept"
+        );
         assert_eq!(bridge.client.call(&ink_e2e::alice(), &flow(&bridge)).dry_run().await?.return_value(), 0, "it never crossed");
         send_icx(&mut bridge, 30 * ICX).await.expect("sent");
         assert!(delayed(&bridge).is_empty(), "30 of 50: room for it");

@@ -119,7 +119,9 @@ impl Target for IconTarget {
         }
         let tx = transaction::unsigned(&self.wallet.address, &self.nid, &self.bmc, None, Some(self.call(segment)), transaction::now_us());
         match self.rpc.estimate_step(&tx).await {
-            Ok(steps) if steps > transaction::STEP_LIMIT => Err(Failure::TooLarge(format!("{steps} steps, more than the {} a transaction is given", transaction::STEP_LIMIT))),
+            Ok(steps) if steps > transaction::STEP_LIMIT => {
+                Err(Failure::TooLarge(format!("{steps} steps, more than the {} a transaction is given", transaction::STEP_LIMIT)))
+            }
             Ok(_) => Ok(()),
             Err(e @ icon_rpc::Error::Unsupported { .. }) => {
                 tracing::warn!(error = %e, "ICON's node runs no dry runs (its debug API is off): transactions are checked for size only");

@@ -15,11 +15,11 @@ use crate::{
 };
 use bmc::bmc::Bmc;
 use bmv_icon::bmv_icon::BmvIcon;
+use btp_endpoint::Endpoints;
 use btp_interfaces::Administered;
 use btp_parachain::{calls, AccountId32, Bundle, Message, Parachain};
 use btp_primitives::{BtpAddress, IconAddress};
 use clap::Args;
-use btp_endpoint::Endpoints;
 use icon_rpc::wallet::Wallet;
 use icon_rpc::{monitor::monitor_url, IconClient};
 use std::{str::FromStr, sync::Arc, time::Duration};

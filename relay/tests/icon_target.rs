@@ -24,13 +24,8 @@ const PARA_BMC: &str = "btp://0x501.pra/0x00aa";
 /// The parachain BMC's message 1 toward ICON: an answer to a request ICON never made (ICON ignores it).
 fn segment(icon_bmc: &str) -> Segment {
     let answer = ServiceMessage::Response(TransferResponse { code: RC_OK, message: String::new() }).encode();
-    let message = BtpMessage {
-        src: BtpAddress::parse(PARA_BMC).unwrap(),
-        dst: BtpAddress::parse(icon_bmc).unwrap(),
-        svc: SERVICE.into(),
-        sn: 7,
-        payload: answer,
-    };
+    let message =
+        BtpMessage { src: BtpAddress::parse(PARA_BMC).unwrap(), dst: BtpAddress::parse(icon_bmc).unwrap(), svc: SERVICE.into(), sn: 7, payload: answer };
     let bytes = relay_message_to_icon([(1, message.encode().as_slice())]);
     Segment { from: 5, to: 5, messages: 1, parent: [0; 32], bytes }
 }

@@ -799,7 +799,8 @@ async fn icon_lane_never_pays_for_a_foreseeable_refusal() {
     let mut relay = Relay::start(&bridge.deployment);
     let log = bridge.deployment.with_file_name("relay.log");
     // Message 1 toward ICON is the parachain BMC's own, sent when the link was added: the lane tries to deliver it.
-    wait_until("the refusal is logged", Duration::from_secs(60), || async { std::fs::read_to_string(&log).unwrap_or_default().contains("refused (code 11)") }).await;
+    wait_until("the refusal is logged", Duration::from_secs(60), || async { std::fs::read_to_string(&log).unwrap_or_default().contains("refused (code 11)") })
+        .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(relay.stop());
     let logged = std::fs::read_to_string(&log).unwrap();

@@ -36,8 +36,8 @@ pub struct Faults {
     pub stall: Duration,
     /// The share of block notifications after which the websocket session is dropped.
     pub monitor_drops: f64,
-    /// How many of the next `icx_sendTransaction`s lose their answer: the transaction is taken into the pool,
-    /// and the sender gets a gateway's timeout (HTTP 504) instead of its hash.
+    /// How many of the next `icx_sendTransaction`s lose their answer: the node handles the transaction (takes it
+    /// into the pool, or finds it a duplicate), and the sender gets a gateway's timeout (HTTP 504) instead.
     pub lost_send_answers: u32,
 }
 
@@ -280,8 +280,8 @@ async fn answer(shared: &Shared, request: Value, dispatch: fn(&mut dyn Backend, 
         (Some("2.0"), Some(method)) => {
             let params = request.get("params").cloned().unwrap_or(json!({}));
             let result = dispatch(shared.backend.lock().await.as_mut(), method, &params);
-            if method == "icx_sendTransaction" && result.is_ok() && shared.loses_send_answer() {
-                return (StatusCode::GATEWAY_TIMEOUT, Json(json!("injected fault: the transaction was taken, its answer lost")));
+            if method == "icx_sendTransaction" && shared.loses_send_answer() {
+                return (StatusCode::GATEWAY_TIMEOUT, Json(json!("injected fault: the node handled it, its answer was lost")));
             }
             result
         }

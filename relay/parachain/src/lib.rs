@@ -19,6 +19,7 @@ pub use runtime::{contract_address, StorageDeposit, Weight};
 pub use subxt::utils::AccountId32;
 pub use subxt_signer::{sr25519::Keypair, SecretUri};
 
+use btp_endpoint::Endpoints;
 use ink::{
     codegen::ContractCallBuilder,
     env::{
@@ -31,7 +32,6 @@ use ink::{
 };
 use runtime::{CallRequest, Code, ContractResult, ExecReturnValue, InstantiateRequest, InstantiateReturnValue};
 use scale::{Decode, Encode};
-use btp_endpoint::Endpoints;
 use std::{fmt::Debug, future::Future, marker::PhantomData, path::PathBuf, sync::Arc, time::Duration};
 use subxt::{
     backend::{legacy::LegacyRpcMethods, rpc::RpcClient},
