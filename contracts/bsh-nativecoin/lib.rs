@@ -352,9 +352,9 @@ pub mod bsh_nativecoin {
         delayed_last: u64,
         /// Canonical BTP addresses, of accounts here (always `0x` and lowercase hex) and elsewhere.
         blacklist: Mapping<String, (), ManualKey<0x4253_4808>>,
-        /// Transfers out the governor counted in their coins' flows, by sn: the block they were counted at, so
-        /// that a refund takes them out of the window again.
-        counted_out: Mapping<u128, u32, ManualKey<0x4253_4809>>,
+        /// Transfers out the governor counted in their coins' flows, by sn: the block they were counted at and what
+        /// each governed coin counted, so that a refund takes exactly that out of the window again.
+        counted_out: Mapping<u128, (u32, Totals), ManualKey<0x4253_4809>>,
     }
 
     impl BshNativecoin {
@@ -986,8 +986,8 @@ pub mod bsh_nativecoin {
         }
 
         /// Whether the governor holds back a transfer of `(coin, value)` totals in `direction`; a transfer it lets
-        /// through is counted in each governed coin's flow. Whether it waits, and whether it was counted.
-        fn govern(&mut self, direction: Direction, totals: &[(String, u128)]) -> (bool, bool) {
+        /// through is counted in each governed coin's flow. Whether it waits, and what it counted of which coin.
+        fn govern(&mut self, direction: Direction, totals: &[(String, u128)]) -> (bool, Totals) {
             let mut names = Vec::new();
             let mut coins: Vec<(CoinLimits, Flow, u128)> = Vec::new();
             for (coin, value) in totals {
@@ -998,27 +998,25 @@ pub mod bsh_nativecoin {
                 }
             }
             let wait = rails::govern(&self.governor, self.env().block_number(), &mut coins);
-            let counted = !wait && !names.is_empty();
-            if counted {
-                for (coin, (_, flow, _)) in names.into_iter().zip(&coins) {
+            let mut counted = Totals::new();
+            if !wait {
+                for (coin, (_, flow, value)) in names.into_iter().zip(&coins) {
                     self.flows.insert((coin.clone(), direction), flow);
+                    counted.push((coin.clone(), *value));
                 }
             }
             (wait, counted)
         }
 
-        /// Takes a refunded transfer out of the flows it was counted in.
-        fn uncount(&mut self, pending: &Pending, at: u32) -> Result<()> {
-            let totals = per_coin(pending.assets.iter().map(|a| Ok((a.coin.clone(), a.value()?))).collect::<core::result::Result<Vec<_>, LedgerError>>()?)
-                .ok_or(Error::Overflow)?;
-            for (coin, value) in totals {
+        /// Takes a refunded transfer out of the flows it was counted in at block `at`.
+        fn uncount(&mut self, at: u32, counted: Totals) {
+            for (coin, value) in counted {
                 let key = (coin, Direction::Out);
                 if let Some(mut flow) = self.flows.get(&key) {
                     flow.unrecord(&self.governor, at, value);
                     self.flows.insert(&key, &flow);
                 }
             }
-            Ok(())
         }
 
         /// Holds `transfer` back until the governor's delay has passed; its id.
@@ -1082,9 +1080,8 @@ pub mod bsh_nativecoin {
                 return Ok(sn);
             }
             let sn = self.request(from, &to, charged)?;
-            if counted {
-                let now = self.env().block_number();
-                self.counted_out.insert(sn, &now);
+            if !counted.is_empty() {
+                self.counted_out.insert(sn, &(self.env().block_number(), counted));
             }
             Ok(sn)
         }
@@ -1207,9 +1204,9 @@ pub mod bsh_nativecoin {
             self.pending.remove(sn);
             self.count_waiting(&pending.network, false)?;
             self.books().settle(&pending, success)?;
-            if let Some(at) = self.counted_out.take(sn) {
+            if let Some((at, counted)) = self.counted_out.take(sn) {
                 if !success {
-                    self.uncount(&pending, at)?;
+                    self.uncount(at, counted);
                 }
             }
             if success {

@@ -61,6 +61,8 @@ pub trait IconNode: Send + Sync {
     /// The proof of receipt `index` of block `block`, then one proof per event of `events`.
     fn proof_for_events(&self, block: &[u8; 32], index: u64, events: &[u64]) -> impl Future<Output = Result<Vec<Vec<Vec<u8>>>, icon_rpc::Error>> + Send;
     fn blocks(&self, from: u64, filter: &EventFilter) -> impl Future<Output = Result<Self::Blocks, icon_rpc::Error>> + Send;
+    /// The block monitor kept failing: a node with several endpoints leaves the one it was opened at.
+    fn monitor_failed(&self) {}
 }
 
 /// A block monitor's notifications.
@@ -100,6 +102,13 @@ impl IconNode for RpcNode {
     async fn blocks(&self, from: u64, filter: &EventFilter) -> Result<BlockMonitor, icon_rpc::Error> {
         let url = if self.monitor_url.is_empty() { monitor::monitor_url(self.rpc.url()) } else { self.monitor_url.clone() };
         BlockMonitor::connect(&url, from, filter).await
+    }
+    fn monitor_failed(&self) {
+        // The monitor follows the JSON-RPC endpoint in use: that one is passed over until it answers again.
+        if self.monitor_url.is_empty() {
+            let endpoints = self.rpc.endpoints();
+            endpoints.failed(endpoints.preferred());
+        }
     }
 }
 
@@ -180,6 +189,10 @@ impl Found {
     }
 }
 
+fn copy_failed(e: BmvError) -> Failure {
+    Failure::Store(format!("the accumulator copy: {}", e.reason))
+}
+
 fn transport(e: icon_rpc::Error) -> Failure {
     Failure::Transport(e.to_string())
 }
@@ -256,24 +269,21 @@ impl<N: IconNode> IconSource<N> {
         Ok(found)
     }
 
-    /// Records scanned blocks: the messages in them, and their ids in the accumulator copy when they follow its
-    /// last block (`offset`: the target's, for a copy not begun yet).
-    fn record(&self, blocks: &[ScannedBlock], offset: u64) -> Result<(), Failure> {
+    /// Records scanned blocks: the messages in them, and their ids for the accumulator copy, which takes them as
+    /// the target at `at` does (`at.offset`: where a copy not begun yet starts).
+    fn record(&self, blocks: &[ScannedBlock], at: Position) -> Result<(), Failure> {
         if self.store.record(blocks).map_err(Failure::Store)? {
             tracing::warn!(from = blocks.first().map(|b| b.height), "ICON's blocks are not the ones the store had scanned: the store starts over");
         }
-        let mut copy = self.witnesses(offset)?;
-        let before = copy.height();
-        for block in blocks.iter().filter(|b| b.height > before) {
-            if block.height != copy.height().saturating_add(1) {
-                break;
+        let mut copy = self.witnesses(at.offset)?;
+        let offset = copy.offset();
+        for block in blocks.iter().filter(|b| b.height > offset) {
+            if !copy.stage(block.height, block.id, !block.messages.is_empty(), at.height).map_err(copy_failed)? {
+                tracing::warn!(height = block.height, "ICON's block is not the one the accumulator copy holds: the copy starts over");
+                return self.store.set_witnesses(None).map_err(Failure::Store);
             }
-            copy.add(block.id, !block.messages.is_empty()).map_err(|e| Failure::Store(format!("the accumulator copy: {}", e.reason)))?;
         }
-        if copy.height() != before {
-            self.store.set_witnesses(Some(&copy)).map_err(Failure::Store)?;
-        }
-        Ok(())
+        self.store.set_witnesses(Some(&copy)).map_err(Failure::Store)
     }
 
     /// The accumulator copy, or a new one for a target whose accumulator starts after `offset`.
@@ -284,7 +294,7 @@ impl<N: IconNode> IconSource<N> {
 
     /// Records in the store the blocks of `heights` it lacks: their ids, and the sequence numbers of the messages
     /// in them read from their proven events.
-    async fn scan(&self, heights: RangeInclusive<u64>, offset: u64) -> Result<(), Failure> {
+    async fn scan(&self, heights: RangeInclusive<u64>, at: Position) -> Result<(), Failure> {
         let (from, to) = (*heights.start(), *heights.end());
         // Each missing part, and whether it is recorded as it comes: blocks after the scanned ones (or a first scan)
         // are; blocks before them only all at once, since only together do they touch the scanned ones.
@@ -310,11 +320,11 @@ impl<N: IconNode> IconSource<N> {
                 };
                 batch.push(ScannedBlock { height, id: note.hash, messages });
                 if appending && batch.len() >= SCAN_BATCH {
-                    self.record(&batch, offset)?;
+                    self.record(&batch, at)?;
                     batch.clear();
                 }
             }
-            self.record(&batch, offset)?;
+            self.record(&batch, at)?;
         }
         Ok(())
     }
@@ -323,12 +333,13 @@ impl<N: IconNode> IconSource<N> {
     /// blocks hold our messages: those are the ones whose witnesses are kept).
     async fn grow_witnesses(&self, at: Position) -> Result<Witnesses, Failure> {
         let mut copy = self.witnesses(at.offset)?;
+        copy.advance(at.height).map_err(copy_failed)?;
         if copy.height() < at.height {
             tracing::info!(from = copy.height() + 1, to = at.height, "following ICON's blocks into the accumulator copy");
             let mut monitor = self.monitor();
             for height in copy.height() + 1..=at.height {
                 let note = monitor.block(height).await?;
-                copy.add(note.hash, !note.receipts.is_empty()).map_err(|e| Failure::Store(format!("the accumulator copy: {}", e.reason)))?;
+                copy.add(note.hash, !note.receipts.is_empty()).map_err(copy_failed)?;
                 if height % SCAN_BATCH as u64 == 0 {
                     self.store.set_witnesses(Some(&copy)).map_err(Failure::Store)?;
                 }
@@ -338,14 +349,15 @@ impl<N: IconNode> IconSource<N> {
         Ok(copy)
     }
 
-    /// Forgets what was kept for messages the target has: where they are, and the witnesses of the blocks before
-    /// its last message block (whose messages are all delivered).
-    fn forget_delivered(&self, at: Position) -> Result<(), Failure> {
+    /// Follows the target at `at`: the accumulator copy takes the blocks the target has taken since, and what was
+    /// kept for messages it has is forgotten — where they are, and the witnesses of the blocks before its last
+    /// message block (whose messages are all delivered).
+    fn follow(&self, at: Position) -> Result<(), Failure> {
         self.store.forget_messages_through(at.rx_seq).map_err(Failure::Store)?;
         if let Some(mut copy) = self.store.witnesses().map_err(Failure::Store)? {
-            let kept = copy.kept();
-            copy.forget(copy.offset().saturating_add(1)..at.last_height);
-            if copy.kept() != kept {
+            let height = copy.height();
+            copy.advance(at.height).map_err(copy_failed)?;
+            if copy.forget_before(at.last_height) || copy.height() != height {
                 self.store.set_witnesses(Some(&copy)).map_err(Failure::Store)?;
             }
         }
@@ -356,12 +368,12 @@ impl<N: IconNode> IconSource<N> {
     async fn behind(&self, at: Position) -> Result<Option<Segment>, Failure> {
         // The next message is in the block of the last one delivered or after it, and only blocks past the
         // accumulator's offset can be proven.
-        self.forget_delivered(at)?;
+        self.follow(at)?;
         let start = at.last_height.max(at.offset.saturating_add(1));
         if start > at.height {
             return Ok(None);
         }
-        self.scan(start..=at.height, at.offset).await?;
+        self.scan(start..=at.height, at).await?;
         let next = at.rx_seq.saturating_add(1);
         match self.store.message_height(next).map_err(Failure::Store)? {
             Some(height) if height > at.height => Ok(None),
@@ -481,6 +493,7 @@ impl<N: IconNode> Monitor<'_, N> {
                     self.blocks = None;
                     failures += 1;
                     if failures >= MONITOR_ATTEMPTS {
+                        self.node.monitor_failed();
                         return Err(transport(e));
                     }
                     tracing::debug!(height, error = %e, "the block monitor's session failed; opening another");
@@ -566,7 +579,7 @@ impl<N: IconNode> Source for IconSource<N> {
                 break;
             }
         }
-        self.record(&scanned, at.offset)?;
+        self.record(&scanned, at)?;
         let message = RelayMessage {
             block_updates: blocks
                 .iter()

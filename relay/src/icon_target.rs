@@ -28,8 +28,11 @@ const WAIT: Duration = Duration::from_secs(300);
 /// threshold (`service/tschecker.go`, 5 minutes), and a minute for clocks apart. A transaction in doubt that is
 /// still unknown after it never will be.
 const TX_LIFETIME_US: u64 = 6 * 60 * 1_000_000;
-/// A contract's own revert `n` is goloop's failure status `32 + n`.
+/// A contract's own revert `n` is goloop's failure status `32 + n`; below are goloop's own (`module/status.go`).
 const USER_REVERSION: u32 = 32;
+/// goloop's statuses of a transaction that ran out of steps or of time: a smaller one may pass.
+const OUT_OF_STEP: u32 = 10;
+const TIMEOUT: u32 = 12;
 
 pub struct IconTarget {
     pub rpc: IconClient,
@@ -49,10 +52,15 @@ pub struct IconTarget {
     no_dry_run: bool,
 }
 
-/// How a failure that goloop reports for a transaction (`debug_estimateStep`'s, or a result's `failure.code`)
-/// reads: the BTP code of a contract's own revert, else goloop's status.
-fn icon_code(status: u32) -> u32 {
-    status.checked_sub(USER_REVERSION).unwrap_or(status)
+/// How a failure that ICON's dry run reports bears on the lane: a contract's own revert `n` is a refusal with BTP
+/// code `n`; running out of steps or time, a segment too large; goloop's other statuses (out of balance, say), a
+/// refusal with that status in its reason.
+fn dry_run_failure(status: u32, e: &icon_rpc::Error) -> Failure {
+    match status.checked_sub(USER_REVERSION) {
+        Some(code) => Failure::Refused { code: Some(code), reason: format!("ICON's dry run of the transaction failed: {e}") },
+        None if status == OUT_OF_STEP || status == TIMEOUT => Failure::TooLarge(format!("ICON's dry run: {e}")),
+        None => Failure::Refused { code: None, reason: format!("ICON's dry run of the transaction failed with goloop status {status}: {e}") },
+    }
 }
 
 impl IconTarget {
@@ -80,6 +88,14 @@ impl IconTarget {
             Err(e) if e.code() == Some(code::NOT_FOUND) && transaction::now_us() > doubt.timestamp_us.saturating_add(TX_LIFETIME_US) => {
                 tracing::info!(tx = %hash, "the ICON transaction in doubt expired unexecuted");
                 self.store.set_icon_in_doubt(None).map_err(Failure::Store)
+            }
+            Err(e) if e.code() == Some(code::NOT_FOUND) => {
+                // Unknown to the node (its sending was lost, or the node restarted): the very same transaction is
+                // offered again, which can only ever execute once.
+                if let Ok(tx) = serde_json::from_str::<Value>(&doubt.transaction) {
+                    let _ = self.rpc.call("icx_sendTransaction", tx).await;
+                }
+                Err(Failure::Transport(format!("waiting for the result of ICON transaction {hash} before signing another: {e}")))
             }
             Err(e) if e.is_transient() || e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
                 Err(Failure::Transport(format!("waiting for the result of ICON transaction {hash} before signing another: {e}")))
@@ -129,8 +145,13 @@ impl Target for IconTarget {
                 Ok(())
             }
             Err(e) => match e.failure_status() {
-                Some(status) => Err(Failure::Refused { code: Some(icon_code(status)), reason: format!("ICON's dry run of the transaction failed: {e}") }),
-                None => Err(Failure::Transport(e.to_string())),
+                Some(status) => Err(dry_run_failure(status, &e)),
+                None if e.is_transient() => Err(Failure::Transport(e.to_string())),
+                // An answer that is neither a result nor a transaction's failure tells nothing of the transaction.
+                None => {
+                    tracing::warn!(error = %e, "ICON's dry run answered no outcome: the transaction is checked for size only");
+                    Ok(())
+                }
             },
         }
     }
@@ -142,7 +163,7 @@ impl Target for IconTarget {
         let hash = tx.as_object().map(transaction::hash).unwrap_or_default();
         tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, tx = %t_hash(&hash), "submitting to ICON");
         // Recorded before it leaves: a relay killed while it waits finds it after the restart.
-        self.store.set_icon_in_doubt(Some(IconInDoubt { hash, timestamp_us })).map_err(Failure::Store)?;
+        self.store.set_icon_in_doubt(Some(IconInDoubt { hash, timestamp_us, transaction: tx.to_string() })).map_err(Failure::Store)?;
         let sent = self.rpc.send_and_wait(&tx, self.poll, self.wait).await;
         if !matches!(sent, Err(icon_rpc::Error::Unconfirmed { .. })) {
             // A result, or a refusal when it was sent (never taken): nothing in doubt.

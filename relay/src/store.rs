@@ -30,8 +30,11 @@ const LINK: TableDefinition<&str, &str> = TableDefinition::new("link");
 const TO_ICON: TableDefinition<u64, (u64, &[u8])> = TableDefinition::new("messages_to_icon");
 /// `segment`: (first block, last block, messages) of a submission whose fate is not known yet.
 const PENDING: TableDefinition<&str, (u64, u64, u64)> = TableDefinition::new("pending");
-/// `transaction`: (hash, timestamp in µs) of an ICON transaction sent with no result known yet.
-const ICON_IN_DOUBT: TableDefinition<&str, ([u8; 32], u64)> = TableDefinition::new("icon_in_doubt");
+/// `transaction`: (hash, timestamp in µs, the signed transaction's JSON) of an ICON transaction sent with no result
+/// known yet.
+const ICON_IN_DOUBT: TableDefinition<&str, ([u8; 32], u64, &str)> = TableDefinition::new("icon_transaction_in_doubt");
+/// What earlier versions kept of every ICON block scanned: dropped when a store is opened.
+const OLD_IDS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("block_ids");
 
 /// A block as a scan saw it: its id and the sequence numbers of the messages to the parachain in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +45,13 @@ pub struct ScannedBlock {
 }
 
 /// An ICON transaction sent whose result is not known: it may still be executed until its timestamp expires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IconInDoubt {
     pub hash: [u8; 32],
     /// Its `timestamp`, µs since the Unix epoch.
     pub timestamp_us: u64,
+    /// The signed transaction (JSON): sent again as it is, it is the same transaction, never a second one.
+    pub transaction: String,
 }
 
 /// A submission in flight: ICON blocks `from..=to` carrying `messages` messages.
@@ -94,6 +99,8 @@ impl Store {
                     table.insert("link", link)?;
                 }
             }
+            drop(table);
+            tx.delete_table(OLD_IDS)?;
             Ok(Ok(()))
         })??;
         Ok(store)
@@ -182,6 +189,14 @@ impl Store {
 
     /// Forgets where messages up to `rx_seq` are: the target has them all.
     pub fn forget_messages_through(&self, rx_seq: u64) -> Result<(), String> {
+        let any = self.read(|tx| match tx.open_table(MESSAGES) {
+            Ok(table) => Ok(table.first()?.is_some_and(|(seq, _)| seq.value() <= rx_seq)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        })?;
+        if !any {
+            return Ok(());
+        }
         self.write(|tx| {
             tx.open_table(MESSAGES)?.retain_in(..=rx_seq, |_, _| false)?;
             Ok(())
@@ -250,8 +265,8 @@ impl Store {
     pub fn icon_in_doubt(&self) -> Result<Option<IconInDoubt>, String> {
         self.read(|tx| match tx.open_table(ICON_IN_DOUBT) {
             Ok(table) => Ok(table.get("transaction")?.map(|v| {
-                let (hash, timestamp_us) = v.value();
-                IconInDoubt { hash, timestamp_us }
+                let (hash, timestamp_us, transaction) = v.value();
+                IconInDoubt { hash, timestamp_us, transaction: transaction.to_string() }
             })),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
             Err(e) => Err(e.into()),
@@ -263,7 +278,7 @@ impl Store {
         self.write(|tx| {
             let mut table = tx.open_table(ICON_IN_DOUBT)?;
             match doubt {
-                Some(d) => table.insert("transaction", (d.hash, d.timestamp_us)).map(drop)?,
+                Some(d) => table.insert("transaction", (d.hash, d.timestamp_us, d.transaction.as_str())).map(drop)?,
                 None => table.remove("transaction").map(drop)?,
             }
             Ok(())

@@ -5,14 +5,19 @@
 //! roots (one per level, ⌈log₂ n⌉ for n blocks) and, per block kept, a path of as many ids.
 //!
 //! Each sibling is kept with the accumulator height it joined at: the witness against the target's accumulator
-//! at height `h` is the part of the path that joined by `h`, so the copy may run ahead of the target.
+//! at height `h` is the part of the path that joined by `h`. Blocks the relay has read past the target's height
+//! wait ([`Witnesses::stage`]) until the target takes them: an accumulator that drops its oldest roots (a root size)
+//! must drop them when the target's does.
 
 use btp_primitives::rlp::{ListBuilder, Rlp};
 use icon_light_client::{
-    mta::{Mta, Step},
-    BmvError, ErrorCode, Hash,
+    mta::{Joined, Mta},
+    BmvError, Hash,
 };
 use std::collections::BTreeMap;
+
+/// The most blocks read ahead of the target that wait to be added: more than a relay message carries.
+const MAX_STAGED: usize = 4096;
 
 /// A block whose witness is kept: its id and the path so far, each sibling with the height it joined at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +30,14 @@ struct Kept {
 pub struct Witnesses {
     mta: Mta,
     kept: BTreeMap<u64, Kept>,
+    /// Blocks read past the copy's height, not taken by the target yet: (id, whether to keep its witness).
+    staged: BTreeMap<u64, (Hash, bool)>,
 }
 
 impl Witnesses {
     /// The accumulator of a BMV whose first block is `offset + 1` and that keeps at most `root_size` roots.
     pub fn new(offset: u64, root_size: u32) -> Self {
-        Self { mta: Mta::new(offset, root_size, 0, false), kept: BTreeMap::new() }
+        Self { mta: Mta::new(offset, root_size, 0, false), kept: BTreeMap::new(), staged: BTreeMap::new() }
     }
 
     /// The last block added.
@@ -54,22 +61,20 @@ impl Witnesses {
 
     /// Adds block `height() + 1`'s id, keeping its witness when `keep`.
     pub fn add(&mut self, id: Hash, keep: bool) -> Result<(), BmvError> {
-        let height = self.height().checked_add(1).ok_or_else(|| BmvError::new(ErrorCode::Unknown, "accumulator height overflow"))?;
         let before = self.mta.offset();
-        let mut steps = Vec::new();
-        self.mta.add_observed(id, |step| steps.push(step))?;
+        let mut joins = Vec::new();
+        self.mta.add_observed(id, |join| joins.push(join))?;
+        let height = self.height();
         if keep {
             self.kept.insert(height, Kept { id, path: Vec::new() });
         }
         // A join at level `l` makes one subtree of the two at that level: the kept leaves in them are those whose
         // path is `l` long; the newer (right) one holds the newest 2^l blocks, the older (left) one those before.
-        for step in steps {
-            if let Step::Joined { level, left, right } = step {
-                let newest_from = height.saturating_sub(u32::try_from(level).ok().and_then(|l| 1u64.checked_shl(l)).unwrap_or(u64::MAX));
-                for (h, kept) in self.kept.iter_mut().filter(|(_, k)| k.path.len() == level) {
-                    let sibling = if *h > newest_from { left } else { right };
-                    kept.path.push((sibling, height));
-                }
+        for Joined { level, left, right } in joins {
+            let newest_from = height.saturating_sub(u32::try_from(level).ok().and_then(|l| 1u64.checked_shl(l)).unwrap_or(u64::MAX));
+            for (h, kept) in self.kept.iter_mut().filter(|(_, k)| k.path.len() == level) {
+                let sibling = if *h > newest_from { left } else { right };
+                kept.path.push((sibling, height));
             }
         }
         // What the accumulator dropped (its root size) can no longer be proven.
@@ -90,14 +95,42 @@ impl Witnesses {
         Some(kept.path.iter().take_while(|(_, joined)| *joined <= at).map(|(sibling, _)| *sibling).collect())
     }
 
-    /// Stops keeping the witnesses of blocks `heights` (their messages are delivered).
-    pub fn forget(&mut self, heights: impl IntoIterator<Item = u64>) {
-        for h in heights {
-            self.kept.remove(&h);
-        }
+    /// Stops keeping the witnesses of the blocks before `height` (their messages are delivered). Whether any
+    /// was kept.
+    pub fn forget_before(&mut self, height: u64) -> bool {
+        let kept = self.kept.len();
+        self.kept = self.kept.split_off(&height);
+        self.kept.len() != kept
     }
 
-    /// `[accumulator, [[height, id, [[sibling, joined]…]]…]]`.
+    /// Block `height` as read, for when the target has taken it: added at once when it is the next and the target
+    /// has it (`target` is its height), else held until [`Witnesses::advance`]. A block the copy has already is
+    /// checked against it: `false` when it is kept with another id (another chain's block).
+    pub fn stage(&mut self, height: u64, id: Hash, keep: bool, target: u64) -> Result<bool, BmvError> {
+        if height <= self.height() {
+            return Ok(self.kept.get(&height).is_none_or(|k| k.id == id));
+        }
+        self.staged.insert(height, (id, keep));
+        if self.staged.len() > MAX_STAGED {
+            // Far ahead of the target: what is read again once it gets there.
+            self.staged.clear();
+        }
+        self.advance(target)?;
+        Ok(true)
+    }
+
+    /// Adds the staged blocks that follow the copy's height, up to the target's height `target`.
+    pub fn advance(&mut self, target: u64) -> Result<(), BmvError> {
+        while self.height() < target {
+            let next = self.height().saturating_add(1);
+            let Some((id, keep)) = self.staged.remove(&next) else { break };
+            self.add(id, keep)?;
+        }
+        self.staged.retain(|h, _| *h > self.mta.height());
+        Ok(())
+    }
+
+    /// `[accumulator, [[height, id, [[sibling, joined]…]]…], [[height, id, keep]…]]`.
     pub fn encode(&self) -> Vec<u8> {
         let mut kept = ListBuilder::new();
         for (height, k) in &self.kept {
@@ -107,11 +140,15 @@ impl Witnesses {
             }
             kept.raw(&ListBuilder::new().uint((*height).into()).bytes(&k.id).raw(&path.finish()).finish());
         }
-        ListBuilder::new().bytes(&self.mta.encode()).raw(&kept.finish()).finish()
+        let mut staged = ListBuilder::new();
+        for (height, (id, keep)) in &self.staged {
+            staged.raw(&ListBuilder::new().uint((*height).into()).bytes(id).uint(u128::from(*keep)).finish());
+        }
+        ListBuilder::new().bytes(&self.mta.encode()).raw(&kept.finish()).raw(&staged.finish()).finish()
     }
 
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let [mta, kept] = Rlp::new(bytes).ok()?.fixed().ok()?;
+        let [mta, kept, staged] = Rlp::new(bytes).ok()?.fixed().ok()?;
         let mta = Mta::decode(mta.bytes().ok()?).ok()?;
         let mut map = BTreeMap::new();
         for entry in kept.items().ok()? {
@@ -127,7 +164,16 @@ impl Witnesses {
                 .collect::<Option<Vec<_>>>()?;
             map.insert(height.u64().ok()?, Kept { id: id.array().ok()?, path });
         }
-        Some(Self { mta, kept: map })
+        let staged = staged
+            .items()
+            .ok()?
+            .iter()
+            .map(|entry| {
+                let [height, id, keep] = entry.fixed().ok()?;
+                Some((height.u64().ok()?, (id.array().ok()?, keep.u64().ok()? != 0)))
+            })
+            .collect::<Option<BTreeMap<_, _>>>()?;
+        Some(Self { mta, kept: map, staged })
     }
 }
 
@@ -138,6 +184,27 @@ mod tests {
 
     fn id(h: u64) -> Hash {
         sha3_256(&h.to_be_bytes())
+    }
+
+    /// Blocks read ahead of the target wait for it: with a root size, the copy must drop its oldest roots when the
+    /// target's accumulator does, not before.
+    #[test]
+    fn blocks_ahead_of_the_target_wait_for_it() {
+        let mut copy = Witnesses::new(0, 3);
+        for h in 1..=6 {
+            assert!(copy.stage(h, id(h), h == 2, 4).unwrap());
+        }
+        assert_eq!(copy.height(), 4, "blocks 5 and 6 wait");
+        let mut target = Mta::new(0, 3, 0, false);
+        for h in 1..=4 {
+            target.add(id(h)).unwrap();
+        }
+        target.verify(&copy.witness(2, 4).unwrap(), &id(2), 2, 4).unwrap();
+        assert!(!copy.stage(2, [0xee; 32], true, 4).unwrap(), "another chain's block 2");
+        let copy = Witnesses::decode(&copy.encode()).unwrap();
+        let mut copy = copy;
+        copy.advance(6).unwrap();
+        assert_eq!(copy.height(), 6);
     }
 
     /// Every kept block's witness, at every height of the accumulator after it, is the one built from the whole
@@ -179,9 +246,14 @@ mod tests {
             let bound = copy.kept() * (12 * (32 + 9) + 48) + 12 * 33 + 64;
             assert!(copy.encode().len() <= bound, "{} bytes for 3,000 blocks, {} kept", copy.encode().len(), copy.kept());
             assert_eq!(Witnesses::decode(&copy.encode()), Some(copy.clone()));
-            let delivered: Vec<u64> = (offset + 1..=offset + 2_000).collect();
-            copy.forget(delivered);
-            assert!(copy.witness(offset + 3, offset + 2_500).is_none() && copy.encode().len() < bound);
+            copy.forget_before(offset + 2_001);
+            assert!((offset + 1..=offset + 2_000).all(|b| copy.witness(b, offset + 2_500).is_none()), "delivered blocks are forgotten");
+            let last = offset + 3_000;
+            // (A root size of 5 keeps the last 31 blocks or fewer: none of them kept.)
+            if let Some(later) = (copy.offset().max(offset + 2_000) + 1..=last).find(|b| kept(*b)) {
+                assert!(copy.witness(later, last).is_some(), "the others stay");
+            }
+            assert!(copy.encode().len() < bound);
         }
     }
 }

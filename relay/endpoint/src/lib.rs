@@ -9,8 +9,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// `url` as it may be shown: the user and password (`user:pass@`) and the query (`?apikey=…`) replaced by `***`,
-/// a fragment dropped; scheme, host, port and path kept, so that operators still tell their endpoints apart.
+/// Whether a path segment looks like a key some providers put in the path (`wss://host/<key>`): long, of letters
+/// and digits both.
+fn looks_secret(segment: &str) -> bool {
+    segment.len() >= 16
+        && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && segment.chars().any(|c| c.is_ascii_digit())
+        && segment.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+/// `url` as it may be shown: the user and password (`user:pass@`), the query (`?apikey=…`) and path segments that
+/// look like keys replaced by `***`, a fragment dropped; scheme, host, port and the rest of the path kept, so that
+/// operators still tell their endpoints apart.
 pub fn redact(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (format!("{scheme}://"), rest),
@@ -23,11 +33,10 @@ pub fn redact(url: &str) -> String {
         None => authority.to_string(),
     };
     let tail = tail.split_once('#').map_or(tail, |(before, _)| before);
-    let tail = match tail.split_once('?') {
-        Some((path, _)) => format!("{path}?***"),
-        None => tail.to_string(),
-    };
-    format!("{scheme}{authority}{tail}")
+    let (path, query) = tail.split_once('?').map_or((tail, None), |(p, q)| (p, Some(q)));
+    let path: Vec<&str> = path.split('/').map(|segment| if looks_secret(segment) { "***" } else { segment }).collect();
+    let query = if query.is_some() { "?***" } else { "" };
+    format!("{scheme}{authority}{}{query}", path.join("/"))
 }
 
 /// `text` (an error from a library that names the URL it failed on) with every occurrence of `url` redacted.
@@ -54,13 +63,19 @@ struct Health {
 
 /// One chain's endpoints, in the operator's order of preference, and what is known of each: whether it answers
 /// and how far its head is. Shared by everything that reads the chain, and by the prober that keeps it current.
-#[derive(Debug)]
 pub struct Endpoints {
     urls: Vec<String>,
     shown: Vec<String>,
     /// How far under the best head seen an endpoint may be and still be used.
     max_lag: u64,
     health: Mutex<Vec<Health>>,
+}
+
+/// Shows the URLs without their secrets.
+impl std::fmt::Debug for Endpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoints").field("urls", &self.shown).field("max_lag", &self.max_lag).finish()
+    }
 }
 
 impl Endpoints {
@@ -111,10 +126,10 @@ impl Endpoints {
             (Some(head), Some(best)) => best.saturating_sub(head) <= self.max_lag,
             _ => true,
         };
+        // The one with the best head keeps up: only when none answers does the second rule pick.
         health
             .iter()
             .position(|h| h.failed.is_none() && keeps_up(h))
-            .or_else(|| health.iter().position(|h| h.failed.is_none()))
             .or_else(|| health.iter().enumerate().min_by_key(|(_, h)| h.failed).map(|(i, _)| i))
             .unwrap_or(0)
     }
@@ -199,6 +214,7 @@ mod tests {
             ("http://127.0.0.1:9080/api/v3/icon_dex", "http://127.0.0.1:9080/api/v3/icon_dex"),
             ("http://key@host?x=1", "http://***@host?***"),
             ("host:1/path", "host:1/path"),
+            ("wss://rpc.example.com/polkadot/a1b2c3d4e5f6a7b8c9d0", "wss://rpc.example.com/polkadot/***"),
         ];
         for (url, shown) in cases {
             assert_eq!(redact(url), shown, "{url}");

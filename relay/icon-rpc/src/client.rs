@@ -86,7 +86,7 @@ impl IconClient {
     async fn post(&self, debug: bool, method: &str, params: Value) -> Result<Value, Error> {
         let i = self.endpoints.preferred();
         let url = if debug { debug_url(self.endpoints.url(i)) } else { self.endpoints.url(i).to_string() };
-        let answer = self.post_to(&url, self.endpoints.shown(i), method, params).await;
+        let answer = self.post_to(&url, self.endpoints.shown(i), method, params, debug).await;
         match &answer {
             Err(Error::Transport { .. }) => self.endpoints.failed(i),
             _ => self.endpoints.answered(i, None),
@@ -94,14 +94,15 @@ impl IconClient {
         answer
     }
 
-    async fn post_to(&self, url: &str, shown: &str, method: &str, params: Value) -> Result<Value, Error> {
+    async fn post_to(&self, url: &str, shown: &str, method: &str, params: Value, debug: bool) -> Result<Value, Error> {
         let transport = |reason: String| Error::Transport { url: shown.to_string(), reason };
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         // reqwest's errors name the URL, secrets and all.
         let mut response = self.http.post(url).json(&request).send().await.map_err(|e| transport(e.without_url().to_string()))?;
         let status = response.status();
-        // goloop answers 404 ("debug API is disabled") at a path it does not serve.
-        if status == reqwest::StatusCode::NOT_FOUND {
+        // goloop answers 404 ("debug API is disabled") where its debug API is off; elsewhere a 404 is a wrong or
+        // failing endpoint, left for the next.
+        if debug && status == reqwest::StatusCode::NOT_FOUND {
             return Err(Error::Unsupported { url: shown.to_string(), method: method.into(), reason: format!("HTTP {status}") });
         }
         if response.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
@@ -212,23 +213,41 @@ impl IconClient {
     /// goloop's pending (−31002), executing (−31003) and not-yet-known (−31004) answers, as ICON's relays do. A
     /// duplicate (system error 2000: this very transaction is in the pool or a block already) is waited for like
     /// one just sent, and so is a sending whose answer was lost (no answer, a gateway's error, goloop's bare system
-    /// error): the node may have taken it. An expired one (2002) and every other refusal is the error, for the
+    /// error): the node may have taken it, and while it says it does not know it, the same transaction is sent
+    /// again (it can only execute once). An expired one (2002) and every other refusal is the error, for the
     /// caller to sign again; no result within `wait` is [`Error::Unconfirmed`]: it may still be executed.
     pub async fn send_and_wait(&self, tx: &Value, poll: Duration, wait: Duration) -> Result<TransactionResult, Error> {
         let params = tx.as_object().ok_or_else(|| Error::Decode { method: "icx_sendTransaction".into(), reason: "the transaction is not an object".into() })?;
         let hash = t_hash(&crate::transaction::hash(params));
-        match self.call("icx_sendTransaction", tx.clone()).await {
-            Ok(_) => {}
-            Err(e) if e.system_subcode() == Some(code::DUPLICATE_TRANSACTION) => {}
-            Err(e @ Error::Rpc { code: code::POOL_OVERFLOW, .. }) => return Err(e),
-            // Sent, maybe taken: the result is what tells.
-            Err(e) if e.is_transient() => {}
-            Err(e) => return Err(e),
+        // Once an attempt's answer is lost the node may hold the transaction: from then on the result tells.
+        let mut maybe_taken = false;
+        let mut pause = RETRY_PAUSE;
+        for attempt in 1..=ATTEMPTS {
+            match self.call_once("icx_sendTransaction", tx.clone()).await {
+                Ok(_) => break,
+                Err(e) if e.system_subcode() == Some(code::DUPLICATE_TRANSACTION) => break,
+                Err(e) if e.is_transient() => {
+                    // A full pool refused it; no answer, or goloop's bare system error, may hide its taking.
+                    maybe_taken |= !matches!(e, Error::Rpc { code: code::POOL_OVERFLOW, .. });
+                    if attempt == ATTEMPTS && !maybe_taken {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(_) if maybe_taken => break,
+                Err(e) => return Err(e),
+            }
         }
         let started = std::time::Instant::now();
         loop {
             match self.transaction_result(&hash).await {
                 Ok(result) => return Ok(result),
+                Err(e) if e.code() == Some(code::NOT_FOUND) && started.elapsed() < wait => {
+                    // Not known there (a sending lost, another endpoint's pool): the same transaction again.
+                    let _ = self.call_once("icx_sendTransaction", tx.clone()).await;
+                    tokio::time::sleep(poll).await;
+                }
                 // Sent: a failing endpoint is asked again, not given up on, or the same messages would go out twice.
                 Err(e) if e.is_transient() || e.code().is_some_and(|c| [code::PENDING, code::EXECUTING, code::NOT_FOUND].contains(&c)) => {
                     if started.elapsed() >= wait {

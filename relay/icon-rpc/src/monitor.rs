@@ -26,11 +26,17 @@ pub struct BlockNotification {
     pub receipts: Vec<(u64, Vec<u64>)>,
 }
 
-/// The block monitor URL of a JSON-RPC endpoint: `http://h/api/v3[/channel]` → `ws://h/api/v3[/channel]/block`.
+/// The block monitor URL of a JSON-RPC endpoint: `http://h/api/v3[/channel][?query]` →
+/// `ws://h/api/v3[/channel]/block[?query]` (a provider's key in the query goes along).
 pub fn monitor_url(rpc_url: &str) -> String {
-    let url = rpc_url.trim_end_matches('/');
-    let url = url.strip_prefix("https://").map(|r| format!("wss://{r}")).or_else(|| url.strip_prefix("http://").map(|r| format!("ws://{r}")));
-    format!("{}/block", url.unwrap_or_else(|| rpc_url.to_string()))
+    let (path, query) = rpc_url.split_once('?').map_or((rpc_url, None), |(p, q)| (p, Some(q)));
+    let path = path.trim_end_matches('/');
+    let path = path.strip_prefix("https://").map(|r| format!("wss://{r}")).or_else(|| path.strip_prefix("http://").map(|r| format!("ws://{r}")));
+    let url = format!("{}/block", path.unwrap_or_else(|| rpc_url.split('?').next().unwrap_or(rpc_url).to_string()));
+    match query {
+        Some(q) => format!("{url}?{q}"),
+        None => url,
+    }
 }
 
 /// How long connecting, and waiting for a block the endpoint already has, may take before the session counts as
@@ -142,6 +148,7 @@ mod tests {
     fn urls_and_notifications_read_as_goloop_writes_them() {
         assert_eq!(monitor_url("http://127.0.0.1:9080/api/v3"), "ws://127.0.0.1:9080/api/v3/block");
         assert_eq!(monitor_url("https://ctz.solidwallet.io/api/v3/icon_dex/"), "wss://ctz.solidwallet.io/api/v3/icon_dex/block");
+        assert_eq!(monitor_url("https://node.example/api/v3?apikey=K"), "wss://node.example/api/v3/block?apikey=K");
         let hash = format!("0x{}", "ab".repeat(32));
         let n = json!({"height": "0x52b4", "hash": hash, "indexes": [["0x0", "0x2"]], "events": [[["0x1"], ["0x0", "0x3"]]]});
         assert_eq!(parse_notification(&n), Some(BlockNotification { height: 0x52b4, hash: [0xab; 32], receipts: vec![(0, vec![1]), (2, vec![0, 3])] }));

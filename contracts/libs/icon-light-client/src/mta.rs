@@ -26,14 +26,13 @@ pub struct Mta {
 
 const OVERFLOW: BmvError = BmvError::new(ErrorCode::Unknown, "accumulator height overflow");
 
-/// What adding a leaf did at one level of the accumulator, for a relay that keeps witnesses up to date.
+/// Two subtrees that adding a leaf joined, for a relay that keeps witnesses up to date: the complete subtree
+/// `roots[level]` (`left`) and the one just built of the newer leaves (`right`) became one of the next level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// The complete subtree `roots[level]` (`left`) and the one just built of the newer leaves (`right`) became
-    /// one subtree of the next level.
-    Joined { level: usize, left: Hash, right: Hash },
-    /// `roots[level]` was full and dropped (the accumulator's `root_size`); the newer subtree took its place.
-    Dropped { level: usize },
+pub struct Joined {
+    pub level: usize,
+    pub left: Hash,
+    pub right: Hash,
 }
 
 impl Mta {
@@ -72,8 +71,9 @@ impl Mta {
         self.add_observed(leaf, |_| {})
     }
 
-    /// [`Mta::add`], telling `observe` each step it takes, lowest level first.
-    pub fn add_observed(&mut self, leaf: Hash, mut observe: impl FnMut(Step)) -> Result<(), BmvError> {
+    /// [`Mta::add`], telling `observe` each join it makes, lowest level first (a subtree dropped for the root size
+    /// shows as the offset moving).
+    pub fn add_observed(&mut self, leaf: Hash, mut observe: impl FnMut(Joined)) -> Result<(), BmvError> {
         let height = self.height.checked_add(1).ok_or(OVERFLOW)?;
         if self.cache_size > 0 {
             self.cache.push(leaf);
@@ -92,14 +92,13 @@ impl Mta {
                 Some(_) if self.root_size > 0 && i >= (self.root_size as usize).saturating_sub(1) => {
                     // Full: the oldest 2^i leaves are dropped and the offset moves past them.
                     self.roots[i] = Some(carry);
-                    observe(Step::Dropped { level: i });
                     let dropped = u32::try_from(i).ok().and_then(|i| 1u64.checked_shl(i)).ok_or(OVERFLOW)?;
                     self.offset = self.offset.checked_add(dropped).ok_or(OVERFLOW)?;
                     placed = true;
                     break;
                 }
                 Some(root) => {
-                    observe(Step::Joined { level: i, left: root, right: carry });
+                    observe(Joined { level: i, left: root, right: carry });
                     carry = sha3_256_pair(&root, &carry);
                     self.roots[i] = None;
                 }
