@@ -400,6 +400,8 @@ async fn a_submission_lost_in_transport_is_never_paid_twice() {
     let mut relay = Relay::start_with(&bridge.deployment, "relay", "//Alice", &[("RELAY_PARACHAIN_URL", &proxy.url)]);
     bridge.wait_for_wrapped(&bob, 99 * ICX, Duration::from_secs(120)).await;
     assert_eq!(proxy.lost(), 1, "the first submission went unanswered");
+    // The round after the lost one has begun by now: time for it to send whatever it sends.
+    tokio::time::sleep(Duration::from_secs(8)).await;
     assert!(relay.stop());
     wait_until("the relay's last extrinsic is final", Duration::from_secs(30), || async {
         bridge.para.pending_transactions(&alice).await.unwrap() == 0
