@@ -164,7 +164,7 @@ impl Backoff {
     }
 
     /// The pause to take now; the one after it is twice as long.
-    pub fn next(&mut self) -> Duration {
+    pub fn pause(&mut self) -> Duration {
         let pause = self.next;
         self.next = (self.next * 2).min(self.max);
         pause
@@ -309,7 +309,7 @@ impl<S: Source, T: Target> Lane<S, T> {
                 self.pacing.idle
             }
             Round::Failed(f @ (Failure::Transport(_) | Failure::Store(_))) => {
-                let pause = self.backoff.next();
+                let pause = self.backoff.pause();
                 tracing::warn!(failure = %f, ?pause, "retrying");
                 pause
             }
@@ -321,7 +321,7 @@ impl<S: Source, T: Target> Lane<S, T> {
             Round::Failed(f @ Failure::Rejected(_)) => {
                 // Paid for and refused: while the chain keeps refusing what its check let through, each round costs
                 // a fee, so the pauses grow as for a failing transport.
-                let pause = self.backoff.next();
+                let pause = self.backoff.pause();
                 tracing::error!(failure = %f, ?pause, "the chain refused a submitted segment; reading its status again");
                 pause
             }

@@ -284,7 +284,7 @@ impl Side for IconSide<'_> {
             return Ok(None);
         }
         let filter = EventFilter { addr: self.bmc(), event: "Message(str,int,bytes)".into(), indexed: vec![Some(self.link.to_string())] };
-        let mut monitor = BlockMonitor::connect(&self.context.monitor_url(&self.rpc), self.from, &filter).await.map_err(|e| e.to_string())?;
+        let mut monitor = BlockMonitor::connect(&self.context.monitor_url(self.rpc), self.from, &filter).await.map_err(|e| e.to_string())?;
         loop {
             let note = monitor.next().await.map_err(|e| e.to_string())?;
             if !note.receipts.is_empty() {

@@ -16,7 +16,6 @@ use btp_relay::{
 };
 use icon_rpc::{wallet::Wallet, IconClient};
 use icon_testnet::{node::LiveNode, Validator};
-use serde_json::Value;
 use std::{sync::Arc, time::Duration};
 
 const PARA_BMC: &str = "btp://0x501.pra/0x00aa";
@@ -47,7 +46,7 @@ async fn sent_by(icon: &support::icon::IconChain, from: &IconAddress) -> Vec<(St
                 .map(|tx| {
                     let hash = tx["txHash"].as_str().unwrap_or_default().to_string();
                     let result = node.transaction_result(&hex::decode(&hash[2..]).unwrap().try_into().unwrap()).unwrap();
-                    (hash, result["status"] == Value::from("0x1"))
+                    (hash, result["status"] == "0x1")
                 })
                 .collect()
         })
