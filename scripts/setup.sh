@@ -15,6 +15,9 @@ OTHER_PACKAGES=(lld-19 wabt pkg-config libssl-dev protobuf-compiler clang zstd)
 CARGO_CONTRACT_VERSION="5.0.3"
 # The node the tests and devnet.sh start: pallet-contracts for ink! v5 (contracts-node on crates.io).
 NODE_VERSION="0.42.0"
+# The relay chain of the parachain tests: polkadot 18.0.0 (it reports 1.16.0) with its two workers.
+POLKADOT_CRATE="18.0.0"
+POLKADOT_VERSION="1.16.0"
 
 say() { printf '[setup] %s\n' "$*"; }
 SUDO=""
@@ -96,6 +99,39 @@ else
   say "building substrate-contracts-node $NODE_VERSION from crates.io (about 55-75 minutes)"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-dev g++ make git
   VERSION="$NODE_VERSION" ROOT="${CARGO_HOME:-$HOME/.cargo}" bash "$(dirname "$0")/build-contracts-node.sh"
+fi
+
+# runs_as_polkadot DIR: DIR's polkadot and both workers report the expected version (the node refuses workers of
+# another version; they print the bare version).
+runs_as_polkadot() {
+  "$1/polkadot" --version 2>/dev/null | grep -q "^polkadot $POLKADOT_VERSION-" \
+    && "$1/polkadot-prepare-worker" --version 2>/dev/null | grep -q "^$POLKADOT_VERSION" \
+    && "$1/polkadot-execute-worker" --version 2>/dev/null | grep -q "^$POLKADOT_VERSION"
+}
+
+# install_cached_polkadot: the cache's tar of bin/polkadot and its workers, if its checksum matches.
+install_cached_polkadot() {
+  local file="polkadot-$POLKADOT_CRATE-fast-rococo-x86_64-linux-gnu.tar.zst" part b
+  [ -f "$CACHE_DIR/$file" ] && [ -f "$CACHE_DIR/SHA256SUMS" ] && command -v zstd >/dev/null || return 1
+  (cd "$CACHE_DIR" && grep -E "  $file\$" SHA256SUMS | sha256sum --check --status -) || {
+    say "cached $file does not match its checksum: not used"; return 1; }
+  mkdir -p "$BIN_DIR"
+  part=$(mktemp -d "$BIN_DIR/.setup-XXXXXX")
+  zstd -q -d -c "$CACHE_DIR/$file" | tar -x -C "$part"
+  runs_as_polkadot "$part/bin" || { rm -rf "$part"; say "cached $file does not run as $POLKADOT_VERSION: not used"; return 1; }
+  for b in polkadot polkadot-prepare-worker polkadot-execute-worker; do mv -f "$part/bin/$b" "$BIN_DIR/$b"; done
+  rm -rf "$part"
+  say "polkadot $POLKADOT_VERSION and its workers installed from the cache ($file)"
+}
+
+if runs_as_polkadot "$BIN_DIR"; then
+  say "polkadot $POLKADOT_VERSION and its workers present"
+elif install_cached_polkadot; then
+  :
+else
+  say "building polkadot $POLKADOT_CRATE from crates.io (about 54 minutes)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-dev g++ make git
+  VERSION="$POLKADOT_CRATE" ROOT="${CARGO_HOME:-$HOME/.cargo}" bash "$(dirname "$0")/build-polkadot.sh"
 fi
 
 say "done"
