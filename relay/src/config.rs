@@ -87,6 +87,12 @@ impl Default for ParachainConfig {
     }
 }
 
+/// The default budget of one relay message in ref_time (picoseconds of reference hardware). A parachain block is
+/// executed again by the relay chain's backing validators within a timeout (2 s by default), on machines that may
+/// be slower than the reference; a message of a small part of that leaves the block room and the validators
+/// margin. relay/README.md gives the measurements behind it.
+pub const DEFAULT_MAX_REF_TIME: u64 = 25_000_000_000;
+
 /// How the lane paces itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -95,6 +101,8 @@ pub struct LaneConfig {
     pub idle_ms: u64,
     /// The most ICON blocks one relay message carries.
     pub max_blocks: u64,
+    /// The most ref_time one relay message may take on the parachain (below the chain's own extrinsic limit).
+    pub max_ref_time: u64,
     /// The first pause after a chain failed to answer, doubling up to `max_backoff_ms` (milliseconds).
     pub backoff_ms: u64,
     pub max_backoff_ms: u64,
@@ -102,7 +110,7 @@ pub struct LaneConfig {
 
 impl Default for LaneConfig {
     fn default() -> Self {
-        Self { idle_ms: 1000, max_blocks: 512, backoff_ms: 1000, max_backoff_ms: 30_000 }
+        Self { idle_ms: 1000, max_blocks: 512, max_ref_time: DEFAULT_MAX_REF_TIME, backoff_ms: 1000, max_backoff_ms: 30_000 }
     }
 }
 
@@ -144,6 +152,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("parachain", "first_block", Kind::Number),
     ("lane", "idle_ms", Kind::Number),
     ("lane", "max_blocks", Kind::Number),
+    ("lane", "max_ref_time", Kind::Number),
     ("lane", "backoff_ms", Kind::Number),
     ("lane", "max_backoff_ms", Kind::Number),
     ("signer", "suri_env", Kind::Text),
@@ -206,6 +215,9 @@ impl Config {
             true => format!("{origin}: {e}"),
             false => format!("{origin} with {}: {e}", overridden.join(", ")),
         })?;
+        if config.lane.max_ref_time == 0 {
+            return Err(format!("{origin}: lane.max_ref_time must be at least 1"));
+        }
         if config.lane.max_blocks == 0 {
             return Err(format!("{origin}: lane.max_blocks must be at least 1"));
         }
@@ -263,6 +275,10 @@ first_block = {first_block}
 idle_ms = {idle_ms}
 # The most ICON blocks one relay message carries; the 191 KiB a relay message may hold usually binds first.
 max_blocks = {max_blocks}
+# The most ref_time one relay message may take on the parachain (1e12 is a second of the reference machine). The
+# relay chain's validators execute the parachain's block again within their backing timeout (2 s by default);
+# keep this well under what they manage (relay/README.md). The chain's own extrinsic limit applies as well.
+max_ref_time = {max_ref_time}
 # After a chain fails to answer: the first pause, doubling up to the longest (milliseconds).
 backoff_ms = {backoff_ms}
 max_backoff_ms = {max_backoff_ms}
@@ -304,6 +320,7 @@ stuck_after_blocks = {stuck_after_blocks}
             para_lag = d.parachain.max_lag_blocks,
             idle_ms = d.lane.idle_ms,
             max_blocks = d.lane.max_blocks,
+            max_ref_time = d.lane.max_ref_time,
             backoff_ms = d.lane.backoff_ms,
             max_backoff_ms = d.lane.max_backoff_ms,
             watch_ms = d.metrics.watch_ms,

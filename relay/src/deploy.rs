@@ -237,6 +237,10 @@ impl Bundles {
     }
 }
 
+/// How long the deployment's last extrinsics may take to become final (on a parachain: the relay chain's GRANDPA
+/// finalizing the block that includes its candidate, about a minute).
+const FINAL_WITHIN: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Runs `relay deploy`.
 pub async fn run(args: DeployArgs) -> Result<(), String> {
     let mut d = plan(&args, Deployment::read(&args.deployment)?)?;
@@ -248,7 +252,8 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
         // Recorded at once: a re-run must build the same BMV, not one from a later ICON block.
         d.write(&args.deployment)?;
     }
-    let para = Parachain::connect_to(endpoints(&d.parachain.url)?).await.map_err(fail)?;
+    // Each step needs the last one's state, not its finality: on a parachain that saves most of a minute a step.
+    let para = Parachain::connect_to(endpoints(&d.parachain.url)?).await.map_err(fail)?.settling_on_inclusion();
     tracing::info!(parachain = %btp_endpoint::redact(&d.parachain.url), signer = %signer.account(), "deploying");
     let mut report = Report::default();
     let mut deployer = Deployer { para: &para, signer: &signer, report: &mut report };
@@ -257,6 +262,7 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
     // Recorded before the wiring: a run interrupted from here on finds the contracts by the file.
     d.write(&args.deployment)?;
     deployer.wire(&d, &bundles).await?;
+    para.wait_until_final(&signer, FINAL_WITHIN).await.map_err(|e| format!("the deployment's extrinsics are not final: {e} (run relay deploy again)"))?;
     d.write(&args.deployment)?;
 
     let c = d.contracts.as_ref().expect("set above");

@@ -59,6 +59,10 @@ pub enum Failure {
     Refused { code: Option<u32>, reason: String },
     /// The segment exceeds what one target transaction can take: build a smaller one.
     TooLarge(String),
+    /// Submitted, put into a block that never became final, and gone from the pool (nothing paid): on a
+    /// parachain, a block the relay chain's validators did not back in time. The same segment would meet the same
+    /// fate: build a smaller one.
+    NotFinal(String),
     /// Submitted, but whether it was taken is unknown: read the status before anything else.
     Unknown(String),
     /// Submitted and refused by the chain (its fee paid): the state moved between the check and the block.
@@ -76,6 +80,7 @@ impl fmt::Display for Failure {
             Self::Refused { code: Some(code), reason } => write!(f, "refused (code {code}): {reason}"),
             Self::Refused { code: None, reason } => write!(f, "refused: {reason}"),
             Self::TooLarge(e) => write!(f, "too large: {e}"),
+            Self::NotFinal(e) => write!(f, "its block was not finalized: {e}"),
             Self::Unknown(e) => write!(f, "outcome unknown: {e}"),
             Self::Rejected(e) => write!(f, "rejected after submission: {e}"),
             Self::Store(e) => write!(f, "the relay's store: {e}"),
@@ -221,11 +226,11 @@ impl<S: Source, T: Target> Lane<S, T> {
                 round
             }
             Ok(None) => Round::Idle,
-            Err(Failure::TooLarge(reason)) if self.max_blocks > 1 => {
+            Err(f @ (Failure::TooLarge(_) | Failure::NotFinal(_))) if self.max_blocks > 1 => {
                 self.too_large_at = Some(self.too_large_at.map_or(self.max_blocks, |n| n.min(self.max_blocks)));
                 self.max_blocks /= 2;
-                tracing::info!(max_blocks = self.max_blocks, %reason, "segment too large; halving");
-                Round::Failed(Failure::TooLarge(reason))
+                tracing::info!(max_blocks = self.max_blocks, failure = %f, "segment too large; halving");
+                Round::Failed(f)
             }
             // One block that does not fit cannot be split here: treated as a refusal (paused, logged).
             Err(Failure::TooLarge(reason)) => {
@@ -318,6 +323,13 @@ impl<S: Source, T: Target> Lane<S, T> {
                 self.pacing.idle
             }
             Round::Failed(Failure::TooLarge(_)) => Duration::ZERO,
+            // A one-block segment whose block the chain did not finalize: nothing smaller to try; pause as after
+            // a failing transport (a collator restarting does this too).
+            Round::Failed(f @ Failure::NotFinal(_)) => {
+                let pause = self.backoff.pause();
+                tracing::warn!(failure = %f, ?pause, "retrying");
+                pause
+            }
             Round::Failed(f @ Failure::Rejected(_)) => {
                 // Paid for and refused: while the chain keeps refusing what its check let through, each round costs
                 // a fee, so the pauses grow as for a failing transport.

@@ -5,7 +5,7 @@
 //! (`icon_to_parachain`, `parachain_to_icon`) and `relay` (the account it signs with on the lane's target):
 //! `btp_relay_rx_seq`, `btp_relay_verifier_height`, `btp_relay_delivered_height`, `btp_relay_messages_delivered`
 //! (counter), `btp_relay_rounds{outcome}` (counter: delivered, already_accepted — another relay's identical
-//! segment landed first —, overtaken — part of it —, idle, not_our_turn, transport, refused, too_large, unknown, rejected, store) and
+//! segment landed first —, overtaken — part of it —, idle, not_our_turn, transport, refused, too_large, not_final, unknown, rejected, store) and
 //! `btp_relay_submission_seconds` (histogram). Per chain: `btp_relay_chain_errors{chain}` (counter),
 //! `btp_relay_reconnects{chain}` (counter) and `btp_relay_chain_contact_age_seconds{chain}`.
 //!
@@ -320,6 +320,7 @@ impl LaneMetrics {
             Round::Failed(Failure::Transport(_)) => "transport",
             Round::Failed(Failure::Refused { .. }) => "refused",
             Round::Failed(Failure::TooLarge(_)) => "too_large",
+            Round::Failed(Failure::NotFinal(_)) => "not_final",
             Round::Failed(Failure::Unknown(_)) => "unknown",
             Round::Failed(Failure::Rejected(_)) => "rejected",
             Round::Failed(Failure::Store(_)) => "store",

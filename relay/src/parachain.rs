@@ -9,7 +9,7 @@ use crate::{
 };
 use bmc::bmc::Bmc;
 use bmv_icon::bmv_icon::BmvIcon;
-use btp_parachain::{calls, AccountId32, Bundle, DryRun, Error, Message, Parachain, Signer};
+use btp_parachain::{calls, AccountId32, Bundle, DryRun, Error, Limits, Message, Parachain, Signer, GAS_MARGIN_PERCENT};
 use btp_primitives::bmc::MAX_RELAY_MESSAGE_LEN;
 use icon_light_client::{crypto::HostSecp256k1, mta::Mta, validators::ValidatorSet, verifier::Verifier};
 use std::sync::Arc;
@@ -24,6 +24,8 @@ pub struct ParachainTarget {
     /// What this round read: the BMV's state at the position (for the check), then the checked segment's dry run
     /// (for the submission): each read once a round.
     round: Round,
+    /// What one relay message may weigh: the chain's limits (read once) with `max_ref_time` applied.
+    limits: Option<Limits>,
 }
 
 /// What the target is: the chain, the signer, the contracts and their bundles, the link.
@@ -40,6 +42,8 @@ pub struct TargetConfig {
     pub network: String,
     /// The parachain BMC's own BTP address, which ICON's messages name as their destination.
     pub own_address: String,
+    /// The most ref_time one relay message may take (`[lane] max_ref_time`), below the chain's own limit.
+    pub max_ref_time: u64,
 }
 
 /// The reads one round shares between its steps.
@@ -87,6 +91,7 @@ fn failure(e: Error) -> Failure {
         e if e.is_transport() => Failure::Transport(e.to_string()),
         Error::Transaction(e) => Failure::Transport(e),
         Error::OutcomeUnknown { .. } => Failure::Unknown(e.to_string()),
+        Error::NotFinalized { .. } => Failure::NotFinal(e.to_string()),
         Error::Dispatch(ref d) if d.ends_with("OutOfGas") => Failure::TooLarge(e.to_string()),
         Error::Contract { ref error, .. } if error.contains("OutOfGas") || error.contains("MessageTooLarge") => Failure::TooLarge(e.to_string()),
         e => Failure::Refused { code: None, reason: e.to_string() },
@@ -97,7 +102,7 @@ impl ParachainTarget {
     /// The target `c`, its submission in flight kept in `store`.
     pub fn new(c: TargetConfig, store: Arc<Store>) -> Result<Self, String> {
         let in_doubt = store.pending()?.is_some();
-        Ok(Self { config: c, in_doubt, store, round: Round::default() })
+        Ok(Self { config: c, in_doubt, store, round: Round::default(), limits: None })
     }
 
     async fn query<R: ink::scale::Decode + std::fmt::Debug>(&self, bundle: &Bundle, message: Message<R>) -> Result<R, Failure> {
@@ -120,6 +125,18 @@ impl ParachainTarget {
         })
     }
 
+    /// The chain's limits of one extrinsic (read once) with the operator's ref_time budget applied.
+    async fn limits(&mut self) -> Result<Limits, Failure> {
+        if let Some(limits) = self.limits {
+            return Ok(limits);
+        }
+        let mut limits = self.config.para.limits().await.map_err(failure)?;
+        tracing::info!(max_ref_time = limits.max_extrinsic.ref_time, max_proof_size = limits.max_extrinsic.proof_size, max_pov_size = ?limits.max_pov_size, budget = self.config.max_ref_time, "the parachain's limits of one extrinsic");
+        limits.max_extrinsic.ref_time = limits.max_extrinsic.ref_time.min(self.config.max_ref_time);
+        self.limits = Some(limits);
+        Ok(limits)
+    }
+
     async fn status(&self) -> Result<bmc::bmc::LinkStatus, Failure> {
         self.query(&self.config.bmc_bundle, Message::new(calls::<Bmc>(&self.config.bmc).get_status(self.config.link.clone())))
             .await?
@@ -133,9 +150,12 @@ impl ParachainTarget {
 
 impl Target for ParachainTarget {
     async fn position(&mut self) -> Result<Position, Failure> {
+        // Resolved once the pool holds none of ours: taken (the status shows it) or gone.
+        let mut resolved = None;
         if self.in_doubt {
             match self.config.para.pending_transactions(&self.config.signer.account()).await.map_err(failure)? {
                 0 => {
+                    resolved = self.store.pending().map_err(Failure::Store)?;
                     self.store.set_pending(None).map_err(Failure::Store)?;
                     self.in_doubt = false;
                 }
@@ -144,6 +164,11 @@ impl Target for ParachainTarget {
         }
         self.round = Round::default();
         let status = self.status().await?;
+        // A submission in doubt that left the pool untaken was put in a block that never became final (else its
+        // answer was lost before it reached the pool): the same segment would fare the same.
+        if let Some(p) = resolved.filter(|p| status.verifier.height < p.to) {
+            return Err(Failure::NotFinal(format!("blocks {}..={} were submitted, left the pool and were not taken", p.from, p.to)));
+        }
         let (list, hash) = self
             .query(&self.config.bmv_bundle, Message::new(calls::<BmvIcon>(&self.config.bmv).validators()))
             .await?
@@ -187,16 +212,22 @@ impl Target for ParachainTarget {
                 }
                 e => failure(e),
             })?;
+        // What the submission will ask for, against what one extrinsic may take here.
+        let limits = self.limits().await?;
+        if let Some(reason) = limits.exceeded_by(dry.gas_required.with_margin(GAS_MARGIN_PERCENT)) {
+            return Err(Failure::TooLarge(reason));
+        }
         self.round.checked = Some(Checked { blocks: (segment.from, segment.to), dry });
         Ok(())
     }
 
     async fn submit(&mut self, segment: &Segment) -> Result<(), Failure> {
-        tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, "submitting");
         let dry = match self.round.checked.take() {
             Some(Checked { blocks, dry }) if blocks == (segment.from, segment.to) => dry,
             _ => return Err(Failure::Refused { code: None, reason: "a segment submitted without its check".into() }),
         };
+        let weight = dry.gas_required;
+        tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, ref_time = weight.ref_time, proof_size = weight.proof_size, "submitting");
         self.store.set_pending(Some(Pending { from: segment.from, to: segment.to, messages: segment.messages })).map_err(Failure::Store)?;
         let included = self.config.para.submit_call(&self.config.signer, &self.relay_message(segment), &dry).await.map_err(|e| match e {
             // Checked a moment ago: a refusal now is the block's (fee paid), e.g. a relay turn that ended.

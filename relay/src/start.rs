@@ -235,6 +235,7 @@ async fn relay(args: StartArgs) -> Result<(), String> {
         link,
         network,
         own_address: own_address.clone(),
+        max_ref_time: config.lane.max_ref_time,
     };
     let target = ParachainTarget::new(target, store.clone())?;
     let lane = &config.lane;

@@ -16,6 +16,7 @@ mod runtime;
 
 pub use bundle::Bundle;
 pub use runtime::{contract_address, StorageDeposit, Weight};
+use runtime::{BlockWeights, ValidationData};
 pub use subxt::utils::AccountId32;
 pub use subxt_signer::{sr25519::Keypair, SecretUri};
 
@@ -38,6 +39,7 @@ use subxt::{
     config::DefaultExtrinsicParamsBuilder,
     dynamic::Value,
     error::DispatchError,
+    tx::TxStatus,
     utils::H256,
     OnlineClient, SubstrateConfig,
 };
@@ -104,6 +106,11 @@ pub enum Error {
     /// The pool refused the transaction or dropped it (a stale nonce, an expired mortality, too low a balance).
     #[error("the transaction was not included: {0}")]
     Transaction(String),
+    /// The extrinsic was in a block that never became final and has left the pool (on a parachain: a block the
+    /// relay chain's validators did not back, often because executing it took them too long). Nothing was paid;
+    /// the same extrinsic would meet the same fate.
+    #[error("extrinsic {extrinsic:?} was in block {block:?}, which was not finalized: {reason}")]
+    NotFinalized { extrinsic: H256, block: H256, reason: String },
     /// A bundle could not be used.
     #[error("bundle {}: {reason}", path.display())]
     Bundle { path: PathBuf, reason: String },
@@ -116,6 +123,25 @@ impl Error {
     /// The failure is the connection's, not the call's: the same call may succeed once the node answers.
     pub fn is_transport(&self) -> bool {
         matches!(self, Self::Unreachable { .. } | Self::Transport(_) | Self::Timeout(_))
+    }
+}
+
+/// What one extrinsic may weigh on a chain ([`Parachain::limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_extrinsic: Weight,
+    /// A parachain's proof-of-validity limit (bytes), which bounds a block's proof size; `None` on a solo chain.
+    pub max_pov_size: Option<u64>,
+}
+
+impl Limits {
+    /// Why `weight` does not fit into one extrinsic, if it does not.
+    pub fn exceeded_by(&self, weight: Weight) -> Option<String> {
+        if weight.ref_time > self.max_extrinsic.ref_time {
+            return Some(format!("ref_time {} is more than an extrinsic's {}", weight.ref_time, self.max_extrinsic.ref_time));
+        }
+        let max_proof = self.max_pov_size.map_or(self.max_extrinsic.proof_size, |pov| pov.min(self.max_extrinsic.proof_size));
+        (weight.proof_size > max_proof).then(|| format!("proof size {} is more than an extrinsic's {max_proof}", weight.proof_size))
     }
 }
 
@@ -271,6 +297,9 @@ pub struct Parachain {
     /// The endpoint connected to.
     active: std::sync::atomic::AtomicUsize,
     connection: RwLock<Connection>,
+    /// Submissions return once their block is in the best chain, not once it is final: for a run of dependent
+    /// extrinsics that ends in [`Parachain::wait_until_final`].
+    settle_on_inclusion: bool,
 }
 
 impl Parachain {
@@ -282,7 +311,33 @@ impl Parachain {
     /// Connects to the first of `endpoints` that answers, in their order of preference.
     pub async fn connect_to(endpoints: Arc<Endpoints>) -> Result<Self, Error> {
         let (active, connection) = Self::open_preferred(&endpoints).await?;
-        Ok(Self { endpoints, active: active.into(), connection: RwLock::new(connection) })
+        Ok(Self { endpoints, active: active.into(), connection: RwLock::new(connection), settle_on_inclusion: false })
+    }
+
+    /// Submissions return once in a best block (with their events), which on a parachain is about a minute before
+    /// the block is final. A run of them ends in [`Parachain::wait_until_final`].
+    pub fn settling_on_inclusion(mut self) -> Self {
+        self.settle_on_inclusion = true;
+        self
+    }
+
+    /// Waits until everything `signer` submitted is final: its nonce in the finalized state reaches its next one.
+    pub async fn wait_until_final(&self, signer: &Signer, within: Duration) -> Result<(), Error> {
+        let next = match *signer.nonce.lock().await {
+            Some(n) => n,
+            None => self.account_nonce(&signer.account()).await?,
+        };
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let head = self.read(|c| async move { timed(REQUEST_TIMEOUT, c.rpc.chain_get_finalized_head()).await }).await?;
+            if self.nonce_at(&signer.account(), Some(head)).await? >= next {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Timeout(within));
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
     }
 
     async fn open_preferred(endpoints: &Endpoints) -> Result<(usize, Connection), Error> {
@@ -389,6 +444,40 @@ impl Parachain {
         .await
     }
 
+    /// What one extrinsic may weigh on this chain: the normal class's `max_extrinsic` of `System::BlockWeights`
+    /// (else its block maximum) and, on a parachain, the relay chain's `max_pov_size` as the last block's
+    /// validation data gives it.
+    pub async fn limits(&self) -> Result<Limits, Error> {
+        self.read(|c| async move {
+            let weights = c
+                .client
+                .constants()
+                .at(&subxt::dynamic::constant("System", "BlockWeights"))
+                .map_err(|e| decode_error("System.BlockWeights", e))?;
+            let weights = BlockWeights::decode(&mut weights.encoded()).map_err(|e| decode_error("System.BlockWeights", e))?;
+            let normal = weights.per_class[0];
+            let max_extrinsic = normal.max_extrinsic.or(normal.max_total).unwrap_or(weights.max_block);
+            // A solo chain (the dev node) has no parachain system pallet.
+            let max_pov_size = if c.client.metadata().pallet_by_name("ParachainSystem").is_some() {
+                let address = subxt::dynamic::storage("ParachainSystem", "ValidationData", Vec::<Value>::new());
+                let storage = timed(REQUEST_TIMEOUT, c.client.storage().at_latest()).await?;
+                match timed(REQUEST_TIMEOUT, storage.fetch(&address)).await? {
+                    Some(v) => Some(
+                        ValidationData::decode(&mut v.encoded())
+                            .map_err(|e| decode_error("ParachainSystem.ValidationData", e))?
+                            .max_pov_size
+                            .into(),
+                    ),
+                    None => None,
+                }
+            } else {
+                None
+            };
+            Ok(Limits { max_extrinsic, max_pov_size })
+        })
+        .await
+    }
+
     /// The free balance of `account` at the last finalized block (0 for an account the chain does not hold).
     pub async fn free_balance(&self, account: &AccountId32) -> Result<u128, Error> {
         use subxt::ext::scale_value::At;
@@ -412,14 +501,19 @@ impl Parachain {
     /// (and a dev node that seals on demand finalizes nothing more until a new transaction comes).
     pub async fn pending_transactions(&self, account: &AccountId32) -> Result<u64, Error> {
         let pool = self.account_nonce(account).await?;
-        let answer = self.state_call("AccountNonceApi_account_nonce", account.0.encode()).await?;
+        let best = self.nonce_at(account, None).await?;
+        Ok(pool.saturating_sub(best))
+    }
+
+    /// `account`'s nonce in the state after block `at` (the best block when `None`), the pool not counted.
+    async fn nonce_at(&self, account: &AccountId32, at: Option<H256>) -> Result<u64, Error> {
+        let answer = self.state_call_at("AccountNonceApi_account_nonce", account.0.encode(), at).await?;
         // The runtime's nonce type: u32 on the Substrate node templates, u64 on some chains.
-        let best = match answer.len() {
+        match answer.len() {
             4 => u32::decode(&mut answer.as_slice()).map(u64::from),
             _ => u64::decode(&mut answer.as_slice()),
         }
-        .map_err(|e| decode_error("AccountNonceApi_account_nonce's answer", e))?;
-        Ok(pool.saturating_sub(best))
+        .map_err(|e| decode_error("AccountNonceApi_account_nonce's answer", e))
     }
 
     /// A storage value of pallet-contracts at the best block, SCALE-encoded.
@@ -640,8 +734,36 @@ impl Parachain {
             e @ Error::Transaction(_) => e,
             e => Error::OutcomeUnknown { extrinsic, reason: e.to_string() },
         };
-        let progress = timed(REQUEST_TIMEOUT, signed.submit_and_watch()).await.map_err(in_doubt)?;
-        let events = timed(FINALITY_TIMEOUT, progress.wait_for_finalized_success()).await.map_err(|e| match e {
+        let mut progress = timed(REQUEST_TIMEOUT, signed.submit_and_watch()).await.map_err(in_doubt)?;
+        let deadline = tokio::time::Instant::now() + FINALITY_TIMEOUT;
+        // The last block it was in. Once in one, a watch that ends without finality means the block was abandoned
+        // (on a parachain: never backed by the relay chain) and the pool let the extrinsic go.
+        let mut in_block = None;
+        loop {
+            let status = match tokio::time::timeout_at(deadline, progress.next()).await {
+                Err(_) => return Err(Error::OutcomeUnknown { extrinsic, reason: format!("not final within {FINALITY_TIMEOUT:?}") }),
+                Ok(None) => return Err(Error::OutcomeUnknown { extrinsic, reason: "the node ended the watch".into() }),
+                Ok(Some(status)) => status.map_err(|e| in_doubt(classify(e)))?,
+            };
+            match status {
+                TxStatus::InBestBlock(b) if self.settle_on_inclusion => return self.included(extrinsic, &b).await,
+                TxStatus::InBestBlock(b) => in_block = Some(b.block_hash()),
+                TxStatus::NoLongerInBestBlock => tracing::warn!(?extrinsic, block = ?in_block, "its block left the best chain; the pool holds it again"),
+                TxStatus::InFinalizedBlock(b) => return self.included(extrinsic, &b).await,
+                TxStatus::Error { message } | TxStatus::Invalid { message } | TxStatus::Dropped { message } => {
+                    return Err(match in_block {
+                        Some(block) => Error::NotFinalized { extrinsic, block, reason: message },
+                        None => Error::Transaction(message),
+                    })
+                }
+                TxStatus::Validated | TxStatus::Broadcasted { .. } => {}
+            }
+        }
+    }
+
+    /// The extrinsic's outcome in block `b`: its events if it succeeded.
+    async fn included(&self, extrinsic: H256, b: &subxt::tx::TxInBlock<SubstrateConfig, OnlineClient<SubstrateConfig>>) -> Result<Included, Error> {
+        let events = timed(REQUEST_TIMEOUT, b.wait_for_success()).await.map_err(|e| match e {
             e if e.is_transport() => Error::OutcomeUnknown { extrinsic, reason: e.to_string() },
             e => e,
         })?;

@@ -165,3 +165,31 @@ mod tests {
         assert_eq!(Weight { ref_time: u64::MAX, proof_size: 0 }.with_margin(20).ref_time, u64::MAX);
     }
 }
+
+/// frame-system's `BlockWeights` constant, as far as an extrinsic's limit goes.
+#[derive(Decode, Clone, Copy, Debug)]
+pub struct BlockWeights {
+    pub _base_block: Weight,
+    pub max_block: Weight,
+    /// Normal, operational and mandatory, in that order: a contract call is normal.
+    pub per_class: [WeightsPerClass; 3],
+}
+
+/// One dispatch class's limits (`None`: unlimited within the block).
+#[derive(Decode, Clone, Copy, Debug)]
+pub struct WeightsPerClass {
+    pub _base_extrinsic: Weight,
+    pub max_extrinsic: Option<Weight>,
+    pub max_total: Option<Weight>,
+    pub _reserved: Option<Weight>,
+}
+
+/// cumulus' `PersistedValidationData`: what the relay chain gave the parachain block to build on, with the proof
+/// of validity's size limit.
+#[derive(Decode, Clone, Debug)]
+pub struct ValidationData {
+    pub _parent_head: Vec<u8>,
+    pub _relay_parent_number: u32,
+    pub _relay_parent_storage_root: [u8; 32],
+    pub max_pov_size: u32,
+}

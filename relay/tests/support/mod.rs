@@ -1,5 +1,6 @@
 #![allow(dead_code)] // each test binary uses a part
 
+pub mod bridge;
 pub mod icon;
 pub mod node;
 pub mod proxy;

@@ -1,0 +1,169 @@
+//! The bridge on a real Polkadot parachain: the local relay chain (two rococo-local validators) with
+//! substrate-contracts-node collating para 1000, the contracts deployed there by `relay deploy` and the `relay`
+//! binary between it and the ICON test chain. Blocks come every 12 s and are final once the relay chain's GRANDPA
+//! finalizes the relay block that included them; each is executed again by the validators within their backing
+//! timeout (polkadot's default, 2 s).
+//!
+//! Starting the network and deploying take minutes, so its tests share one: this binary runs them in order on
+//! one bridge (libtest-mimic keeps cargo test's interface: names, filters, `--list`) and stops every node after,
+//! also when a test fails. Each test counts from the balances it finds.
+
+mod support;
+
+use btp_localnet::{Config, Network};
+use btp_parachain::{calls, Message, Signer};
+use icon_testnet::Validator;
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::json;
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use support::{
+    bridge::{wait_until, Bridge, Relay},
+    icon::ICX,
+};
+
+/// One bridge for every test of the binary, with its relay.
+struct Fixture {
+    // Declared first so that it is dropped first: the relay stops before the chains.
+    _relay: Relay,
+    bridge: Bridge<Network>,
+    icon_bob: Validator,
+}
+
+impl Fixture {
+    async fn start() -> Self {
+        let network = Network::start(Config::default()).await.unwrap_or_else(|e| panic!("the local relay chain and parachain: {e}"));
+        let icon_bob = Validator::from_seed(1000);
+        // ICON's own block time: the relay carries a block update per ICON block.
+        let bridge = Bridge::on_chains(network, "parachain", &icon_bob, Duration::from_secs(2), |_| {}).await;
+        let relay = Relay::start(&bridge.deployment);
+        Self { _relay: relay, bridge, icon_bob }
+    }
+
+    /// ICON's BSH: what `owner` has locked there.
+    async fn locked_on_icon(&self) -> u128 {
+        let icon = icon_rpc::IconClient::new(&self.bridge.icon.url).unwrap();
+        let owner = self.icon_bob.address.to_string();
+        let b = icon.call_contract(&self.bridge.icon.btp.bsh.to_string(), "balanceOf", json!({"_owner": owner, "_coinName": "ICX"})).await.unwrap();
+        icon_rpc::parse_t_amount(b["locked"].as_str().unwrap()).unwrap()
+    }
+
+    async fn icx_on_icon(&self) -> u128 {
+        self.bridge.icon.shared.with(|b| b.balance(&self.icon_bob.address)).await.unwrap()
+    }
+
+    /// Bob sends `value` ICX on ICON to //Bob on the parachain and waits until the wrapped ICX (less ICON's fixed
+    /// fee of 1 ICX) are minted and ICON has the parachain's answer.
+    async fn icon_to_parachain(&self, value: u128, timestamp: u64) {
+        let bob = Signer::from_uri("//Bob").unwrap().account();
+        let before = self.bridge.wrapped_icx(&bob).await;
+        let icx_before = self.icx_on_icon().await;
+        self.bridge.transfer_on_icon(&self.icon_bob, value, &bob, timestamp).await;
+        self.bridge.wait_for_wrapped(&bob, before + value - ICX, Duration::from_secs(600)).await;
+        assert_eq!(self.icx_on_icon().await, icx_before - value, "Bob paid {value} on ICON");
+        wait_until("ICON takes the parachain's answer and unlocks", Duration::from_secs(600), || async { self.locked_on_icon().await == 0 }).await;
+    }
+}
+
+type Shared = Arc<Mutex<Option<Fixture>>>;
+type Scenario = for<'a> fn(&'a mut Fixture) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// The seed's story: Bob's 100 ICX, 1 ICX of fee, 99 wrapped ICX on the parachain, through the relay binary.
+fn seed_scenario_on_a_parachain(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+    Box::pin(async move {
+        f.icon_to_parachain(100 * ICX, 1).await;
+    })
+}
+
+/// There and back: 100 ICX to the parachain, then 50 wrapped ICX back to ICON, where 49.9 ICX are released to
+/// Bob, and ICON's answer settles the transfer on the parachain.
+fn round_trip_on_a_parachain(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+    Box::pin(async move {
+        f.icon_to_parachain(100 * ICX, 2).await;
+        let bob = Signer::from_uri("//Bob").unwrap();
+        let bsh_bundle = support::bundle("bsh_nativecoin");
+        let para = &f.bridge.para;
+        let balance = || async {
+            let call = calls::<bsh_nativecoin::bsh_nativecoin::BshNativecoin>(&f.bridge.bsh).coin_balance_of(bob.account().0.into(), "ICX".into());
+            para.query(&bob.account(), &bsh_bundle, &Message::new(call)).await.unwrap().unwrap()
+        };
+        let usable = balance().await.usable.unwrap_or(0);
+        let icx_before = f.icx_on_icon().await;
+        let back = calls::<bsh_nativecoin::bsh_nativecoin::BshNativecoin>(&f.bridge.bsh).transfer(
+            "ICX".into(),
+            50 * ICX,
+            format!("btp://0x3.icon/{}", f.icon_bob.address),
+        );
+        let (answer, _) = para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap();
+        answer.expect("Bob's transfer back");
+        wait_until("ICON releases 49.9 ICX to Bob", Duration::from_secs(600), || async { f.icx_on_icon().await == icx_before + 499 * ICX / 10 }).await;
+        wait_until("ICON's answer settles the transfer on the parachain", Duration::from_secs(600), || async { balance().await.locked == 0 }).await;
+        assert_eq!(balance().await.usable, Some(usable - 50 * ICX), "50 sent back");
+    })
+}
+
+/// The collator is stopped and started again while transfers are under way: every one is minted once, and the
+/// parachain BMC took each message once.
+fn relay_survives_a_collator_restart(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+    Box::pin(async move {
+        const TRANSFERS: u64 = 3;
+        let bob = Signer::from_uri("//Bob").unwrap().account();
+        let before = f.bridge.wrapped_icx(&bob).await;
+        let rx_seq = f.bridge.status().await.rx_seq;
+        for n in 0..TRANSFERS {
+            f.bridge.transfer_on_icon(&f.icon_bob, 10 * ICX, &bob, 100 + n).await;
+        }
+        // Mid-run: once the relay is submitting toward the collator.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        f.bridge.node.restart_collator().await.unwrap_or_else(|e| panic!("the collator's restart: {e}"));
+        f.bridge.wait_for_wrapped(&bob, before + u128::from(TRANSFERS) * 9 * ICX, Duration::from_secs(900)).await;
+        assert_eq!(f.bridge.status().await.rx_seq, rx_seq + TRANSFERS, "each transfer's message taken once");
+        wait_until("ICON takes the parachain's answers", Duration::from_secs(600), || async { f.locked_on_icon().await == 0 }).await;
+    })
+}
+
+fn main() -> std::process::ExitCode {
+    let mut args = Arguments::from_args();
+    // One bridge: its tests take turns.
+    args.test_threads = Some(1);
+    let shared: Shared = Arc::new(Mutex::new(None));
+    let runtime = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap());
+    let scenarios: [(&str, Scenario); 3] = [
+        ("seed_scenario_on_a_parachain", seed_scenario_on_a_parachain),
+        ("round_trip_on_a_parachain", round_trip_on_a_parachain),
+        ("relay_survives_a_collator_restart", relay_survives_a_collator_restart),
+    ];
+    let trials = scenarios
+        .into_iter()
+        .map(|(name, scenario)| {
+            let (shared, runtime) = (shared.clone(), runtime.clone());
+            Trial::test(name, move || run(&shared, &runtime, scenario))
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Every node stops here, whatever the tests did.
+    drop(shared.lock().unwrap_or_else(|e| e.into_inner()).take());
+    conclusion.exit_code()
+}
+
+/// Runs `scenario` on the shared bridge (started by the first test that runs), a panic reported as the failure.
+fn run(shared: &Shared, runtime: &tokio::runtime::Runtime, scenario: Scenario) -> Result<(), Failed> {
+    let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            if guard.is_none() {
+                *guard = Some(Fixture::start().await);
+            }
+            scenario(guard.as_mut().expect("started above")).await
+        })
+    }));
+    outcome.map_err(|panic| {
+        let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+        Failed::from(message.unwrap_or_else(|| "panicked".into()))
+    })
+}
