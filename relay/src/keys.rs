@@ -1,7 +1,7 @@
 //! `relay keys`: the relay's parachain key in an encrypted key file — a new one, or an existing secret imported —
 //! and the account a key file holds. Secrets and passwords come from files or environment variables only.
 
-use crate::signer::{open_key_file, write_key_file, SignerConfig, DEFAULT_SURI_ENV};
+use crate::signer::{open_key_file, write_key_file, write_new_icon_key_file, SignerConfig, DEFAULT_SURI_ENV};
 use btp_parachain::Signer;
 use clap::{Args, Subcommand};
 use rand::RngCore;
@@ -25,6 +25,9 @@ pub enum KeysCommand {
     },
     /// Print the account a key file holds (decrypting it proves the password).
     Show(KeyFileArgs),
+    /// Create a new ICON key in a new ICON keystore file (the relay's ICON account, `[icon] key_file`) and print
+    /// its hx address. Fund it on ICON: it pays for the relay messages toward ICON.
+    NewIcon(KeyFileArgs),
 }
 
 /// A key file and where its password is.
@@ -59,6 +62,11 @@ pub fn run(command: KeysCommand) -> Result<(), String> {
     let (file, uri) = match command {
         KeysCommand::New(file) => (file, new_mnemonic()?),
         KeysCommand::Import { file, suri_env, suri_file } => (file, SignerConfig { suri_env: Some(suri_env), suri_file, ..Default::default() }.secret_uri()?),
+        KeysCommand::NewIcon(file) => {
+            println!("{}", write_new_icon_key_file(&file.key_file, &file.password()?)?);
+            eprintln!("wrote {} (encrypted; back it up with its password)", file.key_file.display());
+            return Ok(());
+        }
         KeysCommand::Show(file) => {
             let uri = open_key_file(&file.key_file, &file.password()?)?;
             println!("{}", Signer::from_uri(&uri)?.account());
@@ -73,6 +81,18 @@ pub fn run(command: KeysCommand) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_icon_key_file_opens_as_the_address_printed() {
+        let dir = std::env::temp_dir().join(format!("btp-new-icon-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("icon-key.json");
+        let address = write_new_icon_key_file(&path, "a password").unwrap();
+        let wallet = crate::signer::open_icon_key_file(&path, "a password").unwrap();
+        assert_eq!(wallet.address.to_string(), address);
+        assert!(write_new_icon_key_file(&path, "a password").is_err(), "never overwritten");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_new_key_is_a_fresh_mnemonic() {

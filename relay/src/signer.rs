@@ -156,8 +156,28 @@ pub fn read_password(env: Option<&str>, file: Option<&Path>) -> Result<String, S
 /// nobody can read it or swap it in between, and of two runs at once exactly one wins the name. Returns the
 /// key's account.
 pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<AccountId32, String> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let account = Signer::from_uri(uri)?.account();
+    write_secret(path, uri.as_bytes(), password).map(|()| account)
+}
+
+/// A new ICON key from the operating system's randomness in a new ICON keystore file at `path` (written as
+/// [`write_key_file`] writes): the relay's ICON account. Returns its `hx` address.
+pub fn write_new_icon_key_file(path: &Path, password: &str) -> Result<String, String> {
+    let wallet = loop {
+        let mut secret = [0u8; 32];
+        rand::RngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut secret).map_err(|e| format!("no randomness: {e}"))?;
+        // All but a vanishing share of 32-byte strings are secp256k1 keys.
+        if let Some(wallet) = icon_rpc::wallet::Wallet::from_secret(&secret) {
+            write_secret(path, &secret, password)?;
+            break wallet;
+        }
+    };
+    Ok(wallet.address.to_string())
+}
+
+/// Encrypts `secret` into a new file at `path`, owner-only, never overwriting one (see [`write_key_file`]).
+fn write_secret(path: &Path, secret: &[u8], password: &str) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if path.exists() {
         return Err(format!("{}: exists already (a key file is never overwritten)", path.display()));
     }
@@ -170,14 +190,14 @@ pub fn write_key_file(path: &Path, uri: &str, password: &str) -> Result<AccountI
     let private = dir.join(format!(".{name}.{nonce:016x}.tmp"));
     std::fs::DirBuilder::new().mode(0o700).create(&private).map_err(|e| format!("{}: {e}", private.display()))?;
     let done =
-        eth_keystore::encrypt_key(&private, &mut rand::thread_rng(), uri.as_bytes(), password, Some("key.json")).map_err(|e| e.to_string()).and_then(|_| {
+        eth_keystore::encrypt_key(&private, &mut rand::thread_rng(), secret, password, Some("key.json")).map_err(|e| e.to_string()).and_then(|_| {
             let written = private.join("key.json");
             std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o600))
                 .and_then(|()| std::fs::hard_link(&written, path))
                 .map_err(|e| e.to_string())
         });
     let _ = std::fs::remove_dir_all(&private);
-    done.map(|()| account).map_err(|e| format!("{}: {e}", path.display()))
+    done.map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The secret URI in a key file.

@@ -20,7 +20,7 @@ use std::{
     panic::AssertUnwindSafe,
     pin::Pin,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 use support::{
     bridge::{wait_until, Bridge, Relay},
@@ -127,16 +127,143 @@ fn relay_survives_a_collator_restart(f: &mut Fixture) -> Pin<Box<dyn Future<Outp
     })
 }
 
+/// Where a transfer stood at a moment: the wall clock and both chains' finalized heights.
+#[derive(Clone, Copy)]
+struct Moment {
+    at: Instant,
+    para: u64,
+    relay_chain: u64,
+}
+
+impl Fixture {
+    async fn moment(&self) -> Moment {
+        let network = &self.bridge.node;
+        Moment {
+            at: Instant::now(),
+            para: network.para_finalized_height().await.unwrap_or(0),
+            relay_chain: network.relay_chain_finalized_height().await.unwrap_or(0),
+        }
+    }
+}
+
+/// Median and maximum of each column over the transfers: seconds, parachain blocks, relay-chain blocks.
+fn summary(way: &str, spans: &[(Moment, Moment)]) {
+    let column = |f: &dyn Fn(&(Moment, Moment)) -> f64| {
+        let mut v: Vec<f64> = spans.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[v.len() - 1])
+    };
+    let (secs, secs_max) = column(&|(a, b)| b.at.duration_since(a.at).as_secs_f64());
+    let (para, para_max) = column(&|(a, b)| b.para.saturating_sub(a.para) as f64);
+    let (relay, relay_max) = column(&|(a, b)| b.relay_chain.saturating_sub(a.relay_chain) as f64);
+    println!(
+        "  {way}: {} transfers, median {secs:.1} s (max {secs_max:.1} s), {para:.0} parachain blocks (max {para_max:.0}), {relay:.0} relay-chain blocks (max {relay_max:.0})",
+        spans.len()
+    );
+}
+
+/// The figures of the bridge on this parachain, printed (a benchmark: nothing is asserted on time): ten transfers
+/// each way, one every ICON block, from sent to final at the other end; and the relay messages the relay built
+/// under the parachain's limits, from its log of dry runs.
+fn parachain_figures(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+    Box::pin(async move {
+        const TRANSFERS: u64 = 10;
+        let bsh_bundle = support::bundle("bsh_nativecoin");
+        let para = &f.bridge.para;
+        let mut bsh = calls::<bsh_nativecoin::bsh_nativecoin::BshNativecoin>(&f.bridge.bsh);
+        let id = para.query(&f.bridge.bsh, &bsh_bundle, &Message::new(bsh.coin_id("ICX".into()))).await.unwrap().expect("ICX registered");
+
+        // ICON → parachain: sent on ICON until the wrapped ICX are in a finalized parachain block.
+        let recipients: Vec<_> = (0..TRANSFERS).map(|n| Signer::from_uri(&format!("//Bob//figures//{n}")).unwrap().account()).collect();
+        let mut spans = Vec::new();
+        for (n, to) in recipients.iter().enumerate() {
+            f.bridge.transfer_on_icon(&f.icon_bob, 2 * ICX, to, 1_000 + n as u64).await;
+            spans.push((f.moment().await, None));
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(900);
+        while spans.iter().any(|(_, done)| done.is_none()) {
+            assert!(Instant::now() < deadline, "ICON → parachain transfers not all minted within 15 minutes");
+            let now = f.moment().await;
+            for ((_, done), to) in spans.iter_mut().zip(&recipients).filter(|((_, done), _)| done.is_none()) {
+                let held = para.query_at(now.para, to, &bsh_bundle, &Message::new(bsh.balance_of(to.0.into(), id))).await.unwrap();
+                if held > 0 {
+                    *done = Some(now);
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let there: Vec<_> = spans.into_iter().map(|(sent, done)| (sent, done.expect("all done"))).collect();
+
+        // Parachain → ICON: from the transfer's parachain block until ICON released the ICX.
+        let sender = btp_parachain::Parachain::connect(&f.bridge.node.parachain_url()).await.unwrap().settling_on_inclusion();
+        let bob = Signer::from_uri("//Bob").unwrap();
+        let icon_recipients: Vec<_> = (0..TRANSFERS).map(|n| Validator::from_seed(5_000 + n).address).collect();
+        let mut spans = Vec::new();
+        for to in &icon_recipients {
+            let back = bsh.transfer("ICX".into(), 2 * ICX, format!("btp://0x3.icon/{to}"));
+            let (answer, _) = sender.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap();
+            answer.expect("Bob's transfer to ICON");
+            spans.push((f.moment().await, None));
+        }
+        let deadline = Instant::now() + Duration::from_secs(900);
+        while spans.iter().any(|(_, done)| done.is_none()) {
+            assert!(Instant::now() < deadline, "parachain → ICON transfers not all released within 15 minutes");
+            let now = f.moment().await;
+            for ((_, done), to) in spans.iter_mut().zip(&icon_recipients).filter(|((_, done), _)| done.is_none()) {
+                if f.bridge.icon.shared.with(|b| b.balance(to)).await.unwrap() > 0 {
+                    *done = Some(now);
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let back: Vec<_> = spans.into_iter().map(|(sent, done)| (sent, done.expect("all done"))).collect();
+
+        // The relay messages toward the parachain, as the relay logged their dry runs.
+        let log = std::fs::read_to_string(f.bridge.deployment.with_file_name("relay.log")).unwrap_or_default();
+        let field = |line: &str, name: &str| line.split(&format!(" {name}=")).nth(1).and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next()).and_then(|v| v.parse::<u64>().ok());
+        let submitted: Vec<(u64, u64, u64, u64)> = log
+            .lines()
+            .filter(|l| l.contains("btp_relay::parachain") && l.contains(" submitting "))
+            .filter_map(|l| Some((field(l, "from")?, field(l, "to")?, field(l, "messages")?, field(l, "ref_time")?)))
+            .collect();
+        let largest = submitted.iter().max_by_key(|s| s.3).copied().unwrap_or_default();
+        let most = submitted.iter().max_by_key(|s| s.2).copied().unwrap_or_default();
+        let per_block = submitted.iter().filter(|s| s.2 == 0 && s.1 > s.0).map(|s| s.3 / (s.1 - s.0 + 1)).max().unwrap_or(0);
+        println!("figures on the local parachain (rococo-local, 2 validators, substrate-contracts-node 0.42 collating para 1000; ICON test chain, 4 validators, a block every 2 s):");
+        summary("ICON transfer sent → wrapped ICX in a finalized parachain block", &there);
+        summary("parachain transfer in a block → ICX released on ICON", &back);
+        println!(
+            "  relay messages to the parachain: {} submitted; the largest {} G ref_time ({} ICON blocks, {} messages); the most messages in one: {} ({} blocks, {} G); ≤ {} G ref_time per ICON block update (4 validators)",
+            submitted.len(),
+            largest.3 / 1_000_000_000,
+            largest.1 - largest.0 + 1,
+            largest.2,
+            most.2,
+            most.1 - most.0 + 1,
+            most.3 / 1_000_000_000,
+            per_block as f64 / 1e9,
+        );
+        println!("  the limits: the relay's budget {} G ref_time per relay message ([lane] max_ref_time; the chain's own extrinsic limit {})", btp_relay::config::DEFAULT_MAX_REF_TIME / 1_000_000_000, limits_line(&log));
+    })
+}
+
+/// The chain's limits as the relay logged them.
+fn limits_line(log: &str) -> String {
+    log.lines().find(|l| l.contains("the parachain's limits of one extrinsic")).and_then(|l| l.split("extrinsic ").nth(1)).unwrap_or("not logged").trim().to_string()
+}
+
 fn main() -> std::process::ExitCode {
     let mut args = Arguments::from_args();
     // One bridge: its tests take turns.
     args.test_threads = Some(1);
     let shared: Shared = Arc::new(Mutex::new(None));
     let runtime = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap());
-    let scenarios: [(&str, Scenario); 3] = [
+    let scenarios: [(&str, Scenario); 4] = [
         ("seed_scenario_on_a_parachain", seed_scenario_on_a_parachain),
         ("round_trip_on_a_parachain", round_trip_on_a_parachain),
         ("relay_survives_a_collator_restart", relay_survives_a_collator_restart),
+        ("parachain_figures", parachain_figures),
     ];
     let trials = scenarios
         .into_iter()

@@ -1,7 +1,7 @@
 //! `devnet-demo`: the seed's story on the local bridge `scripts/devnet.sh --demo` brings up — Bob sends 100 ICX on
 //! ICON, ICON's service keeps 1 ICX as its fee and locks 99, the relay carries the block to the parachain, the BMV
-//! verifies it, and 99 wrapped ICX are minted to Bob on the parachain. Each step is printed with the balances on
-//! both chains; nothing in between is test code: ICON transactions are signed and sent over JSON-RPC, the
+//! verifies it, and 99 wrapped ICX are minted to Bob on the parachain; the parachain's answer goes back to ICON,
+//! which ends the transfer and releases Bob's lock. Each step is printed with the balances on both chains; nothing in between is test code: ICON transactions are signed and sent over JSON-RPC, the
 //! parachain is read through its node.
 
 use bsh_nativecoin::bsh_nativecoin::BshNativecoin;
@@ -24,8 +24,6 @@ use std::{
 const ICX: u128 = 1_000_000_000_000_000_000;
 /// ICON's answer to `getStatus` of a link its BMC does not have: SCORE failure 18, `NotExistsLink`.
 const NOT_EXISTS_LINK: i64 = -30_018;
-/// How long the relay may take to mint (the goal is 2 parachain blocks; this is the give-up point).
-const MINT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs the story against a deployment, with both chains and the relay running and the ICON test chain started
 /// with `--dev-accounts` (its BMC's owner adds the link; its Bob sends the ICX).
@@ -41,6 +39,10 @@ struct Cli {
     /// ICON's native-coin service (`cx…`).
     #[arg(long, value_name = "ADDRESS")]
     icon_nativecoin: String,
+    /// How long each way through the relay may take before the demo gives up (a dev chain: seconds; a
+    /// parachain: a block every 12 s, final about a minute later).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    timeout_secs: u64,
 }
 
 fn icx(loop_: u128) -> String {
@@ -65,6 +67,7 @@ struct Demo {
     bsh_bundle: Bundle,
     para_bmc: String,
     network: String,
+    timeout: Duration,
 }
 
 impl Demo {
@@ -133,8 +136,8 @@ impl Demo {
             if held > 0 {
                 break held;
             }
-            if sent.elapsed() > MINT_TIMEOUT {
-                return Err(format!("nothing minted {MINT_TIMEOUT:?} after ICON block {block}: see the relay's log"));
+            if sent.elapsed() > self.timeout {
+                return Err(format!("nothing minted {:?} after ICON block {block}: see the relay's log", self.timeout));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
@@ -151,13 +154,29 @@ impl Demo {
         if minted != 99 * ICX {
             return Err(format!("Bob was minted {}, not 99 ICX", icx(minted)));
         }
-        println!("   (the parachain's answer, which ends the transfer on ICON and releases the lock, waits for the relay's way back)");
+
+        println!("5. The parachain BMC answers ICON (the transfer succeeded); the relay carries its block back to ICON …");
+        let answered = Instant::now();
+        loop {
+            let (_, locked) = self.icon_balance(&bob).await?;
+            if locked == 0 {
+                break;
+            }
+            if answered.elapsed() > self.timeout {
+                return Err(format!("ICON has not had the parachain's answer {:?} after the mint: see the relay's log", self.timeout));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        println!("   ICON's service ends the transfer and releases Bob's lock, {:.1} s after the mint (the 99 ICX stay in its custody)", answered.elapsed().as_secs_f64());
+        let (usable, locked) = self.icon_balance(&bob).await?;
+        let wrapped = self.wrapped_icx(&para_bob).await?;
+        println!("settled: ICON: Bob holds {} ({} locked) · parachain: Bob holds {} wrapped · {:.1} s from ICON block {block} to settled", icx(usable), icx(locked), icx(wrapped), sent.elapsed().as_secs_f64());
         Ok(())
     }
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let Cli { deployment, bundles, icon_nativecoin } = cli;
+    let Cli { deployment, bundles, icon_nativecoin, timeout_secs } = cli;
     let d = Deployment::read(&deployment)?.ok_or_else(|| format!("{}: no such deployment file", deployment.display()))?;
     let contracts = d.contracts.as_ref().ok_or_else(|| format!("{}: no [contracts]: run relay deploy", deployment.display()))?;
     let account = |s: &str| s.parse::<AccountId32>().map_err(|e| format!("{}: {s}: {e:?}", deployment.display()));
@@ -173,6 +192,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         bsh_bundle: Bundle::in_dir(&bundles, "bsh_nativecoin").map_err(|e| e.to_string())?,
         para_bmc: format!("btp://{}/{}", d.parachain.network, hex_account(&bmc.0)),
         network: d.parachain.network.clone(),
+        timeout: Duration::from_secs(timeout_secs),
     };
     demo.run().await
 }

@@ -259,10 +259,12 @@ impl Network {
 
     /// The parachain's finalized height as its collator tells it; `None` while its RPC does not answer.
     pub async fn para_finalized_height(&self) -> Option<u64> {
-        let rpc = format!("http://127.0.0.1:{}", self.para_rpc);
-        let head = call(&rpc, "chain_getFinalizedHead", serde_json::json!([])).await?;
-        let header = call(&rpc, "chain_getHeader", serde_json::json!([head])).await?;
-        u64::from_str_radix(header.get("number")?.as_str()?.trim_start_matches("0x"), 16).ok()
+        finalized_height(self.para_rpc).await
+    }
+
+    /// The relay chain's finalized height as Alice tells it; `None` while her RPC does not answer.
+    pub async fn relay_chain_finalized_height(&self) -> Option<u64> {
+        finalized_height(self.relay_rpc).await
     }
 
     /// Waits until the parachain has a finalized block past genesis: a candidate backed and included.
@@ -279,6 +281,14 @@ impl Network {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
+}
+
+/// The finalized height of the node serving RPC on `port`.
+async fn finalized_height(port: u16) -> Option<u64> {
+    let rpc = format!("http://127.0.0.1:{port}");
+    let head = call(&rpc, "chain_getFinalizedHead", serde_json::json!([])).await?;
+    let header = call(&rpc, "chain_getHeader", serde_json::json!([head])).await?;
+    u64::from_str_radix(header.get("number")?.as_str()?.trim_start_matches("0x"), 16).ok()
 }
 
 /// One JSON-RPC call over HTTP; `None` on any failure (the caller polls).
