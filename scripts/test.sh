@@ -18,7 +18,8 @@ bash scripts/build-contracts.sh
 # One build of the whole workspace, its features unified over every crate: the vectors and the benchmarks below
 # reuse it (`-p` or `--exclude` would resolve other feature sets and build half the dependency tree again).
 step "every crate's tests: host unit tests, ink! off-chain tests, the relay on a real node (relay deploy,"
-echo "   devnet.sh and its --demo, the relay between the chains), e2e tests on a real pallet-contracts runtime (ink_e2e sandbox)"
+echo "   devnet.sh and its demos, the relay between the chains), the bridge on a local relay chain's parachain (and its"
+echo "   figures), e2e tests on a real pallet-contracts runtime (ink_e2e sandbox)"
 cargo test --workspace
 
 step "ICON vectors through the light client"

@@ -19,6 +19,7 @@ use clap::Args;
 use icon_light_client::header::BlockHeader;
 use icon_rpc::IconClient;
 use ink::primitives::AccountId;
+use std::path::Path;
 use std::{fmt::Debug, path::PathBuf, str::FromStr};
 
 /// The name the BMC routes the native-coin service's messages by (ICON's name for it).
@@ -241,6 +242,9 @@ impl Bundles {
 /// finalizing the block that includes its candidate, about a minute).
 const FINAL_WITHIN: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// How many times the plan is run before a failing step is reported.
+const DEPLOY_ATTEMPTS: u32 = 3;
+
 /// Runs `relay deploy`.
 pub async fn run(args: DeployArgs) -> Result<(), String> {
     let mut d = plan(&args, Deployment::read(&args.deployment)?)?;
@@ -252,17 +256,24 @@ pub async fn run(args: DeployArgs) -> Result<(), String> {
         // Recorded at once: a re-run must build the same BMV, not one from a later ICON block.
         d.write(&args.deployment)?;
     }
-    // Each step needs the last one's state, not its finality: on a parachain that saves most of a minute a step.
-    let para = Parachain::connect_to(endpoints(&d.parachain.url)?).await.map_err(fail)?.settling_on_inclusion();
+    let para = Parachain::connect_to(endpoints(&d.parachain.url)?).await.map_err(fail)?;
     tracing::info!(parachain = %btp_endpoint::redact(&d.parachain.url), signer = %signer.account(), "deploying");
     let mut report = Report::default();
     let mut deployer = Deployer { para: &para, signer: &signer, report: &mut report };
-    let contracts = deployer.contracts(&d, &bundles).await?;
-    d.contracts = Some(contracts);
-    // Recorded before the wiring: a run interrupted from here on finds the contracts by the file.
-    d.write(&args.deployment)?;
-    deployer.wire(&d, &bundles).await?;
-    para.wait_until_final(&signer, FINAL_WITHIN).await.map_err(|e| format!("the deployment's extrinsics are not final: {e} (run relay deploy again)"))?;
+    let settled = |e: btp_parachain::Error| format!("the deployment's extrinsics are not final: {e} (run relay deploy again)");
+    for attempt in 1.. {
+        match deployer.deploy(&mut d, &bundles, &args.deployment).await {
+            Ok(()) => break,
+            // On a parachain the pool may drop a step's extrinsic as invalid, or a best block the next step was
+            // planned on may be abandoned. Once everything of ours is final or gone, the chain is read again and the
+            // plan finished: every step acts only on a difference.
+            Err(e) if attempt < DEPLOY_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "a step failed; reading the chain again once our extrinsics are final");
+                para.wait_until_final(&signer, FINAL_WITHIN).await.map_err(settled)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
     d.write(&args.deployment)?;
 
     let c = d.contracts.as_ref().expect("set above");
@@ -317,6 +328,14 @@ struct Deployer<'a> {
 
 impl Deployer<'_> {
     /// The three contracts, each found or instantiated (their code uploaded first when missing).
+    /// The contracts, recorded in the deployment file at `path` before they are wired.
+    async fn deploy(&mut self, d: &mut Deployment, b: &Bundles, path: &Path) -> Result<(), String> {
+        d.contracts = Some(self.contracts(d, b).await?);
+        // Recorded before the wiring: a run interrupted from here on finds the contracts by the file.
+        d.write(path)?;
+        self.wire(d, b).await
+    }
+
     async fn contracts(&mut self, d: &Deployment, b: &Bundles) -> Result<Contracts, String> {
         let recorded = d.contracts.clone();
         let recorded = recorded.as_ref();

@@ -394,6 +394,11 @@ mod tests {
         rival: u32,
         /// Once: another relay's segment, this many blocks shorter than ours, lands before our check.
         rival_short: u64,
+        /// Segments of more blocks than this pass the check but their block is never finalized (a parachain's
+        /// validators cannot back it in time).
+        backed_up_to: u64,
+        /// Each submission's length in blocks.
+        sizes: Vec<u64>,
     }
 
     impl MemoryTarget {
@@ -432,6 +437,10 @@ mod tests {
 
         async fn submit(&mut self, s: &Segment) -> Result<(), Failure> {
             self.submissions += 1;
+            self.sizes.push(s.to - s.from + 1);
+            if s.to - s.from + 1 > self.backed_up_to {
+                return Err(Failure::NotFinal("not backed in time".into()));
+            }
             let failure = self.failures.pop_front();
             // An unknown outcome may still have been taken.
             if matches!(failure, None | Some(Failure::Unknown(_))) {
@@ -453,6 +462,8 @@ mod tests {
             submissions: 0,
             rival: 0,
             rival_short: 0,
+            backed_up_to: u64::MAX,
+            sizes: vec![],
         };
         Lane::new(source, target, Pacing { max_blocks: 8, ..Pacing::default() })
     }
@@ -490,6 +501,22 @@ mod tests {
             Round::Delivered(s) => s.to - s.from < 3,
             _ => true,
         }));
+    }
+
+    #[tokio::test]
+    async fn a_segment_whose_block_is_not_finalized_is_never_sent_again() {
+        let mut lane = lane(vec![0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 64);
+        lane.target.backed_up_to = 2;
+        let rounds = until_idle(&mut lane).await;
+        assert_eq!(lane.target.delivered, [1, 2, 3], "each message once");
+        assert_eq!(lane.target.at.height, 19);
+        assert!(rounds.iter().any(|r| matches!(r, Round::Failed(Failure::NotFinal(_)))), "{rounds:?}");
+        let sizes = &lane.target.sizes;
+        for (i, pair) in sizes.windows(2).enumerate() {
+            if pair[0] > 2 {
+                assert!(pair[1] < pair[0], "submission {i} of {} blocks was not final, the next had {}: {sizes:?}", pair[0], pair[1]);
+            }
+        }
     }
 
     #[tokio::test]

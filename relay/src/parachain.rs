@@ -227,7 +227,14 @@ impl Target for ParachainTarget {
             _ => return Err(Failure::Refused { code: None, reason: "a segment submitted without its check".into() }),
         };
         let weight = dry.gas_required;
-        tracing::info!(from = segment.from, to = segment.to, messages = segment.messages, ref_time = weight.ref_time, proof_size = weight.proof_size, "submitting");
+        tracing::info!(
+            from = segment.from,
+            to = segment.to,
+            messages = segment.messages,
+            ref_time = weight.ref_time,
+            proof_size = weight.proof_size,
+            "submitting"
+        );
         self.store.set_pending(Some(Pending { from: segment.from, to: segment.to, messages: segment.messages })).map_err(Failure::Store)?;
         let included = self.config.para.submit_call(&self.config.signer, &self.relay_message(segment), &dry).await.map_err(|e| match e {
             // Checked a moment ago: a refusal now is the block's (fee paid), e.g. a relay turn that ended.

@@ -189,13 +189,10 @@ fn write_secret(path: &Path, secret: &[u8], password: &str) -> Result<(), String
     let nonce = rand::random::<u64>();
     let private = dir.join(format!(".{name}.{nonce:016x}.tmp"));
     std::fs::DirBuilder::new().mode(0o700).create(&private).map_err(|e| format!("{}: {e}", private.display()))?;
-    let done =
-        eth_keystore::encrypt_key(&private, &mut rand::thread_rng(), secret, password, Some("key.json")).map_err(|e| e.to_string()).and_then(|_| {
-            let written = private.join("key.json");
-            std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o600))
-                .and_then(|()| std::fs::hard_link(&written, path))
-                .map_err(|e| e.to_string())
-        });
+    let done = eth_keystore::encrypt_key(&private, &mut rand::thread_rng(), secret, password, Some("key.json")).map_err(|e| e.to_string()).and_then(|_| {
+        let written = private.join("key.json");
+        std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o600)).and_then(|()| std::fs::hard_link(&written, path)).map_err(|e| e.to_string())
+    });
     let _ = std::fs::remove_dir_all(&private);
     done.map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -30,7 +30,7 @@ use support::{
 /// One bridge for every test of the binary, with its relay.
 struct Fixture {
     // Declared first so that it is dropped first: the relay stops before the chains.
-    _relay: Relay,
+    relay: Relay,
     bridge: Bridge<Network>,
     icon_bob: Validator,
 }
@@ -42,7 +42,7 @@ impl Fixture {
         // ICON's own block time: the relay carries a block update per ICON block.
         let bridge = Bridge::on_chains(network, "parachain", &icon_bob, Duration::from_secs(2), |_| {}).await;
         let relay = Relay::start(&bridge.deployment);
-        Self { _relay: relay, bridge, icon_bob }
+        Self { relay, bridge, icon_bob }
     }
 
     /// ICON's BSH: what `owner` has locked there.
@@ -70,7 +70,8 @@ impl Fixture {
     }
 }
 
-type Shared = Arc<Mutex<Option<Fixture>>>;
+/// The bridge, once the first test started it (or why it could not be: the other tests fail at once).
+type Shared = Arc<Mutex<Option<Result<Fixture, String>>>>;
 type Scenario = for<'a> fn(&'a mut Fixture) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
 
 /// The seed's story: Bob's 100 ICX, 1 ICX of fee, 99 wrapped ICX on the parachain, through the relay binary.
@@ -99,11 +100,32 @@ fn round_trip_on_a_parachain(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()>
             50 * ICX,
             format!("btp://0x3.icon/{}", f.icon_bob.address),
         );
-        let (answer, _) = para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap();
+        let (answer, included) = para.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap();
         answer.expect("Bob's transfer back");
+        let back_sn = included.emitted.iter().find_map(|e| e.decode::<bsh_nativecoin::bsh_nativecoin::TransferStart>()).expect("TransferStart").sn;
         wait_until("ICON releases 49.9 ICX to Bob", Duration::from_secs(600), || async { f.icx_on_icon().await == icx_before + 499 * ICX / 10 }).await;
         wait_until("ICON's answer settles the transfer on the parachain", Duration::from_secs(600), || async { balance().await.locked == 0 }).await;
         assert_eq!(balance().await.usable, Some(usable - 50 * ICX), "50 sent back");
+        // The operator's views work on a parachain: the trace from both chains, the status, the metrics.
+        let printed = f.bridge.trace("0x501.pra", back_sn);
+        for stage in [
+            "sent on the parachain: block ",
+            "relayed to ICON: block ",
+            "on ICON: carried out (code 0)",
+            "answer delivered on the parachain: block ",
+            "transfer ended on the parachain: code 0",
+        ] {
+            assert!(printed.contains(stage), "{stage} missing:\n{printed}");
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+            .args(["status", "--config"])
+            .arg(f.bridge.deployment.with_file_name("relay.toml"))
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && printed.contains("pending 0"), "relay status: {printed}");
+        let (_, metrics) = f.relay.get("/metrics").await;
+        assert!(metrics.lines().any(|l| l.starts_with("btp_relay_rounds_total{") && l.contains("outcome=\"delivered\"") && !l.ends_with(" 0")), "{metrics}");
     })
 }
 
@@ -163,21 +185,34 @@ fn summary(way: &str, spans: &[(Moment, Moment)]) {
 }
 
 /// The figures of the bridge on this parachain, printed (a benchmark: nothing is asserted on time): ten transfers
-/// each way, one every ICON block, from sent to final at the other end; and the relay messages the relay built
-/// under the parachain's limits, from its log of dry runs.
+/// each way, from sent to final at the other end; and the relay messages the relay built under the parachain's
+/// limits, from its log of dry runs.
 fn parachain_figures(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> {
     Box::pin(async move {
+        let f = &*f;
         const TRANSFERS: u64 = 10;
         let bsh_bundle = support::bundle("bsh_nativecoin");
         let para = &f.bridge.para;
-        let mut bsh = calls::<bsh_nativecoin::bsh_nativecoin::BshNativecoin>(&f.bridge.bsh);
+        let bsh = calls::<bsh_nativecoin::bsh_nativecoin::BshNativecoin>(&f.bridge.bsh);
         let id = para.query(&f.bridge.bsh, &bsh_bundle, &Message::new(bsh.coin_id("ICX".into()))).await.unwrap().expect("ICX registered");
 
-        // ICON → parachain: sent on ICON until the wrapped ICX are in a finalized parachain block.
-        let recipients: Vec<_> = (0..TRANSFERS).map(|n| Signer::from_uri(&format!("//Bob//figures//{n}")).unwrap().account()).collect();
+        // ICON → parachain: sent on ICON until the wrapped ICX are in a finalized parachain block. Two transfers to
+        // each of five dev accounts, so that they can send ICX back at once below.
+        let senders: Vec<Signer> = ["//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie"].iter().map(|uri| Signer::from_uri(uri).unwrap()).collect();
+        let wrapped = |n: usize, height: u64| {
+            let to = senders[n % senders.len()].account();
+            let bsh = calls::<bsh_nativecoin::bsh_nativecoin::BshNativecoin>(&f.bridge.bsh);
+            let bundle = bsh_bundle.clone();
+            async move { para.query_at(height, &to, &bundle, &Message::new(bsh.balance_of(to.0.into(), id))).await.unwrap() }
+        };
+        let now = f.moment().await;
+        let mut held_before = Vec::new();
+        for n in 0..senders.len() {
+            held_before.push(wrapped(n, now.para).await);
+        }
         let mut spans = Vec::new();
-        for (n, to) in recipients.iter().enumerate() {
-            f.bridge.transfer_on_icon(&f.icon_bob, 2 * ICX, to, 1_000 + n as u64).await;
+        for n in 0..TRANSFERS as usize {
+            f.bridge.transfer_on_icon(&f.icon_bob, 3 * ICX, &senders[n % senders.len()].account(), 1_000 + n as u64).await;
             spans.push((f.moment().await, None));
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
@@ -185,9 +220,10 @@ fn parachain_figures(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> 
         while spans.iter().any(|(_, done)| done.is_none()) {
             assert!(Instant::now() < deadline, "ICON → parachain transfers not all minted within 15 minutes");
             let now = f.moment().await;
-            for ((_, done), to) in spans.iter_mut().zip(&recipients).filter(|((_, done), _)| done.is_none()) {
-                let held = para.query_at(now.para, to, &bsh_bundle, &Message::new(bsh.balance_of(to.0.into(), id))).await.unwrap();
-                if held > 0 {
+            for (n, before) in held_before.iter().enumerate() {
+                // The k-th transfer to an account is in once it holds k × 2 ICX more (3 sent, 1 of fee).
+                let minted = (wrapped(n, now.para).await - before) / (2 * ICX);
+                for (_, done) in spans.iter_mut().skip(n).step_by(senders.len()).take(minted as usize).filter(|(_, done)| done.is_none()) {
                     *done = Some(now);
                 }
             }
@@ -195,16 +231,27 @@ fn parachain_figures(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> 
         }
         let there: Vec<_> = spans.into_iter().map(|(sent, done)| (sent, done.expect("all done"))).collect();
 
-        // Parachain → ICON: from the transfer's parachain block until ICON released the ICX.
-        let sender = btp_parachain::Parachain::connect(&f.bridge.node.parachain_url()).await.unwrap().settling_on_inclusion();
-        let bob = Signer::from_uri("//Bob").unwrap();
+        // Parachain → ICON: from the transfer's finalized parachain block until ICON released the ICX; the five
+        // accounts send two each, at once.
         let icon_recipients: Vec<_> = (0..TRANSFERS).map(|n| Validator::from_seed(5_000 + n).address).collect();
+        let send = |n: usize| {
+            let back = calls::<bsh_nativecoin::bsh_nativecoin::BshNativecoin>(&f.bridge.bsh).transfer(
+                "ICX".into(),
+                2 * ICX,
+                format!("btp://0x3.icon/{}", icon_recipients[n]),
+            );
+            let (signer, bundle) = (&senders[n % senders.len()], bsh_bundle.clone());
+            async move {
+                let (answer, _) = para.call(signer, &bundle, &Message::new(back)).await.unwrap();
+                answer.expect("a transfer to ICON");
+                f.moment().await
+            }
+        };
         let mut spans = Vec::new();
-        for to in &icon_recipients {
-            let back = bsh.transfer("ICX".into(), 2 * ICX, format!("btp://0x3.icon/{to}"));
-            let (answer, _) = sender.call(&bob, &bsh_bundle, &Message::new(back)).await.unwrap();
-            answer.expect("Bob's transfer to ICON");
-            spans.push((f.moment().await, None));
+        for round in (0..TRANSFERS as usize).collect::<Vec<_>>().chunks(senders.len()) {
+            for sent in futures_util::future::join_all(round.iter().map(|n| send(*n))).await {
+                spans.push((sent, None));
+            }
         }
         let deadline = Instant::now() + Duration::from_secs(900);
         while spans.iter().any(|(_, done)| done.is_none()) {
@@ -221,7 +268,9 @@ fn parachain_figures(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> 
 
         // The relay messages toward the parachain, as the relay logged their dry runs.
         let log = std::fs::read_to_string(f.bridge.deployment.with_file_name("relay.log")).unwrap_or_default();
-        let field = |line: &str, name: &str| line.split(&format!(" {name}=")).nth(1).and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next()).and_then(|v| v.parse::<u64>().ok());
+        let field = |line: &str, name: &str| {
+            line.split(&format!(" {name}=")).nth(1).and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next()).and_then(|v| v.parse::<u64>().ok())
+        };
         let submitted: Vec<(u64, u64, u64, u64)> = log
             .lines()
             .filter(|l| l.contains("btp_relay::parachain") && l.contains(" submitting "))
@@ -232,7 +281,7 @@ fn parachain_figures(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> 
         let per_block = submitted.iter().filter(|s| s.2 == 0 && s.1 > s.0).map(|s| s.3 / (s.1 - s.0 + 1)).max().unwrap_or(0);
         println!("figures on the local parachain (rococo-local, 2 validators, substrate-contracts-node 0.42 collating para 1000; ICON test chain, 4 validators, a block every 2 s):");
         summary("ICON transfer sent → wrapped ICX in a finalized parachain block", &there);
-        summary("parachain transfer in a block → ICX released on ICON", &back);
+        summary("parachain transfer in a finalized block → ICX released on ICON", &back);
         println!(
             "  relay messages to the parachain: {} submitted; the largest {} G ref_time ({} ICON blocks, {} messages); the most messages in one: {} ({} blocks, {} G); ≤ {} G ref_time per ICON block update (4 validators)",
             submitted.len(),
@@ -244,13 +293,22 @@ fn parachain_figures(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> 
             most.3 / 1_000_000_000,
             per_block as f64 / 1e9,
         );
-        println!("  the limits: the relay's budget {} G ref_time per relay message ([lane] max_ref_time; the chain's own extrinsic limit {})", btp_relay::config::DEFAULT_MAX_REF_TIME / 1_000_000_000, limits_line(&log));
+        println!(
+            "  the limits: the relay's budget {} G ref_time per relay message ([lane] max_ref_time; the chain's own extrinsic limit {})",
+            btp_relay::config::DEFAULT_MAX_REF_TIME / 1_000_000_000,
+            limits_line(&log)
+        );
     })
 }
 
 /// The chain's limits as the relay logged them.
 fn limits_line(log: &str) -> String {
-    log.lines().find(|l| l.contains("the parachain's limits of one extrinsic")).and_then(|l| l.split("extrinsic ").nth(1)).unwrap_or("not logged").trim().to_string()
+    log.lines()
+        .find(|l| l.contains("the parachain's limits of one extrinsic"))
+        .and_then(|l| l.split("extrinsic ").nth(1))
+        .unwrap_or("not logged")
+        .trim()
+        .to_string()
 }
 
 fn main() -> std::process::ExitCode {
@@ -281,16 +339,17 @@ fn main() -> std::process::ExitCode {
 /// Runs `scenario` on the shared bridge (started by the first test that runs), a panic reported as the failure.
 fn run(shared: &Shared, runtime: &tokio::runtime::Runtime, scenario: Scenario) -> Result<(), Failed> {
     let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        runtime.block_on(async {
-            if guard.is_none() {
-                *guard = Some(Fixture::start().await);
-            }
-            scenario(guard.as_mut().expect("started above")).await
-        })
-    }));
-    outcome.map_err(|panic| {
-        let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-        Failed::from(message.unwrap_or_else(|| "panicked".into()))
-    })
+    if guard.is_none() {
+        let started = std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(Fixture::start())));
+        *guard = Some(started.map_err(|panic| format!("the bridge on the local parachain did not come up: {}", panic_message(panic))));
+    }
+    let fixture = match guard.as_mut().expect("set above") {
+        Ok(fixture) => fixture,
+        Err(e) => return Err(Failed::from(e.as_str())),
+    };
+    std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(scenario(fixture)))).map_err(|panic| Failed::from(panic_message(panic)))
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "panicked".into())
 }

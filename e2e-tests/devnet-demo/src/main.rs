@@ -167,10 +167,19 @@ impl Demo {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        println!("   ICON's service ends the transfer and releases Bob's lock, {:.1} s after the mint (the 99 ICX stay in its custody)", answered.elapsed().as_secs_f64());
+        println!(
+            "   ICON's service ends the transfer and releases Bob's lock, {:.1} s after the mint (the 99 ICX stay in its custody)",
+            answered.elapsed().as_secs_f64()
+        );
         let (usable, locked) = self.icon_balance(&bob).await?;
         let wrapped = self.wrapped_icx(&para_bob).await?;
-        println!("settled: ICON: Bob holds {} ({} locked) · parachain: Bob holds {} wrapped · {:.1} s from ICON block {block} to settled", icx(usable), icx(locked), icx(wrapped), sent.elapsed().as_secs_f64());
+        println!(
+            "settled: ICON: Bob holds {} ({} locked) · parachain: Bob holds {} wrapped · {:.1} s from ICON block {block} to settled",
+            icx(usable),
+            icx(locked),
+            icx(wrapped),
+            sent.elapsed().as_secs_f64()
+        );
         Ok(())
     }
 }

@@ -3,11 +3,13 @@
 //! relay chain's genesis. setup.sh installs the three binaries.
 //!
 //! Every port is a free one on 127.0.0.1, every base path is inside one temporary folder, and every process is
-//! stopped (and the folder removed) when the [`Network`] is dropped, also when a test panics.
+//! stopped (and the folder removed) when the [`Network`] is dropped, also when a test panics; a process killed
+//! before it could drop its network takes the nodes along (the folder stays).
 
 use std::{
     fs,
     net::{TcpListener, TcpStream},
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
@@ -64,13 +66,19 @@ impl Node {
     fn start(&mut self) -> Result<(), Error> {
         let log = fs::OpenOptions::new().create(true).append(true).open(&self.log).map_err(io(format!("{}", self.log.display())))?;
         let err = log.try_clone().map_err(io("a log file"))?;
-        let child = Command::new(self.program)
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .spawn()
-            .map_err(io(format!("starting {} ({})", self.name, self.program)))?;
+        let mut command = Command::new(self.program);
+        // A process that ends without dropping the network (killed) takes its nodes along. The signal follows the
+        // thread that spawns, so the network is started and restarted from one long-lived thread (a test's, or
+        // `localnet`'s main).
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child =
+            command.args(&self.args).stdin(Stdio::null()).stdout(log).stderr(err).spawn().map_err(io(format!("starting {} ({})", self.name, self.program)))?;
         self.child = Some(child);
         Ok(())
     }
@@ -143,10 +151,7 @@ fn relay_chain_spec(dir: &Path, config: &Config) -> Result<PathBuf, Error> {
         .pointer_mut("/genesis/runtimeGenesis/patch")
         .and_then(|p| p.as_object_mut())
         .ok_or_else(|| Error::Spec("no genesis patch in rococo-local's spec".into()))?;
-    patch.insert(
-        "paras".into(),
-        serde_json::json!({ "paras": [[PARA_ID, { "genesis_head": head, "validation_code": code, "parachain": true }]] }),
-    );
+    patch.insert("paras".into(), serde_json::json!({ "paras": [[PARA_ID, { "genesis_head": head, "validation_code": code, "parachain": true }]] }));
     if let Some(timeout) = config.backing_timeout {
         let params = patch
             .get_mut("configuration")
@@ -294,8 +299,7 @@ async fn finalized_height(port: u16) -> Option<u64> {
 /// One JSON-RPC call over HTTP; `None` on any failure (the caller polls).
 async fn call(url: &str, method: &str, params: serde_json::Value) -> Option<serde_json::Value> {
     let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let answer: serde_json::Value =
-        reqwest::Client::new().post(url).json(&body).timeout(Duration::from_secs(10)).send().await.ok()?.json().await.ok()?;
+    let answer: serde_json::Value = reqwest::Client::new().post(url).json(&body).timeout(Duration::from_secs(10)).send().await.ok()?.json().await.ok()?;
     answer.get("result").cloned()
 }
 

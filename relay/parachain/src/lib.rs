@@ -297,9 +297,6 @@ pub struct Parachain {
     /// The endpoint connected to.
     active: std::sync::atomic::AtomicUsize,
     connection: RwLock<Connection>,
-    /// Submissions return once their block is in the best chain, not once it is final: for a run of dependent
-    /// extrinsics that ends in [`Parachain::wait_until_final`].
-    settle_on_inclusion: bool,
 }
 
 impl Parachain {
@@ -311,17 +308,11 @@ impl Parachain {
     /// Connects to the first of `endpoints` that answers, in their order of preference.
     pub async fn connect_to(endpoints: Arc<Endpoints>) -> Result<Self, Error> {
         let (active, connection) = Self::open_preferred(&endpoints).await?;
-        Ok(Self { endpoints, active: active.into(), connection: RwLock::new(connection), settle_on_inclusion: false })
+        Ok(Self { endpoints, active: active.into(), connection: RwLock::new(connection) })
     }
 
-    /// Submissions return once in a best block (with their events), which on a parachain is about a minute before
-    /// the block is final. A run of them ends in [`Parachain::wait_until_final`].
-    pub fn settling_on_inclusion(mut self) -> Self {
-        self.settle_on_inclusion = true;
-        self
-    }
-
-    /// Waits until everything `signer` submitted is final: its nonce in the finalized state reaches its next one.
+    /// Waits until everything `signer` submitted is final or gone from the pool: its nonce in the finalized state
+    /// reaches the next one the node gives it.
     pub async fn wait_until_final(&self, signer: &Signer, within: Duration) -> Result<(), Error> {
         let next = match *signer.nonce.lock().await {
             Some(n) => n,
@@ -449,11 +440,7 @@ impl Parachain {
     /// validation data gives it.
     pub async fn limits(&self) -> Result<Limits, Error> {
         self.read(|c| async move {
-            let weights = c
-                .client
-                .constants()
-                .at(&subxt::dynamic::constant("System", "BlockWeights"))
-                .map_err(|e| decode_error("System.BlockWeights", e))?;
+            let weights = c.client.constants().at(&subxt::dynamic::constant("System", "BlockWeights")).map_err(|e| decode_error("System.BlockWeights", e))?;
             let weights = BlockWeights::decode(&mut weights.encoded()).map_err(|e| decode_error("System.BlockWeights", e))?;
             let normal = weights.per_class[0];
             let max_extrinsic = normal.max_extrinsic.or(normal.max_total).unwrap_or(weights.max_block);
@@ -462,12 +449,9 @@ impl Parachain {
                 let address = subxt::dynamic::storage("ParachainSystem", "ValidationData", Vec::<Value>::new());
                 let storage = timed(REQUEST_TIMEOUT, c.client.storage().at_latest()).await?;
                 match timed(REQUEST_TIMEOUT, storage.fetch(&address)).await? {
-                    Some(v) => Some(
-                        ValidationData::decode(&mut v.encoded())
-                            .map_err(|e| decode_error("ParachainSystem.ValidationData", e))?
-                            .max_pov_size
-                            .into(),
-                    ),
+                    Some(v) => {
+                        Some(ValidationData::decode(&mut v.encoded()).map_err(|e| decode_error("ParachainSystem.ValidationData", e))?.max_pov_size.into())
+                    }
                     None => None,
                 }
             } else {
@@ -746,7 +730,6 @@ impl Parachain {
                 Ok(Some(status)) => status.map_err(|e| in_doubt(classify(e)))?,
             };
             match status {
-                TxStatus::InBestBlock(b) if self.settle_on_inclusion => return self.included(extrinsic, &b).await,
                 TxStatus::InBestBlock(b) => in_block = Some(b.block_hash()),
                 TxStatus::NoLongerInBestBlock => tracing::warn!(?extrinsic, block = ?in_block, "its block left the best chain; the pool holds it again"),
                 TxStatus::InFinalizedBlock(b) => return self.included(extrinsic, &b).await,
@@ -832,5 +815,34 @@ mod tests {
         let Err(e) = Parachain::connect("ws://relay:pa55@127.0.0.1:1/?apikey=S3CRET").await else { panic!("nothing listens there") };
         let shown = e.to_string();
         assert!(shown.contains("127.0.0.1:1") && !shown.contains("pa55") && !shown.contains("S3CRET"), "{shown}");
+    }
+
+    #[test]
+    fn an_extrinsic_fits_within_the_chains_limits_and_the_pov() {
+        let max_extrinsic = Weight { ref_time: 1_000, proof_size: 500 };
+        let solo = Limits { max_extrinsic, max_pov_size: None };
+        assert_eq!(solo.exceeded_by(Weight { ref_time: 1_000, proof_size: 500 }), None, "at the limit fits");
+        assert!(solo.exceeded_by(Weight { ref_time: 1_001, proof_size: 1 }).is_some_and(|why| why.contains("ref_time 1001")));
+        assert!(solo.exceeded_by(Weight { ref_time: 1, proof_size: 501 }).is_some());
+        // On a parachain the proof of validity may bind first.
+        let para = Limits { max_extrinsic, max_pov_size: Some(300) };
+        assert!(para.exceeded_by(Weight { ref_time: 1, proof_size: 301 }).is_some_and(|why| why.contains("300")));
+        assert_eq!(para.exceeded_by(Weight { ref_time: 1, proof_size: 300 }), None);
+    }
+
+    #[test]
+    fn block_weights_decode_as_frame_system_encodes_them() {
+        // frame-system's BlockWeights: base_block, max_block, then normal, operational and mandatory, each
+        // base_extrinsic, max_extrinsic, max_total, reserved; weights are two compact integers.
+        let w = |r: u64, p: u64| Weight { ref_time: r, proof_size: p };
+        let mut bytes = (w(5, 0), w(2_000, 5_000)).encode();
+        (w(1, 0), Some(w(1_400, 3_600)), Some(w(1_500, 3_750)), Some(w(0, 0))).encode_to(&mut bytes);
+        for _ in 0..2 {
+            (w(1, 0), None::<Weight>, None::<Weight>, None::<Weight>).encode_to(&mut bytes);
+        }
+        let decoded = BlockWeights::decode(&mut bytes.as_slice()).unwrap();
+        assert_eq!(decoded.max_block, w(2_000, 5_000));
+        assert_eq!(decoded.per_class[0].max_extrinsic, Some(w(1_400, 3_600)));
+        assert_eq!(decoded.per_class[1].max_extrinsic, None);
     }
 }

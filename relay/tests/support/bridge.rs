@@ -287,4 +287,3 @@ where
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
-
