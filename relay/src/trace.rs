@@ -135,7 +135,12 @@ async fn taking(side: &impl Side, seq: u64, from: u64, sn: u128) -> Result<Optio
 
 /// Why the walk waits for `side` to take message `seq` (`what` it is).
 async fn waiting(side: &impl Side, seq: u64, what: &str) -> Result<String, String> {
-    Ok(format!("{}'s BMC has taken messages up to {}; {what} is message {seq}", side.name(), side.rx_seq(None).await?))
+    let taken = side.rx_seq(None).await?;
+    Ok(match taken >= seq {
+        // On a parachain a block is final about half a minute after it is sealed.
+        true => format!("{}'s BMC has taken {what}, message {seq}, in a block not final yet", side.name()),
+        false => format!("{}'s BMC has taken messages up to {taken}; {what} is message {seq}", side.name()),
+    })
 }
 
 /// Whether `message` is the native-coin service's transfer request `sn`.
