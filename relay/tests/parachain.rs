@@ -39,8 +39,9 @@ impl Fixture {
     async fn start() -> Self {
         let network = Network::start(Config::default()).await.unwrap_or_else(|e| panic!("the local relay chain and parachain: {e}"));
         let icon_bob = Validator::from_seed(1000);
-        // ICON's own block time: the relay carries a block update per ICON block.
-        let bridge = Bridge::on_chains(network, "parachain", &icon_bob, Duration::from_secs(2), |_| {}).await;
+        // The relay carries an update per ICON block, about 30 per parachain round of some 35 s; ICON's own 2 s
+        // would leave it a backlog of the minutes the deployment takes to work off first.
+        let bridge = Bridge::on_chains(network, "parachain", &icon_bob, Duration::from_secs(6), |_| {}).await;
         let relay = Relay::start(&bridge.deployment);
         Self { relay, bridge, icon_bob }
     }
@@ -282,7 +283,7 @@ fn parachain_figures(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> 
         let largest = submitted.iter().max_by_key(|s| s.3).copied().unwrap_or_default();
         let most = submitted.iter().max_by_key(|s| s.2).copied().unwrap_or_default();
         let per_block = submitted.iter().filter(|s| s.2 == 0 && s.1 > s.0).map(|s| s.3 / (s.1 - s.0 + 1)).max().unwrap_or(0);
-        println!("figures on the local parachain (rococo-local, 2 validators, substrate-contracts-node 0.42 collating para 1000; ICON test chain, 4 validators, a block every 2 s):");
+        println!("figures on the local parachain (rococo-local, 2 validators, substrate-contracts-node 0.42 collating para 1000; ICON test chain, 4 validators, a block every 6 s):");
         summary("ICON transfer sent → wrapped ICX in a finalized parachain block", &there);
         summary("parachain transfer in a finalized block → ICX released on ICON", &back);
         println!(
