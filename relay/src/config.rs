@@ -101,7 +101,8 @@ pub struct LaneConfig {
     pub idle_ms: u64,
     /// The most ICON blocks one relay message carries.
     pub max_blocks: u64,
-    /// The most ref_time one relay message may take on the parachain (below the chain's own extrinsic limit).
+    /// The most ref_time one relay message may take on a parachain (below the chain's own extrinsic limit); a solo
+    /// chain has no validators to re-execute its blocks, and only its own limit applies.
     pub max_ref_time: u64,
     /// The first pause after a chain failed to answer, doubling up to `max_backoff_ms` (milliseconds).
     pub backoff_ms: u64,
@@ -277,7 +278,8 @@ idle_ms = {idle_ms}
 max_blocks = {max_blocks}
 # The most ref_time one relay message may take on the parachain (1e12 is a second of the reference machine). The
 # relay chain's validators execute the parachain's block again within their backing timeout (2 s by default);
-# keep this well under what they manage (relay/README.md). The chain's own extrinsic limit applies as well.
+# keep this well under what they manage (relay/README.md). The chain's own extrinsic limit applies as well, and
+# alone on a solo chain.
 max_ref_time = {max_ref_time}
 # After a chain fails to answer: the first pause, doubling up to the longest (milliseconds).
 backoff_ms = {backoff_ms}

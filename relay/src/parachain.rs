@@ -42,7 +42,8 @@ pub struct TargetConfig {
     pub network: String,
     /// The parachain BMC's own BTP address, which ICON's messages name as their destination.
     pub own_address: String,
-    /// The most ref_time one relay message may take (`[lane] max_ref_time`), below the chain's own limit.
+    /// The most ref_time one relay message may take on a parachain (`[lane] max_ref_time`), below the chain's own
+    /// limit.
     pub max_ref_time: u64,
 }
 
@@ -132,7 +133,11 @@ impl ParachainTarget {
         }
         let mut limits = self.config.para.limits().await.map_err(failure)?;
         tracing::info!(max_ref_time = limits.max_extrinsic.ref_time, max_proof_size = limits.max_extrinsic.proof_size, max_pov_size = ?limits.max_pov_size, budget = self.config.max_ref_time, "the parachain's limits of one extrinsic");
-        limits.max_extrinsic.ref_time = limits.max_extrinsic.ref_time.min(self.config.max_ref_time);
+        // The budget is for a relay chain's backing validators, who execute a parachain's block again in time; a
+        // solo chain (no proof-of-validity limit) has none.
+        if limits.max_pov_size.is_some() {
+            limits.max_extrinsic.ref_time = limits.max_extrinsic.ref_time.min(self.config.max_ref_time);
+        }
         self.limits = Some(limits);
         Ok(limits)
     }
