@@ -1,5 +1,6 @@
-//! `localnet`: starts the local Polkadot network of [`btp_localnet`], prints its endpoints as one JSON line once
-//! the parachain finalizes blocks, and runs until SIGINT or SIGTERM, when it stops every node it started.
+//! `localnet` (run by `scripts/devnet.sh --parachain`): starts the local Polkadot network of [`btp_localnet`],
+//! prints its endpoints as one JSON line once the parachain finalizes blocks, and runs until SIGINT or SIGTERM, when
+//! it stops every node it started.
 
 use btp_localnet::{Config, Network};
 use std::time::Duration;
