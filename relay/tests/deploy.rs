@@ -65,8 +65,21 @@ async fn relay_deploy_wires_the_bridge_on_a_real_node_and_a_rerun_changes_nothin
         "--coin",
         "ICX:ICX:18:0:100000000000000000:0x3.icon",
     ]);
-    // 3 uploads, 3 instantiations, verifier, service, link, relay, ICX.
-    assert!(first.contains("submitted 11 extrinsics"), "{first}");
+    // In rounds, each one `Utility::batch_all`: the three contracts with their code; the BMV as verifier, the
+    // service and ICX; the link (it needs the verifier); its relay (it needs the link).
+    assert!(first.contains("submitted 4 extrinsics"), "{first}");
+    for change in [
+        "instantiated bmc at",
+        "instantiated bmv_icon at",
+        "instantiated bsh_nativecoin at",
+        "BMC: verifier for 0x3.icon",
+        "BMC: service nativecoin",
+        "BSH: coin ICX",
+        "BMC: link to",
+        "BMC: relay 5CiPPse",
+    ] {
+        assert!(first.contains(change), "{change:?} not done: {first}");
+    }
     let written = deployment(&file);
     let contracts = &written["contracts"];
     let bmc = AccountId32::from_str(contracts["bmc"].as_str().unwrap()).unwrap();

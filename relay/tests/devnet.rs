@@ -6,16 +6,31 @@ mod support;
 use std::{
     io::{BufRead, BufReader},
     net::TcpStream,
+    os::unix::process::CommandExt,
     path::Path,
     process::{Child, Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
 };
 
-/// Stops the devnet however the test ends: Ctrl-C, then a kill if it has not stopped within 30 s.
+/// Stops the devnet however the test ends: Ctrl-C, then, if it has not stopped within 30 s, a kill of its whole
+/// process group (the script and every node it started).
 struct Devnet(Child);
 
 impl Devnet {
+    /// `scripts/devnet.sh` as a terminal starts it: in a process group of its own, Ctrl-C at its default. A
+    /// harness started in the background inherits Ctrl-C ignored, and bash cannot trap a signal ignored on entry.
+    fn start(mut command: Command) -> Self {
+        // SAFETY: between fork and exec only async-signal-safe calls, touching no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        Self(command.process_group(0).spawn().unwrap())
+    }
+
     fn interrupt(&mut self) -> bool {
         support::stop(&mut self.0, "-INT", Duration::from_secs(30)).is_some()
     }
@@ -24,7 +39,8 @@ impl Devnet {
 impl Drop for Devnet {
     fn drop(&mut self) {
         if !self.interrupt() {
-            let _ = self.0.kill();
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.0.id())]).status();
+            let _ = self.0.wait();
         }
     }
 }
@@ -36,18 +52,16 @@ fn devnet_comes_up_with_a_deployment_file_and_ctrl_c_stops_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let dir = std::env::temp_dir().join(format!("btp-devnet-{}", std::process::id()));
     let (para_port, icon_port) = (support::free_port(), support::free_port());
-    let mut devnet = Devnet(
-        Command::new("bash")
-            .arg("scripts/devnet.sh")
-            .current_dir(root)
-            .env("PARA_PORT", para_port.to_string())
-            .env("ICON_PORT", icon_port.to_string())
-            .env("DEVNET_DIR", &dir)
-            .env("DEVNET_BINARIES", binaries)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut command = Command::new("bash");
+    command
+        .arg("scripts/devnet.sh")
+        .current_dir(root)
+        .env("PARA_PORT", para_port.to_string())
+        .env("ICON_PORT", icon_port.to_string())
+        .env("DEVNET_DIR", &dir)
+        .env("DEVNET_BINARIES", binaries)
+        .stdout(Stdio::piped());
+    let mut devnet = Devnet::start(command);
     let (lines, printed) = mpsc::channel();
     let stdout = devnet.0.stdout.take().unwrap();
     std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).try_for_each(|line| lines.send(line)));

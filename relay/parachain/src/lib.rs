@@ -1,9 +1,10 @@
 //! The parachain side of the BTP relay and its deploy tool: our ink! contracts on a pallet-contracts chain over
 //! subxt's dynamic API (no generated runtime types to keep in step with the node).
 //!
-//! * [`Parachain`] connects (and reconnects) to a node, uploads and instantiates [`Bundle`]s, dry-runs messages
-//!   through `ContractsApi_call` for their gas and storage deposit, submits `Contracts::call` and waits until the
-//!   block is finalized, and hands back the [`Emitted`] events of the call.
+//! * [`Parachain`] connects (and reconnects) to a node, instantiates [`Bundle`]s (their code uploaded in the same
+//!   call), dry-runs messages through `ContractsApi_call` for their gas and storage deposit, submits
+//!   `Contracts::call` (several in one `Utility::batch_all`) and waits until the block is finalized, and hands back
+//!   the [`Emitted`] events of the call.
 //! * Messages are typed: a [`Message`] is built from the contract crate's own call builder (`ink-as-dependency`),
 //!   so selectors and argument encodings come from the contract, never from strings, and the answer decodes as
 //!   the type the bundle's ABI declares.
@@ -39,7 +40,7 @@ use subxt::{
     config::DefaultExtrinsicParamsBuilder,
     dynamic::Value,
     error::DispatchError,
-    tx::TxStatus,
+    tx::{DynamicPayload, TxPayload, TxStatus},
     utils::H256,
     OnlineClient, SubstrateConfig,
 };
@@ -216,6 +217,49 @@ pub struct DryRun<R> {
     pub value: R,
     pub gas_required: Weight,
     pub storage_deposit: StorageDeposit,
+}
+
+/// A call dry-run and ready to be submitted, alone or with others in one extrinsic ([`Parachain::submit_all`]).
+pub struct Prepared {
+    payload: DynamicPayload,
+    /// The gas it is given: its dry run's plus [`GAS_MARGIN_PERCENT`].
+    pub weight: Weight,
+}
+
+impl Prepared {
+    /// `Contracts::call` of `message` with the gas of its dry run `dry` plus [`GAS_MARGIN_PERCENT`] and the dry
+    /// run's storage deposit as the limit.
+    fn call<R>(message: &Message<R>, dry: &DryRun<R>) -> Self {
+        let weight = dry.gas_required.with_margin(GAS_MARGIN_PERCENT);
+        let payload = subxt::dynamic::tx(
+            "Contracts",
+            "call",
+            vec![
+                Value::unnamed_variant("Id", [Value::from_bytes(message.contract.0)]),
+                Value::u128(0),
+                weight_value(weight),
+                Value::unnamed_variant("Some", [Value::u128(dry.storage_deposit.limit())]),
+                Value::from_bytes(&message.input),
+            ],
+        );
+        Self { payload, weight }
+    }
+}
+
+/// `Utility::batch_all(calls)`: each call's data is what it would be as an extrinsic of its own, which is the SCALE
+/// form of the runtime's call enum the batch takes.
+struct BatchAll(Vec<DynamicPayload>);
+
+impl TxPayload for BatchAll {
+    fn encode_call_data_to(&self, metadata: &subxt::Metadata, out: &mut Vec<u8>) -> Result<(), subxt::Error> {
+        let utility = metadata.pallet_by_name_err("Utility")?;
+        let batch_all = utility.call_variant_by_name("batch_all").ok_or_else(|| subxt::error::MetadataError::CallNameNotFound("batch_all".into()))?;
+        out.push(utility.index());
+        out.push(batch_all.index);
+        let count = u32::try_from(self.0.len()).map_err(|_| subxt::Error::Other("too many calls for one batch".into()))?;
+        scale::Compact(count).encode_to(out);
+        self.0.iter().try_for_each(|call| call.encode_call_data_to(metadata, out))
+    }
 }
 
 /// An extrinsic finalized: where, and the events of our contracts it caused.
@@ -607,51 +651,33 @@ impl Parachain {
     /// Submits `message` as `Contracts::call` with the gas of its dry run `dry` plus [`GAS_MARGIN_PERCENT`] and the
     /// dry run's storage deposit as the limit, waiting until the block is finalized.
     pub async fn submit_call<R>(&self, signer: &Signer, message: &Message<R>, dry: &DryRun<R>) -> Result<Included, Error> {
-        let gas = dry.gas_required.with_margin(GAS_MARGIN_PERCENT);
-        let call = subxt::dynamic::tx(
-            "Contracts",
-            "call",
-            vec![
-                Value::unnamed_variant("Id", [Value::from_bytes(message.contract.0)]),
-                Value::u128(0),
-                weight_value(gas),
-                Value::unnamed_variant("Some", [Value::u128(dry.storage_deposit.limit())]),
-                Value::from_bytes(&message.input),
-            ],
-        );
-        self.submit(signer, &call).await
+        self.submit(signer, &Prepared::call(message, dry).payload).await
     }
 
-    /// Uploads the bundle's code unless it is on chain already; returns its hash.
-    pub async fn upload(&self, signer: &Signer, bundle: &Bundle) -> Result<([u8; 32], Option<Included>), Error> {
-        if self.code_exists(&bundle.code_hash).await? {
-            return Ok((bundle.code_hash, None));
-        }
-        let upload = subxt::dynamic::tx(
-            "Contracts",
-            "upload_code",
-            vec![Value::from_bytes(&bundle.wasm), Value::unnamed_variant("None", []), Value::unnamed_variant("Enforced", [])],
-        );
-        let included = self.submit(signer, &upload).await?;
-        Ok((bundle.code_hash, Some(included)))
+    /// Dry-runs `message` as `origin`: the call ready for [`Parachain::submit_all`], with what it would return.
+    pub async fn prepare_call<R: Decode + Debug>(&self, origin: &AccountId32, bundle: &Bundle, message: &Message<R>) -> Result<(R, Prepared), Error> {
+        let dry = self.dry_run(origin, bundle, message).await?;
+        let prepared = Prepared::call(message, &dry);
+        Ok((dry.value, prepared))
     }
 
-    /// Instantiates a contract from code on chain with `constructor`'s input and `salt`, after a dry run for
-    /// gas and deposit; returns its address. A constructor that fails is [`Error::Contract`].
-    pub async fn instantiate<E: Decode + Debug>(
+    /// Dry-runs instantiating `bundle` as `origin` with `constructor`'s input and `salt`, the code uploaded in the
+    /// same call when the chain lacks it: the new contract's address and the call, ready for
+    /// [`Parachain::submit_all`]. A constructor that fails is [`Error::Contract`].
+    pub async fn prepare_instantiate<E: Decode + Debug>(
         &self,
-        signer: &Signer,
+        origin: &AccountId32,
         bundle: &Bundle,
         constructor: &Constructor<E>,
         salt: &[u8],
-    ) -> Result<(AccountId32, Included), Error> {
-        let origin = signer.account();
+    ) -> Result<(AccountId32, Prepared), Error> {
+        let upload = !self.code_exists(&bundle.code_hash).await?;
         let request = InstantiateRequest {
             origin: origin.0,
             value: 0,
             gas_limit: None,
             storage_deposit_limit: None,
-            code: Code::Existing(bundle.code_hash),
+            code: if upload { Code::Upload(bundle.wasm.clone()) } else { Code::Existing(bundle.code_hash) },
             data: constructor.input.clone(),
             salt: salt.to_vec(),
         };
@@ -676,24 +702,46 @@ impl Parachain {
                 format!("the node puts it at {address}, not at 0x{} (the address rule)", hex::encode(expected)),
             ));
         }
-        let instantiate = subxt::dynamic::tx(
+        let weight = result.gas_required.with_margin(GAS_MARGIN_PERCENT);
+        let (call, code) = match upload {
+            true => ("instantiate_with_code", Value::from_bytes(&bundle.wasm)),
+            false => ("instantiate", Value::from_bytes(bundle.code_hash)),
+        };
+        let payload = subxt::dynamic::tx(
             "Contracts",
-            "instantiate",
+            call,
             vec![
                 Value::u128(0),
-                weight_value(result.gas_required.with_margin(GAS_MARGIN_PERCENT)),
+                weight_value(weight),
                 Value::unnamed_variant("Some", [Value::u128(result.storage_deposit.limit())]),
-                Value::from_bytes(bundle.code_hash),
+                code,
                 Value::from_bytes(&constructor.input),
                 Value::from_bytes(salt),
             ],
         );
-        Ok((address, self.submit(signer, &instantiate).await?))
+        Ok((address, Prepared { payload, weight }))
+    }
+
+    /// Whether the chain can take several calls in one extrinsic (`Utility::batch_all`).
+    pub async fn batches(&self) -> bool {
+        let metadata = self.connection().await.client.metadata();
+        metadata.pallet_by_name("Utility").and_then(|p| p.call_variant_by_name("batch_all")).is_some()
+    }
+
+    /// Submits `calls` in one extrinsic, waiting until its block is finalized: a single call as it is, several as
+    /// `Utility::batch_all`, where either all of them take effect or none ([`Parachain::batches`] says whether
+    /// the chain can). Errors as [`Parachain::submit_call`]'s.
+    pub async fn submit_all(&self, signer: &Signer, mut calls: Vec<Prepared>) -> Result<Included, Error> {
+        match calls.len() {
+            0 => Err(Error::Transaction("no calls to submit".into())),
+            1 => self.submit(signer, &calls.remove(0).payload).await,
+            _ => self.submit(signer, &BatchAll(calls.into_iter().map(|c| c.payload).collect())).await,
+        }
     }
 
     /// Signs `call` with the signer's next nonce (mortal for [`MORTALITY`] blocks from the finalized head),
     /// submits it and waits until its block is finalized and it succeeded.
-    async fn submit(&self, signer: &Signer, call: &subxt::tx::DynamicPayload) -> Result<Included, Error> {
+    async fn submit(&self, signer: &Signer, call: &impl TxPayload) -> Result<Included, Error> {
         let mut nonce = signer.nonce.lock().await;
         let next = match *nonce {
             Some(n) => n,
@@ -705,7 +753,7 @@ impl Parachain {
         result
     }
 
-    async fn sign_and_watch(&self, signer: &Signer, call: &subxt::tx::DynamicPayload, nonce: u64) -> Result<Included, Error> {
+    async fn sign_and_watch(&self, signer: &Signer, call: &impl TxPayload, nonce: u64) -> Result<Included, Error> {
         let c = self.connection().await;
         let head = timed(REQUEST_TIMEOUT, c.rpc.chain_get_finalized_head()).await?;
         let header = timed(REQUEST_TIMEOUT, c.rpc.chain_get_header(Some(head))).await?.ok_or_else(|| decode_error("the finalized header", "missing"))?;

@@ -99,10 +99,10 @@ pub struct CallRequest {
     pub input_data: Vec<u8>,
 }
 
-/// The code a contract is instantiated from: always code uploaded before (index 0 would be the Wasm itself).
+/// The code a contract is instantiated from: the Wasm itself, uploaded in the same call, or code on chain.
 #[derive(Encode)]
 pub enum Code {
-    #[codec(index = 1)]
+    Upload(Vec<u8>),
     Existing([u8; 32]),
 }
 
