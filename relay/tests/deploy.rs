@@ -70,8 +70,8 @@ async fn relay_deploy_wires_the_bridge_on_a_real_node_and_a_rerun_changes_nothin
     assert!(first.contains("submitted 4 extrinsics"), "{first}");
     for change in [
         "instantiated bmc at",
-        "instantiated bmv_icon at",
-        "instantiated bsh_nativecoin at",
+        "instantiated bmv-icon at",
+        "instantiated bsh-nativecoin at",
         "BMC: verifier for 0x3.icon",
         "BMC: service nativecoin",
         "BSH: coin ICX",
