@@ -10,7 +10,7 @@ use bsh_nativecoin::bsh_nativecoin::{BshNativecoin, BshNativecoinRef, CoinBalanc
 use btp_primitives::{address::hex_account, bmc::relay_message_to_icon, BtpAddress, BtpMessage, IconAddress};
 use btp_relay::{
     icon::{BlockStream, IconNode, IconSource},
-    lane::{Position, Segment, Source},
+    lane::{Limit, Position, Segment, Source},
     store::Store,
 };
 use icon_rpc::monitor::{BlockNotification, EventFilter};
@@ -185,7 +185,7 @@ impl Bridge {
             false => Arc::new(Store::in_memory("ICON → elsewhere").expect("a store")),
         };
         let mut source = IconSource::over(InProcess(&self.node), self.node.btp.bmc, destination, store);
-        source.segment(at, u64::MAX).await.expect("the relay's ICON source").expect("a segment")
+        source.segment(at, Limit::blocks(u64::MAX)).await.expect("the relay's ICON source").expect("a segment")
     }
 
     /// The parachain BMC's status of the ICON link.

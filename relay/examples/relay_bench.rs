@@ -12,7 +12,7 @@ mod icon_support;
 
 use btp_relay::{
     icon::IconSource,
-    lane::{Position, Source},
+    lane::{Limit, Position, Source},
     store::Store,
 };
 use icon_light_client::{crypto::HostSecp256k1, mta::Mta, validators::ValidatorSet, verifier::Verifier};
@@ -47,7 +47,7 @@ async fn catch_up(url: &str, link: &str, mut verifier: Verifier, from: u64, to: 
     let mut done = CatchUp { blocks: 0, messages: 0, bytes: 0, build: Duration::ZERO, check: Duration::ZERO };
     while at.height < to {
         let started = thread_cpu();
-        let segment = source.segment(at, 512).await.expect("a segment").expect("blocks to relay");
+        let segment = source.segment(at, Limit::blocks(512)).await.expect("a segment").expect("blocks to relay");
         let built = thread_cpu();
         verifier.last_block_hash = Some(segment.parent);
         verifier.handle_relay_message(destination, link, 0, &segment.bytes, &HostSecp256k1).expect("the segment verifies");

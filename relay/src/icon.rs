@@ -17,7 +17,7 @@
 //! same process (the e2e tests' ICON) — the same relay messages either way.
 
 use crate::{
-    lane::{Failure, Position, Segment, Source},
+    lane::{Failure, Limit, Position, Segment, Source},
     store::{ScannedBlock, Store},
     witness::Witnesses,
 };
@@ -174,7 +174,39 @@ impl Found {
 
     /// Their encoded size in a relay message.
     fn bytes(&self) -> usize {
-        self.receipts.iter().map(|r| r.proof.iter().chain(r.events.iter().flat_map(|e| &e.1)).map(|n| n.len() + NODE_OVERHEAD).sum::<usize>()).sum()
+        self.receipts.iter().map(|r| nodes_size(&r.proof) + r.events.iter().map(|e| nodes_size(&e.1)).sum::<usize>()).sum()
+    }
+
+    /// The first `n` messages only (at least one): the rest follow in later segments, as proofs of this block.
+    fn at_most(self, n: u64) -> Self {
+        self.prefix(|count, _| count <= n)
+    }
+
+    /// As many of the first messages as take at most `bytes` in a relay message (at least one).
+    fn fitting(self, bytes: usize) -> Self {
+        self.prefix(|_, size| size <= bytes)
+    }
+
+    /// The first message and each next one while `keep(messages, bytes)` holds for the messages up to it.
+    fn prefix(self, keep: impl Fn(u64, usize) -> bool) -> Self {
+        let (mut messages, mut size, mut receipts) = (0u64, 0usize, Vec::new());
+        'receipts: for mut receipt in self.receipts {
+            let events = std::mem::take(&mut receipt.events);
+            let mut size_with = size.saturating_add(nodes_size(&receipt.proof));
+            for event in events {
+                let grown = size_with.saturating_add(nodes_size(&event.1));
+                if messages > 0 && !keep(messages.saturating_add(1), grown) {
+                    if !receipt.events.is_empty() {
+                        receipts.push(receipt);
+                    }
+                    break 'receipts;
+                }
+                (messages, size, size_with) = (messages.saturating_add(1), grown, grown);
+                receipt.events.push(event);
+            }
+            receipts.push(receipt);
+        }
+        Self { receipts, messages }
     }
 
     fn proofs(&self) -> Vec<ReceiptProof<'_>> {
@@ -187,6 +219,11 @@ impl Found {
             })
             .collect()
     }
+}
+
+/// Proof nodes' size in a relay message.
+fn nodes_size(nodes: &[Vec<u8>]) -> usize {
+    nodes.iter().map(|n| n.len() + NODE_OVERHEAD).sum()
 }
 
 fn copy_failed(e: BmvError) -> Failure {
@@ -364,8 +401,9 @@ impl<N: IconNode> IconSource<N> {
         Ok(())
     }
 
-    /// The segment for message `at.rx_seq + 1` when it sits in a block the target has taken already.
-    async fn behind(&self, at: Position) -> Result<Option<Segment>, Failure> {
+    /// The segment for message `at.rx_seq + 1` when it sits in a block the target has taken already, with at
+    /// most `max_messages` of that block's messages.
+    async fn behind(&self, at: Position, max_messages: u64) -> Result<Option<Segment>, Failure> {
         // The next message is in the block of the last one delivered or after it, and only blocks past the
         // accumulator's offset can be proven.
         self.follow(at)?;
@@ -383,13 +421,14 @@ impl<N: IconNode> IconSource<N> {
                     "the store placed message {next} in ICON block {height}, before the target's last message block {start}: rescanning"
                 )))
             }
-            Some(height) => self.block_proof(at, height).await.map(Some),
+            Some(height) => self.block_proof(at, height, max_messages).await.map(Some),
             None => Ok(None),
         }
     }
 
-    /// A block proof of block `height` (at or below the target's height) with its messages past `at.rx_seq`.
-    async fn block_proof(&self, at: Position, height: u64) -> Result<Segment, Failure> {
+    /// A block proof of block `height` (at or below the target's height) with its messages past `at.rx_seq`: at
+    /// most `max_messages`, and as many as one relay message holds.
+    async fn block_proof(&self, at: Position, height: u64, max_messages: u64) -> Result<Segment, Failure> {
         let bytes = self.header(height).await?;
         let note = self.monitor().block(height).await?;
         let header = same_block(&bytes, &note)?;
@@ -407,11 +446,14 @@ impl<N: IconNode> IconSource<N> {
             return Err(Failure::Transport(format!("the accumulator copy cannot prove ICON block {height} to the target: rebuilding it")));
         };
         let parent = BlockHeader::decode(&self.header(at.height).await?).map_err(invalid)?.id;
-        let message = RelayMessage {
+        let proof = |witness| RelayMessage {
             block_updates: Vec::new(),
             block_proof: Some(BlockProof { header: &bytes, witness_height: at.height, witness }),
-            receipt_proofs: found.proofs(),
+            receipt_proofs: Vec::new(),
         };
+        let room = self.max_bytes.saturating_sub(proof(witness.clone()).encode().len());
+        let found = found.at_most(max_messages).fitting(room);
+        let message = RelayMessage { receipt_proofs: found.proofs(), ..proof(witness) };
         let encoded = message.encode();
         if encoded.len() > self.max_bytes {
             return Err(Failure::Refused {
@@ -516,8 +558,8 @@ fn same_block<'a>(bytes: &'a [u8], note: &BlockNotification) -> Result<BlockHead
 }
 
 impl<N: IconNode> Source for IconSource<N> {
-    async fn segment(&mut self, at: Position, max_blocks: u64) -> Result<Option<Segment>, Failure> {
-        if let Some(segment) = self.behind(at).await? {
+    async fn segment(&mut self, at: Position, limit: Limit) -> Result<Option<Segment>, Failure> {
+        if let Some(segment) = self.behind(at, limit.messages).await? {
             return Ok(Some(segment));
         }
         // ICON's consensus is final at once: its last block is as good as any.
@@ -525,7 +567,7 @@ impl<N: IconNode> Source for IconSource<N> {
         if last <= at.height {
             return Ok(None);
         }
-        let end = last.min(at.height.saturating_add(max_blocks.max(1)));
+        let end = last.min(at.height.saturating_add(limit.blocks.max(1)));
         // The block the target stands on: its id, and the validators it names for the next block. An endpoint
         // without that block's history (a pruned node, a replay) leaves both to the first block's header.
         let parent = match self.node.block_header(at.height).await {
@@ -568,11 +610,16 @@ impl<N: IconNode> Source for IconSource<N> {
                     at.rx_seq.saturating_add(1)
                 )));
             }
-            let grown = size + UPDATE_OVERHEAD + header.len() + votes.len() + next_validators.as_ref().map_or(0, Vec::len) + these.bytes();
-            if grown > self.max_bytes && !blocks.is_empty() {
-                break;
+            let mut these = these.at_most(limit.messages);
+            let update = size + UPDATE_OVERHEAD + header.len() + votes.len() + next_validators.as_ref().map_or(0, Vec::len);
+            if update + these.bytes() > self.max_bytes {
+                if !blocks.is_empty() {
+                    break;
+                }
+                // The first block alone: as many of its messages as fit, the rest as proofs of it later.
+                these = these.fitting(self.max_bytes.saturating_sub(update));
             }
-            size = grown;
+            size = update + these.bytes();
             blocks.push(Block { header, votes, next_validators });
             if these.messages > 0 {
                 found = these;

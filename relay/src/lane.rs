@@ -5,7 +5,8 @@
 //!
 //! Failures are handled here, once: transport errors back off and retry; a segment the target would refuse is
 //! logged with its reason and not submitted (the next round reads the status again and rebuilds it); a segment too
-//! large for the target is halved; a submission whose outcome is unknown is followed by a fresh status; a chain
+//! large for the target is halved (its blocks, or the messages of its one block, which then go in parts); a
+//! submission whose outcome is unknown is followed by a fresh status; a chain
 //! that keeps refusing what it was paid to take is given doubling pauses, as a failing transport is: each refusal
 //! cost a fee.
 //!
@@ -89,11 +90,28 @@ impl fmt::Display for Failure {
     }
 }
 
+/// How much one segment may carry; the lane shrinks it while the target finds segments too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Source blocks.
+    pub blocks: u64,
+    /// Messages of one source block: a block holding more sends the rest in later segments, each a proof of the
+    /// block the target has taken by then.
+    pub messages: u64,
+}
+
+impl Limit {
+    /// At most `blocks` blocks, each with all its messages.
+    pub fn blocks(blocks: u64) -> Self {
+        Self { blocks, messages: u64::MAX }
+    }
+}
+
 /// The chain messages come from.
 pub trait Source {
-    /// The next segment after `at`, of at most `max_blocks` blocks: block updates up to the first block with
-    /// messages past `at.rx_seq` (with their proofs), or up to the newest final block. `None`: nothing new.
-    fn segment(&mut self, at: Position, max_blocks: u64) -> impl Future<Output = Result<Option<Segment>, Failure>> + Send;
+    /// The next segment after `at` within `limit`: block updates up to the first block with messages past
+    /// `at.rx_seq` (with their proofs), or up to the newest final block. `None`: nothing new.
+    fn segment(&mut self, at: Position, limit: Limit) -> impl Future<Output = Result<Option<Segment>, Failure>> + Send;
 }
 
 /// The chain messages go to.
@@ -180,14 +198,43 @@ impl Backoff {
     }
 }
 
+/// One measure of a segment's size as the lane learns it: halved below a size found too large, doubled after a
+/// delivery up to its maximum, but never back to a size found too large.
+#[derive(Debug, Clone, Copy)]
+struct Learnt {
+    now: u64,
+    max: u64,
+    /// The smallest size found too large so far.
+    too_large_at: Option<u64>,
+}
+
+impl Learnt {
+    fn new(max: u64) -> Self {
+        Self { now: max.max(1), max: max.max(1), too_large_at: None }
+    }
+
+    /// A segment of size `tried` was too large.
+    fn shrink(&mut self, tried: u64) {
+        self.too_large_at = Some(self.too_large_at.map_or(tried, |n| n.min(tried)));
+        self.now = (tried / 2).max(1);
+    }
+
+    fn grow(&mut self) {
+        let ceiling = self.too_large_at.map_or(u64::MAX, |n| n.saturating_sub(1)).max(1);
+        self.now = self.now.saturating_mul(2).min(self.max).min(ceiling);
+    }
+}
+
 /// The loop's state between rounds: the segment size it has learnt, and how long it pauses after failures.
 pub struct Lane<S, T> {
     pub source: S,
     pub target: T,
     pacing: Pacing,
-    max_blocks: u64,
-    /// The smallest block count found too large so far: growing back stops below it.
-    too_large_at: Option<u64>,
+    blocks: Learnt,
+    /// Messages of one block: learnt only from segments of one block, which no smaller block count helps.
+    messages: Learnt,
+    /// The blocks and messages of the segment this round checked, if it got that far.
+    tried: Option<(u64, u64)>,
     metrics: Option<LaneMetrics>,
     /// How long the last round's check and submission took.
     submitted: Option<Duration>,
@@ -197,7 +244,8 @@ pub struct Lane<S, T> {
 impl<S: Source, T: Target> Lane<S, T> {
     pub fn new(source: S, target: T, pacing: Pacing) -> Self {
         let backoff = Backoff::new(pacing.backoff, pacing.max_backoff);
-        Self { source, target, max_blocks: pacing.max_blocks.max(1), too_large_at: None, pacing, metrics: None, submitted: None, backoff }
+        let (blocks, messages) = (Learnt::new(pacing.max_blocks), Learnt::new(u64::MAX));
+        Self { source, target, blocks, messages, tried: None, pacing, metrics: None, submitted: None, backoff }
     }
 
     /// The lane, reporting to `metrics`.
@@ -216,26 +264,40 @@ impl<S: Source, T: Target> Lane<S, T> {
     }
 
     async fn step(&mut self) -> Round {
+        self.tried = None;
         match self.try_round().await {
             Ok(Some(round)) => {
                 if matches!(round, Round::Delivered(_)) {
                     // A segment that went through may grow again, up to below the size that failed.
-                    let ceiling = self.too_large_at.map_or(u64::MAX, |n| n.saturating_sub(1)).max(1);
-                    self.max_blocks = self.max_blocks.saturating_mul(2).min(self.pacing.max_blocks.max(1)).min(ceiling);
+                    self.blocks.grow();
+                    self.messages.grow();
                 }
                 round
             }
             Ok(None) => Round::Idle,
-            Err(f @ (Failure::TooLarge(_) | Failure::NotFinal(_))) if self.max_blocks > 1 => {
-                self.too_large_at = Some(self.too_large_at.map_or(self.max_blocks, |n| n.min(self.max_blocks)));
-                self.max_blocks /= 2;
-                tracing::info!(max_blocks = self.max_blocks, failure = %f, "segment too large; halving");
-                Round::Failed(f)
-            }
-            // One block that does not fit cannot be split here: treated as a refusal (paused, logged).
-            Err(Failure::TooLarge(reason)) => {
-                Round::Failed(Failure::Refused { code: None, reason: format!("a single block is too large for one extrinsic: {reason}") })
-            }
+            // What failed: the segment this round checked, else (an earlier round's submission found not final) one
+            // of the blocks the lane allows.
+            Err(f @ (Failure::TooLarge(_) | Failure::NotFinal(_))) => match self.tried.unwrap_or((self.blocks.now, 1)) {
+                (blocks, _) if blocks > 1 => {
+                    self.blocks.shrink(blocks);
+                    tracing::info!(max_blocks = self.blocks.now, failure = %f, "segment too large; halving");
+                    Round::Failed(f)
+                }
+                // One block with more messages than one segment takes: they go in parts.
+                (_, messages) if messages > 1 => {
+                    self.messages.shrink(messages);
+                    tracing::info!(max_messages = self.messages.now, failure = %f, "one block's messages too many for a segment; halving");
+                    Round::Failed(f)
+                }
+                // One block update with at most one message that does not fit: nothing smaller to send, so it is
+                // treated as a refusal (paused, logged).
+                _ => match f {
+                    Failure::TooLarge(reason) => {
+                        Round::Failed(Failure::Refused { code: None, reason: format!("a single block is too large for one extrinsic: {reason}") })
+                    }
+                    f => Round::Failed(f),
+                },
+            },
             Err(failure) => Round::Failed(failure),
         }
     }
@@ -245,7 +307,9 @@ impl<S: Source, T: Target> Lane<S, T> {
         if let Some(m) = &self.metrics {
             m.position(&at);
         }
-        let Some(segment) = observe(&self.metrics, Side::Source, self.source.segment(at, self.max_blocks).await)? else { return Ok(None) };
+        let limit = Limit { blocks: self.blocks.now, messages: self.messages.now };
+        let Some(segment) = observe(&self.metrics, Side::Source, self.source.segment(at, limit).await)? else { return Ok(None) };
+        self.tried = Some((segment.to.saturating_sub(segment.from).saturating_add(1), segment.messages));
         let started = Instant::now();
         let sent = match observe(&self.metrics, Side::Target, self.target.check(at, &segment).await) {
             Ok(()) => observe(&self.metrics, Side::Target, self.target.submit(&segment).await),
@@ -359,33 +423,47 @@ mod tests {
 
     impl MemorySource {
         fn seq_before(&self, height: u64) -> u64 {
-            self.messages.iter().take(height as usize).sum()
+            seq_before(&self.messages, height)
         }
     }
 
+    /// Messages in the blocks below `height`, of a chain with `messages` in each block.
+    fn seq_before(messages: &[u64], height: u64) -> u64 {
+        messages.iter().take(height as usize).sum()
+    }
+
     impl Source for MemorySource {
-        async fn segment(&mut self, at: Position, max_blocks: u64) -> Result<Option<Segment>, Failure> {
+        async fn segment(&mut self, at: Position, limit: Limit) -> Result<Option<Segment>, Failure> {
             if let Some(f) = self.failures.pop_front() {
                 return Err(f);
+            }
+            // The rest of a block the target has taken with only part of its messages: a proof of that block.
+            if let Some(block) = (1..=at.height).find(|b| self.seq_before(*b) <= at.rx_seq && at.rx_seq < self.seq_before(*b + 1)) {
+                let messages = (self.seq_before(block + 1) - at.rx_seq).min(limit.messages);
+                return Ok(Some(Segment { from: block, to: block, messages, parent: [at.height as u8; 32], bytes: vec![0] }));
             }
             let from = at.height + 1;
             if from > self.tip {
                 return Ok(None);
             }
             let mut to = from;
-            while to < self.tip && to - from + 1 < max_blocks && self.messages[to as usize] == 0 {
+            while to < self.tip && to - from + 1 < limit.blocks && self.messages[to as usize] == 0 {
                 to += 1;
             }
-            let messages = self.messages[to as usize];
+            let messages = self.messages[to as usize].min(limit.messages);
             assert_eq!(self.seq_before(to), at.rx_seq, "the source starts where the target is");
             Ok(Some(Segment { from, to, messages, parent: [from as u8; 32], bytes: vec![0; (to - from + 1) as usize] }))
         }
     }
 
-    /// A target that takes segments of at most `limit` blocks, counting every message it is given.
+    /// A target that takes segments of at most `limit` blocks and `message_limit` messages, counting every
+    /// message it is given.
     struct MemoryTarget {
         at: Position,
         limit: u64,
+        message_limit: u64,
+        /// The source's messages in each block, to check a proof of a block holds the next one.
+        blocks: Vec<u64>,
         delivered: Vec<u64>,
         failures: VecDeque<Failure>,
         refuse: Option<Failure>,
@@ -405,7 +483,8 @@ mod tests {
         fn take(&mut self, s: &Segment) {
             self.delivered.extend((self.at.rx_seq + 1)..=(self.at.rx_seq + s.messages));
             let last_height = if s.messages > 0 { s.to } else { self.at.last_height };
-            self.at = Position { rx_seq: self.at.rx_seq + s.messages, height: s.to, offset: 0, last_height, validators: None };
+            let height = s.to.max(self.at.height);
+            self.at = Position { rx_seq: self.at.rx_seq + s.messages, height, offset: 0, last_height, validators: None };
         }
     }
 
@@ -426,10 +505,14 @@ mod tests {
                 let shorter = Segment { to: s.to - std::mem::take(&mut self.rival_short), messages: 0, ..s.clone() };
                 self.take(&shorter);
             }
-            if s.from != self.at.height + 1 {
+            // Block updates from the next height on, or a proof of one block taken already.
+            let next = self.at.rx_seq;
+            let holds_next = seq_before(&self.blocks, s.to) <= next && next < seq_before(&self.blocks, s.to + 1);
+            let proof = s.from == s.to && s.to <= self.at.height && holds_next;
+            if s.from != self.at.height + 1 && !proof {
                 return Err(Failure::Refused { code: Some(26), reason: "height".into() });
             }
-            if s.to - s.from + 1 > self.limit {
+            if s.to - s.from + 1 > self.limit || s.messages > self.message_limit {
                 return Err(Failure::TooLarge("out of gas".into()));
             }
             Ok(())
@@ -452,10 +535,12 @@ mod tests {
 
     fn lane(messages: Vec<u64>, limit: u64) -> Lane<MemorySource, MemoryTarget> {
         let tip = messages.len() as u64 - 1;
-        let source = MemorySource { tip, messages, failures: VecDeque::new() };
+        let source = MemorySource { tip, messages: messages.clone(), failures: VecDeque::new() };
         let target = MemoryTarget {
             at: Position { rx_seq: 0, height: 0, offset: 0, last_height: 0, validators: None },
             limit,
+            message_limit: u64::MAX,
+            blocks: messages,
             delivered: vec![],
             failures: VecDeque::new(),
             refuse: None,
@@ -520,6 +605,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_block_with_more_messages_than_a_segment_takes_goes_in_parts() {
+        let mut lane = lane(vec![0, 0, 7, 0, 2, 0], 64);
+        lane.target.message_limit = 3;
+        let rounds = until_idle(&mut lane).await;
+        assert_eq!(lane.target.delivered, [1, 2, 3, 4, 5, 6, 7, 8, 9], "each message once, in order");
+        assert_eq!(lane.target.at.height, 5, "up to the tip");
+        let parts: Vec<(u64, u64)> = rounds.iter().filter_map(|r| if let Round::Delivered(s) = r { Some((s.to, s.messages)) } else { None }).collect();
+        assert!(parts.iter().all(|(_, messages)| *messages <= 3), "{parts:?}");
+        assert!(parts.iter().filter(|(to, messages)| *to == 2 && *messages > 0).count() >= 3, "block 2's seven messages in parts: {parts:?}");
+        assert!(rounds.iter().any(|r| matches!(r, Round::Failed(Failure::TooLarge(_)))), "{rounds:?}");
+    }
+
+    #[tokio::test]
     async fn failures_neither_lose_nor_repeat_messages() {
         let mut lane = lane(vec![0, 1, 1, 0, 2, 0, 1], 64);
         lane.source.failures.extend([Failure::Transport("ICON down".into())]);
@@ -538,10 +636,7 @@ mod tests {
             assert_eq!(lane.round().await, Round::Failed(refused.clone()));
         }
         lane.target.refuse = None;
-        lane.target.limit = 0; // too large even at one block: halved to one, then refused (paused, not spun)
-        for _ in 0..3 {
-            assert!(matches!(lane.round().await, Round::Failed(Failure::TooLarge(_))));
-        }
+        lane.target.limit = 0; // too large even as one block with one message: refused (paused, not spun)
         for _ in 0..3 {
             assert!(matches!(lane.round().await, Round::Failed(Failure::Refused { code: None, .. })), "one block that cannot fit");
         }

@@ -7,7 +7,7 @@
 //! store.
 
 use crate::{
-    lane::{Failure, Position, Segment, Source},
+    lane::{Failure, Limit, Position, Segment, Source},
     store::Store,
 };
 use btp_interfaces::events::Message;
@@ -61,9 +61,10 @@ impl ParachainSource {
 }
 
 impl Source for ParachainSource {
-    async fn segment(&mut self, at: Position, _max_blocks: u64) -> Result<Option<Segment>, Failure> {
+    async fn segment(&mut self, at: Position, limit: Limit) -> Result<Option<Segment>, Failure> {
         self.scan().await?;
-        let messages = self.store.messages_to_icon(at.rx_seq, MAX_RELAY_MESSAGE_LEN).map_err(Failure::Store)?;
+        let mut messages = self.store.messages_to_icon(at.rx_seq, MAX_RELAY_MESSAGE_LEN).map_err(Failure::Store)?;
+        messages.truncate(usize::try_from(limit.messages).unwrap_or(usize::MAX).max(1));
         let next = at.rx_seq.saturating_add(1);
         match messages.first() {
             None => return Ok(None),

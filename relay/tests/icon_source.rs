@@ -9,7 +9,7 @@ use btp_primitives::{
 };
 use btp_relay::{
     icon::IconSource,
-    lane::{Failure, Position, Source},
+    lane::{Failure, Limit, Position, Source},
     store::{ScannedBlock, Store},
 };
 use icon_light_client::{crypto::HostSecp256k1, header::BlockHeader, mta::Mta, validators::ValidatorSet, verifier::Verifier};
@@ -53,7 +53,11 @@ async fn a_live_chains_transfer_arrives_as_the_light_client_accepts_it() {
     let (icon, rpc) = live_transfer(&bob).await;
 
     let mut source = source(&icon.url, &icon.bmc, PARA_BMC);
-    let segment = source.segment(Position { rx_seq: 0, height: 0, offset: 0, last_height: 0, validators: None }, 512).await.unwrap().expect("blocks 1 and 2");
+    let segment = source
+        .segment(Position { rx_seq: 0, height: 0, offset: 0, last_height: 0, validators: None }, Limit::blocks(512))
+        .await
+        .unwrap()
+        .expect("blocks 1 and 2");
     assert_eq!((segment.from, segment.to, segment.messages), (1, 1, 1), "the segment ends at the block with the message");
     let genesis = BlockHeader::decode(&rpc.block_header(0).await.unwrap()).unwrap().id;
     assert_eq!(segment.parent, genesis);
@@ -72,12 +76,50 @@ async fn a_live_chains_transfer_arrives_as_the_light_client_accepts_it() {
     assert_eq!((r.from, r.to, r.assets[0].value), (bob.address.to_string(), "0x0b0b".to_string(), 99 * ICX));
 
     // Delivered already (rx_seq 1): the block is only an update, and the segment runs on to the last block.
-    let after = source.segment(Position { rx_seq: 1, height: 0, offset: 0, last_height: 0, validators: None }, 512).await.unwrap().unwrap();
+    let after = source.segment(Position { rx_seq: 1, height: 0, offset: 0, last_height: 0, validators: None }, Limit::blocks(512)).await.unwrap().unwrap();
     assert_eq!((after.to, after.messages), (2, 0));
     assert!(
-        source.segment(Position { rx_seq: 1, height: 2, offset: 0, last_height: 1, validators: None }, 512).await.unwrap().is_none(),
+        source.segment(Position { rx_seq: 1, height: 2, offset: 0, last_height: 1, validators: None }, Limit::blocks(512)).await.unwrap().is_none(),
         "nothing past the last block"
     );
+}
+
+/// A block holding more messages than a segment may carry: the first ones come with its block update, the rest
+/// with a proof of the block, and the light client takes each part.
+#[tokio::test]
+async fn a_blocks_messages_arrive_in_parts_when_a_segment_takes_fewer() {
+    let bob = Validator::from_seed(1000);
+    let icon = support::icon::start(0, Some(PARA_BMC), &bob, None, None);
+    let rpc = IconClient::new(&icon.url).unwrap();
+    for timestamp in 1..=3 {
+        transfer(&rpc, &icon, &bob, timestamp).await;
+    }
+    icon.shared.produce_block().await;
+    let genesis_bytes = rpc.block_header(0).await.unwrap();
+    let genesis = BlockHeader::decode(&genesis_bytes).unwrap();
+    let validators = rpc.data_by_hash(&genesis.next_validators_hash.unwrap()).await.unwrap();
+    let mut verifier = Verifier {
+        network: "0x3.icon".into(),
+        validators: ValidatorSet::decode(&validators, &HostSecp256k1).unwrap(),
+        mta: Mta::new(0, 0, 0, false),
+        last_block_hash: Some(genesis.id),
+        last_height: 0,
+    };
+    let mut source = source(&icon.url, &icon.bmc, PARA_BMC);
+    let two = Limit { blocks: 512, messages: 2 };
+
+    let first = source.segment(Position { rx_seq: 0, height: 0, offset: 0, last_height: 0, validators: None }, two).await.unwrap().expect("block 1");
+    assert_eq!((first.from, first.to, first.messages), (1, 1, 2));
+    let outcome = verifier.handle_relay_message(PARA_BMC, &icon.bmc, 0, &first.bytes, &HostSecp256k1).unwrap();
+    assert_eq!((outcome.blocks, outcome.messages.len()), (1, 2));
+
+    // The BMV stands on block 1 with two of its messages: the third comes with a proof of block 1.
+    let at = Position { rx_seq: 2, height: 1, offset: 0, last_height: 1, validators: None };
+    let rest = source.segment(at, two).await.unwrap().expect("the rest of block 1");
+    assert_eq!((rest.from, rest.to, rest.messages), (1, 1, 1));
+    let outcome = verifier.handle_relay_message(PARA_BMC, &icon.bmc, 2, &rest.bytes, &HostSecp256k1).unwrap();
+    assert_eq!((outcome.blocks, outcome.messages.len()), (0, 1));
+    assert!(source.segment(Position { rx_seq: 3, ..at }, two).await.unwrap().is_none(), "all three delivered");
 }
 
 #[tokio::test]
@@ -106,14 +148,14 @@ async fn a_message_in_a_block_the_bmv_passed_arrives_with_a_block_proof() {
     // A fresh store: the source scans blocks 1 and 2 to find message 1, then proves block 1 against height 2.
     let at = Position { rx_seq: 0, height: 2, offset: 0, last_height: 0, validators: None };
     let mut source = source(&icon.url, &icon.bmc, PARA_BMC);
-    let segment = source.segment(at, 512).await.unwrap().expect("the block proof");
+    let segment = source.segment(at, Limit::blocks(512)).await.unwrap().expect("the block proof");
     assert_eq!((segment.from, segment.to, segment.messages, segment.parent), (1, 1, 1, id(&second)));
     let outcome = verifier.handle_relay_message(PARA_BMC, &icon.bmc, 0, &segment.bytes, &HostSecp256k1).unwrap();
     assert_eq!((outcome.blocks, outcome.messages.len(), outcome.proven_block), (0, 1, Some((1, id(&first)))));
 
     // Delivered (rx_seq 1, last message block 1): nothing behind any more, and nothing new.
     let at = Position { rx_seq: 1, height: 2, offset: 0, last_height: 1, validators: None };
-    assert!(source.segment(at, 512).await.unwrap().is_none());
+    assert!(source.segment(at, Limit::blocks(512)).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -134,13 +176,13 @@ async fn a_message_the_monitor_skipped_is_found_when_a_later_one_shows() {
     let mut source = source_with(&icon.url, &icon.bmc, PARA_BMC, store.clone());
     let at = Position { rx_seq: 0, height: 2, offset: 0, last_height: 0, validators: None };
     // Block 3 holds message 2, so message 1 was skipped: nothing is built on the store, which starts over …
-    match source.segment(at, 512).await {
+    match source.segment(at, Limit::blocks(512)).await {
         Err(Failure::Transport(e)) => assert!(e.contains("message 2, but message 1 was never found"), "{e}"),
         other => panic!("not the skipped message: {other:?}"),
     }
     assert_eq!(store.scanned().unwrap(), None);
     // … and the rescan finds message 1 behind the BMV.
-    let segment = source.segment(at, 512).await.unwrap().expect("the block proof");
+    let segment = source.segment(at, Limit::blocks(512)).await.unwrap().expect("the block proof");
     assert_eq!((segment.from, segment.to, segment.messages), (1, 1, 1));
 }
 
@@ -154,7 +196,7 @@ async fn a_real_icon_block_is_rebuilt_from_rpc_answers() {
     let (prev, bmc, state) = (text(&vector["input"]["prev"]), text(&vector["input"]["bmc"]), &vector["state"]);
 
     let segment = source(&url, &prev, &bmc)
-        .segment(Position { rx_seq: 0, height: 21171, offset: 21171, last_height: 21171, validators: None }, 512)
+        .segment(Position { rx_seq: 0, height: 21171, offset: 21171, last_height: 21171, validators: None }, Limit::blocks(512))
         .await
         .unwrap()
         .unwrap();

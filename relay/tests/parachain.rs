@@ -12,6 +12,7 @@ mod support;
 
 use btp_localnet::{Config, Network};
 use btp_parachain::{calls, Message, Signer};
+use icon_rpc::transaction;
 use icon_testnet::Validator;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::json;
@@ -23,7 +24,7 @@ use std::{
     time::{Duration, Instant},
 };
 use support::{
-    bridge::{wait_until, Bridge, Relay},
+    bridge::{wait_until, Bridge, Relay, PARA},
     icon::ICX,
 };
 
@@ -150,6 +151,35 @@ fn relay_survives_a_collator_restart(f: &mut Fixture) -> Pin<Box<dyn Future<Outp
         f.bridge.wait_for_wrapped(&bob, before + u128::from(TRANSFERS) * 9 * ICX, Duration::from_secs(900)).await;
         assert_eq!(f.bridge.status().await.rx_seq, rx_seq + TRANSFERS, "each transfer's message taken once");
         wait_until("ICON takes the parachain's answers", Duration::from_secs(600), || async { f.locked_on_icon().await == 0 }).await;
+    })
+}
+
+/// Twelve transfers in one ICON block: their messages cost more than the relay's ref_time budget lets one relay
+/// message carry, so they go in parts (the block's update with the first, then proofs of the block with the
+/// rest); each is minted once.
+fn a_busy_icon_block_is_delivered_in_parts(f: &mut Fixture) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+    Box::pin(async move {
+        const TRANSFERS: u64 = 12;
+        let bob = Signer::from_uri("//Bob").unwrap().account();
+        let before = f.bridge.wrapped_icx(&bob).await;
+        let rx_seq = f.bridge.status().await.rx_seq;
+        let to = format!("btp://{PARA}/{}", btp_primitives::address::hex_account(&bob.0));
+        let call = json!({"method": "transferNativeCoin", "params": {"_to": to}});
+        let bsh = &f.bridge.icon.btp.bsh;
+        let sent: Vec<_> = (0..TRANSFERS).map(|n| transaction::build(&f.icon_bob, "0x3", bsh, Some(10 * ICX), Some(call.clone()), 300 + n)).collect();
+        // Sent while the ICON test chain is held, so that its next block takes them all.
+        let taken = f
+            .bridge
+            .icon
+            .shared
+            .with(|icon| sent.iter().map(|tx| icon.send_transaction(tx.as_object().expect("a transaction")).map(drop)).collect::<Vec<_>>())
+            .await;
+        assert!(taken.iter().all(Result::is_ok), "ICON takes the transfers: {taken:?}");
+        f.bridge.wait_for_wrapped(&bob, before + u128::from(TRANSFERS) * 9 * ICX, Duration::from_secs(900)).await;
+        assert_eq!(f.bridge.status().await.rx_seq, rx_seq + TRANSFERS, "each transfer's message taken once");
+        let log = strip_colours(&std::fs::read_to_string(f.bridge.deployment.with_file_name("relay.log")).unwrap_or_default());
+        let parts: Vec<_> = log.lines().filter(|l| l.contains("btp_relay::parachain") && l.contains(" submitting ") && !l.contains(" messages=0 ")).collect();
+        assert!(log.contains("one block's messages too many for a segment"), "the block's messages were not split: {parts:#?}");
     })
 }
 
@@ -335,10 +365,11 @@ fn main() -> std::process::ExitCode {
     args.test_threads = Some(1);
     let shared: Shared = Arc::new(Mutex::new(None));
     let runtime = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap());
-    let scenarios: [(&str, Scenario); 4] = [
+    let scenarios: [(&str, Scenario); 5] = [
         ("seed_scenario_on_a_parachain", seed_scenario_on_a_parachain),
         ("round_trip_on_a_parachain", round_trip_on_a_parachain),
         ("relay_survives_a_collator_restart", relay_survives_a_collator_restart),
+        ("a_busy_icon_block_is_delivered_in_parts", a_busy_icon_block_is_delivered_in_parts),
         ("parachain_figures", parachain_figures),
     ];
     let trials = scenarios
